@@ -1,0 +1,163 @@
+/*
+ * memreclaim.h: the public interface of libmemreclaim.
+ *
+ * libmemreclaim is a malloc replacement.  Link it (-lmemreclaim, see
+ * memreclaim.pc) or LD_PRELOAD it and the libc names (malloc, free, ...)
+ * are served by it.  Every libc-shaped function is also available as mr_*,
+ * so a program can use the allocator explicitly without replacing its own
+ * malloc.  The rest of this header is the control surface: release memory
+ * now, set a soft limit, read statistics, set options.
+ *
+ * Conventions: functions that are not libc-shaped return 0 (or a count) on
+ * success and -errno on failure.  Self-contained C99; usable from C++.
+ */
+#ifndef MEMRECLAIM_H
+#define MEMRECLAIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define MR_API __attribute__((visibility("default")))
+#define MR_MALLOC_ATTR __attribute__((malloc, warn_unused_result))
+#else
+#define MR_API
+#define MR_MALLOC_ATTR
+#endif
+
+#define MR_VERSION_MAJOR 0
+#define MR_VERSION_MINOR 1
+#define MR_VERSION_PATCH 0
+#define MR_VERSION_STRING "0.1.0"
+
+/* Library version, as MR_VERSION_STRING of the library actually loaded. */
+MR_API const char *mr_version(void);
+
+/* The malloc family, with POSIX/glibc behaviour (NULL + ENOMEM on failure,
+ * EINVAL for bad alignments, overflow checked in calloc/reallocarray,
+ * malloc(0) returns a unique pointer, realloc(p, 0) frees p and returns a
+ * unique minimum-size pointer as glibc does). */
+MR_API void *mr_malloc(size_t size) MR_MALLOC_ATTR;
+MR_API void mr_free(void *ptr);
+MR_API void *mr_calloc(size_t nmemb, size_t size) MR_MALLOC_ATTR;
+MR_API void *mr_realloc(void *ptr, size_t size);
+MR_API void *mr_reallocarray(void *ptr, size_t nmemb, size_t size);
+MR_API int mr_posix_memalign(void **memptr, size_t alignment, size_t size);
+MR_API void *mr_aligned_alloc(size_t alignment, size_t size) MR_MALLOC_ATTR;
+MR_API void *mr_memalign(size_t alignment, size_t size) MR_MALLOC_ATTR;
+MR_API void *mr_valloc(size_t size) MR_MALLOC_ATTR;
+MR_API void *mr_pvalloc(size_t size) MR_MALLOC_ATTR;
+MR_API size_t mr_malloc_usable_size(void *ptr);
+MR_API void mr_free_sized(void *ptr, size_t size);
+MR_API void mr_free_aligned_sized(void *ptr, size_t alignment, size_t size);
+
+/* How hard a release works.  LAZY uses MADV_FREE: cheap, the kernel takes
+ * the frames only when it needs them, so RSS does not drop at once (the
+ * bytes are reported as lazily freed).  NOW uses MADV_DONTNEED and may split
+ * huge pages to reach the target. */
+enum mr_urgency {
+	MR_URGENCY_LAZY = 1,
+	MR_URGENCY_NOW = 2,
+};
+
+/* Release up to `bytes` of free memory to the kernel now (SIZE_MAX: all that
+ * is free).  Returns the bytes released (>= 0) or -errno. */
+MR_API ssize_t mr_release(size_t bytes, enum mr_urgency urgency);
+
+/* Soft memory limit in bytes (0: none), like Go's GOMEMLIMIT.  Crossing it
+ * makes the allocating thread release memory before mapping more.  The
+ * default comes from MEMRECLAIM_LIMIT or the process's cgroup.
+ * mr_limit_set returns 0 or -errno. */
+MR_API int mr_limit_set(size_t bytes);
+MR_API size_t mr_limit_get(void);
+
+/* Options: the same names as the MEMRECLAIM_* environment variables,
+ * lower-case and without the prefix ("limit", "purge", "trace", ...).
+ * See libmemreclaim(3).  mr_option_get writes a NUL-terminated value into
+ * buf and returns its length, or -ERANGE if len is too small; unknown names
+ * give -ENOENT, bad values -EINVAL. */
+MR_API int mr_option_set(const char *name, const char *value);
+MR_API int mr_option_get(const char *name, char *buf, size_t len);
+
+/* Purge backends, in order of preference. */
+enum mr_purge_backend {
+	MR_PURGE_NONE = 0,	/* nothing released yet / no backend works */
+	MR_PURGE_URING = 1,	/* io_uring IORING_OP_MADVISE batches */
+	MR_PURGE_PROCESS_MADVISE = 2, /* process_madvise(2) on self */
+	MR_PURGE_MADVISE = 3,	/* one madvise(2) per range */
+};
+
+#define MR_STATS_VERSION 1
+#define MR_STATS_MAX_CLASSES 96
+
+struct mr_class_stats {
+	uint32_t size;		/* object size in bytes */
+	uint32_t span_pages;	/* 8 KiB pages per span of this class */
+	uint64_t spans;		/* spans currently owned by the class */
+	uint64_t objects_in_use; /* handed to the program, not yet freed */
+	uint64_t objects_cached; /* free in thread/transfer caches */
+	uint64_t refills;	/* batches moved central -> thread cache */
+	uint64_t flushes;	/* batches moved thread cache -> central */
+};
+
+/*
+ * Statistics.  Versioned: set `size` to sizeof(struct mr_stats) before the
+ * call; the library fills at most that many bytes and sets `version`.
+ * Byte figures are a consistent-enough snapshot (other threads keep
+ * running), not an atomic one.
+ */
+struct mr_stats {
+	uint32_t version;	/* out: MR_STATS_VERSION */
+	uint32_t size;		/* in: sizeof(struct mr_stats) */
+
+	uint64_t allocated_bytes; /* in objects the program holds */
+	uint64_t in_use_bytes;	/* in spans owned by size classes or large
+				 * objects (allocated + cached + span slack) */
+	uint64_t idle_bytes;	/* free pages still backed by memory */
+	uint64_t released_bytes; /* free pages returned with MADV_DONTNEED */
+	uint64_t lazy_freed_bytes; /* free pages returned with MADV_FREE: the
+				 * kernel may not have taken them yet */
+	uint64_t mapped_bytes;	/* all chunk mappings */
+	uint64_t metadata_bytes; /* allocator bookkeeping */
+	uint64_t retained_bytes; /* mapped - released - lazy_freed */
+	uint64_t rss_bytes;	/* process RSS from /proc/self/smaps_rollup */
+	uint64_t anon_huge_bytes; /* AnonHugePages from smaps_rollup */
+	uint32_t hugepage_coverage_permille; /* anon_huge / rss * 1000 */
+	uint32_t nodes;		/* page heaps (NUMA nodes) in use */
+
+	uint64_t limit_bytes;	/* soft limit in force, 0 = none */
+	uint64_t goal_bytes;	/* scavenger's retained-bytes goal */
+	uint64_t scavenger_cycles;
+	uint64_t sync_releases;	/* releases done by allocating threads */
+
+	uint32_t purge_backend;	/* enum mr_purge_backend last used */
+	uint32_t purge_fallbacks; /* backends switched off after failing */
+	uint64_t purge_batches;	/* batches flushed */
+	uint64_t purge_ranges;	/* ranges advised */
+	uint64_t purge_bytes;	/* bytes advised */
+	uint64_t purge_errors;	/* ranges a backend failed and redid */
+	uint64_t purge_ns;	/* time spent in purges */
+
+	uint64_t trims_received; /* TRIM requests from memreclaimd */
+	uint32_t daemon_connected; /* 1 while registered with memreclaimd */
+	uint32_t nclasses;
+	struct mr_class_stats classes[MR_STATS_MAX_CLASSES];
+};
+
+/* Fill *st (see above).  Returns 0 or -EINVAL (NULL, or size too small to
+ * hold the header). */
+MR_API int mr_stats_get(struct mr_stats *st);
+
+/* Write the size class table with its waste columns to fd. Returns 0 or
+ * -errno. */
+MR_API int mr_print_classes(int fd);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MEMRECLAIM_H */

@@ -1,0 +1,29 @@
+/*
+ * limit.h: the soft memory limit (owned by the release path).
+ *
+ * The limit comes from MEMRECLAIM_LIMIT, mr_limit_set(), the daemon, or by
+ * default from the process's cgroup (v2 memory.max/memory.high, v1
+ * memory.limit_in_bytes, the smallest up the tree).  The heap calls
+ * mri_limit_exceeded() when handing out n more bytes would push retained
+ * memory past it.
+ */
+#ifndef MRI_LIMIT_H
+#define MRI_LIMIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MRI_HIDDEN __attribute__((visibility("hidden")))
+
+/* Derive the initial limit (option or cgroup) and publish it in
+ * mri_heap_soft_limit.  Called once from mri_init's constructor path, after
+ * the core is up (it may allocate). */
+MRI_HIDDEN void mri_limit_init(void);
+
+/* Called by an allocating thread, no core lock held, when retained + n
+ * crosses the soft limit: release synchronously.  Returns 0 to go ahead, or
+ * -ENOMEM when the hard limit (MEMRECLAIM_LIMIT_HARD=1) would be passed by
+ * its margin even after releasing. */
+MRI_HIDDEN int mri_limit_exceeded(size_t n);
+
+#endif
