@@ -264,9 +264,13 @@ scav_cycle(uint64_t now)
 	int short_of_goal = 0, drained = 0;
 
 	pthread_mutex_lock(&scav.cycle_lock);
-	/* Memory freed since the last cycle restarts the delay count. */
-	if (__atomic_exchange_n(&scav.pending, 0, __ATOMIC_SEQ_CST))
+	/* Memory freed since the last cycle (a wake, or the end of an idle
+	 * period) restarts the delay count. */
+	if (__atomic_exchange_n(&scav.pending, 0, __ATOMIC_SEQ_CST) |
+	    __atomic_load_n(&scav.idle, __ATOMIC_RELAXED)) {
 		scav.fruitless = 0;
+		scav.freed_at = now;
+	}
 	mri_limit_sync();
 	scav_earn(now);
 	memset(&c, 0, sizeof(c));
