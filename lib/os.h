@@ -37,6 +37,12 @@ struct mri_os_ops {
 	/* Fill *t.  Returns 0, or -errno when NUMA is unavailable (then the
 	 * caller uses one node). */
 	int (*topology)(struct mri_topology *t);
+	/* Move the pages of [from, from+len) to [to, to+len) without copying
+	 * (mremap MREMAP_FIXED) and map fresh zero pages back at from, so the
+	 * caller's chunk stays whole.  0, -errno when nothing moved, or
+	 * -EFAULT when the pages moved but the hole could not be refilled.
+	 * NULL in fakes: callers then copy. */
+	int (*move)(void *from, size_t len, void *to);
 	int is_fake;		/* real-kernel-only backends switch off */
 };
 
