@@ -59,6 +59,21 @@ __attribute__((visibility("hidden"))) void *mri_os_map_aligned(size_t len, size_
  * only for detected heap corruption (double free, foreign pointer). */
 __attribute__((visibility("hidden"), noreturn, cold)) void mri_fatal(const char *what, const void *ptr);
 
+/* Internal consistency checks, compiled in with ./configure --enable-debug
+ * (MR_DEBUG).  A failure is heap corruption: one line on stderr, abort. */
+#define MRI_STR2(x) #x
+#define MRI_STR(x) MRI_STR2(x)
+#ifdef MR_DEBUG
+#define mri_assert(cond)                                                      \
+	do {                                                                  \
+		if (__builtin_expect(!(cond), 0))                             \
+			mri_fatal("assertion failed: " #cond " at " __FILE__  \
+				  ":" MRI_STR(__LINE__), 0);                  \
+	} while (0)
+#else
+#define mri_assert(cond) ((void)0)
+#endif
+
 /* Read /proc/self/smaps_rollup Rss and AnonHugePages (bytes) without
  * allocating.  0 or -errno. */
 __attribute__((visibility("hidden"))) int mri_os_rss(uint64_t *rss, uint64_t *anon_huge);

@@ -133,6 +133,28 @@ hp_find(const struct mri_hp *hp, int n, int align)
 	return best;
 }
 
+/* The descriptor's counts agree with its maps; released pages are free;
+ * lazily released pages are released. */
+static void
+hp_check(const struct mri_hp *hp)
+{
+#ifdef MR_DEBUG
+	int w, nf = 0, nr = 0, nl = 0;
+
+	for (w = 0; w < 4; w++) {
+		mri_assert((hp->rel[w] & ~hp->free[w]) == 0);
+		mri_assert((hp->lazy[w] & ~hp->rel[w]) == 0);
+		nf += __builtin_popcountll(hp->free[w]);
+		nr += __builtin_popcountll(hp->rel[w]);
+		nl += __builtin_popcountll(hp->lazy[w]);
+	}
+	mri_assert(nf == hp->nfree && nr == hp->nrel && nl == hp->nlazy);
+	mri_assert(hp->longest == hp_longest(hp));
+#else
+	(void)hp;
+#endif
+}
+
 /* ---- lists ---- */
 
 static void
@@ -219,6 +241,7 @@ hp_claim(struct mri_pageheap *h, struct mri_hp *hp, int i, int n)
 		uint64_t m = bits_word_mask(w, i, i + n);
 		if (!m)
 			continue;
+		mri_assert((hp->free[w] & m) == m);	/* claiming free pages */
 		crel += __builtin_popcountll(hp->rel[w] & m);
 		clazy += __builtin_popcountll(hp->lazy[w] & m);
 		hp->free[w] &= ~m;
@@ -235,6 +258,7 @@ hp_claim(struct mri_pageheap *h, struct mri_hp *hp, int i, int n)
 	if (crel)
 		__atomic_add_fetch(&heap_retained_bytes, (uint64_t)crel * MRI_PAGE_SIZE, __ATOMIC_RELAXED);
 	hp_refile(h, hp);
+	hp_check(hp);
 	return crel;
 }
 
@@ -248,6 +272,7 @@ hp_unclaim(struct mri_pageheap *h, struct mri_hp *hp, int i, int n, int rel, int
 		uint64_t m = bits_word_mask(w, i, i + n);
 		if (!m)
 			continue;
+		mri_assert((hp->free[w] & m) == 0);	/* no double free of pages */
 		hp->free[w] |= m;
 		if (rel) {
 			crel += __builtin_popcountll(m & ~hp->rel[w]);
@@ -268,6 +293,7 @@ hp_unclaim(struct mri_pageheap *h, struct mri_hp *hp, int i, int n, int rel, int
 	if (crel)
 		__atomic_sub_fetch(&heap_retained_bytes, (uint64_t)crel * MRI_PAGE_SIZE, __ATOMIC_RELAXED);
 	hp_refile(h, hp);
+	hp_check(hp);
 }
 
 /* Claim chunk pages [pg, pg+n) across hugepages; returns released count. */
