@@ -53,9 +53,9 @@
  * cost a syscall at most once per idle period; otherwise it only sets a
  * flag the running cycle looks at before going idle) and the client's fd; the
  * timeout is the earlier of the next due cycle and mri_client_next_ns().
- * With nothing to do it wakes every SCAV_IDLE_TICK_NS (1 s), and such a
- * tick costs one atomic load unless retained memory is above the last
- * goal: small frees do not wake the thread, the tick finds them.
+ * With nothing to do it wakes every SCAV_IDLE_TICK_NS (1 s) for a cycle
+ * that reads the heap's counters (a few microseconds): small frees do not
+ * wake the thread, the tick finds them.
  *
  * Fork.  The prepare handler waits for a running cycle to finish (it holds
  * scav.cycle_lock until the parent/child handler), so the child never
@@ -116,7 +116,6 @@ static struct {
 	uint64_t credit_at;	/* when credit_ns was last brought up */
 	uint64_t due_ns;	/* next cycle */
 	unsigned fruitless;	/* cycles that fell short in a row */
-	uint64_t limit_seen;	/* soft limit at the last cycle */
 	uint64_t in_use_seen;	/* heap in use at the last cycle */
 	uint64_t freed_at;	/* last cycle that saw in_use shrink */
 	uint64_t start_ns;	/* thread start, for the trace */
@@ -278,8 +277,6 @@ scav_cycle(uint64_t now)
 	retained = c.mapped_bytes - c.released_bytes - c.lazy_bytes;
 	goal = mri_scavenger_goal(c.in_use_bytes);
 	lgoal = mri_limit_goal();
-	scav.limit_seen = __atomic_load_n(&mri_heap_soft_limit,
-					  __ATOMIC_RELAXED);
 	__atomic_store_n(&mri_release_st.goal_bytes, goal, __ATOMIC_RELAXED);
 	while (retained > goal + released) {
 		uint64_t want = retained - goal - released, t0, dt, got;
@@ -353,7 +350,8 @@ scav_cycle(uint64_t now)
 	mri_release_add(cycles, 1);
 	mri_release_add(scav_bytes, released);
 	mri_release_add(scav_ns, spent);
-	if (mri_opt(MRI_OPT_TRACE))
+	/* Idle ticks that find nothing to do stay silent. */
+	if (mri_opt(MRI_OPT_TRACE) && (released || retained > goal))
 		scav_trace(now, c.in_use_bytes, retained - released, goal,
 			   released, spent);
 
@@ -443,18 +441,7 @@ scav_main(void *arg)
 			mri_client_tick(now);
 		/* A kick only matters when idle: otherwise a cycle is
 		 * already due soon and frees must not drive the rate. */
-		if (now >= scav.due_ns && !kicked &&
-		    __atomic_load_n(&scav.idle, __ATOMIC_RELAXED) &&
-		    !__atomic_load_n(&scav.pending, __ATOMIC_RELAXED) &&
-		    mri_heap_retained() <=
-		    __atomic_load_n(&mri_release_st.goal_bytes,
-				    __ATOMIC_RELAXED) &&
-		    __atomic_load_n(&mri_heap_soft_limit, __ATOMIC_RELAXED) ==
-		    scav.limit_seen) {
-			/* Idle tick, nothing changed: no cycle. */
-			mri_limit_sync();
-			scav.due_ns = now + SCAV_IDLE_TICK_NS;
-		} else if (now >= scav.due_ns ||
+		if (now >= scav.due_ns ||
 		    (kicked && __atomic_load_n(&scav.idle, __ATOMIC_RELAXED))) {
 			scav_cycle(now);
 		}
