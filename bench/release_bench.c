@@ -257,7 +257,8 @@ lat_pct(const struct lat_ctx *c, double pct)
 	for (b = 0; b <= LAT_BUCKETS; b++) {
 		acc += c->hist[b];
 		if (acc > want)
-			return b == LAT_BUCKETS ? (double)c->max_ns : b * 10.0 + 5;
+			return b == LAT_BUCKETS ? (double)c->max_ns :
+						  b * 10.0 + 5;
 	}
 	return (double)c->max_ns;
 }
@@ -347,8 +348,8 @@ ttr_run(int fd, const void *arg)
 	do {
 		usleep(10000);
 		st = stats();
-		target = base + st.metadata_bytes +
-			 (st.goal_bytes > live ? st.goal_bytes : live) * 11 / 10;
+		target = st.goal_bytes > live ? st.goal_bytes : live;
+		target = base + st.metadata_bytes + target * 11 / 10;
 		r = rss();
 	} while (r > target && now_ns() - t0 < 30000000000ULL);
 	out[0] = (now_ns() - t0) / 1e9;

@@ -113,9 +113,10 @@ limit_v2_path(char *out, size_t len)
 	if (n <= 0)
 		return -EIO;
 	buf[n] = '\0';
-	for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+	for (p = buf; p && *p;) {
+		char *e = strchr(p, '\n');
+
 		if (!strncmp(p, "0::", 3)) {
-			char *e = strchr(p, '\n');
 			size_t l = e ? (size_t)(e - p - 3) : strlen(p + 3);
 			if (l + 1 > len)
 				return -ENAMETOOLONG;
@@ -123,6 +124,7 @@ limit_v2_path(char *out, size_t len)
 			out[l] = '\0';
 			return 0;
 		}
+		p = e ? e + 1 : NULL;
 	}
 	return -ENOENT;
 }

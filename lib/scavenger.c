@@ -35,9 +35,9 @@
  * later, but 200 MiB stay in hugepages each pinned by a span or two that
  * the thread caches hold; one more delay later those runs are released and
  * retained falls to a few MiB.  A dense heap (the normal state of a
- * running service) never has its hugepages split by the scavenger.  Past the limit goal
- * the delay is also ignored and MADV_DONTNEED used whatever the advice
- * option says: the limit is about RSS.
+ * running service) never has its hugepages split by the scavenger.  Past
+ * the limit goal the delay is also ignored and MADV_DONTNEED used whatever
+ * the advice option says: the limit is about RSS.
  *
  * CPU budget.  Time spent in mri_heap_release earns debt against a credit
  * that grows at scavenger_cpu percent of wall time, capped at
@@ -97,8 +97,8 @@ MRI_HIDDEN void mri_client_stop(void) __attribute__((weak));
 
 #define SCAV_IDLE_TICK_NS	1000000000ULL	/* 1 s */
 #define SCAV_SHORT_STEPS	4	/* checks per delay while short */
-#define SCAV_CREDIT_MAX_NS	200000000ULL	/* 200 ms of release work */
-#define SCAV_STEP_BYTES		((size_t)64 << 20) /* per mri_heap_release */
+#define SCAV_CREDIT_MAX_NS	200000000ULL	/* 200 ms of releasing */
+#define SCAV_STEP_BYTES		((size_t)64 << 20) /* per heap release */
 #define SCAV_MIN_SLEEP_NS	1000000ULL	/* 1 ms */
 
 static struct {
@@ -334,8 +334,9 @@ scav_cycle(uint64_t now)
 	if (c.in_use_bytes < scav.in_use_seen)
 		scav.freed_at = now;
 	scav.in_use_seen = c.in_use_bytes;
-	if (retained > goal + released && !(lgoal && retained - released > lgoal)
-	    && now - scav.freed_at >= delay_ns && scav.credit_ns > 0 &&
+	if (retained > goal + released &&
+	    !(lgoal && retained - released > lgoal) &&
+	    now - scav.freed_at >= delay_ns && scav.credit_ns > 0 &&
 	    c.in_use_bytes * 2 < retained - released) {
 		uint64_t t0 = mri_os->now_ns(), dt;
 
@@ -372,10 +373,10 @@ scav_cycle(uint64_t now)
 		scav.fruitless = released ? 0 : scav.fruitless + 1;
 		if (scav.fruitless > SCAV_SHORT_STEPS)
 			scav.due_ns = now + SCAV_IDLE_TICK_NS;
+		else if (delay_ns / SCAV_SHORT_STEPS > SCAV_MIN_SLEEP_NS)
+			scav.due_ns = now + delay_ns / SCAV_SHORT_STEPS;
 		else
-			scav.due_ns = now +
-				(delay_ns / SCAV_SHORT_STEPS > SCAV_MIN_SLEEP_NS ?
-				 delay_ns / SCAV_SHORT_STEPS : SCAV_MIN_SLEEP_NS);
+			scav.due_ns = now + SCAV_MIN_SLEEP_NS;
 	}
 	if (scav.due_ns >= now + SCAV_IDLE_TICK_NS) {
 		/* Going idle.  Store idle, then look for a wake that came

@@ -22,7 +22,7 @@
 #include "release.h"
 
 static char base[4096];		/* our memory cgroup's directory */
-static int v2;			/* memory controller on the unified tree */
+static int v2;			/* memory controller on cgroup v2 */
 static pid_t runner;		/* names the test cgroups */
 
 static int

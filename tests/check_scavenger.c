@@ -148,7 +148,7 @@ burst(void *argp)
 		if (!ctx || seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
 					     SCMP_SYS(io_uring_setup), 0) ||
 		    seccomp_load(ctx))
-			return child_fail(1, "cannot install the seccomp filter");
+			return child_fail(1, "cannot install seccomp");
 		seccomp_release(ctx);
 	}
 	if (mr_option_set("purge", a->purge) ||
@@ -187,16 +187,16 @@ burst(void *argp)
 		st = stats();
 		/* Live heap plus the goal (10% over what the heap uses),
 		 * with 10% tolerance, over what the process had before. */
-		target = base + st.metadata_bytes +
-			 (st.goal_bytes > live ? st.goal_bytes : live) * 11 / 10;
+		target = st.goal_bytes > live ? st.goal_bytes : live;
+		target = base + st.metadata_bytes + target * 11 / 10;
 		r = rss();
 		if (r <= target)
 			break;
 	} while (now_ns() < deadline);
 	if (r > target)
-		return child_fail(4, "RSS %llu MiB > target %llu MiB (base %llu, "
-			    "live %zu MiB, goal %llu MiB, retained %llu MiB) "
-			    "%.2f s after the free",
+		return child_fail(4, "RSS %llu MiB > target %llu MiB "
+			    "(base %llu, live %zu MiB, goal %llu MiB, "
+			    "retained %llu MiB) %.2f s after the free",
 			    (unsigned long long)r >> 20,
 			    (unsigned long long)target >> 20,
 			    (unsigned long long)base >> 20, live >> 20,
@@ -211,11 +211,11 @@ burst(void *argp)
 		return child_fail(5, "backend %u, want %u", st.purge_backend,
 			    (unsigned)a->want);
 	if (st.purge_fallbacks != a->want_fallbacks)
-		return child_fail(6, "%u fallbacks, want %u", st.purge_fallbacks,
-			    a->want_fallbacks);
+		return child_fail(6, "%u fallbacks, want %u",
+				  st.purge_fallbacks, a->want_fallbacks);
 	if (st.scavenger_cycles == 0 || st.purge_bytes < 512 * MiB)
-		return child_fail(7, "scavenger did not do it: %llu cycles, %llu "
-			    "bytes purged",
+		return child_fail(7, "scavenger idle: %llu cycles, "
+			    "%llu bytes purged",
 			    (unsigned long long)st.scavenger_cycles,
 			    (unsigned long long)st.purge_bytes);
 	/* The live objects are intact. */
@@ -297,8 +297,8 @@ churn(void *argp)
 			mr_free(p[i]);
 			p[i] = mr_malloc(sz / 2 + rand_r(&seed) % sz);
 			if (!p[i])
-				return child_fail(3, "malloc failed in round %u",
-					    round);
+				return child_fail(3, "malloc failed, round %u",
+						  round);
 			memset(p[i], 1, sz / 2);
 		}
 		r = rss();
@@ -479,7 +479,8 @@ release_api(void *unused)
 	got = mr_release(SIZE_MAX, MR_URGENCY_LAZY);
 	st = stats();
 	if (got < (ssize_t)(30 * MiB) || st.lazy_freed_bytes < 30 * MiB)
-		return child_fail(6, "LAZY released %zd, lazily freed %llu", got,
+		return child_fail(6, "LAZY released %zd, lazily freed %llu",
+				  got,
 			    (unsigned long long)st.lazy_freed_bytes);
 	return 0;
 }
