@@ -485,6 +485,47 @@ release_api(void *unused)
 	return 0;
 }
 
+/* advice=free: the scavenger uses MADV_FREE and the bytes show as lazily
+ * freed, not as released, so monitoring is not fooled. */
+static int
+advice_free(void *unused)
+{
+	struct mr_stats st;
+	void *p;
+	int i;
+
+	(void)unused;
+	if (mr_option_set("advice", "free") ||
+	    mr_option_set("release_delay_ms", "100"))
+		return child_fail(1, "options refused");
+	mri_scavenger_start();
+	p = mr_malloc(48 * MiB);
+	if (!p)
+		return child_fail(2, "malloc failed");
+	memset(p, 1, 48 * MiB);
+	mr_free(p);
+	for (i = 0; i < 11; i++) {	/* the delay plus one second */
+		usleep(100000);
+		st = stats();
+		if (st.lazy_freed_bytes >= 46 * MiB)
+			break;
+	}
+	if (st.lazy_freed_bytes < 46 * MiB)
+		return child_fail(3, "lazily freed %llu, released %llu",
+				  (unsigned long long)st.lazy_freed_bytes,
+				  (unsigned long long)st.released_bytes);
+	if (st.retained_bytes != st.mapped_bytes - st.released_bytes -
+				 st.lazy_freed_bytes)
+		return child_fail(4, "retained does not exclude lazy bytes");
+	return 0;
+}
+
+START_TEST(test_advice_free_reports_lazy_bytes)
+{
+	run_child(advice_free, NULL);
+}
+END_TEST
+
 START_TEST(test_mr_release_now_and_lazy)
 {
 	run_child(release_api, NULL);
@@ -689,6 +730,7 @@ main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_stats_respects_caller_size);
 	tcase_add_test(tc, test_mr_release_now_and_lazy);
+	tcase_add_test(tc, test_advice_free_reports_lazy_bytes);
 	tcase_add_test(tc, test_limit_api_and_hard_limit);
 	tcase_add_test(tc, test_scavenger_returns_burst_madvise);
 	tcase_add_test(tc, test_limit_30pc_below_peak_churn_stays_under);
