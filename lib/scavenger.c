@@ -60,11 +60,11 @@
  * Fork.  The prepare handler waits for a running cycle to finish (it holds
  * scav.cycle_lock until the parent/child handler), so the child never
  * inherits ranges taken out of the heap by a half-done release.  Call it
- * before the core takes its own locks.  The child has no scavenger thread:
- * its eventfd is closed (it was shared with the parent) and the thread is
- * restarted by the next mri_scavenger_start(), which mr_release,
- * mr_stats_get and mr_limit_set call, and which the core may call from any
- * point where it holds no lock (it is one atomic load when running).
+ * before the core takes its own locks.  In the child the eventfd (shared
+ * with the parent) is closed and, if the parent had a scavenger, a new
+ * thread is started from the child handler, after the core's.  Should that
+ * fail, mr_release, mr_stats_get and mr_limit_set try again (one atomic
+ * load when it runs).
  */
 #include "config.h"
 #include <errno.h>
@@ -548,6 +548,7 @@ void
 mri_scavenger_atfork_child(void)
 {
 	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+	int was_running = scav.running;
 
 	/* The locks were taken by this (now only) thread in prepare; make
 	 * them anew rather than unlock, in case the core calls us without
@@ -564,4 +565,11 @@ mri_scavenger_atfork_child(void)
 	mri_purge_atfork_child();
 	if (mri_client_atfork_child)
 		mri_client_atfork_child();
+	/* A forked worker (prefork servers) should give memory back like
+	 * its parent; the core's child handler has made its locks anew
+	 * before calling us, so the allocator (which pthread_create uses)
+	 * is ready.  This costs a thread per fork() in a process that
+	 * scavenges; posix_spawn and vfork run no fork handlers. */
+	if (was_running)
+		mri_scavenger_start();
 }

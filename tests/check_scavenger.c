@@ -682,8 +682,8 @@ START_TEST(test_idle_scavenger_only_ticks)
 }
 END_TEST
 
-/* After fork the child has its own scavenger (restarted at a safe point)
- * and its own ring: its burst comes back through io_uring. */
+/* After fork the child has its own scavenger (started by the fork
+ * handler) and its own ring: its burst comes back through io_uring. */
 static int
 forked_child_scavenges(void *unused)
 {
@@ -701,14 +701,18 @@ forked_child_scavenges(void *unused)
 		return child_fail(1, "parent release failed");
 	pid = fork();
 	if (pid == 0) {
-		(void)stats();		/* safe point: restarts it */
+		/* The thread is there before anything calls into us. */
+		if (scavenger_switches() < 0)
+			_exit(9);
 		_exit(burst(&a));
 	}
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
 		return child_fail(2, "child died");
+	if (WEXITSTATUS(status) == 9)
+		return child_fail(3, "no scavenger thread in the child");
 	if (WEXITSTATUS(status))
-		return child_fail(3, "child's burst failed at step %d",
-			    WEXITSTATUS(status));
+		return child_fail(4, "child's burst failed at step %d",
+				  WEXITSTATUS(status));
 	return 0;
 }
 
