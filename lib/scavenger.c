@@ -221,16 +221,21 @@ scav_trace(uint64_t now, uint64_t in_use, uint64_t retained, uint64_t goal,
 	(void)!write(2, b, n);
 }
 
+/* The scavenger_cpu option, as a percentage in 1..100. */
+static uint64_t
+scav_cpu_pct(void)
+{
+	int64_t pct = mri_opt(MRI_OPT_SCAVENGER_CPU);
+
+	return pct < 1 ? 1 : pct > 100 ? 100 : (uint64_t)pct;
+}
+
 /* Bring the CPU credit up to date at now. */
 static void
 scav_earn(uint64_t now)
 {
-	uint64_t pct = (uint64_t)mri_opt(MRI_OPT_SCAVENGER_CPU);
+	uint64_t pct = scav_cpu_pct();
 
-	if (pct == 0)
-		pct = 1;
-	if (pct > 100)
-		pct = 100;
 	if (now > scav.credit_at) {
 		uint64_t earned = (now - scav.credit_at) / 100 * pct;
 		scav.credit_ns = scav.credit_ns + earned > SCAV_CREDIT_MAX_NS ?
@@ -243,13 +248,7 @@ scav_earn(uint64_t now)
 static uint64_t
 scav_debt_wait(uint64_t debt)
 {
-	uint64_t pct = (uint64_t)mri_opt(MRI_OPT_SCAVENGER_CPU);
-
-	if (pct == 0)
-		pct = 1;
-	if (pct > 100)
-		pct = 100;
-	return debt / pct * 100;
+	return debt / scav_cpu_pct() * 100;
 }
 
 /* One cycle: compute the goal, release towards it, schedule the next. */

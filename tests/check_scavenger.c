@@ -52,12 +52,13 @@ child_fail(int step, const char *fmt, ...)
 	return step;
 }
 
-/* Run fn in a child; assert it exits 0, showing its message if not. */
+/* Run fn in a child; collect what it writes to report_fd (its failure
+ * message, or its stderr) into out; assert it exits 0. */
 static void
-run_child(int (*fn)(void *), void *arg)
+run_child_out(int (*fn)(void *), void *arg, char *out, size_t cap)
 {
 	int p[2], status;
-	char msg[512];
+	size_t len = 0;
 	ssize_t n;
 	pid_t pid;
 
@@ -70,23 +71,24 @@ run_child(int (*fn)(void *), void *arg)
 		_exit(fn(arg));
 	}
 	close(p[1]);
-	n = read(p[0], msg, sizeof(msg) - 1);
-	msg[n > 0 ? n : 0] = '\0';
+	while (len < cap - 1 &&
+	       (n = read(p[0], out + len, cap - 1 - len)) > 0)
+		len += (size_t)n;
+	out[len] = '\0';
 	close(p[0]);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert_msg(WIFEXITED(status), "child killed by signal %d",
 		      WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 	ck_assert_msg(WEXITSTATUS(status) == 0, "step %d: %s",
-		      WEXITSTATUS(status), msg);
+		      WEXITSTATUS(status), out);
 }
 
-static uint64_t
-now_ns(void)
+static void
+run_child(int (*fn)(void *), void *arg)
 {
-	struct timespec ts;
+	char msg[512];
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	run_child_out(fn, arg, msg, sizeof(msg));
 }
 
 static uint64_t
@@ -180,7 +182,7 @@ burst(void *argp)
 	for (i = 0; i < n; i++)
 		if (p[i])
 			live += sz[i];
-	t_free = now_ns();
+	t_free = mri_os->now_ns();
 	deadline = t_free + (DELAY_MS + 1000) * 1000000ULL;
 	do {
 		usleep(50000);
@@ -192,7 +194,7 @@ burst(void *argp)
 		r = rss();
 		if (r <= target)
 			break;
-	} while (now_ns() < deadline);
+	} while (mri_os->now_ns() < deadline);
 	if (r > target)
 		return child_fail(4, "RSS %llu MiB > target %llu MiB "
 			    "(base %llu, live %zu MiB, goal %llu MiB, "
@@ -202,11 +204,12 @@ burst(void *argp)
 			    (unsigned long long)base >> 20, live >> 20,
 			    (unsigned long long)st.goal_bytes >> 20,
 			    (unsigned long long)st.retained_bytes >> 20,
-			    (now_ns() - t_free) / 1e9);
+			    (mri_os->now_ns() - t_free) / 1e9);
 	fprintf(stderr, "burst (%s): RSS %llu MiB <= %llu MiB %.2f s after "
 		"freeing %zu MiB; live %zu MiB\n", a->purge,
 		(unsigned long long)r >> 20, (unsigned long long)target >> 20,
-		(now_ns() - t_free) / 1e9, (total - live) >> 20, live >> 20);
+		(mri_os->now_ns() - t_free) / 1e9, (total - live) >> 20,
+		live >> 20);
 	if (st.purge_backend != (uint32_t)a->want)
 		return child_fail(5, "backend %u, want %u", st.purge_backend,
 			    (unsigned)a->want);
@@ -586,29 +589,9 @@ trace_and_summary(void *unused)
 
 START_TEST(test_trace_and_exit_summary)
 {
-	int p[2], status;
-	char out[16384];
-	size_t len = 0;
-	ssize_t n;
-	pid_t pid;
+	static char out[16384];
 
-	ck_assert_int_eq(pipe(p), 0);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		close(p[0]);
-		report_fd = p[1];
-		trace_and_summary(NULL);
-		_exit(1);
-	}
-	close(p[1]);
-	while (len < sizeof(out) - 1 &&
-	       (n = read(p[0], out + len, sizeof(out) - 1 - len)) > 0)
-		len += (size_t)n;
-	out[len] = '\0';
-	close(p[0]);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	run_child_out(trace_and_summary, NULL, out, sizeof(out));
 	ck_assert_msg(strstr(out, "memreclaim: scav #"), "no trace: %s", out);
 	ck_assert_msg(strstr(out, "retained ") && strstr(out, "goal ") &&
 		      strstr(out, "backend uring"), "trace fields: %s", out);
@@ -616,6 +599,24 @@ START_TEST(test_trace_and_exit_summary)
 		      "no exit summary: %s", out);
 }
 END_TEST
+
+/* /proc/self/task/<tid>/<name> into buf (NUL-terminated): bytes read. */
+static ssize_t
+task_file(const char *tid, const char *name, char *buf, size_t cap)
+{
+	char path[300];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%s/%s", tid, name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, cap - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return n;
+}
 
 /* The scavenger thread's voluntary context switches over 3 s of idling:
  * a 1 s tick gives about 3; busy polling would give hundreds. */
@@ -629,27 +630,12 @@ scavenger_switches(void)
 	if (!d)
 		return -1;
 	while ((e = readdir(d))) {
-		char path[300], buf[4096], *q;
-		int fd;
-		ssize_t n;
+		char buf[4096], *q;
 
-		snprintf(path, sizeof(path), "/proc/self/task/%s/comm",
-			 e->d_name);
-		fd = open(path, O_RDONLY);
-		if (fd < 0)
+		if (task_file(e->d_name, "comm", buf, sizeof(buf)) <= 0 ||
+		    strncmp(buf, "mr-scavenger", 12) ||
+		    task_file(e->d_name, "status", buf, sizeof(buf)) <= 0)
 			continue;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0 || strncmp(buf, "mr-scavenger", 12))
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/status",
-			 e->d_name);
-		fd = open(path, O_RDONLY);
-		if (fd < 0)
-			continue;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		buf[n > 0 ? n : 0] = '\0';
 		q = strstr(buf, "voluntary_ctxt_switches:");
 		if (q)
 			sw = strtol(q + 24, NULL, 10);
