@@ -21,9 +21,9 @@
  * 10 MiB could be released it still proceeds (1030 MiB < 1088 MiB), unless
  * it were 100 MiB (1090 MiB > 1088 MiB): then ENOMEM with limit_hard.
  *
- * The cgroup limit is read by cgroup_limit.c, once, from mri_limit_init
- * (no lock held, allocator ready), never inside malloc: libcgroup
- * allocates.
+ * The cgroup limit is read by cgroup_limit.c, once, on the scavenger
+ * thread as it starts (or from mri_limit_init when there is no
+ * scavenger), never inside malloc: libcgroup allocates.
  */
 #include "config.h"
 #include <errno.h>
@@ -96,12 +96,11 @@ mri_limit_sync(void)
 }
 
 void
-mri_limit_init(void)
+mri_limit_read_cgroup(void)
 {
 	uint64_t cg = 0;
 	int have;
 
-	mri_options_init();
 	pthread_mutex_lock(&limit_lock);
 	have = limit.cgroup_read;
 	limit.cgroup_read = 1;
@@ -113,6 +112,22 @@ mri_limit_init(void)
 		pthread_mutex_unlock(&limit_lock);
 	}
 	mri_limit_sync();
+}
+
+/*
+ * libcgroup's first call costs about 2.7 ms here (it parses the mount
+ * table and the controller list), which every process start would pay.
+ * With a scavenger, its thread reads the cgroup as the first thing it
+ * does, so the program's start is not delayed and the cgroup's limit is in
+ * force a moment later; without one it is read here.
+ */
+void
+mri_limit_init(void)
+{
+	mri_options_init();
+	mri_limit_sync();
+	if (!mri_opt(MRI_OPT_SCAVENGER))
+		mri_limit_read_cgroup();
 }
 
 uint64_t

@@ -37,6 +37,11 @@ MRI_HIDDEN int mri_limit_cgroup(uint64_t *bytes);
 MRI_HIDDEN int mri_limit_cgroup_walk(const char *mnt, const char *rel,
 				     uint64_t *bytes);
 
+/* Read the cgroup's limit (once; later calls do nothing) and publish the
+ * limit in force.  Allocates: the scavenger thread calls it as it starts,
+ * mri_limit_init when there is no scavenger. */
+MRI_HIDDEN void mri_limit_read_cgroup(void);
+
 /* Recompute the limit in force from its sources (mr_limit_set, the
  * "limit" option, the cgroup) and publish it in mri_heap_soft_limit.
  * Cheap; called by the scavenger each wake-up and by the API. */

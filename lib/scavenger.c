@@ -402,6 +402,9 @@ scav_main(void *arg)
 	uint64_t now = mri_os->now_ns();
 
 	(void)arg;
+	/* The cgroup's limit, off the program's start-up path. */
+	mri_limit_read_cgroup();
+	now = mri_os->now_ns();
 	scav.start_ns = now;
 	scav.credit_at = now;
 	scav.credit_ns = SCAV_CREDIT_MAX_NS;
@@ -475,6 +478,7 @@ mri_scavenger_start(void)
 		/* Without an eventfd there is no sleeping thread to wake:
 		 * limits and mr_release still work synchronously. */
 		pthread_mutex_unlock(&scav.start_lock);
+		mri_limit_read_cgroup();
 		return;
 	}
 	scav.efd = efd;
@@ -489,6 +493,9 @@ mri_scavenger_start(void)
 	if (rc != 0) {
 		close(efd);
 		scav.efd = -1;
+		pthread_mutex_unlock(&scav.start_lock);
+		mri_limit_read_cgroup();	/* no thread to do it */
+		return;
 	} else {
 		pthread_setname_np(scav.thread, "mr-scavenger");
 		__atomic_store_n(&scav.running, 1, __ATOMIC_RELEASE);

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "memreclaim.h"
 #include "release.h"
 
 static char base[4096];		/* our memory cgroup's directory */
@@ -138,10 +139,12 @@ cg_cleanup(void)
 	rmdir(p);
 }
 
-/* Fork a child, move it into cgroup `rel`, let it derive its limit.
- * Returns 0 and *out, or -1. */
+/* Fork a child, move it into cgroup `rel`, let it derive its limit: with
+ * mri_limit_cgroup(), or (fresh) by exec'ing this program with
+ * --print-limit, so a new process starts the library in the cgroup and
+ * reports mr_limit_get().  Returns 0 and *out, or -1. */
 static int
-derive_in(const char *rel, uint64_t *out)
+derive_in_how(const char *rel, uint64_t *out, int fresh)
 {
 	int go[2], res[2], status, rc = -1;
 	char p[4600], pidbuf[32], c;
@@ -158,6 +161,14 @@ derive_in(const char *rel, uint64_t *out)
 		close(res[0]);
 		if (read(go[0], &c, 1) != 1)
 			_exit(1);
+		if (fresh) {
+			char fd[16];
+
+			snprintf(fd, sizeof(fd), "%d", res[1]);
+			execl("/proc/self/exe", "check_cgroup_limit",
+			      "--print-limit", fd, (char *)NULL);
+			_exit(127);
+		}
 		r.rc = mri_limit_cgroup(&r.v);
 		_exit(write(res[1], &r, sizeof(r)) == sizeof(r) ? 0 : 1);
 	}
@@ -175,6 +186,46 @@ derive_in(const char *rel, uint64_t *out)
 	waitpid(pid, &status, 0);
 	return rc;
 }
+
+static int
+derive_in(const char *rel, uint64_t *out)
+{
+	return derive_in_how(rel, out, 0);
+}
+
+/* --print-limit FD: started in a cgroup, wait (up to the delay plus one
+ * second) for the scavenger thread to have read the cgroup's limit, and
+ * write {0, mr_limit_get()} to FD. */
+static int
+print_limit(int fd)
+{
+	struct { int rc; uint64_t v; } r = { 0, 0 };
+	void *p = mr_malloc(64);	/* the allocator is up */
+	int i;
+
+	mr_free(p);
+	for (i = 0; i < 200 && !(r.v = mr_limit_get()); i++)
+		usleep(10000);
+	return write(fd, &r, sizeof(r)) == sizeof(r) ? 0 : 1;
+}
+
+/* The whole path: a process started in a limited cgroup runs with that
+ * limit, read by the library itself at start (no API call). */
+START_TEST(test_cgroup_limit_in_force_at_start)
+{
+	uint64_t want, got = 0;
+	int made, rc;
+
+	made = cg_make("", 160ULL << 20);
+	want = cg_limit("");
+	rc = made == 0 ? derive_in_how("", &got, 1) : -1;
+	cg_cleanup();
+	ck_assert_int_eq(made, 0);
+	ck_assert_uint_eq(want, 160ULL << 20);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_uint_eq(got, want);
+}
+END_TEST
 
 START_TEST(test_cgroup_limit_equals_child_cgroup_limit)
 {
@@ -317,7 +368,7 @@ teardown_all(void)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	Suite *s = suite_create("cgroup_limit");
 	TCase *tf = tcase_create("fake trees");
@@ -326,6 +377,8 @@ main(void)
 	int failed, real = 1;
 	char p[4600];
 
+	if (argc == 3 && !strcmp(argv[1], "--print-limit"))
+		return print_limit(atoi(argv[2]));
 	runner = getpid();
 	tcase_add_checked_fixture(tf, fake_setup, fake_teardown);
 	tcase_add_test(tf, test_walk_v2_high_and_max_smallest_up_the_tree);
@@ -351,6 +404,7 @@ main(void)
 			       test_cgroup_limit_equals_child_cgroup_limit);
 		tcase_add_test(tc, test_cgroup_limit_is_smallest_up_the_tree);
 		tcase_add_test(tc, test_cgroup_limit_inner_smaller_wins);
+		tcase_add_test(tc, test_cgroup_limit_in_force_at_start);
 		suite_add_tcase(s, tc);
 	}
 	sr = srunner_create(s);
