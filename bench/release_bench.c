@@ -11,6 +11,8 @@
  *      polled every 10 ms until it is within 10% of the live heap plus the
  *      goal, with the default delay (1 s) and the scavenger's default 1%
  *      CPU budget.
+ *   4. The scavenger thread's CPU share (schedstat) while a program
+ *      churns, against its default budget of 1% of one CPU.
  *
  * Each measurement runs in a child process of its own, so options and heap
  * start fresh.  The allocator is linked (libmemreclaim-core) and called as
@@ -18,11 +20,12 @@
  * allocators is bench/run's burst-then-idle workload.  Output: a readable
  * table, and `metric NAME VALUE UNIT lower|higher` lines for bench/run.
  *
- * Usage: release_bench [-q] [-s 1|2|3]
+ * Usage: release_bench [-q] [-s 1|2|3|4]
  *   -q: one repetition, smaller sizes; -s: only that section.
  */
 #include "config.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -331,6 +334,80 @@ ttr_run(int fd, const void *arg)
 	put(fd, out, 3);
 }
 
+/* ---- 4. the scavenger's CPU share under churn ---- */
+
+/* CPU time (ns) of the thread named mr-scavenger, from schedstat. */
+static uint64_t
+scav_cpu_ns(void)
+{
+	char path[64], buf[256];
+	int tid, fd;
+	ssize_t n;
+
+	for (tid = getpid(); tid < getpid() + 64; tid++) {
+		snprintf(path, sizeof(path), "/proc/self/task/%d/comm", tid);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0 || strncmp(buf, "mr-scavenger", 12))
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat",
+			 tid);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			return 0;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		buf[n > 0 ? n : 0] = '\0';
+		return strtoull(buf, NULL, 10);
+	}
+	return 0;
+}
+
+/* Churn for a few seconds: every 100 ms free a quarter of 256 MiB of
+ * mixed objects and allocate it again with other sizes; the scavenger
+ * (delay 100 ms, default 1% budget) keeps releasing what is freed.
+ * Reports its CPU time over the wall time and what it released. */
+static void
+cpu_run(int fd, const void *arg)
+{
+	size_t nobj = 4096, i;
+	void **v = calloc(nobj, sizeof(*v));
+	unsigned seed = 9, round = 0;
+	uint64_t t0, c0, p0, end;
+	double out[3];
+
+	(void)arg;
+	mr_option_set("release_delay_ms", "100");
+	mri_scavenger_start();
+	usleep(50000);
+	for (i = 0; i < nobj; i++)
+		v[i] = mr_malloc(1 + rand_r(&seed) % 131072);
+	t0 = mri_os->now_ns();
+	c0 = scav_cpu_ns();
+	p0 = stats().purge_bytes;
+	end = t0 + (quick ? 2 : 5) * 1000000000ULL;
+	while (mri_os->now_ns() < end) {
+		size_t band = 1024 << (round++ % 7);
+
+		for (i = 0; i < nobj; i++) {
+			if (rand_r(&seed) % 4)
+				continue;
+			mr_free(v[i]);
+			v[i] = mr_malloc(band / 2 + rand_r(&seed) % band);
+			memset(v[i], 1, 64);
+		}
+		usleep(100000);
+	}
+	out[0] = (double)(scav_cpu_ns() - c0) /
+		 (double)(mri_os->now_ns() - t0) * 100;
+	out[1] = (double)(stats().purge_bytes - p0) / MiB;
+	out[2] = (mri_os->now_ns() - t0) / 1e9;
+	put(fd, out, 3);
+}
+
 static const char *
 be_name(double b)
 {
@@ -354,7 +431,7 @@ main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "-s") && i + 1 < argc) {
 			only = atoi(argv[++i]);
 		} else {
-			fprintf(stderr, "usage: release_bench [-q] [-s 1|2|3]\n"
+			fprintf(stderr, "usage: release_bench [-q] [-s 1|2|3|4]\n"
 				"  -q  one repetition, smaller sizes\n"
 				"  -s  run only that section\n");
 			return 2;
@@ -403,7 +480,7 @@ section2:
 
 section3:
 	if (only && only != 3)
-		return 0;
+		goto section4;
 	printf("# 3. time to release after a burst (delay 1000 ms, "
 	       "scavenger_cpu 1%%)\n");
 	{
@@ -413,6 +490,22 @@ section3:
 			printf("  freed %.0f MiB: RSS %.0f MiB within 10%% of "
 			       "live + goal after %.2f s\n", o[1], o[2], o[0]);
 			printf("metric time_to_release %.6g s lower\n", o[0]);
+		}
+	}
+section4:
+	if (only && only != 4)
+		return 0;
+	printf("# 4. scavenger CPU share under churn (delay 100 ms, "
+	       "scavenger_cpu 1%%)\n");
+	{
+		double o[3];
+
+		if (in_child(cpu_run, NULL, o, 3) == 0) {
+			printf("  %.2f%% of one CPU over %.1f s, %.0f MiB "
+			       "purged (all release paths)\n", o[0], o[2],
+			       o[1]);
+			printf("metric scavenger_cpu_share %.6g %% lower\n",
+			       o[0]);
 		}
 	}
 	return 0;
