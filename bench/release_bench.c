@@ -431,7 +431,8 @@ main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "-s") && i + 1 < argc) {
 			only = atoi(argv[++i]);
 		} else {
-			fprintf(stderr, "usage: release_bench [-q] [-s 1|2|3|4]\n"
+			fprintf(stderr,
+				"usage: release_bench [-q] [-s 1|2|3|4]\n"
 				"  -q  one repetition, smaller sizes\n"
 				"  -s  run only that section\n");
 			return 2;
