@@ -32,6 +32,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "memreclaim.h"
+#include "heap.h"
 #include "os.h"
 
 #define KiB ((size_t)1024)
@@ -348,13 +349,10 @@ script_run(int must_succeed, int *nulls, int *giant_null)
 static uint64_t
 allocated_now(void)
 {
-	struct mr_stats st;
+	struct mri_heap_counters hc;
 
-	memset(&st, 0, sizeof(st));
-	st.size = sizeof(st);
-	if (mr_stats_get(&st) != 0)
-		return UINT64_MAX;
-	return st.allocated_bytes;
+	mri_heap_counters(&hc);
+	return hc.allocated_bytes;
 }
 
 /* Written by each child, read by the parent (MAP_SHARED). */
@@ -478,6 +476,10 @@ walk(int mode)
 					 "exit status %d", WEXITSTATUS(status));
 		}
 	}
+	printf("mode %s: N = 1..%ld, %d runs hit an injected failure, %d of "
+	       "them saw NULL + ENOMEM\n", mode == MODE_ONCE ? "once" : "from",
+	       n, injected_runs, null_runs);
+	fflush(stdout);
 	ck_assert_msg(n <= 5000, "the script never stopped reaching map call N");
 	ck_assert_msg(injected_runs > 0, "no map call was ever made");
 	/* With every map failing from N on, some call must have seen NULL:

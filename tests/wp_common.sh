@@ -63,8 +63,11 @@ wp_run() {
 	wp_pre=$2
 	shift 2
 	if [ -n "$wp_pre" ]; then
-		LD_PRELOAD=$wp_pre timeout -k 10 "$WP_TIMEOUT" "$@" \
-			>"$WP_TMP/$wp_tag.out" 2>"$WP_TMP/$wp_tag.err" </dev/null
+		# The loader logs each symbol binding to files (not to the
+		# program's stderr): wp_check_binds reads them.
+		timeout -k 10 "$WP_TIMEOUT" env LD_PRELOAD="$wp_pre" \
+			LD_DEBUG=bindings LD_DEBUG_OUTPUT="$WP_TMP/$wp_tag.ld" \
+			"$@" >"$WP_TMP/$wp_tag.out" 2>"$WP_TMP/$wp_tag.err" </dev/null
 	else
 		env -u LD_PRELOAD timeout -k 10 "$WP_TIMEOUT" "$@" \
 			>"$WP_TMP/$wp_tag.out" 2>"$WP_TMP/$wp_tag.err" </dev/null
@@ -86,6 +89,51 @@ wp_check_preload_err() {
 	fi
 }
 
+# wp_check_binds TAG: in a run made by wp_run with a preload, every
+# binding of the malloc family, in the program and in every library it
+# loaded (libc's own internal calls included), went to libmemreclaim.  A
+# library that loads but does not interpose (e.g. its malloc carries a
+# symbol version the program's reference does not match) fails here.
+wp_check_binds() {
+	cat "$WP_TMP/$1.ld".* 2>/dev/null |
+		grep -E "normal symbol .(malloc|free|calloc|realloc|posix_memalign|aligned_alloc|memalign|malloc_usable_size)'" \
+		>"$WP_TMP/$1.binds"
+	wp_nb=$(wc -l <"$WP_TMP/$1.binds")
+	# A binding to the library is right.  So is one to a non-PIE
+	# executable's PLT stub (its canonical address for a function whose
+	# address it takes) when that executable itself binds the symbol to
+	# the library.
+	awk -v lib="/$(basename "$MR_LIB")" '
+	{
+		from = $4; to = $7; sym = $NF == "" ? $(NF - 1) : $(NF - 1)
+		for (i = 1; i <= NF; i++)
+			if ($i == "symbol") sym = $(i + 1)
+		pid = $1
+		line[NR] = $0; f[NR] = pid " " from; t[NR] = to; s[NR] = sym
+		if (substr(to, length(to) - length(lib) + 1) == lib)
+			good[pid " " from " " sym] = 1
+	}
+	END {
+		for (n = 1; n <= NR; n++) {
+			to = t[n]
+			if (substr(to, length(to) - length(lib) + 1) == lib)
+				continue
+			split(f[n], pf, " ")
+			if ((pf[1] " " to " " s[n]) in good)
+				continue
+			print line[n]
+		}
+	}' "$WP_TMP/$1.binds" >"$WP_TMP/$1.badbinds"
+	wp_bad=$(wc -l <"$WP_TMP/$1.badbinds")
+	if [ "$wp_nb" -eq 0 ]; then
+		wp_fail "$1: the loader bound no malloc-family symbol"
+	elif [ "$wp_bad" -ne 0 ]; then
+		wp_fail "$1: $wp_bad of $wp_nb malloc-family bindings do not go" \
+			"to $(basename "$MR_LIB"), e.g.:"
+		wp_show "$WP_TMP/$1.badbinds" 5
+	fi
+}
+
 # wp_compare NAME CMD...: run CMD without and with the library; both must
 # exit 0 and print the same stdout.
 wp_compare() {
@@ -101,6 +149,7 @@ wp_compare() {
 		return
 	fi
 	wp_check_preload_err "$WP_TMP/$wp_name.mr.err"
+	wp_check_binds "$wp_name.mr"
 	if [ "$wp_rc_mr" -ne 0 ]; then
 		wp_fail "$wp_name: exits $wp_rc_mr under LD_PRELOAD=$MR_LIB" \
 			"(0 without it)$( [ "$wp_rc_mr" -eq 124 ] && echo ': timed out')"

@@ -13,8 +13,10 @@ if [ "$rc_glibc" -ne 0 ]; then
 	wp_show "$WP_TMP/ctor.glibc.out"
 fi
 for order in "$MR_LIB $CTOR" "$CTOR $MR_LIB"; do
+	rm -f "$WP_TMP"/ctor.mr.ld.*
 	wp_run ctor.mr "$order" ./wp_ctor_prog
 	wp_check_preload_err "$WP_TMP/ctor.mr.err"
+	wp_check_binds ctor.mr
 	if [ "$WP_RC" -ne 0 ]; then
 		wp_fail "LD_PRELOAD='$order': exit $WP_RC"
 		wp_show "$WP_TMP/ctor.mr.out"

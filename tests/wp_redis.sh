@@ -81,7 +81,9 @@ redis_session() {
 	for try in 1 2 3 4 5 6 7 8 9 10; do
 		p=$(( (($$ + try * 7919) % 20000) + 30000 ))
 		if [ -n "$pre" ]; then
-			LD_PRELOAD=$pre timeout -k 5 "$WP_TIMEOUT" redis-server \
+			timeout -k 5 "$WP_TIMEOUT" env LD_PRELOAD="$pre" \
+				LD_DEBUG=bindings LD_DEBUG_OUTPUT="$WP_TMP/$tag.ld" \
+				redis-server \
 				--port "$p" --bind 127.0.0.1 --save '' \
 				--appendonly no --daemonize no --dir "$WP_TMP" \
 				--loglevel warning --protected-mode yes \
@@ -115,7 +117,7 @@ redis_session() {
 		# The server really runs on memreclaim (timeout is the parent;
 		# redis-server is its child).
 		srv=$(pgrep -P "$REDIS_PID" redis-server || echo "$REDIS_PID")
-		if ! grep -q libmemreclaim "/proc/$srv/maps" 2>/dev/null; then
+		if ! grep -q "$(basename "$MR_LIB")" "/proc/$srv/maps" 2>/dev/null; then
 			wp_fail "$tag: libmemreclaim is not mapped in redis-server"
 		fi
 	fi
@@ -168,6 +170,7 @@ redis_session() {
 
 redis_session redis.default ""
 redis_session redis.mr "$MR_LIB"
+wp_check_binds redis.mr
 if [ -s "$WP_TMP/redis.default.out" ] &&
    cmp -s "$WP_TMP/redis.default.out" "$WP_TMP/redis.mr.out"; then
 	echo "ok: redis: same replies ($(wc -l <"$WP_TMP/redis.mr.out") lines)" \

@@ -14,6 +14,7 @@ wp_run sqlite.mr "$MR_LIB" sqlite3 -batch -bail "$WP_TMP/db-mr/t.db" \
 	".read $srcdir/wp_sqlite.sql"
 rc_mr=$WP_RC
 wp_check_preload_err "$WP_TMP/sqlite.mr.err"
+wp_check_binds sqlite.mr
 if [ "$rc_glibc" -ne 0 ]; then
 	wp_fail "sqlite3 exits $rc_glibc without memreclaim"
 	wp_show "$WP_TMP/sqlite.glibc.err"
