@@ -114,11 +114,12 @@ redis_session() {
 		return 1
 	fi
 	if [ -n "$pre" ]; then
-		# The server really runs on memreclaim (timeout is the parent;
-		# redis-server is its child).
-		srv=$(pgrep -P "$REDIS_PID" redis-server || echo "$REDIS_PID")
+		# The server really runs on memreclaim.
+		srv=$(redis-cli -h 127.0.0.1 -p "$port" INFO server |
+			tr -d '\r' | sed -n 's/^process_id://p')
 		if ! grep -q "$(basename "$MR_LIB")" "/proc/$srv/maps" 2>/dev/null; then
-			wp_fail "$tag: libmemreclaim is not mapped in redis-server"
+			wp_fail "$tag: $(basename "$MR_LIB") is not mapped in" \
+				"redis-server (pid '$srv')"
 		fi
 	fi
 	if ! timeout -k 5 "$WP_TIMEOUT" redis-benchmark -h 127.0.0.1 -p "$port" \
