@@ -15,20 +15,28 @@
  *
  * Two modes: "once" fails only call N (the allocator may retry and
  * succeed); "from" fails call N and every later one (memory stays short, so
- * the NULL paths of every layer run).  The allocator's state is global, so
- * each N runs in its own forked child.  The scavenger and the daemon client
- * are switched off (MEMRECLAIM_SCAVENGER=0, MEMRECLAIM_DAEMON=0) so the
- * order of map calls is the same in every child.
+ * the NULL paths of every layer run).
+ *
+ * The core initialises in its library constructor (or earlier, on the
+ * first allocation), before main.  So each N runs in a fresh process: the
+ * test forks and re-executes this program with MR_FAULT_N and
+ * MR_FAULT_MODE set; a constructor of priority 101, which runs before the
+ * core's, installs the failing table, so the maps made while the core
+ * starts up are counted and failed too.  The child runs the script from
+ * main and reports through its exit status and a pipe.  The scavenger and
+ * the daemon client are off and chunks are 2 MiB (MEMRECLAIM_SCAVENGER=0,
+ * MEMRECLAIM_DAEMON=0, MEMRECLAIM_CHUNK_SIZE=2MiB), so map calls are many
+ * and come in the same order in every child.
  */
 #include "config.h"
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "memreclaim.h"
@@ -228,13 +236,7 @@ script_run(int must_succeed, int *nulls, int *giant_null)
 			want_align = s->align;
 			break;
 		case OP_POSIX_MEMALIGN:
-			errno = 4321;
 			r = mr_posix_memalign(&p, s->align, s->size);
-			if (r == 0 && errno != 4321) {
-				fprintf(stderr, "step %d: posix_memalign "
-					"succeeded but changed errno\n", i);
-				bad++;
-			}
 			if (r != 0) {
 				if (r != ENOMEM) {
 					fprintf(stderr, "step %d: posix_memalign "
@@ -355,36 +357,56 @@ allocated_now(void)
 	return hc.allocated_bytes;
 }
 
-/* Written by each child, read by the parent (MAP_SHARED). */
-struct shared_result {
-	uint64_t allocated_after;
-};
-static struct shared_result *shared;
+/* The child writes its leak figure (bytes still allocated after freeing
+ * everything) to this fd, a pipe to the parent. */
+static int result_fd = -1;
+
+static void
+report_allocated(uint64_t v)
+{
+	if (result_fd >= 0)
+		(void)!write(result_fd, &v, sizeof(v));
+}
 
 /* Exit codes of one child. */
 enum { CHILD_INJECTED = 0, CHILD_FAILED = 1, CHILD_NOT_REACHED = 3,
        CHILD_INJECTED_NULL = 4 };
 
+/*
+ * In a re-executed child, before the core's constructor: put the failing
+ * table in force.  getenv/strtol are fine here: this program's own malloc
+ * is glibc's (the core is linked statically and overrides nothing).
+ */
+__attribute__((constructor(101))) static void
+fault_ctor(void)
+{
+	const char *n = getenv("MR_FAULT_N"), *m = getenv("MR_FAULT_MODE");
+
+	if (!n || !m)
+		return;
+	alarm(120);	/* a hang (retrying a failed map forever) fails */
+	fault_ops = mri_os_real;
+	fault_ops.map = fault_map;
+	mri_os_set(&fault_ops);
+	fail_mode = !strcmp(m, "from") ? MODE_FROM : MODE_ONCE;
+	__atomic_store_n(&fail_at, strtol(n, NULL, 10), __ATOMIC_RELAXED);
+	if (getenv("MR_FAULT_FD"))
+		result_fd = (int)strtol(getenv("MR_FAULT_FD"), NULL, 10);
+}
+
+/* main of a re-executed child: the script with failures, then without. */
 static int
-child_run(long n, int mode)
+child_run(long n)
 {
 	int bad, nulls, giant_null, nulls2, giant2;
 	uint64_t before, after;
 
-	alarm(120);	/* a hang (retrying a failed map forever) fails */
-	setenv("MEMRECLAIM_SCAVENGER", "0", 1);
-	setenv("MEMRECLAIM_DAEMON", "0", 1);
-	fault_ops = mri_os_real;
-	fault_ops.map = fault_map;
-	mri_os_set(&fault_ops);
-	fail_mode = mode;
-	__atomic_store_n(&fail_at, n, __ATOMIC_RELAXED);
-
+	script_build();
 	bad = script_run(0, &nulls, &giant_null);
 	/* Everything is freed: what still counts as allocated is compared by
 	 * the parent with a run that had no failure (a leak on a failure path
 	 * shows here). */
-	shared->allocated_after = allocated_now();
+	report_allocated(allocated_now());
 	if (injected == 0 && nulls != 0) {
 		fprintf(stderr, "N=%ld: %d NULLs without any failed map\n", n,
 			nulls);
@@ -409,6 +431,81 @@ child_run(long n, int mode)
 	return nulls ? CHILD_INJECTED_NULL : CHILD_INJECTED;
 }
 
+/* main of a re-executed child with every map failing from the first: the
+ * core could not start; allocations fail cleanly, then work once maps
+ * succeed again.  Returns 0 or the number of the step that went wrong. */
+static int
+child_first_use(void)
+{
+	void *p;
+
+	errno = 0;
+	p = mr_malloc(16);
+	if (p || errno != ENOMEM)
+		return 10;
+	errno = 0;
+	p = mr_calloc(100, 100);
+	if (p || errno != ENOMEM)
+		return 11;
+	if (mr_posix_memalign(&p, 64, 100) != ENOMEM)
+		return 12;
+	errno = 0;
+	p = mr_malloc(10 * MiB);
+	if (p || errno != ENOMEM)
+		return 13;
+	__atomic_store_n(&fail_at, 0, __ATOMIC_RELAXED);
+	p = mr_malloc(16);
+	if (!p)
+		return 14;
+	memset(p, 1, 16);
+	mr_free(p);
+	p = mr_malloc(10 * MiB);
+	if (!p)
+		return 15;
+	memset(p, 1, 10 * MiB);
+	mr_free(p);
+	return 0;
+}
+
+static char self_path[4096];
+
+/* Fork and re-execute this program as a child for N and mode; returns the
+ * wait status and, through *allocated, what the child reported. */
+static int
+spawn(long n, int mode, const char *scenario, uint64_t *allocated)
+{
+	int fds[2], status;
+	char nbuf[32], fdbuf[16];
+	pid_t pid;
+	ssize_t r;
+
+	ck_assert_int_eq(pipe(fds), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(fds[0]);
+		snprintf(nbuf, sizeof(nbuf), "%ld", n);
+		snprintf(fdbuf, sizeof(fdbuf), "%d", fds[1]);
+		setenv("MR_FAULT_N", nbuf, 1);
+		setenv("MR_FAULT_MODE", mode == MODE_FROM ? "from" : "once", 1);
+		setenv("MR_FAULT_FD", fdbuf, 1);
+		setenv("MR_FAULT_SCENARIO", scenario, 1);
+		setenv("MEMRECLAIM_SCAVENGER", "0", 1);
+		setenv("MEMRECLAIM_DAEMON", "0", 1);
+		setenv("MEMRECLAIM_CHUNK_SIZE", "2MiB", 1);
+		execl(self_path, self_path, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	*allocated = UINT64_MAX;
+	r = read(fds[0], allocated, sizeof(*allocated));
+	if (r != (ssize_t)sizeof(*allocated))
+		*allocated = UINT64_MAX;
+	close(fds[0]);
+	return status;
+}
+
 /* Walk N = 1.. until the script no longer reaches map call N. */
 static void
 walk(int mode)
@@ -416,45 +513,24 @@ walk(int mode)
 	long n;
 	int failures = 0, first_bad = 0, injected_runs = 0, null_runs = 0;
 	char first_msg[160] = "";
-	uint64_t reference;
+	uint64_t reference, allocated;
+	int status;
 
-	script_build();
-	shared = mmap(NULL, sizeof(*shared), PROT_READ | PROT_WRITE,
-		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	ck_assert(shared != MAP_FAILED);
 	/* N = 0: no failure at all; the reference for the leak check. */
-	{
-		pid_t pid = fork();
-		int status;
-
-		ck_assert_int_ge(pid, 0);
-		if (pid == 0)
-			_exit(child_run(0, mode));
-		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-		ck_assert_msg(WIFEXITED(status) &&
-			      WEXITSTATUS(status) == CHILD_NOT_REACHED,
-			      "the script fails with no fault injected "
-			      "(status %#x)", status);
-		reference = shared->allocated_after;
-	}
+	status = spawn(0, mode, "script", &reference);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == CHILD_NOT_REACHED,
+		      "the script fails with no fault injected (status %#x)",
+		      status);
 	for (n = 1; n <= 5000; n++) {
-		pid_t pid;
-		int status;
-
-		shared->allocated_after = UINT64_MAX;
-		pid = fork();
-		ck_assert_int_ge(pid, 0);
-		if (pid == 0)
-			_exit(child_run(n, mode));
-		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		status = spawn(n, mode, "script", &allocated);
 		if (WIFEXITED(status) && WEXITSTATUS(status) == CHILD_NOT_REACHED)
 			break;
 		if (WIFEXITED(status) && (WEXITSTATUS(status) == CHILD_INJECTED ||
 					  WEXITSTATUS(status) == CHILD_INJECTED_NULL) &&
-		    shared->allocated_after != reference) {
+		    allocated != reference) {
 			fprintf(stderr, "N=%ld: %llu bytes still allocated after "
 				"freeing everything, %llu without failures\n", n,
-				(unsigned long long)shared->allocated_after,
+				(unsigned long long)allocated,
 				(unsigned long long)reference);
 			status = CHILD_FAILED << 8;
 		}
@@ -508,49 +584,13 @@ END_TEST
  * allocator) fails cleanly, and the next one after maps recover works. */
 START_TEST(test_first_use_without_memory)
 {
-	pid_t pid = fork();
-	int status;
+	uint64_t unused;
+	int status = spawn(1, MODE_FROM, "first-use", &unused);
 
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		void *p;
-
-		alarm(60);
-		setenv("MEMRECLAIM_SCAVENGER", "0", 1);
-		setenv("MEMRECLAIM_DAEMON", "0", 1);
-		fault_ops = mri_os_real;
-		fault_ops.map = fault_map;
-		mri_os_set(&fault_ops);
-		fail_mode = MODE_FROM;
-		fail_at = 1;
-		errno = 0;
-		p = mr_malloc(16);
-		if (p || errno != ENOMEM)
-			_exit(10);
-		errno = 0;
-		p = mr_calloc(100, 100);
-		if (p || errno != ENOMEM)
-			_exit(11);
-		if (mr_posix_memalign(&p, 64, 100) != ENOMEM)
-			_exit(12);
-		fail_at = 0;
-		p = mr_malloc(16);
-		if (!p)
-			_exit(13);
-		memset(p, 1, 16);
-		mr_free(p);
-		p = mr_malloc(10 * MiB);
-		if (!p)
-			_exit(14);
-		memset(p, 1, 10 * MiB);
-		mr_free(p);
-		_exit(0);
-	}
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert_msg(WIFEXITED(status), "child killed by signal %d",
 		      WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 	ck_assert_msg(WEXITSTATUS(status) == 0, "child step %d failed "
-		      "(10-12: no NULL+ENOMEM without memory, 13-14: no "
+		      "(10-13: no NULL+ENOMEM without memory, 14-15: no "
 		      "recovery)", WEXITSTATUS(status));
 }
 END_TEST
@@ -572,9 +612,23 @@ faults_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(faults_suite());
+	SRunner *sr;
+	const char *scenario = getenv("MR_FAULT_SCENARIO");
+	ssize_t len;
 	int failed;
 
+	if (scenario && getenv("MR_FAULT_N")) {
+		if (!strcmp(scenario, "first-use"))
+			return child_first_use();
+		return child_run(strtol(getenv("MR_FAULT_N"), NULL, 10));
+	}
+	len = readlink("/proc/self/exe", self_path, sizeof(self_path) - 1);
+	if (len <= 0) {
+		perror("readlink /proc/self/exe");
+		return EXIT_FAILURE;
+	}
+	self_path[len] = '\0';
+	sr = srunner_create(faults_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
