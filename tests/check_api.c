@@ -153,6 +153,21 @@ START_TEST(test_every_size_aligned_usable_and_disjoint)
 }
 END_TEST
 
+/* Every object i still holds its own pattern; with free_each, free it. */
+static void
+verify_objects(void **p, const size_t *sz, size_t n, int free_each)
+{
+	size_t i, bad;
+
+	for (i = 0; i < n; i++) {
+		bad = verify(p[i], sz[i], i * 2654435761u);
+		ck_assert_msg(bad == sz[i], "object %zu size %zu byte %zu",
+			      i, sz[i], bad);
+		if (free_each)
+			mr_free(p[i]);
+	}
+}
+
 /* Many live objects of mixed sizes never overlap. */
 START_TEST(test_many_objects_do_not_overlap)
 {
@@ -160,7 +175,7 @@ START_TEST(test_many_objects_do_not_overlap)
 	void **p = calloc(N, sizeof(*p));
 	size_t *sz = calloc(N, sizeof(*sz));
 	unsigned x = 12345;
-	size_t i, bad;
+	size_t i;
 
 	ck_assert(p && sz);
 	for (i = 0; i < N; i++) {
@@ -170,11 +185,7 @@ START_TEST(test_many_objects_do_not_overlap)
 		ck_assert(p[i] != NULL);
 		fill(p[i], sz[i], i * 2654435761u);
 	}
-	for (i = 0; i < N; i++) {
-		bad = verify(p[i], sz[i], i * 2654435761u);
-		ck_assert_msg(bad == sz[i], "object %zu size %zu byte %zu",
-			      i, sz[i], bad);
-	}
+	verify_objects(p, sz, N, 0);
 	/* Free every other one, reallocate, verify the survivors. */
 	for (i = 0; i < N; i += 2) {
 		mr_free(p[i]);
@@ -182,12 +193,7 @@ START_TEST(test_many_objects_do_not_overlap)
 		ck_assert(p[i] != NULL);
 		fill(p[i], sz[i], i * 2654435761u);
 	}
-	for (i = 0; i < N; i++) {
-		bad = verify(p[i], sz[i], i * 2654435761u);
-		ck_assert_msg(bad == sz[i], "object %zu size %zu byte %zu",
-			      i, sz[i], bad);
-		mr_free(p[i]);
-	}
+	verify_objects(p, sz, N, 1);
 	free(p);
 	free(sz);
 }
