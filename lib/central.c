@@ -100,6 +100,22 @@ span_pop(struct mri_span *s)
 	return p;
 }
 
+/* The allocation bits agree with the count of objects handed out. */
+static inline void
+span_check(const struct mri_span *s)
+{
+#ifdef MR_DEBUG
+	unsigned w, n = 0;
+
+	for (w = 0; w < 8; w++)
+		n += (unsigned)__builtin_popcountll(s->allocbits[w]);
+	mri_assert(n == s->nalloc);
+	mri_assert(s->nalloc <= s->nobj);
+#else
+	(void)s;
+#endif
+}
+
 static inline int
 span_full(const struct mri_span *s)
 {
@@ -134,6 +150,7 @@ mri_central_fetch(int node, unsigned cls, void **dst, unsigned n)
 			dst[got++] = p;
 			c->out++;
 		}
+		span_check(s);
 		if (span_full(s))
 			partial_unlink(c, s);
 	}
@@ -164,6 +181,7 @@ span_push(struct mri_central *c, void *obj)
 	s->freelist = obj;
 	s->nalloc--;
 	c->out--;
+	span_check(s);
 	if (s->nalloc == 0) {
 		/* Empty: back to the page heap so its pages can drain. */
 		if (s->in_partial)
@@ -214,8 +232,9 @@ mri_central_drain_all(void)
 	}
 }
 
-void
-mri_central_lock_all(void)
+/* Apply fn to every central list's lock, in lock order. */
+static void
+central_each_lock(int (*fn)(pthread_mutex_t *))
 {
 	int node;
 	unsigned cls;
@@ -223,29 +242,29 @@ mri_central_lock_all(void)
 	for (node = 0; node < MRI_MAX_NODES; node++)
 		if (mri_centrals[node])
 			for (cls = 1; cls < MRI_MAX_CLASSES; cls++)
-				pthread_mutex_lock(&mri_centrals[node][cls].lock);
+				fn(&mri_centrals[node][cls].lock);
+}
+
+static int
+central_reinit_one(pthread_mutex_t *mu)
+{
+	return pthread_mutex_init(mu, NULL);
+}
+
+void
+mri_central_lock_all(void)
+{
+	central_each_lock(pthread_mutex_lock);
 }
 
 void
 mri_central_unlock_all(void)
 {
-	int node;
-	unsigned cls;
-
-	for (node = 0; node < MRI_MAX_NODES; node++)
-		if (mri_centrals[node])
-			for (cls = 1; cls < MRI_MAX_CLASSES; cls++)
-				pthread_mutex_unlock(&mri_centrals[node][cls].lock);
+	central_each_lock(pthread_mutex_unlock);
 }
 
 void
 mri_central_reinit_locks(void)
 {
-	int node;
-	unsigned cls;
-
-	for (node = 0; node < MRI_MAX_NODES; node++)
-		if (mri_centrals[node])
-			for (cls = 1; cls < MRI_MAX_CLASSES; cls++)
-				pthread_mutex_init(&mri_centrals[node][cls].lock, NULL);
+	central_each_lock(central_reinit_one);
 }
