@@ -162,10 +162,18 @@ main(int argc, char **argv)
 	/* configuration: -f must exist; the default path may be absent */
 	d.conf_explicit = conf_path != NULL;
 	d.conf_path = conf_path ? conf_path : CONF_DEFAULT_PATH;
-	rc = conf_load(d.conf_path, &d.conf, main_conf_error, &tostderr);
-	if (rc == -ENOENT && !d.conf_explicit) {
+	if (!d.conf_explicit && access(d.conf_path, F_OK) < 0 &&
+	    errno == ENOENT) {
 		conf_defaults(&d.conf);
+		if (check) {
+			printf("%s: no such file, the built-in defaults apply\n",
+			    d.conf_path);
+			return 0;
+		}
 		rc = 0;
+	} else {
+		rc = conf_load(d.conf_path, &d.conf, main_conf_error,
+		    &tostderr);
 	}
 	if (check) {
 		if (rc == 0)

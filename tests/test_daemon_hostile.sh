@@ -64,6 +64,11 @@ echo "$m" | grep -q "^memreclaim_client_rss_bytes{pid=\"$GOOD\"" ||
 	fail "no client metrics"
 curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/nope" | grep -q 404 ||
 	fail "bad path not 404"
+# every metric the shipped Grafana dashboard plots exists
+for name in $(grep -o 'memreclaim_[a-z_]*' "${top_srcdir:-..}/contrib/grafana/memreclaim.json" | sort -u); do
+	echo "$m" | grep -q "^# HELP $name " ||
+		fail "dashboard uses $name, which the daemon does not export"
+done
 
 # config check and reload
 printf '[memreclaimd]\ntick_ms = 1\nbogus = 2\n' > "$T/bad.conf"
