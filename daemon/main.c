@@ -20,7 +20,6 @@
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <syslog.h>
-#include <time.h>
 #include <unistd.h>
 #include <systemd/sd-daemon.h>
 
@@ -28,15 +27,6 @@
 #include "mrd.h"
 
 #define MAIN_MIN_ROUND_MS 100
-
-uint64_t
-mrd_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void
 usage(FILE *f)
@@ -82,17 +72,6 @@ main_timer(struct mrd *d, int fd)
 	its.it_value.tv_nsec = (long)(d->conf.tick_ms % 1000) * 1000000L;
 	its.it_interval = its.it_value;
 	return timerfd_settime(fd, 0, &its, NULL);
-}
-
-static int
-main_epoll_add(int epfd, int fd, uint32_t events)
-{
-	struct epoll_event ev;
-
-	memset(&ev, 0, sizeof(ev));
-	ev.events = events;
-	ev.data.fd = fd;
-	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
 int
@@ -223,8 +202,8 @@ main(int argc, char **argv)
 	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (sfd < 0 || tfd < 0 || main_timer(&d, tfd) < 0 ||
-	    main_epoll_add(d.epfd, sfd, EPOLLIN) < 0 ||
-	    main_epoll_add(d.epfd, tfd, EPOLLIN) < 0)
+	    mrd_epoll_add(d.epfd, sfd, EPOLLIN) < 0 ||
+	    mrd_epoll_add(d.epfd, tfd, EPOLLIN) < 0)
 		fatal("signalfd/timerfd");
 	rc = server_listen(&d);
 	if (rc < 0)

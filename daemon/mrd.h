@@ -112,7 +112,10 @@ struct mrd {
 	int reload_requested;
 };
 
-uint64_t mrd_now_ns(void);
+/* mrd.c */
+uint64_t mrd_now_ns(void);		/* CLOCK_MONOTONIC, ns */
+/* Add fd to the epoll set with data.fd = fd.  0 or -errno. */
+int mrd_epoll_add(int epfd, int fd, uint32_t events);
 
 /* server.c */
 int server_listen(struct mrd *d);

@@ -67,7 +67,6 @@ int
 server_listen(struct mrd *d)
 {
 	struct sockaddr_un sa;
-	struct epoll_event ev;
 	const char *path = d->conf.socket;
 	int fd, rc;
 
@@ -116,11 +115,8 @@ server_listen(struct mrd *d)
 		}
 		d->sock_gid = gr->gr_gid;
 	}
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN;
-	ev.data.fd = fd;
-	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		rc = -errno;
+	rc = mrd_epoll_add(d->epfd, fd, EPOLLIN);
+	if (rc < 0) {
 		close(fd);
 		return rc;
 	}
@@ -244,7 +240,6 @@ server_accept(struct mrd *d)
 		struct mrd_client *c;
 		struct ucred cr;
 		socklen_t crlen = sizeof(cr);
-		struct epoll_event ev;
 		int fd;
 
 		fd = accept4(d->listen_fd, NULL, NULL,
@@ -284,10 +279,7 @@ server_accept(struct mrd *d)
 		c->gid = cr.gid;
 		c->tokens = d->conf.max_frame_rate;
 		c->tokens_ns = mrd_now_ns();
-		memset(&ev, 0, sizeof(ev));
-		ev.events = EPOLLIN;
-		ev.data.fd = fd;
-		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		if (mrd_epoll_add(d->epfd, fd, EPOLLIN) < 0) {
 			log_warn("epoll_ctl");
 			close(fd);
 			free(c);

@@ -39,8 +39,7 @@ static void
 watch_trigger_open(struct mrd *d, struct mrd_cgroup *cg)
 {
 	const struct conf_cg *cfg = conf_match(&d->conf, cg->g.path);
-	struct epoll_event ev;
-	int fd;
+	int fd, rc;
 
 	watch_trigger_close(d, cg);
 	if (cg->g.psidirfd < 0 || !cfg->watch)
@@ -53,12 +52,10 @@ watch_trigger_open(struct mrd *d, struct mrd_cgroup *cg)
 		    "the tick instead", cg->g.path);
 		return;
 	}
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLPRI;
-	ev.data.fd = fd;
-	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		log_warn("cgroup %s: epoll on PSI trigger, polling instead",
-		    cg->g.path);
+	rc = mrd_epoll_add(d->epfd, fd, EPOLLPRI);
+	if (rc < 0) {
+		log_warnc(rc, "cgroup %s: epoll on PSI trigger, polling "
+		    "instead", cg->g.path);
 		close(fd);
 		return;
 	}
