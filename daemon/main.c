@@ -209,8 +209,13 @@ main(int argc, char **argv)
 	if (rc < 0)
 		fatalx("socket %s: %s", d.conf.socket, strerror(-rc));
 	rc = metrics_start(&d);
-	if (rc < 0)
-		fatalx("metrics on %s: %s", d.conf.metrics, strerror(-rc));
+	if (rc < 0) {
+		/* metrics are a convenience: a busy port must not stop the
+		 * daemon protecting the host */
+		log_warnc(rc, "metrics on %s, running without them",
+		    d.conf.metrics);
+		d.conf.metrics[0] = '\0';
+	}
 	if (timeout_s > 0)
 		deadline = d.start_ns + (uint64_t)timeout_s * 1000000000ull;
 	log_info("memreclaimd %s ready on %s (config: %s%s%s)",
