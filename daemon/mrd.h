@@ -21,6 +21,10 @@
 
 struct mrd_cgroup;
 
+/* A connection must send its first frame within this, or is dropped:
+ * silent connections would hold max_clients slots forever. */
+#define MRD_HELLO_TIMEOUT_MS 5000
+
 enum mrd_client_kind {
 	MRD_CLIENT_NEW = 0,	/* connected, nothing sent yet */
 	MRD_CLIENT_LIB = 1,	/* sent HELLO: a library client */
@@ -34,6 +38,7 @@ struct mrd_client {
 	uid_t uid;
 	gid_t gid;
 	int kind;			/* enum mrd_client_kind */
+	uint64_t connected_ns;		/* accept time */
 	uint32_t lib_version;		/* from HELLO */
 	uint32_t features;
 	uint32_t stats_interval_ms;

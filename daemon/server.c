@@ -278,7 +278,7 @@ server_accept(struct mrd *d)
 		c->uid = cr.uid;
 		c->gid = cr.gid;
 		c->tokens = d->conf.max_frame_rate;
-		c->tokens_ns = mrd_now_ns();
+		c->tokens_ns = c->connected_ns = mrd_now_ns();
 		if (mrd_epoll_add(d->epfd, fd, EPOLLIN) < 0) {
 			log_warn("epoll_ctl");
 			close(fd);

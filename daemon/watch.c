@@ -275,7 +275,7 @@ void
 watch_cycle(struct mrd *d, uint64_t now)
 {
 	struct mrd_cgroup *cg, *next;
-	struct mrd_client *c;
+	struct mrd_client *c, *cnext;
 	char path[PATH_MAX + 32];
 	int fd;
 
@@ -287,9 +287,16 @@ watch_cycle(struct mrd *d, uint64_t now)
 	d->host_psi_ok = fd >= 0 && psi_read_fd(fd, &d->host_psi) == 0;
 	if (fd >= 0)
 		close(fd);
-	for (c = d->clients; c; c = c->next) {
+	for (c = d->clients; c; c = cnext) {
 		uint64_t dl = (uint64_t)d->conf.trim_deadline_ms * 1000000ull;
 
+		cnext = c->next;
+		if (c->kind == MRD_CLIENT_NEW && now - c->connected_ns >
+		    MRD_HELLO_TIMEOUT_MS * 1000000ull) {
+			server_drop(d, c, MR_BYE_PROTOCOL, "no frame within "
+			    "5 s of connecting");
+			continue;
+		}
 		if (c->kind != MRD_CLIENT_LIB)
 			continue;
 		(void)cgfs_oom_score_adj(&d->fs, c->pid, &c->oom_score_adj);
