@@ -72,6 +72,11 @@ echo "$m" | grep -q "^memreclaim_client_rss_bytes{pid=\"$GOOD\"" ||
 	fail "no client metrics"
 curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/nope" | grep -q 404 ||
 	fail "bad path not 404"
+# every exported metric is documented in memreclaimd(8)
+for name in $(echo "$m" | sed -n 's/^# HELP \(memreclaim_[a-z_]*\) .*/\1/p'); do
+	grep -q "^\.It Li $name\$" "${top_srcdir:-..}/man/memreclaimd.8" ||
+		fail "metric $name is not in memreclaimd(8)"
+done
 # every metric the shipped Grafana dashboard plots exists
 for name in $(grep -o 'memreclaim_[a-z_]*' "${top_srcdir:-..}/contrib/grafana/memreclaim.json" | sort -u); do
 	echo "$m" | grep -q "^# HELP $name " ||
