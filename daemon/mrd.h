@@ -52,6 +52,7 @@ struct mrd_client {
 	char mem_path[CGFS_PATH_MAX];	/* memory cgroup, "" unknown */
 	char v2_path[CGFS_PATH_MAX];	/* cgroup2 path for PSI */
 	struct mrd_cgroup *cg;		/* watched cgroup, or NULL */
+	int attach_warned;		/* logged that cg is unknown */
 	/* the one outstanding TRIM (0 bytes: none) */
 	uint64_t pending_bytes;
 	uint32_t pending_seq;
@@ -68,6 +69,7 @@ struct mrd_cgroup {
 	struct mrd_cgroup *next;
 	struct cgfs_group g;
 	int refs;			/* clients attached */
+	uint64_t round;			/* last round (n.cycles) sampled in */
 	int trigger_fd;			/* PSI trigger, -1: polling */
 	uint64_t trigger_window_us;
 	int have_sample;
@@ -140,8 +142,10 @@ void server_drop(struct mrd *d, struct mrd_client *c, uint32_t reason,
 struct mrd_client *server_find_fd(struct mrd *d, int fd);
 
 /* watch.c */
-struct mrd_cgroup *watch_get(struct mrd *d, const char *mem,
-    const char *v2);
+/* Watch the cgroup at mem (v2: its cgroup2 twin for PSI), or take one
+ * more reference to it.  0 or -errno (-ENOENT: no memory cgroup there). */
+int watch_get(struct mrd *d, const char *mem, const char *v2,
+    struct mrd_cgroup **out);
 void watch_put(struct mrd *d, struct mrd_cgroup *cg);
 /* Find the client's cgroup from /proc and attach it (0 or -errno). */
 int watch_attach(struct mrd *d, struct mrd_client *c);

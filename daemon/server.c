@@ -320,18 +320,15 @@ static void
 server_hello(struct mrd *d, struct mrd_client *c,
     const struct mr_proto_hello *h)
 {
-	int rc;
-
 	c->kind = MRD_CLIENT_LIB;
 	c->lib_version = h->lib_version;
 	c->features = h->features;
 	c->stats_interval_ms = h->stats_interval_ms;
 	if (cgfs_oom_score_adj(&d->fs, c->pid, &c->oom_score_adj) < 0)
 		c->oom_score_adj = 0;
-	rc = watch_attach(d, c);
-	if (rc < 0)
-		log_warnc(rc, "client pid %d: cgroup unknown, registered "
-		    "without one", (int)c->pid);
+	/* a client whose cgroup cannot be found stays registered (listed,
+	 * trimmable by hand) and is looked up again every round */
+	(void)watch_attach(d, c);
 	log_info("client pid %d uid %u registered (library %u.%u.%u, "
 	    "cgroup %s, oom_score_adj %d)", (int)c->pid, (unsigned)c->uid,
 	    h->lib_version >> 16, (h->lib_version >> 8) & 0xff,

@@ -66,30 +66,41 @@ watch_trigger_open(struct mrd *d, struct mrd_cgroup *cg)
 		    (unsigned long long)(cg->trigger_window_us / 1000));
 }
 
-struct mrd_cgroup *
-watch_get(struct mrd *d, const char *mem, const char *v2)
+int
+watch_get(struct mrd *d, const char *mem, const char *v2,
+    struct mrd_cgroup **out)
 {
 	struct mrd_cgroup *cg;
 	int rc;
 
+	*out = NULL;
 	for (cg = d->cgroups; cg; cg = cg->next)
 		if (strcmp(cg->g.path, mem) == 0) {
 			cg->refs++;
-			return cg;
+			*out = cg;
+			return 0;
 		}
 	cg = calloc(1, sizeof(*cg));
 	if (cg == NULL)
-		return NULL;
+		return -ENOMEM;
 	rc = cgfs_group_open(&d->fs, mem, v2, &cg->g);
 	if (rc < 0) {
-		log_warnc(rc, "cgroup %s: open, not watching it", mem);
 		free(cg);
-		return NULL;
+		return rc;
 	}
 	cg->trigger_fd = -1;
 	cg->refs = 1;
-	/* a first sample now, so memreclaimctl never shows a blank one */
-	cg->have_sample = cgfs_group_read(&cg->g, &cg->s) == 0;
+	/* a first sample now, so memreclaimctl never shows a blank one; a
+	 * directory without memory files is not a memory cgroup (a wrong
+	 * memory_root, or one being removed) and is not watched */
+	rc = cgfs_group_read(&cg->g, &cg->s);
+	if (rc == -ENOENT) {
+		cgfs_group_close(&cg->g);
+		free(cg);
+		return -ENOENT;
+	}
+	cg->have_sample = rc == 0;
+	cg->round = d->n.cycles;
 	watch_trigger_open(d, cg);
 	cg->next = d->cgroups;
 	d->cgroups = cg;
@@ -97,7 +108,8 @@ watch_get(struct mrd *d, const char *mem, const char *v2)
 	log_info("watching cgroup %s (pressure from %s%s)", mem,
 	    cg->g.psidirfd >= 0 ? "cgroup2 " : "the host",
 	    cg->g.psidirfd >= 0 ? cg->g.psi_path : "");
-	return cg;
+	*out = cg;
+	return 0;
 }
 
 static void
@@ -133,8 +145,12 @@ watch_attach(struct mrd *d, struct mrd_client *c)
 	int rc;
 
 	rc = cgfs_pid_paths(&d->fs, c->pid, mem, sizeof(mem), v2, sizeof(v2));
-	if (rc < 0)
+	if (rc < 0) {
+		if (!c->attach_warned)
+			log_warnc(rc, "client pid %d: its cgroup", (int)c->pid);
+		c->attach_warned = 1;
 		return rc;
+	}
 	if (c->cg && strcmp(c->cg->g.path, mem) == 0)
 		return 0;
 	if (c->cg) {
@@ -143,8 +159,17 @@ watch_attach(struct mrd *d, struct mrd_client *c)
 	}
 	strcpy(c->mem_path, mem);
 	strcpy(c->v2_path, v2);
-	c->cg = watch_get(d, mem, v2);
-	return c->cg ? 0 : -ENOENT;
+	rc = watch_get(d, mem, v2, &c->cg);
+	if (rc < 0) {
+		/* once per client: it is retried every round */
+		if (!c->attach_warned)
+			log_warnc(rc, "client pid %d: cgroup %s not watched",
+			    (int)c->pid, mem);
+		c->attach_warned = 1;
+		return rc;
+	}
+	c->attach_warned = 0;
+	return 0;
 }
 
 struct mrd_cgroup *
@@ -316,12 +341,15 @@ watch_cycle(struct mrd *d, uint64_t now)
 		int rc;
 
 		next = cg->next;
+		if (cg->round == d->n.cycles)
+			continue;	/* done this round (list restarted) */
+		cg->round = d->n.cycles;
 		rc = cgfs_group_read(&cg->g, &cg->s);
 		if (rc == -ENOENT) {
 			watch_vanished(d, cg);
-			next = d->cgroups;	/* the list changed */
-			/* restart safely: cgroups already sampled this
-			 * round are sampled again, which is harmless */
+			/* the list changed under us: start over, skipping
+			 * what this round has done */
+			next = d->cgroups;
 			continue;
 		}
 		if (rc < 0) {
