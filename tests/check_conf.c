@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "daemon_test.h"
 
 static char errs[8192];
 
@@ -321,8 +322,6 @@ main(void)
 {
 	Suite *s = suite_create("conf");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int nf;
 
 	tcase_add_test(tc, test_conf_defaults);
 	tcase_add_test(tc, test_conf_good_file_every_key);
@@ -332,9 +331,5 @@ main(void)
 	tcase_add_test(tc, test_conf_contrib_example_is_defaults);
 	tcase_add_test(tc, test_conf_contrib_values_are_the_defaults_and_documented);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? 1 : 0;
+	return dt_run(s);
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "psi.h"
+#include "daemon_test.h"
 
 static int
 parse(const char *s, struct psi_sample *out)
@@ -170,8 +171,6 @@ main(void)
 {
 	Suite *s = suite_create("psi");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int nf;
 
 	tcase_add_test(tc, test_psi_parse_some_and_full);
 	tcase_add_test(tc, test_psi_parse_some_only_and_no_trailing_newline);
@@ -188,9 +187,5 @@ main(void)
 		fprintf(stderr, "kernel without PSI (CONFIG_PSI, psi=1): "
 		    "real-kernel part skipped\n");
 	}
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? 1 : 0;
+	return dt_run(s);
 }
