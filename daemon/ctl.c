@@ -378,10 +378,17 @@ main(int argc, char **argv)
 			return 1;
 		}
 		if (rc == MR_MSG_BYE) {
+			static const char *const why[] = {
+				[MR_BYE_NORMAL] = "closed",
+				[MR_BYE_VERSION] = "protocol version refused",
+				[MR_BYE_PROTOCOL] = "not allowed: root, the "
+				    "daemon's user or the socket's group only",
+				[MR_BYE_LIMIT] = "too many connections",
+				[MR_BYE_SHUTDOWN] = "shutting down",
+			};
+
 			fprintf(stderr, "memreclaimctl: the daemon closed the "
-			    "connection (%s)\n", m.u.bye.reason ==
-			    MR_BYE_PROTOCOL ? "not allowed: root, the daemon's "
-			    "user or the socket's group only" : "shutting down");
+			    "connection (%s)\n", why[m.u.bye.reason]);
 			return 1;
 		}
 		if (rc == MR_MSG_CTL_STATUS)
