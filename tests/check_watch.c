@@ -129,6 +129,9 @@ START_TEST(test_watch_trims_client_of_cgroup_near_limit)
 	ck_assert_str_eq(c->mem_path, "/box");
 	ck_assert_str_eq(c->cg->g.psi_path, "/box");
 	ck_assert_int_eq(d.ncgroups, 1);
+	/* no trigger on a plain file: pressure is polled on the tick */
+	ck_assert_int_eq(c->cg->trigger_fd, -1);
+	ck_assert_int_eq(c->cg->s.has_psi, 1);
 	watch_cycle(&d, 10ull * 1000000000ull);
 	ck_assert_int_eq(c->oom_score_adj, 300); /* read from "/proc" */
 	/* W 1000 MiB, L 1 GiB, H 102.4 MiB: 78.4 MiB to shed, urgent */
