@@ -41,20 +41,20 @@ die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
 TMP=$(mktemp -d /tmp/memreclaim-demo.XXXXXX)
 SOCK=$TMP/memreclaimd.sock
 CGNAME=memreclaim-demo.$$
-DPID= RPID= PPID_=
+DPID='' RPID='' PPID_=''
 CGDIRS=()
 
 # ---- cleanup: on success, failure or Ctrl-C ------------------------------
 cleanup() {
 	trap - EXIT INT TERM
-	local p d i
+	local p d
 	for p in $PPID_ $RPID $DPID; do
 		kill -KILL "$p" 2>/dev/null
 	done
 	wait 2>/dev/null
 	for d in "${CGDIRS[@]}"; do
 		[ -d "$d" ] || continue
-		for i in $(seq 50); do
+		for _ in $(seq 50); do
 			rmdir "$d" 2>/dev/null && break
 			xargs -r kill -KILL < "$d/cgroup.procs" 2>/dev/null
 			sleep 0.1
@@ -212,7 +212,7 @@ run_case() {
 			--loglevel warning > "$TMP/redis.$key.log" 2>&1 &
 	fi
 	RPID=$!
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		[ "$(rcli ping 2>/dev/null)" = PONG ] && break
 		sleep 0.1
 	done

@@ -18,7 +18,6 @@
 set -u
 
 top_builddir=${top_builddir:-..}
-TESTS_DIR=$(cd "$(dirname "$0")" && pwd)
 B=$(cd "$top_builddir" && pwd)
 LIB=$B/lib/.libs/libmemreclaim.so
 DAEMON=$B/daemon/memreclaimd
@@ -51,7 +50,7 @@ SOCK=$TMP/memreclaimd.sock
 CG=memreclaim-e2e.$$
 MEMCG=$MEMROOT/$CG
 UNICG=$UNIROOT/$CG
-DPID= HPID= PPID_=
+DPID='' HPID='' PPID_=''
 
 cleanup() {
 	trap - EXIT INT TERM
@@ -61,7 +60,7 @@ cleanup() {
 	wait 2>/dev/null
 	for d in "$MEMCG" "$UNICG"; do
 		[ -d "$d" ] || continue
-		for i in $(seq 50); do
+		for _ in $(seq 50); do
 			rmdir "$d" 2>/dev/null && break
 			xargs -r kill -KILL < "$d/cgroup.procs" 2>/dev/null
 			sleep 0.1
