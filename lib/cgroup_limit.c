@@ -1,0 +1,168 @@
+/*
+ * cgroup_limit.c: the memory limit of the process's cgroup, for the soft
+ * limit's default (see limit.c).
+ *
+ * libcgroup finds where the memory controller's hierarchy is mounted and
+ * which cgroup we are in (v1, or v2 when the memory controller is there; on
+ * hybrid hosts like ours the memory controller is v1).  From that cgroup up
+ * to the hierarchy's root we take the smallest of v1 memory.limit_in_bytes
+ * and v2 memory.max and memory.high, whichever exist: a parent's limit
+ * bounds its children.  "max" and v1's "unlimited" (PAGE_COUNTER_MAX pages)
+ * mean no limit.  The files are read with open/read.  Kept apart from
+ * limit.c so it can be tested on its own against real cgroups.
+ */
+#include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <libcgroup.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "release.h"
+
+/* v1 reports "no limit" as PAGE_COUNTER_MAX pages (0x7ffffffffffff000 on
+ * x86-64); anything this large is no limit. */
+#define LIMIT_UNLIMITED_FLOOR (1ULL << 62)
+
+/* Read a cgroup file holding one number or "max".  Returns 0 and sets *v
+ * (0 for "max" or unlimited), or -errno (-ENOENT: no such file here). */
+static int
+limit_read_file(const char *dir, const char *name, uint64_t *v)
+{
+	char path[4096], buf[64];
+	size_t dl = strlen(dir), nl = strlen(name);
+	uint64_t x = 0;
+	ssize_t n;
+	int fd, i, digits = 0;
+
+	if (dl + nl + 2 > sizeof(path))
+		return -ENAMETOOLONG;
+	memcpy(path, dir, dl);
+	path[dl] = '/';
+	memcpy(path + dl + 1, name, nl + 1);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return -EIO;
+	buf[n] = '\0';
+	if (!strncmp(buf, "max", 3)) {
+		*v = 0;
+		return 0;
+	}
+	for (i = 0; buf[i] >= '0' && buf[i] <= '9'; i++, digits++) {
+		if (x > (UINT64_MAX - 9) / 10)
+			return -ERANGE;
+		x = x * 10 + (uint64_t)(buf[i] - '0');
+	}
+	if (!digits)
+		return -EINVAL;
+	*v = x >= LIMIT_UNLIMITED_FLOOR ? 0 : x;
+	return 0;
+}
+
+/* Smallest non-zero of a and b (0 = none). */
+static uint64_t
+limit_min(uint64_t a, uint64_t b)
+{
+	if (!a)
+		return b;
+	if (!b)
+		return a;
+	return a < b ? a : b;
+}
+
+/* Our cgroup v2 path from /proc/self/cgroup's "0::" line, for libcgroup
+ * versions that do not report it for the memory controller. */
+static int
+limit_v2_path(char *out, size_t len)
+{
+	char buf[4096];
+	ssize_t n;
+	char *p;
+	int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		if (!strncmp(p, "0::", 3)) {
+			char *e = strchr(p, '\n');
+			size_t l = e ? (size_t)(e - p - 3) : strlen(p + 3);
+			if (l + 1 > len)
+				return -ENAMETOOLONG;
+			memcpy(out, p + 3, l);
+			out[l] = '\0';
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int
+mri_limit_cgroup(uint64_t *bytes)
+{
+	char *mnt = NULL, *cg = NULL, dir[4096], v2path[2048];
+	const char *rel;
+	uint64_t best = 0;
+	size_t ml, rl;
+	int rc, found = 0;
+
+	*bytes = 0;
+	if (cgroup_init() != 0)
+		return -ENOENT;
+	if (cgroup_get_subsys_mount_point("memory", &mnt) != 0 || !mnt)
+		return -ENOENT;
+	if (cgroup_get_current_controller_path(getpid(), "memory", &cg) == 0
+	    && cg) {
+		rel = cg;
+	} else if (limit_v2_path(v2path, sizeof(v2path)) == 0) {
+		rel = v2path;
+	} else {
+		free(mnt);
+		return -ENOENT;
+	}
+	ml = strlen(mnt);
+	rl = strlen(rel);
+	if (ml + rl + 1 > sizeof(dir)) {
+		rc = -ENAMETOOLONG;
+		goto out;
+	}
+	memcpy(dir, mnt, ml);
+	memcpy(dir + ml, rel, rl + 1);
+	/* Walk from our cgroup up to the mount point, inclusive. */
+	for (;;) {
+		static const char *const files[] = {
+			"memory.limit_in_bytes", "memory.max", "memory.high",
+		};
+		size_t i, l;
+
+		for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+			uint64_t v = 0;
+			if (limit_read_file(dir, files[i], &v) == 0) {
+				found = 1;
+				best = limit_min(best, v);
+			}
+		}
+		l = strlen(dir);
+		while (l > ml && dir[l - 1] == '/')
+			dir[--l] = '\0';
+		if (l <= ml)
+			break;
+		while (l > ml && dir[l - 1] != '/')
+			l--;
+		dir[l > ml ? l - 1 : ml] = '\0';
+	}
+	*bytes = best;
+	rc = found ? 0 : -ENOENT;
+out:
+	free(mnt);
+	free(cg);
+	return rc;
+}

@@ -1,0 +1,272 @@
+/*
+ * check_cgroup_limit.c: the soft limit's default, read from real cgroups.
+ *
+ * Each test creates child memory cgroups (v1 memory.limit_in_bytes, as on
+ * these hybrid hosts; v2 memory.max when the memory controller is on the
+ * unified hierarchy) under the runner's own memory cgroup, moves a forked
+ * process in, and checks that mri_limit_cgroup() in that process returns
+ * the cgroup's limit, or the smallest up the tree.  Cgroups are removed by
+ * the test and again, whatever happened, by the unchecked teardown that
+ * runs in the runner process.  Exit 77 when no memory cgroup can be made.
+ */
+#include "config.h"
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "release.h"
+
+static char base[4096];		/* our memory cgroup's directory */
+static int v2;			/* memory controller on the unified tree */
+static pid_t runner;		/* names the test cgroups */
+
+static int
+read_file(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
+static int
+write_file(const char *path, const char *v)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, v, strlen(v));
+	close(fd);
+	return n == (ssize_t)strlen(v) ? 0 : -errno;
+}
+
+/* Find our memory cgroup directory from /proc/self/cgroup. */
+static int
+find_base(void)
+{
+	char buf[4096], *line;
+
+	if (read_file("/proc/self/cgroup", buf, sizeof(buf)) < 0)
+		return -1;
+	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		char *c1 = strchr(line, ':'), *c2;
+		if (!c1 || !(c2 = strchr(c1 + 1, ':')))
+			continue;
+		*c2 = '\0';
+		if (!strcmp(c1 + 1, "memory")) {
+			snprintf(base, sizeof(base), "/sys/fs/cgroup/memory%s",
+				 c2 + 1);
+			return access(base, W_OK) == 0 ? 0 : -1;
+		}
+	}
+	/* Pure v2: the memory controller must be enabled for children. */
+	if (access("/sys/fs/cgroup/cgroup.controllers", R_OK) == 0) {
+		if (read_file("/proc/self/cgroup", buf, sizeof(buf)) < 0)
+			return -1;
+		line = strstr(buf, "0::");
+		if (!line)
+			return -1;
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(base, sizeof(base), "/sys/fs/cgroup%s", line + 3);
+		v2 = 1;
+		/* Children get memory files only when it is delegated. */
+		char sc[4200];
+
+		snprintf(sc, sizeof(sc), "%s/cgroup.subtree_control", base);
+		if (read_file(sc, buf, sizeof(buf)) < 0 ||
+		    !strstr(buf, "memory"))
+			return -1;
+		return 0;
+	}
+	return -1;
+}
+
+static void
+cg_path(char *out, size_t len, const char *rel, const char *file)
+{
+	snprintf(out, len, "%s/mrtest-%d%s%s%s", base, (int)runner,
+		 rel ? rel : "", file ? "/" : "", file ? file : "");
+}
+
+static int
+cg_make(const char *rel, uint64_t limit)
+{
+	char p[4600], v[32];
+
+	cg_path(p, sizeof(p), rel, NULL);
+	if (mkdir(p, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	cg_path(p, sizeof(p), rel, v2 ? "memory.max" : "memory.limit_in_bytes");
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)limit);
+	return write_file(p, v);
+}
+
+static uint64_t
+cg_limit(const char *rel)
+{
+	char p[4600], v[64];
+
+	cg_path(p, sizeof(p), rel, v2 ? "memory.max" : "memory.limit_in_bytes");
+	if (read_file(p, v, sizeof(v)) < 0)
+		return 0;
+	return strtoull(v, NULL, 10);
+}
+
+/* Remove the test cgroups, innermost first.  Safe to call any time. */
+static void
+cg_cleanup(void)
+{
+	char p[4600];
+
+	cg_path(p, sizeof(p), "/inner", NULL);
+	rmdir(p);
+	cg_path(p, sizeof(p), "", NULL);
+	rmdir(p);
+}
+
+/* Fork a child, move it into cgroup `rel`, let it derive its limit.
+ * Returns 0 and *out, or -1. */
+static int
+derive_in(const char *rel, uint64_t *out)
+{
+	int go[2], res[2], status, rc = -1;
+	char p[4600], pidbuf[32], c;
+	struct { int rc; uint64_t v; } r;
+	pid_t pid;
+
+	if (pipe(go) || pipe(res))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		close(go[1]);
+		close(res[0]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(1);
+		r.rc = mri_limit_cgroup(&r.v);
+		_exit(write(res[1], &r, sizeof(r)) == sizeof(r) ? 0 : 1);
+	}
+	close(go[0]);
+	close(res[1]);
+	cg_path(p, sizeof(p), rel, "cgroup.procs");
+	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)pid);
+	if (write_file(p, pidbuf) == 0 && write(go[1], "x", 1) == 1 &&
+	    read(res[0], &r, sizeof(r)) == sizeof(r) && r.rc == 0) {
+		*out = r.v;
+		rc = 0;
+	}
+	close(go[1]);		/* a child still waiting exits */
+	close(res[0]);
+	waitpid(pid, &status, 0);
+	return rc;
+}
+
+START_TEST(test_cgroup_limit_equals_child_cgroup_limit)
+{
+	uint64_t want, got = 0;
+	int made, rc;
+
+	made = cg_make("", 192ULL << 20);
+	want = cg_limit("");
+	rc = made == 0 ? derive_in("", &got) : -1;
+	cg_cleanup();
+	ck_assert_int_eq(made, 0);
+	ck_assert_uint_eq(want, 192ULL << 20);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_uint_eq(got, want);
+}
+END_TEST
+
+/* Outer 256 MiB, inner 512 MiB: the process in the inner cgroup is bound
+ * by the outer one, and that is the limit it derives. */
+START_TEST(test_cgroup_limit_is_smallest_up_the_tree)
+{
+	uint64_t outer, got = 0;
+	int made, rc;
+
+	made = cg_make("", 256ULL << 20);
+	if (made == 0)
+		made = cg_make("/inner", 512ULL << 20);
+	outer = cg_limit("");
+	rc = made == 0 ? derive_in("/inner", &got) : -1;
+	cg_cleanup();
+	ck_assert_int_eq(made, 0);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_uint_eq(outer, 256ULL << 20);
+	ck_assert_uint_eq(got, outer);
+}
+END_TEST
+
+/* The inner cgroup has the smaller limit: that one wins. */
+START_TEST(test_cgroup_limit_inner_smaller_wins)
+{
+	uint64_t inner, got = 0;
+	int made, rc;
+
+	made = cg_make("", 512ULL << 20);
+	if (made == 0)
+		made = cg_make("/inner", 128ULL << 20);
+	inner = cg_limit("/inner");
+	rc = made == 0 ? derive_in("/inner", &got) : -1;
+	cg_cleanup();
+	ck_assert_int_eq(made, 0);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_uint_eq(inner, 128ULL << 20);
+	ck_assert_uint_eq(got, inner);
+}
+END_TEST
+
+static void
+teardown_all(void)
+{
+	cg_cleanup();
+}
+
+int
+main(void)
+{
+	Suite *s = suite_create("cgroup_limit");
+	TCase *tc = tcase_create("real cgroups");
+	SRunner *sr;
+	int failed;
+	char p[4600];
+
+	runner = getpid();
+	if (find_base() < 0) {
+		fprintf(stderr, "no writable memory cgroup: skip\n");
+		return 77;
+	}
+	cg_path(p, sizeof(p), "", NULL);
+	if (mkdir(p, 0755) < 0) {
+		fprintf(stderr, "cannot create %s: %s: skip\n", p,
+			strerror(errno));
+		return 77;
+	}
+	rmdir(p);
+	tcase_add_unchecked_fixture(tc, NULL, teardown_all);
+	tcase_add_test(tc, test_cgroup_limit_equals_child_cgroup_limit);
+	tcase_add_test(tc, test_cgroup_limit_is_smallest_up_the_tree);
+	tcase_add_test(tc, test_cgroup_limit_inner_smaller_wins);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	cg_cleanup();
+	return failed ? 1 : 0;
+}
