@@ -184,7 +184,7 @@ trims() {
 step "memreclaimd (built-in defaults, socket $SOCK)"
 MEMRECLAIM_SOCKET=$SOCK "$DAEMON" -d > "$TMP/daemon.log" 2>&1 &
 DPID=$!
-for i in $(seq 100); do
+for _ in $(seq 100); do
 	[ -S "$SOCK" ] && break
 	kill -0 $DPID 2>/dev/null || break
 	sleep 0.1
@@ -198,7 +198,7 @@ ldd "$(command -v redis-server)" | grep -q jemalloc && STOCK=jemalloc
 # run_case KEY PRELOAD: one full run; results into R[KEY.*].
 declare -A R
 run_case() {
-	local key=$1 preload=$2 i peak=0.00 s rc
+	local key=$1 preload=$2 peak=0.00 s rc
 	cg_create "$key"
 	if [ -n "$preload" ]; then
 		cg_exec env LD_PRELOAD="$preload" MEMRECLAIM_SOCKET="$SOCK" \
