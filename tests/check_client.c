@@ -641,10 +641,26 @@ client_suite(void)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
-	SRunner *sr = srunner_create(client_suite());
+	SRunner *sr;
 	int failed;
+
+	/* The library's constructor starts the scavenger, which ticks the
+	 * client on its own clock.  The tests drive the client by hand, so
+	 * run them in a process whose scavenger is off from the start. */
+	if (!getenv("MEMRECLAIM_SCAVENGER")) {
+		setenv("MEMRECLAIM_SCAVENGER", "0", 1);
+		execv("/proc/self/exe", argv);
+		perror("check_client: re-exec");
+		return 1;
+	}
+	if (mri_opt(MRI_OPT_SCAVENGER) != 0) {
+		fprintf(stderr, "check_client: MEMRECLAIM_SCAVENGER=%s not in "
+			"force\n", getenv("MEMRECLAIM_SCAVENGER"));
+		return 1;
+	}
+	sr = srunner_create(client_suite());
 
 	/* Every test needs a fresh client: one process each. */
 	srunner_set_fork_status(sr, CK_FORK);
