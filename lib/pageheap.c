@@ -735,7 +735,8 @@ heap_release_one(struct mri_pageheap *h, size_t bytes, int advice, unsigned flag
 	int lazy = advice == MADV_FREE;
 
 	while (done < bytes) {
-		size_t want = (bytes - done + MRI_PAGE_SIZE - 1) / MRI_PAGE_SIZE;
+		size_t left = bytes - done;
+		size_t want = left / MRI_PAGE_SIZE + (left % MRI_PAGE_SIZE != 0);
 		unsigned nt, i;
 
 		mri_purge_batch_init(&b, advice);
