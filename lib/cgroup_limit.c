@@ -18,7 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "memreclaim.h"
+#include "pagemap.h"
 #include "release.h"
+
+/* glibc's own free, exported for allocators like us. */
+extern void __libc_free(void *ptr);
 
 /* v1 reports "no limit" as PAGE_COUNTER_MAX pages (0x7ffffffffffff000 on
  * x86-64); anything this large is no limit. */
@@ -61,6 +66,23 @@ limit_read_file(const char *dir, const char *name, uint64_t *v)
 		return -EINVAL;
 	*v = x >= LIMIT_UNLIMITED_FLOOR ? 0 : x;
 	return 0;
+}
+
+/*
+ * Free a string libcgroup returned.  libcgroup allocates through libc's
+ * strdup, whose malloc is ours only when the dynamic linker binds libc's
+ * internal references to our malloc; otherwise it is glibc's.  Hand each
+ * pointer back to the allocator that owns it.
+ */
+static void
+cgl_free(void *p)
+{
+	if (!p)
+		return;
+	if (mri_pagemap_lookup(p))
+		mr_free(p);
+	else
+		__libc_free(p);
 }
 
 /* Smallest non-zero of a and b (0 = none). */
@@ -125,7 +147,7 @@ mri_limit_cgroup(uint64_t *bytes)
 	} else if (limit_v2_path(v2path, sizeof(v2path)) == 0) {
 		rel = v2path;
 	} else {
-		free(mnt);
+		cgl_free(mnt);
 		return -ENOENT;
 	}
 	ml = strlen(mnt);
@@ -162,7 +184,7 @@ mri_limit_cgroup(uint64_t *bytes)
 	*bytes = best;
 	rc = found ? 0 : -ENOENT;
 out:
-	free(mnt);
-	free(cg);
+	cgl_free(mnt);
+	cgl_free(cg);
 	return rc;
 }

@@ -18,13 +18,24 @@
  * is passed to mri_heap_release as min_age_ns), so a burst that repeats
  * every few hundred ms reuses its pages instead of faulting them in again.
  * When a cycle could not reach the goal because pages were too young, the
- * next cycle is due half a delay later; after a whole delay of fruitless
- * cycles (the rest is inside partly used hugepages, which only a limit may
- * split) it goes back to the slow tick.
+ * next cycle is due a quarter of a delay later, so memory is back at most
+ * about 1.25 delays after its free; after more than a whole delay of
+ * fruitless cycles (the rest is inside partly used hugepages, which only a
+ * limit may split) it goes back to the slow tick.  A cycle short of its
+ * goal also drains the transfer caches once (MRI_RELEASE_DRAIN): objects
+ * parked there keep otherwise empty spans, and so whole hugepages, alive.
  *
  * Hugepages.  mri_heap_release gives whole free hugepages first and splits
  * a partly used one only with MRI_RELEASE_SPLIT, which the scavenger sets
- * only when retained memory is above the limit goal.  Past the limit goal
+ * when retained memory is above the limit goal, and for a sparse heap:
+ * when the heap in use is under half of what it retains, nothing was freed
+ * for a whole delay and whole hugepages are exhausted, the free runs inside
+ * the (then mostly empty) partly used hugepages go back too.  Example: a
+ * burst of 1 GiB of mixed objects is freed; whole hugepages go back a delay
+ * later, but 200 MiB stay in hugepages each pinned by a span or two that
+ * the thread caches hold; one more delay later those runs are released and
+ * retained falls to a few MiB.  A dense heap (the normal state of a
+ * running service) never has its hugepages split by the scavenger.  Past the limit goal
  * the delay is also ignored and MADV_DONTNEED used whatever the advice
  * option says: the limit is about RSS.
  *
@@ -42,7 +53,9 @@
  * cost a syscall at most once per idle period; otherwise it only sets a
  * flag the running cycle looks at before going idle) and the client's fd; the
  * timeout is the earlier of the next due cycle and mri_client_next_ns().
- * With nothing to do it wakes every SCAV_IDLE_TICK_NS.
+ * With nothing to do it wakes every SCAV_IDLE_TICK_NS (1 s), and such a
+ * tick costs one atomic load unless retained memory is above the last
+ * goal: small frees do not wake the thread, the tick finds them.
  *
  * Fork.  The prepare handler waits for a running cycle to finish (it holds
  * scav.cycle_lock until the parent/child handler), so the child never
@@ -82,7 +95,8 @@
 #pragma weak mri_client_atfork_child
 MRI_HIDDEN void mri_client_stop(void) __attribute__((weak));
 
-#define SCAV_IDLE_TICK_NS	5000000000ULL	/* 5 s */
+#define SCAV_IDLE_TICK_NS	1000000000ULL	/* 1 s */
+#define SCAV_SHORT_STEPS	4	/* checks per delay while short */
 #define SCAV_CREDIT_MAX_NS	200000000ULL	/* 200 ms of release work */
 #define SCAV_STEP_BYTES		((size_t)64 << 20) /* per mri_heap_release */
 #define SCAV_MIN_SLEEP_NS	1000000ULL	/* 1 ms */
@@ -102,6 +116,9 @@ static struct {
 	uint64_t credit_at;	/* when credit_ns was last brought up */
 	uint64_t due_ns;	/* next cycle */
 	unsigned fruitless;	/* cycles that fell short in a row */
+	uint64_t limit_seen;	/* soft limit at the last cycle */
+	uint64_t in_use_seen;	/* heap in use at the last cycle */
+	uint64_t freed_at;	/* last cycle that saw in_use shrink */
 	uint64_t start_ns;	/* thread start, for the trace */
 } scav = {
 	.start_lock = PTHREAD_MUTEX_INITIALIZER,
@@ -244,12 +261,16 @@ scav_cycle(uint64_t now)
 	uint64_t retained, goal, lgoal, released = 0, spent = 0, debt = 0;
 	uint64_t delay_ns = (uint64_t)mri_opt(MRI_OPT_RELEASE_DELAY_MS) *
 			    1000000ULL;
-	int short_of_goal = 0;
+	int short_of_goal = 0, drained = 0;
 
 	pthread_mutex_lock(&scav.cycle_lock);
-	/* Memory freed since the last cycle restarts the delay count. */
-	if (__atomic_exchange_n(&scav.pending, 0, __ATOMIC_SEQ_CST))
+	/* Memory freed since the last cycle (a wake, or the end of an idle
+	 * period) restarts the delay count. */
+	if (__atomic_exchange_n(&scav.pending, 0, __ATOMIC_SEQ_CST) |
+	    __atomic_load_n(&scav.idle, __ATOMIC_RELAXED)) {
 		scav.fruitless = 0;
+		scav.freed_at = now;
+	}
 	mri_limit_sync();
 	scav_earn(now);
 	memset(&c, 0, sizeof(c));
@@ -257,6 +278,8 @@ scav_cycle(uint64_t now)
 	retained = c.mapped_bytes - c.released_bytes - c.lazy_bytes;
 	goal = mri_scavenger_goal(c.in_use_bytes);
 	lgoal = mri_limit_goal();
+	scav.limit_seen = __atomic_load_n(&mri_heap_soft_limit,
+					  __ATOMIC_RELAXED);
 	__atomic_store_n(&mri_release_st.goal_bytes, goal, __ATOMIC_RELAXED);
 	while (retained > goal + released) {
 		uint64_t want = retained - goal - released, t0, dt, got;
@@ -284,8 +307,47 @@ scav_cycle(uint64_t now)
 			}
 		}
 		released += got;
-		if (got < want)
-			break;		/* nothing more eligible now */
+		if (got < want) {
+			/* Nothing more eligible in whole free hugepages.
+			 * Once per cycle, return the objects parked in
+			 * transfer caches to their spans: spans that empty
+			 * go back to the heap and may free whole hugepages
+			 * (released a delay later, as they are fresh). */
+			if (urgent || drained)
+				break;
+			drained = 1;
+			t0 = mri_os->now_ns();
+			got = mri_heap_release(retained - goal - released,
+					       mri_release_advice(),
+					       MRI_RELEASE_DRAIN, delay_ns);
+			dt = mri_os->now_ns() - t0;
+			spent += dt;
+			scav.credit_ns = dt > scav.credit_ns ? 0 :
+					 scav.credit_ns - dt;
+			released += got;
+			break;
+		}
+	}
+	/* Sparse heap: all free memory has been free for a delay (in_use
+	 * has not shrunk for that long), whole hugepages are done, and the
+	 * heap uses less than half of what it retains.  Then the rest sits
+	 * in mostly empty hugepages pinned by a few spans: release free runs
+	 * inside them, emptiest first (Go's scavenger likewise breaks sparse
+	 * hugepages and spares dense ones). */
+	if (c.in_use_bytes < scav.in_use_seen)
+		scav.freed_at = now;
+	scav.in_use_seen = c.in_use_bytes;
+	if (retained > goal + released && !(lgoal && retained - released > lgoal)
+	    && now - scav.freed_at >= delay_ns && scav.credit_ns > 0 &&
+	    c.in_use_bytes * 2 < retained - released) {
+		uint64_t t0 = mri_os->now_ns(), dt;
+
+		released += mri_heap_release(retained - goal - released,
+					     mri_release_advice(),
+					     MRI_RELEASE_SPLIT, 0);
+		dt = mri_os->now_ns() - t0;
+		spent += dt;
+		scav.credit_ns = dt > scav.credit_ns ? 0 : scav.credit_ns - dt;
 	}
 	short_of_goal = retained > goal + released;
 	mri_release_add(cycles, 1);
@@ -310,11 +372,12 @@ scav_cycle(uint64_t now)
 		 * delay of fruitless cycles, what is left cannot go without
 		 * splitting: slow tick until more is freed. */
 		scav.fruitless = released ? 0 : scav.fruitless + 1;
-		if (scav.fruitless > 2)
+		if (scav.fruitless > SCAV_SHORT_STEPS)
 			scav.due_ns = now + SCAV_IDLE_TICK_NS;
 		else
-			scav.due_ns = now + (delay_ns / 2 > SCAV_MIN_SLEEP_NS ?
-					     delay_ns / 2 : SCAV_MIN_SLEEP_NS);
+			scav.due_ns = now +
+				(delay_ns / SCAV_SHORT_STEPS > SCAV_MIN_SLEEP_NS ?
+				 delay_ns / SCAV_SHORT_STEPS : SCAV_MIN_SLEEP_NS);
 	}
 	if (scav.due_ns >= now + SCAV_IDLE_TICK_NS) {
 		/* Going idle.  Store idle, then look for a wake that came
@@ -380,7 +443,18 @@ scav_main(void *arg)
 			mri_client_tick(now);
 		/* A kick only matters when idle: otherwise a cycle is
 		 * already due soon and frees must not drive the rate. */
-		if (now >= scav.due_ns ||
+		if (now >= scav.due_ns && !kicked &&
+		    __atomic_load_n(&scav.idle, __ATOMIC_RELAXED) &&
+		    !__atomic_load_n(&scav.pending, __ATOMIC_RELAXED) &&
+		    mri_heap_retained() <=
+		    __atomic_load_n(&mri_release_st.goal_bytes,
+				    __ATOMIC_RELAXED) &&
+		    __atomic_load_n(&mri_heap_soft_limit, __ATOMIC_RELAXED) ==
+		    scav.limit_seen) {
+			/* Idle tick, nothing changed: no cycle. */
+			mri_limit_sync();
+			scav.due_ns = now + SCAV_IDLE_TICK_NS;
+		} else if (now >= scav.due_ns ||
 		    (kicked && __atomic_load_n(&scav.idle, __ATOMIC_RELAXED))) {
 			scav_cycle(now);
 		}

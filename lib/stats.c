@@ -41,6 +41,10 @@ mr_release(size_t bytes, enum mr_urgency urgency)
 	mri_options_init();
 	/* A safe point: restart the scavenger in a forked child. */
 	mri_scavenger_start();
+	/* SIZE_MAX means "all": keep page rounding in the heap from
+	 * overflowing. */
+	if (bytes > SIZE_MAX / 2)
+		bytes = SIZE_MAX / 2;
 	if (urgency == MR_URGENCY_LAZY)
 		got = mri_heap_release(bytes, MADV_FREE, 0, 0);
 	else
