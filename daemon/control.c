@@ -1,0 +1,271 @@
+/*
+ * control.c: memreclaimctl's requests, answered over the client socket.
+ *
+ * Owns the meaning of CTL_REQUEST: status, the client and cgroup tables,
+ * operator trims, and config reload (also used by SIGHUP).  Permission
+ * (root, the daemon's user, or the socket's group) is checked by
+ * server.c before a request gets here.  Every reply ends with CTL_DONE.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <systemd/sd-daemon.h>
+
+#include <memreclaim.h>
+
+#include "log.h"
+#include "mrd.h"
+
+static void
+control_log_error(void *arg, const char *msg)
+{
+	(void)arg;
+	log_warnx("%s", msg);
+}
+
+int
+control_reload(struct mrd *d, char *msg, size_t msglen)
+{
+	struct conf *nc;
+	int rc;
+
+	d->n.config_reloads++;
+	if (d->conf_path == NULL) {
+		snprintf(msg, msglen, "no config file: built-in defaults kept");
+		return 0;
+	}
+	nc = malloc(sizeof(*nc));
+	if (nc == NULL) {
+		d->n.config_errors++;
+		snprintf(msg, msglen, "out of memory: old config kept");
+		return 1;
+	}
+	sd_notify(0, "RELOADING=1");
+	rc = conf_load(d->conf_path, nc, control_log_error, NULL);
+	if (rc == -ENOENT && !d->conf_explicit) {
+		conf_defaults(nc);
+		rc = 0;
+	}
+	if (rc != 0) {
+		d->n.config_errors++;
+		snprintf(msg, msglen, "%s: %d error%s, old config kept",
+		    d->conf_path, rc < 0 ? 1 : rc, rc == 1 || rc < 0 ? "" : "s");
+		log_warnx("%s", msg);
+		sd_notify(0, "READY=1");
+		free(nc);
+		return rc < 0 ? 1 : rc;
+	}
+	/* the socket and roots are bound at start: keep them */
+	memcpy(nc->socket, d->conf.socket, sizeof(nc->socket));
+	nc->socket_mode = d->conf.socket_mode;
+	memcpy(nc->socket_group, d->conf.socket_group,
+	    sizeof(nc->socket_group));
+	memcpy(nc->metrics, d->conf.metrics, sizeof(nc->metrics));
+	memcpy(nc->memory_root, d->conf.memory_root, sizeof(nc->memory_root));
+	memcpy(nc->unified_root, d->conf.unified_root,
+	    sizeof(nc->unified_root));
+	memcpy(nc->proc_root, d->conf.proc_root, sizeof(nc->proc_root));
+	d->conf = *nc;
+	free(nc);
+	log_setlevel(d->conf.log_level);
+	watch_retrigger(d);
+	snprintf(msg, msglen, "%s reloaded", d->conf_path);
+	log_info("%s", msg);
+	sd_notify(0, "READY=1");
+	return 0;
+}
+
+static void
+control_done(struct mrd *d, struct mrd_client *c, int status, uint32_t count,
+    const char *msg)
+{
+	struct mr_proto_ctl_done done;
+
+	memset(&done, 0, sizeof(done));
+	done.status = status;
+	done.count = count;
+	snprintf(done.message, sizeof(done.message), "%s", msg);
+	(void)server_send(d, c, MR_MSG_CTL_DONE, &done);
+}
+
+static void
+control_status(struct mrd *d, struct mrd_client *c)
+{
+	struct mr_proto_ctl_status s;
+	struct mrd_cgroup *cg;
+	struct mrd_client *k;
+
+	memset(&s, 0, sizeof(s));
+	s.daemon_version = MR_PROTO_LIBVERSION(MR_VERSION_MAJOR,
+	    MR_VERSION_MINOR, MR_VERSION_PATCH);
+	s.daemon_pid = (uint32_t)getpid();
+	s.uptime_ms = (mrd_now_ns() - d->start_ns) / 1000000;
+	for (k = d->clients; k; k = k->next)
+		if (k->kind == MRD_CLIENT_LIB)
+			s.clients++;
+	s.cgroups = (uint32_t)d->ncgroups;
+	s.tick_ms = d->conf.tick_ms;
+	for (cg = d->cgroups; cg; cg = cg->next)
+		if (cg->trigger_fd >= 0)
+			s.psi_triggers++;
+	s.trims_sent = d->n.trims_sent;
+	s.trim_bytes_requested = d->n.trim_bytes_requested;
+	s.trim_bytes_released = d->n.trim_bytes_released;
+	s.clients_dropped = d->n.clients_dropped;
+	s.frames_rejected = d->n.frames_rejected;
+	s.config_reloads = d->n.config_reloads;
+	s.config_errors = d->n.config_errors;
+	s.host_some_avg10 = d->host_psi_ok ? d->host_psi.some.avg10 : 0;
+	s.host_full_avg10 = d->host_psi_ok ? d->host_psi.full.avg10 : 0;
+	if (server_send(d, c, MR_MSG_CTL_STATUS, &s) == 0)
+		control_done(d, c, 0, 1, "");
+}
+
+static void
+control_clients(struct mrd *d, struct mrd_client *c)
+{
+	struct mrd_client *k;
+	uint64_t now = mrd_now_ns();
+	uint32_t count = 0;
+	int fd = c->fd;
+
+	for (k = d->clients; k; k = k->next) {
+		struct mr_proto_ctl_client r;
+
+		if (k->kind != MRD_CLIENT_LIB)
+			continue;
+		memset(&r, 0, sizeof(r));
+		r.pid = k->pid;
+		r.uid = k->uid;
+		r.oom_score_adj = k->oom_score_adj;
+		r.lib_version = k->lib_version;
+		if (k->has_stats)
+			r.stats = k->stats;
+		r.stats.reserved = 0;
+		r.trims = k->trims;
+		r.last_trim_bytes = k->last_trim_bytes;
+		r.last_trim_released = k->last_trim_released;
+		r.last_trim_age_ms = k->last_trim_ns ?
+		    (now - k->last_trim_ns) / 1000000 : UINT64_MAX;
+		r.soft_limit_bytes = k->limit_sent;
+		snprintf(r.cgroup, sizeof(r.cgroup), "%s", k->mem_path);
+		if (server_send(d, c, MR_MSG_CTL_CLIENT, &r) < 0)
+			return;
+		count++;
+	}
+	if (server_find_fd(d, fd) == c)
+		control_done(d, c, 0, count, "");
+}
+
+static void
+control_cgroups(struct mrd *d, struct mrd_client *c)
+{
+	struct mrd_cgroup *cg;
+	uint32_t count = 0;
+
+	for (cg = d->cgroups; cg; cg = cg->next) {
+		struct mr_proto_ctl_cgroup r;
+
+		memset(&r, 0, sizeof(r));
+		if (cg->s.has_psi) {
+			r.some_avg10 = cg->s.psi.some.avg10;
+			r.full_avg10 = cg->s.psi.full.avg10;
+			r.some_total_us = cg->s.psi.some.total_us;
+			r.full_total_us = cg->s.psi.full.total_us;
+		}
+		r.limit_bytes = cg->s.limit_bytes;
+		r.usage_bytes = cg->s.usage_bytes;
+		r.headroom_bytes = cg->last.headroom_bytes;
+		r.shed_bytes = cg->last.shed_bytes;
+		r.clients = (uint32_t)cg->refs;
+		r.psi_mode = cg->g.psidirfd < 0 ? MR_PSI_MODE_NONE :
+		    cg->trigger_fd >= 0 ? MR_PSI_MODE_TRIGGER : MR_PSI_MODE_POLL;
+		snprintf(r.path, sizeof(r.path), "%s", cg->g.path);
+		if (server_send(d, c, MR_MSG_CTL_CGROUP, &r) < 0)
+			return;
+		count++;
+	}
+	control_done(d, c, 0, count, "");
+}
+
+/* An operator's trim: ask clients in policy order (highest oom_score_adj
+ * first) for their idle bytes until `bytes` are covered; the first asked
+ * also takes any remainder, releasing what it can. */
+static void
+control_trim(struct mrd *d, struct mrd_client *c,
+    const struct mr_proto_ctl_request *r)
+{
+	struct mrd_client *pick[256], *k;
+	uint64_t left = r->bytes;
+	uint32_t asked = 0;
+	char msg[MR_PROTO_TEXT_MAX];
+	int n = 0, i, j;
+
+	for (k = d->clients; k && n < 256; k = k->next) {
+		if (k->kind != MRD_CLIENT_LIB)
+			continue;
+		if (r->cmd == MR_CTL_TRIM_PID ? k->pid != r->pid :
+		    strcmp(k->mem_path, r->cgroup) != 0)
+			continue;
+		for (j = n; j > 0 && (pick[j - 1]->oom_score_adj <
+		    k->oom_score_adj); j--)
+			pick[j] = pick[j - 1];
+		pick[j] = k;
+		n++;
+	}
+	if (n == 0) {
+		control_done(d, c, -ESRCH, 0, r->cmd == MR_CTL_TRIM_PID ?
+		    "no registered client with that pid" :
+		    "no registered client in that cgroup");
+		return;
+	}
+	for (i = 0; i < n && left > 0; i++) {
+		uint64_t give = pick[i]->has_stats &&
+		    pick[i]->stats.idle_bytes < left && i < n - 1 ?
+		    pick[i]->stats.idle_bytes : left;
+
+		if (give == 0)
+			continue;
+		if (server_send_trim(d, pick[i], give, r->urgency) == 0) {
+			asked++;
+			left -= give;
+		}
+	}
+	snprintf(msg, sizeof(msg), "asked %u client%s", asked,
+	    asked == 1 ? "" : "s");
+	control_done(d, c, 0, asked, msg);
+}
+
+void
+control_request(struct mrd *d, struct mrd_client *c,
+    const struct mr_proto_ctl_request *r)
+{
+	char msg[MR_PROTO_TEXT_MAX];
+	int rc;
+
+	switch (r->cmd) {
+	case MR_CTL_STATUS:
+		control_status(d, c);
+		break;
+	case MR_CTL_CLIENTS:
+		control_clients(d, c);
+		break;
+	case MR_CTL_CGROUPS:
+		control_cgroups(d, c);
+		break;
+	case MR_CTL_TRIM_PID:
+	case MR_CTL_TRIM_CGROUP:
+		log_info("operator trim of %llu bytes requested by pid %d",
+		    (unsigned long long)r->bytes, (int)c->pid);
+		control_trim(d, c, r);
+		break;
+	case MR_CTL_RELOAD:
+		rc = control_reload(d, msg, sizeof(msg));
+		control_done(d, c, rc ? -EINVAL : 0, 0, msg);
+		break;
+	}
+}

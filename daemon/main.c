@@ -1,0 +1,306 @@
+/*
+ * main.c: memreclaimd's command line, start-up and epoll loop.
+ *
+ * One thread, one epoll set: the listening socket, client sockets, PSI
+ * trigger fds, a timerfd tick, a signalfd (SIGHUP reload, SIGTERM/SIGINT
+ * exit) and the metrics server.  Each tick or trigger runs one round of
+ * sample -> decide -> act -> record (watch.c); rounds are at least
+ * MAIN_MIN_ROUND_MS apart so a storm of triggers cannot spin the loop.
+ * Start-up problems are fatal; after READY=1 nothing is.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+#include <systemd/sd-daemon.h>
+
+#include "log.h"
+#include "mrd.h"
+
+#define MAIN_MIN_ROUND_MS 100
+
+uint64_t
+mrd_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: memreclaimd [-dnv] [-f file] [-t seconds]\n"
+	    "\n"
+	    "Watch cgroup memory pressure and limits, and ask processes that\n"
+	    "use libmemreclaim to give memory back.\n"
+	    "\n"
+	    "  -d, --foreground   stay in the foreground, log to stderr\n"
+	    "  -f, --config FILE  configuration file (default %s;\n"
+	    "                     without it the built-in defaults run)\n"
+	    "  -n, --check        check the configuration and exit: prints\n"
+	    "                     file:line: message for every error\n"
+	    "  -v, --verbose      log debug messages too\n"
+	    "  -t, --timeout SEC  exit by itself after SEC seconds (tests)\n"
+	    "  -h, --help         this text\n"
+	    "  -V, --version      print the version\n"
+	    "\n"
+	    "See memreclaimd(8), memreclaim.conf(5), memreclaimctl(8).\n",
+	    CONF_DEFAULT_PATH);
+}
+
+static void
+main_conf_error(void *arg, const char *msg)
+{
+	int *tostderr = arg;
+
+	if (*tostderr)
+		fprintf(stderr, "%s\n", msg);
+	else
+		log_warnx("%s", msg);
+}
+
+static int
+main_timer(struct mrd *d, int fd)
+{
+	struct itimerspec its;
+
+	memset(&its, 0, sizeof(its));
+	its.it_value.tv_sec = d->conf.tick_ms / 1000;
+	its.it_value.tv_nsec = (long)(d->conf.tick_ms % 1000) * 1000000L;
+	its.it_interval = its.it_value;
+	return timerfd_settime(fd, 0, &its, NULL);
+}
+
+static int
+main_epoll_add(int epfd, int fd, uint32_t events)
+{
+	struct epoll_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = events;
+	ev.data.fd = fd;
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "foreground", no_argument, NULL, 'd' },
+		{ "config", required_argument, NULL, 'f' },
+		{ "check", no_argument, NULL, 'n' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct mrd d;
+	const char *conf_path = NULL;
+	int foreground = 0, check = 0, verbose = 0, ch, rc, tostderr = 1;
+	int sfd, tfd, running = 1;
+	long timeout_s = 0;
+	uint64_t deadline = 0;
+	sigset_t mask;
+
+	while ((ch = getopt_long(argc, argv, "df:nvt:hV", longopts, NULL)) !=
+	    -1) {
+		switch (ch) {
+		case 'd':
+			foreground = 1;
+			break;
+		case 'f':
+			conf_path = optarg;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 't': {
+			char *end;
+
+			timeout_s = strtol(optarg, &end, 10);
+			if (*end != '\0' || timeout_s <= 0) {
+				fprintf(stderr, "memreclaimd: bad timeout "
+				    "'%s'\n", optarg);
+				return 2;
+			}
+			break;
+		}
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("memreclaimd %s (protocol %d)\n", PACKAGE_VERSION,
+			    MR_PROTO_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+
+	/* configuration: -f must exist; the default path may be absent */
+	d.conf_explicit = conf_path != NULL;
+	d.conf_path = conf_path ? conf_path : CONF_DEFAULT_PATH;
+	rc = conf_load(d.conf_path, &d.conf, main_conf_error, &tostderr);
+	if (rc == -ENOENT && !d.conf_explicit) {
+		conf_defaults(&d.conf);
+		rc = 0;
+	}
+	if (check) {
+		if (rc == 0)
+			printf("%s: configuration OK\n", d.conf_path);
+		return rc == 0 ? 0 : 1;
+	}
+	if (rc != 0)
+		return 1;
+	if (verbose)
+		d.conf.log_level = LOG_DEBUG;
+
+	if (!foreground && daemon(0, 0) < 0) {
+		perror("memreclaimd: daemon");
+		return 1;
+	}
+	log_init(foreground, d.conf.log_level, "memreclaimd");
+	tostderr = 0;
+
+	d.start_ns = mrd_now_ns();
+	d.listen_fd = -1;
+	d.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d.epfd < 0)
+		fatal("epoll_create1");
+	if (d.conf.memory_root[0] != '\0') {
+		char mem[PATH_MAX + 32];
+
+		snprintf(mem, sizeof(mem), "%s/cgroup.controllers",
+		    d.conf.memory_root);
+		rc = cgfs_open(&d.fs, d.conf.memory_root, access(mem, F_OK) == 0,
+		    d.conf.unified_root, d.conf.proc_root);
+	} else {
+		rc = cgfs_discover(&d.fs, d.conf.proc_root);
+	}
+	if (rc < 0)
+		fatalx("cgroup filesystem: %s (is the memory controller "
+		    "mounted?)", strerror(-rc));
+	log_info("memory cgroups at %s (%s), PSI from %s", d.fs.memory_root,
+	    d.fs.memory_v2 ? "v2" : "v1",
+	    d.fs.unifd >= 0 ? d.fs.unified_root : "the host only");
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (sfd < 0 || tfd < 0 || main_timer(&d, tfd) < 0 ||
+	    main_epoll_add(d.epfd, sfd, EPOLLIN) < 0 ||
+	    main_epoll_add(d.epfd, tfd, EPOLLIN) < 0)
+		fatal("signalfd/timerfd");
+	rc = server_listen(&d);
+	if (rc < 0)
+		fatalx("socket %s: %s", d.conf.socket, strerror(-rc));
+	rc = metrics_start(&d);
+	if (rc < 0)
+		fatalx("metrics on %s: %s", d.conf.metrics, strerror(-rc));
+	if (timeout_s > 0)
+		deadline = d.start_ns + (uint64_t)timeout_s * 1000000000ull;
+	log_info("memreclaimd %s ready on %s (config: %s%s%s)",
+	    PACKAGE_VERSION, d.conf.socket,
+	    access(d.conf_path, R_OK) == 0 ? d.conf_path : "built-in defaults",
+	    d.conf.metrics[0] ? ", metrics on " : "", d.conf.metrics);
+	sd_notify(0, "READY=1");
+
+	while (running) {
+		struct epoll_event evs[32];
+		uint64_t now;
+		int n, i, due = 0;
+
+		n = epoll_wait(d.epfd, evs, 32, 1000);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			fatal("epoll_wait");
+		}
+		for (i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+			struct mrd_client *c;
+			struct mrd_cgroup *cg;
+
+			if (fd == d.listen_fd) {
+				server_accept(&d);
+			} else if (fd == tfd) {
+				uint64_t exp;
+
+				while (read(tfd, &exp, sizeof(exp)) > 0)
+					;
+				due = 1;
+			} else if (fd == sfd) {
+				struct signalfd_siginfo si;
+
+				while (read(sfd, &si, sizeof(si)) ==
+				    sizeof(si)) {
+					if (si.ssi_signo == SIGHUP) {
+						char msg[MR_PROTO_TEXT_MAX];
+
+						log_info("SIGHUP: reloading");
+						(void)control_reload(&d, msg,
+						    sizeof(msg));
+						main_timer(&d, tfd);
+					} else {
+						log_info("signal %u: exiting",
+						    si.ssi_signo);
+						running = 0;
+					}
+				}
+			} else if ((cg = watch_find_trigger(&d, fd)) != NULL) {
+				log_debug("cgroup %s: PSI trigger fired",
+				    cg->g.path);
+				due = 1;
+			} else if ((c = server_find_fd(&d, fd)) != NULL) {
+				server_input(&d, c);
+			} else {
+				(void)metrics_event(&d, fd, evs[i].events);
+			}
+		}
+		now = mrd_now_ns();
+		if (due && now - d.last_cycle_ns >=
+		    MAIN_MIN_ROUND_MS * 1000000ull)
+			watch_cycle(&d, now);
+		if (deadline && now >= deadline) {
+			log_info("run time of %ld s over: exiting", timeout_s);
+			running = 0;
+		}
+	}
+	sd_notify(0, "STOPPING=1");
+	server_close(&d);
+	metrics_stop();
+	while (d.cgroups)
+		watch_put(&d, d.cgroups);
+	cgfs_close(&d.fs);
+	close(tfd);
+	close(sfd);
+	close(d.epfd);
+	return 0;
+}

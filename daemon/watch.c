@@ -1,0 +1,329 @@
+/*
+ * watch.c: the cgroups memreclaimd watches, and the sample-decide-act
+ * round over them.
+ *
+ * A cgroup is watched while at least one registered client lives in it
+ * (found from /proc/PID/cgroup: the memory controller's path for limits,
+ * the cgroup2 path for PSI; on hybrid hosts they are different trees).
+ * Each watched cgroup keeps its directory fds open (cgroupfs.c) and, where
+ * the kernel lets us, a PSI trigger fd in the epoll set that wakes the
+ * loop early; otherwise PSI totals are polled on the tick.  A cgroup that
+ * vanishes is forgotten and its clients looked up again (they may have
+ * been moved).  The decision itself is policy_eval(); this file only
+ * gathers its inputs and carries out its outputs.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "mrd.h"
+
+static void
+watch_trigger_close(struct mrd *d, struct mrd_cgroup *cg)
+{
+	if (cg->trigger_fd >= 0) {
+		epoll_ctl(d->epfd, EPOLL_CTL_DEL, cg->trigger_fd, NULL);
+		close(cg->trigger_fd);
+		cg->trigger_fd = -1;
+	}
+}
+
+static void
+watch_trigger_open(struct mrd *d, struct mrd_cgroup *cg)
+{
+	const struct conf_cg *cfg = conf_match(&d->conf, cg->g.path);
+	struct epoll_event ev;
+	int fd;
+
+	watch_trigger_close(d, cg);
+	if (cg->g.psidirfd < 0 || !cfg->watch)
+		return;
+	fd = psi_trigger_open(cg->g.psidirfd, "memory.pressure",
+	    (uint64_t)cfg->trigger_stall_ms * 1000,
+	    (uint64_t)cfg->trigger_window_ms * 1000, &cg->trigger_window_us);
+	if (fd < 0) {
+		log_warnc(fd, "cgroup %s: PSI trigger, polling pressure on "
+		    "the tick instead", cg->g.path);
+		return;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLPRI;
+	ev.data.fd = fd;
+	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		log_warn("cgroup %s: epoll on PSI trigger, polling instead",
+		    cg->g.path);
+		close(fd);
+		return;
+	}
+	cg->trigger_fd = fd;
+	if (cg->trigger_window_us != (uint64_t)cfg->trigger_window_ms * 1000)
+		log_info("cgroup %s: PSI trigger window rounded to %llu ms "
+		    "(no CAP_SYS_RESOURCE)", cg->g.path,
+		    (unsigned long long)(cg->trigger_window_us / 1000));
+}
+
+struct mrd_cgroup *
+watch_get(struct mrd *d, const char *mem, const char *v2)
+{
+	struct mrd_cgroup *cg;
+	int rc;
+
+	for (cg = d->cgroups; cg; cg = cg->next)
+		if (strcmp(cg->g.path, mem) == 0) {
+			cg->refs++;
+			return cg;
+		}
+	cg = calloc(1, sizeof(*cg));
+	if (cg == NULL)
+		return NULL;
+	rc = cgfs_group_open(&d->fs, mem, v2, &cg->g);
+	if (rc < 0) {
+		log_warnc(rc, "cgroup %s: open, not watching it", mem);
+		free(cg);
+		return NULL;
+	}
+	cg->trigger_fd = -1;
+	cg->refs = 1;
+	watch_trigger_open(d, cg);
+	cg->next = d->cgroups;
+	d->cgroups = cg;
+	d->ncgroups++;
+	log_info("watching cgroup %s (pressure from %s%s)", mem,
+	    cg->g.psidirfd >= 0 ? "cgroup2 " : "the host",
+	    cg->g.psidirfd >= 0 ? cg->g.psi_path : "");
+	return cg;
+}
+
+static void
+watch_free(struct mrd *d, struct mrd_cgroup *cg)
+{
+	struct mrd_cgroup **pp;
+
+	for (pp = &d->cgroups; *pp; pp = &(*pp)->next)
+		if (*pp == cg) {
+			*pp = cg->next;
+			break;
+		}
+	watch_trigger_close(d, cg);
+	cgfs_group_close(&cg->g);
+	d->ncgroups--;
+	free(cg);
+}
+
+void
+watch_put(struct mrd *d, struct mrd_cgroup *cg)
+{
+	if (--cg->refs <= 0) {
+		log_info("no client left in cgroup %s, not watching it",
+		    cg->g.path);
+		watch_free(d, cg);
+	}
+}
+
+int
+watch_attach(struct mrd *d, struct mrd_client *c)
+{
+	char mem[CGFS_PATH_MAX], v2[CGFS_PATH_MAX];
+	int rc;
+
+	rc = cgfs_pid_paths(&d->fs, c->pid, mem, sizeof(mem), v2, sizeof(v2));
+	if (rc < 0)
+		return rc;
+	if (c->cg && strcmp(c->cg->g.path, mem) == 0)
+		return 0;
+	if (c->cg) {
+		watch_put(d, c->cg);
+		c->cg = NULL;
+	}
+	strcpy(c->mem_path, mem);
+	strcpy(c->v2_path, v2);
+	c->cg = watch_get(d, mem, v2);
+	return c->cg ? 0 : -ENOENT;
+}
+
+struct mrd_cgroup *
+watch_find_trigger(struct mrd *d, int fd)
+{
+	struct mrd_cgroup *cg;
+
+	for (cg = d->cgroups; cg; cg = cg->next)
+		if (cg->trigger_fd == fd)
+			return cg;
+	return NULL;
+}
+
+void
+watch_retrigger(struct mrd *d)
+{
+	struct mrd_cgroup *cg;
+
+	for (cg = d->cgroups; cg; cg = cg->next)
+		watch_trigger_open(d, cg);
+}
+
+/* A cgroup went away: detach its clients and look each up again. */
+static void
+watch_vanished(struct mrd *d, struct mrd_cgroup *cg)
+{
+	struct mrd_client *c, *next;
+
+	log_info("cgroup %s is gone", cg->g.path);
+	d->n.cgroups_vanished++;
+	cg->refs++;	/* keep it alive while its clients move */
+	for (c = d->clients; c; c = c->next)
+		if (c->cg == cg) {
+			c->cg = NULL;
+			cg->refs--;
+			c->mem_path[0] = '\0';
+		}
+	watch_put(d, cg);
+	for (c = d->clients; c; c = next) {
+		next = c->next;
+		if (c->kind == MRD_CLIENT_LIB && c->cg == NULL)
+			(void)watch_attach(d, c);
+	}
+}
+
+/* Decide for one cgroup and carry the decision out. */
+static void
+watch_decide(struct mrd *d, struct mrd_cgroup *cg, uint64_t now)
+{
+	struct policy_client pcs[256];
+	struct mrd_client *who[256], *c;
+	struct policy_client_out co[256];
+	struct policy_in in;
+	struct policy_out out;
+	int n = 0, i, asked;
+
+	for (c = d->clients; c && n < 256; c = c->next) {
+		if (c->cg != cg || c->kind != MRD_CLIENT_LIB)
+			continue;
+		memset(&pcs[n], 0, sizeof(pcs[n]));
+		pcs[n].pid = c->pid;
+		pcs[n].oom_score_adj = c->oom_score_adj;
+		pcs[n].has_stats = c->has_stats;
+		pcs[n].idle_bytes = c->stats.idle_bytes;
+		pcs[n].retained_bytes = c->stats.retained_bytes;
+		pcs[n].in_use_bytes = c->stats.in_use_bytes;
+		pcs[n].pending_bytes = c->pending_bytes;
+		pcs[n].limit_sent = c->limit_sent;
+		if (!(c->features & MR_FEAT_LIMIT))
+			pcs[n].limit_sent = 0;
+		who[n++] = c;
+	}
+	memset(&in, 0, sizeof(in));
+	in.cfg = conf_match(&d->conf, cg->g.path);
+	in.s = cg->s;
+	in.psi_valid = cg->s.has_psi;
+	if (!cg->s.has_psi && d->host_psi_ok) {
+		in.s.psi = d->host_psi;	/* v1 only: the host stands in */
+		in.psi_valid = 1;
+	}
+	in.released_since_action = cg->released_since_action;
+	in.prev = cg->st;
+	in.clients = pcs;
+	in.nclients = n;
+	asked = policy_eval(&in, now, &out, co);
+	if (asked < 0) {
+		log_warnc(asked, "cgroup %s: policy, skipping this round",
+		    cg->g.path);
+		return;
+	}
+	cg->st = out.next;
+	cg->last = out;
+	if (asked > 0) {
+		cg->released_since_action = 0;
+		log_info("cgroup %s: shed %llu bytes (%s, stall %.2f%%, "
+		    "working set %llu, limit %lld, headroom %llu)", cg->g.path,
+		    (unsigned long long)out.shed_bytes,
+		    out.reason == POLICY_LIMIT ? "near limit" : "pressure",
+		    out.stall_pct, (unsigned long long)out.working_set_bytes,
+		    cg->s.limit_bytes == CGFS_NO_LIMIT ? -1LL :
+		    (long long)cg->s.limit_bytes,
+		    (unsigned long long)out.headroom_bytes);
+	}
+	/* sending may drop a client: act through the saved pointers, and
+	 * check each is still there */
+	for (i = 0; i < n; i++) {
+		c = who[i];
+		if (server_find_fd(d, c->fd) != c)
+			continue;
+		if (co[i].trim_bytes > 0 &&
+		    server_send_trim(d, c, co[i].trim_bytes, co[i].urgency) < 0)
+			continue;
+		if (co[i].limit_bytes != POLICY_LIMIT_KEEP &&
+		    (c->features & MR_FEAT_LIMIT)) {
+			struct mr_proto_limit l = { co[i].limit_bytes };
+
+			if (server_send(d, c, MR_MSG_LIMIT, &l) < 0)
+				continue;
+			c->limit_sent = co[i].limit_bytes;
+			d->n.limits_sent++;
+			log_debug("LIMIT %llu -> pid %d",
+			    (unsigned long long)l.limit_bytes, (int)c->pid);
+		}
+	}
+}
+
+void
+watch_cycle(struct mrd *d, uint64_t now)
+{
+	struct mrd_cgroup *cg, *next;
+	struct mrd_client *c;
+	char path[PATH_MAX + 32];
+	int fd;
+
+	d->n.cycles++;
+	d->last_cycle_ns = now;
+	/* host pressure: shown by memreclaimctl, stands in for v1 cgroups */
+	snprintf(path, sizeof(path), "%s/pressure/memory", d->fs.proc_root);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	d->host_psi_ok = fd >= 0 && psi_read_fd(fd, &d->host_psi) == 0;
+	if (fd >= 0)
+		close(fd);
+	for (c = d->clients; c; c = c->next) {
+		uint64_t dl = (uint64_t)d->conf.trim_deadline_ms * 1000000ull;
+
+		if (c->kind != MRD_CLIENT_LIB)
+			continue;
+		(void)cgfs_oom_score_adj(&d->fs, c->pid, &c->oom_score_adj);
+		/* an unanswered TRIM stops blocking the policy after twice
+		 * the deadline; it is counted late */
+		if (c->pending_bytes && now - c->pending_ns > 2 * dl) {
+			c->pending_bytes = 0;
+			c->trims_late++;
+			d->n.trims_late++;
+			log_warnx("client pid %d did not answer TRIM in %u ms",
+			    (int)c->pid, 2 * d->conf.trim_deadline_ms);
+		}
+		if (c->cg == NULL)
+			(void)watch_attach(d, c);
+	}
+	for (cg = d->cgroups; cg; cg = next) {
+		int rc;
+
+		next = cg->next;
+		rc = cgfs_group_read(&cg->g, &cg->s);
+		if (rc == -ENOENT) {
+			watch_vanished(d, cg);
+			next = d->cgroups;	/* the list changed */
+			/* restart safely: cgroups already sampled this
+			 * round are sampled again, which is harmless */
+			continue;
+		}
+		if (rc < 0) {
+			log_warnc(rc, "cgroup %s: read, skipping this round",
+			    cg->g.path);
+			continue;
+		}
+		cg->have_sample = 1;
+		watch_decide(d, cg, now);
+	}
+}
