@@ -73,6 +73,7 @@ struct mri_pageheap {
 	uint16_t filler_mask[MRI_FILL_BUCKETS];	/* non-empty bl per bu */
 	struct mri_hplist pool_backed;	/* head newest */
 	struct mri_hplist pool_rel;
+	struct mri_span *span_free;	/* recycled span records */
 	/* Counters in pages (lock). */
 	uint64_t mapped, nfree, nrel, nlazy, large;
 } __attribute__((aligned(64)));
@@ -93,6 +94,11 @@ MRI_HIDDEN void mri_pageheap_free(struct mri_span *s);
 /* Resize a large span in place (grow into free following pages, or give
  * back the tail).  0, or -ENOMEM when the next pages are not free. */
 MRI_HIDDEN int mri_pageheap_resize(struct mri_span *s, size_t npages);
+/* Move large span s (>= one hugepage) into a new span of npages pages
+ * without copying (mremap), and free s.  Returns the new span, or NULL
+ * when the kernel cannot move it here (the caller then copies); s is
+ * untouched in that case. */
+MRI_HIDDEN struct mri_span *mri_pageheap_move(struct mri_span *s, size_t npages);
 
 struct mri_heap_counters;
 /* Add this node set's page figures into *hc (see heap.h). */
