@@ -1,0 +1,92 @@
+#!/bin/bash
+# memreclaimd against hostile clients, over its real socket: garbage, a
+# flood, a frame before HELLO and a control request without permission
+# are each dropped and counted, while a good client keeps being served
+# (it still gets an operator's TRIM).  Also: -n prints file:line errors,
+# SIGHUP with a bad file keeps the old config, metrics count the drops,
+# SIGTERM says BYE and removes the socket.
+. "${top_srcdir:-..}/tests/daemon_lib.sh"
+
+# a free loopback port for the metrics endpoint
+PORT=
+for p in $(seq $((20000 + $$ % 20000)) 7 65000); do
+	if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
+		PORT=$p
+		break
+	fi
+done
+[ -n "$PORT" ] || fail "no free port"
+start_daemon "socket_mode = 0666
+metrics = 127.0.0.1:$PORT
+max_frame_rate = 50
+tick_ms = 200"
+
+# the good client
+"$FAKE" -s "$SOCK" -m $((16 << 20)) -e "$T/good.ev" -i 200 -d 60 &
+GOOD=$!
+PIDS="$PIDS $GOOD"
+wait_for 10 grep -q REGISTERED "$T/good.ev" || fail "good client did not start"
+wait_for 10 sh -c "'$CTL' -s '$SOCK' --json clients | grep -q '\"pid\":$GOOD'" ||
+	fail "good client not registered"
+
+# three hostile ones: each must be thrown out (fakeclient exits 0 then)
+for mode in g f o; do
+	timeout 20 "$FAKE" -s "$SOCK" -$mode -e "$T/bad$mode.ev" -d 15 ||
+		fail "hostile client -$mode was not dropped"
+	grep -q "^BYE [23]" "$T/bad$mode.ev" ||
+		fail "hostile client -$mode got no BYE PROTOCOL/LIMIT"
+done
+# a control request from an unprivileged user
+if setpriv --reuid=65534 --regid=65534 --clear-groups \
+    "$CTL" -s "$SOCK" status >"$T/nobody.out" 2>&1; then
+	fail "memreclaimctl as nobody was answered"
+fi
+grep -q "not allowed" "$T/nobody.out" || fail "nobody: $(cat "$T/nobody.out")"
+
+# the daemon counted 4 drops and still serves the good client
+st=$("$CTL" -s "$SOCK" --json status) || fail "status after attacks"
+[ "$(echo "$st" | jfield clients_dropped)" = 4 ] || fail "drops: $st"
+[ "$(echo "$st" | jfield clients)" = 1 ] || fail "clients: $st"
+kill -0 "$DPID" || fail "daemon died"
+"$CTL" -s "$SOCK" trim "$GOOD" 4MiB | grep -q "asked 1 client" ||
+	fail "operator trim not sent"
+wait_for 10 grep -q "^TRIM [0-9]* 4194304 lazy" "$T/good.ev" ||
+	fail "good client got no TRIM after the attacks"
+wait_for 10 sh -c "'$CTL' -s '$SOCK' --json status | grep -q '\"trim_bytes_released\":4194304'" ||
+	fail "TRIM_DONE not accounted"
+"$CTL" -s "$SOCK" trim 999999 1MiB >/dev/null 2>&1 && fail "trim of unknown pid succeeded"
+
+# metrics say the same
+m=$(curl -sf "http://127.0.0.1:$PORT/metrics") || fail "metrics unreachable"
+echo "$m" | grep -qx "memreclaim_server_clients_dropped_total 4" ||
+	fail "metrics: $(echo "$m" | grep dropped)"
+echo "$m" | grep -q "^memreclaim_client_rss_bytes{pid=\"$GOOD\"" ||
+	fail "no client metrics"
+curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/nope" | grep -q 404 ||
+	fail "bad path not 404"
+
+# config check and reload
+printf '[memreclaimd]\ntick_ms = 1\nbogus = 2\n' > "$T/bad.conf"
+out=$("$MRD" -n -f "$T/bad.conf" 2>&1) && fail "-n accepted a bad file"
+[ "$out" = "$T/bad.conf:2: bad value for tick_ms: '1'
+$T/bad.conf:3: unknown key 'bogus' in [memreclaimd]" ] || fail "-n said: $out"
+cp "$T/mrd.conf" "$T/good.conf"
+cp "$T/bad.conf" "$T/mrd.conf"
+kill -HUP "$DPID"
+wait_for 10 sh -c "'$CTL' -s '$SOCK' --json status | grep -q '\"config_errors\":1'" ||
+	fail "bad reload not refused"
+st=$("$CTL" -s "$SOCK" --json status) || fail "status after bad reload"
+[ "$(echo "$st" | jfield tick_ms)" = 200 ] || fail "old config lost: $st"
+sed 's/tick_ms = 200/tick_ms = 300/' "$T/good.conf" > "$T/mrd.conf"
+"$CTL" -s "$SOCK" reload | grep -q reloaded || fail "ctl reload"
+[ "$("$CTL" -s "$SOCK" --json status | jfield tick_ms)" = 300 ] ||
+	fail "reload did not apply"
+
+# clean exit: BYE SHUTDOWN to the client, socket removed
+kill -TERM "$DPID"
+wait "$DPID" || fail "daemon exit status $?"
+DPID=
+wait_for 5 grep -q "^BYE 4" "$T/good.ev" || fail "no BYE on shutdown"
+[ ! -e "$SOCK" ] || fail "socket left behind"
+echo "PASS: hostile clients dropped (4), good client served, reload safe"
+exit 0
