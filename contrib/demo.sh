@@ -19,15 +19,15 @@
 # Works on cgroup v2 (Debian 12's default) and on hybrid hosts (v1 memory
 # controller plus v2 PSI).  Cleans up its cgroups and processes on exit or
 # Ctrl-C.  Knobs (environment): DEMO_LIMIT_MIB (640), DEMO_KEYS (200000 per
-# half, 1000-byte values), DEMO_PRESSURE_MIB (300), DEMO_RATE (100M per s),
-# DEMO_SKIP_DEPS=1, DEMO_BUILD (build directory).
+# half, 1000-byte values), DEMO_PRESSURE_MIB (360), DEMO_RATE (100M per s),
+# DEMO_SKIP_DEPS=1, DEMO_BUILD (build directory), DEMO_SOCKET (see below).
 set -u
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${DEMO_BUILD:-$SRC/_build-demo}
 LIMIT_MIB=${DEMO_LIMIT_MIB:-640}
 KEYS=${DEMO_KEYS:-200000}
-PRESSURE_MIB=${DEMO_PRESSURE_MIB:-300}
+PRESSURE_MIB=${DEMO_PRESSURE_MIB:-360}
 RATE=${DEMO_RATE:-100M}
 HOLD_S=4
 PORT=${DEMO_PORT:-16379}
@@ -39,7 +39,12 @@ die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "run me as root: I create cgroups and start memreclaimd"
 
 TMP=$(mktemp -d /tmp/memreclaim-demo.XXXXXX)
-SOCK=$TMP/memreclaimd.sock
+# memreclaimd's and the library's built-in default: no option needed.
+# DEMO_SOCKET moves it (a shared host where other programs preloaded with
+# libmemreclaim would otherwise register with the demo's daemon); the
+# daemon then gets a one-line config file naming it, and nothing else.
+SOCK=${DEMO_SOCKET:-/run/memreclaim/memreclaimd.sock}
+export MEMRECLAIM_SOCKET=$SOCK
 CGNAME=memreclaim-demo.$$
 DPID='' RPID='' PPID_=''
 CGDIRS=()
@@ -143,17 +148,29 @@ cg_create() {
 		CGDIRS+=("$MEMCG" "$PSICG")
 		echo $((LIMIT_MIB << 20)) > "$MEMCG/memory.limit_in_bytes"
 	fi
+	cg_enter_set
 }
-# cg_exec CMD...: run CMD inside the current cgroup(s).
-cg_exec() {
-	sh -c 'for d in "$1" "$2"; do echo $$ > "$d/cgroup.procs" || exit 126; done
-	       shift 2; exec "$@"' sh "$MEMCG" "$PSICG" "$@"
+# "${ENTER[@]}" CMD... runs CMD inside the current cgroup(s).  An array,
+# not a function, so that `... &` gives $! = the pid of CMD itself.
+cg_enter_set() {
+	ENTER=(sh -c 'for d in "$1" "$2"; do echo $$ > "$d/cgroup.procs" || exit 126; done
+		shift 2; exec "$@"' sh "$MEMCG" "$PSICG")
 }
 psi() {	# some/full avg10, e.g. "3.52/1.10"
 	awk '{ sub("avg10=", "", $2); v[$1] = $2 }
 	     END { printf "%s/%s", v["some"], v["full"] }' "$PSICG/memory.pressure"
 }
 psi_some() { awk '$1 == "some" { sub("avg10=", "", $2); print $2 }' "$PSICG/memory.pressure"; }
+psi_total_ms() {	# some stall total, ms
+	awk '$1 == "some" { sub("total=", "", $5); printf "%d", $5 / 1000 }' "$PSICG/memory.pressure"
+}
+limit_hits() {	# times usage hit the limit
+	if [ $CGMODE = v2 ]; then
+		awk '$1 == "max" { print $2 }' "$MEMCG/memory.events"
+	else
+		cat "$MEMCG/memory.failcnt"
+	fi
+}
 oom_kills() {
 	if [ $CGMODE = v2 ]; then
 		awk '$1 == "oom_kill" { print $2 }' "$MEMCG/memory.events"
@@ -164,33 +181,41 @@ oom_kills() {
 rss_mib() { awk '/^VmRSS:/ { printf "%d", $2 / 1024 }' /proc/"$1"/status 2>/dev/null || echo -; }
 rcli() { redis-cli -p "$PORT" "$@"; }
 
-# trims PID: TRIMs memreclaimd sent to PID and the bytes they released, as
-# "N/MiB", from `memreclaimctl clients --json`; "-" when PID is no client.
-trims() {
-	MEMRECLAIM_SOCKET=$SOCK "$CTL" --json clients 2>/dev/null | awk -v pid="$1" '
-		{ gsub(/[{}]/, "\n") ; print }' | awk -v pid="$1" '
-		match($0, /"pid": *[0-9]+/) {
-			p = substr($0, RSTART, RLENGTH); sub(/.*: */, "", p)
-			if (p != pid) next
-			t = r = 0
-			if (match($0, /"trims": *[0-9]+/)) { t = substr($0, RSTART, RLENGTH); sub(/.*: */, "", t) }
-			if (match($0, /"trim_bytes_released": *[0-9]+/)) { r = substr($0, RSTART, RLENGTH); sub(/.*: */, "", r) }
-			printf "%d/%d", t, r / 1048576; found = 1
-		}
-		END { if (!found) printf "-" }'
+# status_field KEY: one number from `memreclaimctl --json status`.
+status_field() {
+	"$CTL" --json status 2>/dev/null |
+		sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"
+}
+# is_client PID: memreclaimd lists PID as a registered client.
+is_client() {
+	"$CTL" --json clients 2>/dev/null | grep -q "\"pid\":$1,"
+}
+# soft_limit PID: the last LIMIT memreclaimd sent PID, in MiB ("-": none).
+soft_limit() {
+	"$CTL" --json clients 2>/dev/null |
+		sed -n "s/.*\"pid\":$1,[^}]*\"soft_limit_bytes\":\([0-9]*\).*/\1/p" |
+		awk '{ if ($1 > 0) printf "%d", $1 / 1048576; else printf "-" }'
 }
 
 # ---- memreclaimd, built-in defaults ------------------------------------------
-step "memreclaimd (built-in defaults, socket $SOCK)"
-MEMRECLAIM_SOCKET=$SOCK "$DAEMON" -d > "$TMP/daemon.log" 2>&1 &
+step "memreclaimd (built-in defaults)"
+if "$CTL" status >/dev/null 2>&1; then
+	die "a memreclaimd already answers on $SOCK: stop it first"
+fi
+if [ -n "${DEMO_SOCKET:-}" ]; then
+	printf '[memreclaimd]\nsocket = %s\nmetrics =\n' "$SOCK" > "$TMP/conf"
+	"$DAEMON" -d -f "$TMP/conf" > "$TMP/daemon.log" 2>&1 &
+else
+	"$DAEMON" -d > "$TMP/daemon.log" 2>&1 &
+fi
 DPID=$!
 for _ in $(seq 100); do
-	[ -S "$SOCK" ] && break
+	"$CTL" status >/dev/null 2>&1 && break
 	kill -0 $DPID 2>/dev/null || break
 	sleep 0.1
 done
-[ -S "$SOCK" ] || { cat "$TMP/daemon.log"; die "memreclaimd did not start"; }
-say "pid $DPID"
+"$CTL" status >/dev/null 2>&1 || { cat "$TMP/daemon.log"; die "memreclaimd did not start"; }
+sed -n 's/.*\(ready on .*\)/\1/p' "$TMP/daemon.log"
 
 STOCK=glibc
 ldd "$(command -v redis-server)" | grep -q jemalloc && STOCK=jemalloc
@@ -198,16 +223,18 @@ ldd "$(command -v redis-server)" | grep -q jemalloc && STOCK=jemalloc
 # run_case KEY PRELOAD: one full run; results into R[KEY.*].
 declare -A R
 run_case() {
-	local key=$1 preload=$2 peak=0.00 s rc
+	local key=$1 preload=$2 peak=0.00 s rc t0 b0
 	cg_create "$key"
 	if [ -n "$preload" ]; then
-		cg_exec env LD_PRELOAD="$preload" MEMRECLAIM_SOCKET="$SOCK" \
+		# Freed memory is kept 60 s (a cache that refills soon would
+		# want that): only memreclaimd gives it back earlier.
+		"${ENTER[@]}" env LD_PRELOAD="$preload" \
 			MEMRECLAIM_RELEASE_DELAY_MS=60000 \
 			redis-server --port "$PORT" --bind 127.0.0.1 --save '' \
 			--appendonly no --enable-debug-command local \
 			--loglevel warning > "$TMP/redis.$key.log" 2>&1 &
 	else
-		cg_exec redis-server --port "$PORT" --bind 127.0.0.1 --save '' \
+		"${ENTER[@]}" redis-server --port "$PORT" --bind 127.0.0.1 --save '' \
 			--appendonly no --enable-debug-command local \
 			--loglevel warning > "$TMP/redis.$key.log" 2>&1 &
 	fi
@@ -218,9 +245,16 @@ run_case() {
 	done
 	[ "$(rcli ping 2>/dev/null)" = PONG ] ||
 		{ cat "$TMP/redis.$key.log"; die "redis-server did not start"; }
+	if [ -n "$preload" ]; then
+		for _ in $(seq 50); do
+			is_client $RPID && break
+			sleep 0.1
+		done
+		is_client $RPID || die "redis did not register with memreclaimd"
+	fi
 
 	# Fill with two sets of keys, then delete the second set: the memory
-	# is free inside the allocator but still resident.
+	# is free inside the allocator but (partly) still resident.
 	rcli debug populate "$KEYS" keep 1000 > /dev/null
 	rcli debug populate "$KEYS" drop 1000 > /dev/null
 	R[$key.full]=$(rss_mib $RPID)
@@ -229,11 +263,14 @@ run_case() {
 	sleep 1
 	R[$key.psi0]=$(psi)
 	R[$key.rss0]=$(rss_mib $RPID)
-	R[$key.trims0]=$(trims $RPID)
+	R[$key.stall0]=$(psi_total_ms)
+	R[$key.hits0]=$(limit_hits)
+	t0=$(status_field trims_sent)
+	b0=$(status_field trim_bytes_released)
 
 	# Pressure: fill the rest of the cgroup.  Its oom_score_adj is 1000,
 	# so if memory runs out the OOM killer takes it, not redis.
-	cg_exec sh -c 'echo 1000 > /proc/self/oom_score_adj; exec "$@"' sh \
+	"${ENTER[@]}" sh -c 'echo 1000 > /proc/self/oom_score_adj; exec "$@"' sh \
 		timeout -s KILL 60 "$PRESSURE" -r "$RATE" -t "$HOLD_S" \
 		"${PRESSURE_MIB}M" > "$TMP/pressure.$key.log" 2>&1 &
 	PPID_=$!
@@ -242,13 +279,23 @@ run_case() {
 		awk -v a="$s" -v b="$peak" 'BEGIN { exit !(a > b) }' && peak=$s
 		sleep 0.5
 	done
-	wait $PPID_
+	wait $PPID_ 2>/dev/null
 	rc=$?
 	PPID_=
 	R[$key.peak]=$peak
 	R[$key.psi1]=$(psi)
 	R[$key.rss1]=$(rss_mib $RPID)
-	R[$key.trims1]=$(trims $RPID)
+	R[$key.stall1]=$(psi_total_ms)
+	R[$key.hits1]=$(limit_hits)
+	if [ -n "$preload" ]; then
+		R[$key.trims]=$(( $(status_field trims_sent) - t0 ))
+		R[$key.trimmed]=$(( ($(status_field trim_bytes_released) - b0) >> 20 ))
+		R[$key.limit]=$(soft_limit $RPID)
+	else
+		R[$key.trims]="- (no client)"
+		R[$key.trimmed]="-"
+		R[$key.limit]="-"
+	fi
 	R[$key.oom]=$(oom_kills)
 	if grep -q holding "$TMP/pressure.$key.log" && [ $rc = 0 ]; then
 		R[$key.pressure]="got ${PRESSURE_MIB} MiB"
@@ -273,23 +320,30 @@ say "done"
 
 # ---- the table -------------------------------------------------------------
 step "results"
-say "cgroup: ${LIMIT_MIB} MiB limit ($CGMODE); redis filled with 2 x $KEYS"
-say "keys of 1000 bytes, then half deleted; pressure then asks for"
-say "${PRESSURE_MIB} MiB at ${RATE}/s.  PSI is memory.pressure avg10 (%)."
+say "Each run: redis in a cgroup limited to ${LIMIT_MIB} MiB ($CGMODE cgroups),"
+say "filled with 2 x $KEYS keys of 1000 bytes, half of them deleted; then a"
+say "second process asks for ${PRESSURE_MIB} MiB at ${RATE}/s in the same cgroup."
+say "'before' is after the delete, 'after' when the pressure is done."
 say ""
-fmt='%-32s %-13s %-13s | %-13s %-13s\n'
+fmt='%-30s %12s %12s   %12s %12s\n'
 printf "$fmt" "" "memreclaim" "" "$STOCK" ""
 printf "$fmt" "" "before" "after" "before" "after"
 printf "$fmt" "PSI some/full avg10 (%)" "${R[mr.psi0]}" "${R[mr.psi1]}" \
 	"${R[stock.psi0]}" "${R[stock.psi1]}"
 printf "$fmt" "PSI some avg10, peak (%)" "" "${R[mr.peak]}" "" "${R[stock.peak]}"
-printf "$fmt" "redis RSS (MiB), full: ${R[mr.full]}/${R[stock.full]}" \
-	"${R[mr.rss0]}" "${R[mr.rss1]}" "${R[stock.rss0]}" "${R[stock.rss1]}"
-printf "$fmt" "trims sent / MiB released" "${R[mr.trims0]}" "${R[mr.trims1]}" \
-	"${R[stock.trims0]}" "${R[stock.trims1]}"
+printf "$fmt" "PSI some total stall (ms)" "${R[mr.stall0]}" "${R[mr.stall1]}" \
+	"${R[stock.stall0]}" "${R[stock.stall1]}"
+printf "$fmt" "times usage hit the limit" "${R[mr.hits0]}" "${R[mr.hits1]}" \
+	"${R[stock.hits0]}" "${R[stock.hits1]}"
+printf "$fmt" "redis RSS (MiB)" "${R[mr.rss0]}" "${R[mr.rss1]}" \
+	"${R[stock.rss0]}" "${R[stock.rss1]}"
+printf "$fmt" "  (full, before the delete)" "${R[mr.full]}" "" "${R[stock.full]}" ""
+printf "$fmt" "trims memreclaimd sent" "0" "${R[mr.trims]}" "" "${R[stock.trims]}"
+printf "$fmt" "  MiB they released" "0" "${R[mr.trimmed]}" "" "${R[stock.trimmed]}"
+printf "$fmt" "soft limit sent (MiB)" "" "${R[mr.limit]}" "" "${R[stock.limit]}"
 printf "$fmt" "OOM kills in the cgroup" "" "${R[mr.oom]}" "" "${R[stock.oom]}"
 printf "$fmt" "pressure process" "" "${R[mr.pressure]}" "" "${R[stock.pressure]}"
 printf "$fmt" "redis keys left" "" "${R[mr.keys]}" "" "${R[stock.keys]}"
 say ""
-say "memreclaimd log: $(wc -l < "$TMP/daemon.log") lines; last ones:"
-tail -n 5 "$TMP/daemon.log" | sed 's/^/  /'
+say "memreclaimd's log (last lines):"
+tail -n 8 "$TMP/daemon.log" | sed 's/^/  /'
