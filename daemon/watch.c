@@ -91,6 +91,8 @@ watch_get(struct mrd *d, const char *mem, const char *v2)
 	}
 	cg->trigger_fd = -1;
 	cg->refs = 1;
+	/* a first sample now, so memreclaimctl never shows a blank one */
+	cg->have_sample = cgfs_group_read(&cg->g, &cg->s) == 0;
 	watch_trigger_open(d, cg);
 	cg->next = d->cgroups;
 	d->cgroups = cg;

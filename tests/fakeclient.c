@@ -146,7 +146,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: fakeclient -s SOCKET [-a ADJ] [-m BYTES] "
-	    "[-e EVENTS] [-i STATS_MS] [-d SECONDS] [-x] [-g|-f|-o]\n"
+	    "[-e EVENTS] [-i STATS_MS] [-d SECONDS] [-w MS] [-x] [-g|-f|-o]\n"
+	    "  -w  touch the memory MS after registering (default: before)\n"
 	    "  -x  exit after the first TRIM\n"
 	    "  -g  hostile: send garbage after HELLO (expects to be dropped)\n"
 	    "  -f  hostile: flood STATS (expects to be dropped)\n"
@@ -158,13 +159,13 @@ int
 main(int argc, char **argv)
 {
 	const char *sock = NULL, *evpath = NULL;
-	long adj = 0, duration = 30, interval = 200;
+	long adj = 0, duration = 30, interval = 200, touch_ms = -1;
 	int set_adj = 0, exit_after_trim = 0, hostile = 0, ch, fd;
 	struct sockaddr_un sa;
 	struct mr_proto_hello h;
 	uint64_t end, next_stats = 0;
 
-	while ((ch = getopt(argc, argv, "s:a:m:e:i:d:xgfo")) != -1) {
+	while ((ch = getopt(argc, argv, "s:a:m:e:i:d:w:xgfo")) != -1) {
 		switch (ch) {
 		case 's': sock = optarg; break;
 		case 'a': adj = strtol(optarg, NULL, 10); set_adj = 1; break;
@@ -172,6 +173,7 @@ main(int argc, char **argv)
 		case 'e': evpath = optarg; break;
 		case 'i': interval = strtol(optarg, NULL, 10); break;
 		case 'd': duration = strtol(optarg, NULL, 10); break;
+		case 'w': touch_ms = strtol(optarg, NULL, 10); break;
 		case 'x': exit_after_trim = 1; break;
 		case 'g': case 'f': case 'o': hostile = ch; break;
 		default: usage();
@@ -198,7 +200,8 @@ main(int argc, char **argv)
 			perror("mmap");
 			return 2;
 		}
-		memset(mem, 0x5a, held);	/* make it resident */
+		if (touch_ms < 0)
+			memset(mem, 0x5a, held);	/* make it resident */
 	}
 	if (strcmp(sock, "-") == 0) {
 		/* a memory hog: hold the memory, no daemon */
@@ -225,6 +228,13 @@ main(int argc, char **argv)
 		return 2;
 	}
 	event("REGISTERED");
+	if (touch_ms >= 0 && held > 0) {
+		/* registered first, then the memory arrives */
+		(void)send_stats(fd);
+		usleep((useconds_t)touch_ms * 1000);
+		memset(mem, 0x5a, held);
+		event("TOUCHED");
+	}
 	while (now_ns() < end) {
 		unsigned char buf[MR_PROTO_MAX_FRAME + 1];
 		struct mr_proto_msg m;
