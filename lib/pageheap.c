@@ -208,6 +208,11 @@ hp_refile(struct mri_pageheap *h, struct mri_hp *hp)
 {
 	int was_free = hp->list == HPL_POOL_BACKED || hp->list == HPL_POOL_REL;
 
+	/* Most claims and frees keep a filler hugepage in its bucket. */
+	if (hp->list == HPL_FILLER && hp->nfree != 0 && hp->nfree != MRI_HP_PAGES &&
+	    hp->bu == (MRI_HP_PAGES - hp->nfree) >> 4 && hp->bl == hp->longest >> 4)
+		return;
+
 	hp_unlist(h, hp);
 	if (hp->nfree == 0)
 		return;
@@ -242,8 +247,10 @@ hp_claim(struct mri_pageheap *h, struct mri_hp *hp, int i, int n)
 		if (!m)
 			continue;
 		mri_assert((hp->free[w] & m) == m);	/* claiming free pages */
-		crel += __builtin_popcountll(hp->rel[w] & m);
-		clazy += __builtin_popcountll(hp->lazy[w] & m);
+		if (hp->rel[w] & m) {
+			crel += __builtin_popcountll(hp->rel[w] & m);
+			clazy += __builtin_popcountll(hp->lazy[w] & m);
+		}
 		hp->free[w] &= ~m;
 		hp->rel[w] &= ~m;
 		hp->lazy[w] &= ~m;
@@ -558,6 +565,90 @@ heap_take(struct mri_pageheap *h, size_t npages, size_t align, size_t *pg, int *
 	return c;
 }
 
+/* ---- large span cache (heap lock held) ---- */
+
+static void
+lcache_evict_one(struct mri_pageheap *h)
+{
+	uint32_t i = h->lcache_head;
+	struct mri_span *s = h->lcache[i];
+
+	h->lcache[i] = NULL;
+	h->lcache_head = (i + 1) % MRI_LCACHE_SLOTS;
+	h->lcache_n--;
+	h->lcache_pages -= s->npages;
+	range_unclaim(h, s->chunk, (s->start - s->chunk->base) / MRI_PAGE_SIZE, s->npages, 0, 0);
+	s->next = h->span_free;
+	h->span_free = s;
+}
+
+static void
+lcache_put(struct mri_pageheap *h, struct mri_span *s)
+{
+	while (h->lcache_n == MRI_LCACHE_SLOTS || h->lcache_pages + s->npages > MRI_LCACHE_PAGES)
+		lcache_evict_one(h);
+	h->lcache[(h->lcache_head + h->lcache_n) % MRI_LCACHE_SLOTS] = s;
+	h->lcache_n++;
+	h->lcache_pages += s->npages;
+}
+
+/* The smallest cached span of npages .. npages * 1.25 pages: the extra
+ * quarter at most is slack the caller may use (malloc_usable_size). */
+static struct mri_span *
+lcache_take(struct mri_pageheap *h, size_t npages)
+{
+	uint32_t k, best = MRI_LCACHE_SLOTS, i, j;
+	size_t bestn = npages + npages / 4 + 1;
+	struct mri_span *s;
+
+	for (k = 0; k < h->lcache_n; k++) {
+		i = (h->lcache_head + k) % MRI_LCACHE_SLOTS;
+		if (h->lcache[i]->npages >= npages && h->lcache[i]->npages < bestn) {
+			best = k;
+			bestn = h->lcache[i]->npages;
+			if (bestn == npages)
+				break;
+		}
+	}
+	if (best == MRI_LCACHE_SLOTS)
+		return NULL;
+	i = (h->lcache_head + best) % MRI_LCACHE_SLOTS;
+	s = h->lcache[i];
+	/* close the gap: shift the younger entries down */
+	for (k = best; k + 1 < h->lcache_n; k++) {
+		i = (h->lcache_head + k) % MRI_LCACHE_SLOTS;
+		j = (i + 1) % MRI_LCACHE_SLOTS;
+		h->lcache[i] = h->lcache[j];
+	}
+	h->lcache_n--;
+	h->lcache[(h->lcache_head + h->lcache_n) % MRI_LCACHE_SLOTS] = NULL;
+	h->lcache_pages -= s->npages;
+	s->zeroed = 0;
+	return s;
+}
+
+/* Give cached large spans' pages back to the heap (release path). */
+static void
+lcache_drain(struct mri_pageheap *h)
+{
+	pthread_mutex_lock(&h->lock);
+	while (h->lcache_n)
+		lcache_evict_one(h);
+	pthread_mutex_unlock(&h->lock);
+}
+
+void
+mri_pageheap_drain_cache(void)
+{
+	int n;
+
+	for (n = 0; n < MRI_MAX_NODES; n++) {
+		struct mri_pageheap *h = __atomic_load_n(&mri_heaps[n], __ATOMIC_ACQUIRE);
+		if (h)
+			lcache_drain(h);
+	}
+}
+
 struct mri_span *
 mri_pageheap_alloc(int node, size_t npages, size_t align, unsigned cls)
 {
@@ -585,6 +676,15 @@ mri_pageheap_alloc(int node, size_t npages, size_t align, unsigned cls)
 		}
 	}
 	pthread_mutex_lock(&h->lock);
+	if (!cls && h->lcache_n && align <= MRI_PAGE_SIZE && npages < MRI_HP_PAGES) {
+		s = lcache_take(h, npages);
+		if (s) {
+			h->large += s->npages;
+			pthread_mutex_unlock(&h->lock);
+			mri_pagemap_set(s->start, 1, s);
+			return s;
+		}
+	}
 	/* Span records are recycled per heap, under the lock we hold anyway:
 	 * no trip to the global metadata lock on the large-object path. */
 	s = h->span_free;
@@ -671,9 +771,14 @@ mri_pageheap_free(struct mri_span *s)
 
 	mri_pagemap_set(s->start, large ? 1 : n, NULL);
 	pthread_mutex_lock(&h->lock);
-	range_unclaim(h, c, pg, n, 0, 0);
 	if (large)
 		h->large -= n;
+	if (large && n < MRI_HP_PAGES && n <= MRI_LCACHE_PAGES / 4) {
+		lcache_put(h, s);
+		pthread_mutex_unlock(&h->lock);
+		return;
+	}
+	range_unclaim(h, c, pg, n, 0, 0);
 	s->next = h->span_free;
 	h->span_free = s;
 	pthread_mutex_unlock(&h->lock);
@@ -894,8 +999,11 @@ mri_heap_release(size_t bytes, int advice, unsigned flags, uint64_t min_age_ns)
 		mri_central_drain_all();
 	for (n = 0; n < MRI_MAX_NODES && done < bytes; n++) {
 		struct mri_pageheap *h = __atomic_load_n(&mri_heaps[n], __ATOMIC_ACQUIRE);
-		if (h)
-			done += heap_release_one(h, bytes - done, advice, flags, min_age_ns);
+		if (!h)
+			continue;
+		if (flags & MRI_RELEASE_DRAIN)
+			lcache_drain(h);
+		done += heap_release_one(h, bytes - done, advice, flags, min_age_ns);
 	}
 	return done;
 }

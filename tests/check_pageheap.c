@@ -70,6 +70,7 @@ START_TEST(test_pageheap_free_coalesces_into_whole_hugepage)
 		mri_pageheap_free(s[i]);
 	for (i = 1; i < 8; i += 2)
 		mri_pageheap_free(s[i]);
+	mri_pageheap_drain_cache();	/* freed large spans wait there */
 	s[0] = mri_pageheap_alloc(0, MRI_HP_PAGES, MRI_PAGE_SIZE, 0);
 	ck_assert_ptr_nonnull(s[0]);
 	ck_assert_uint_eq(s[0]->start, base);
@@ -125,7 +126,8 @@ START_TEST(test_pageheap_split_release_only_when_asked)
 	/* the hugepage is partly used: without SPLIT it stays whole */
 	done = mri_heap_release((size_t)-1, MADV_DONTNEED, 0, 0);
 	ck_assert_uint_eq(done, 0);
-	done = mri_heap_release((size_t)-1, MADV_DONTNEED, MRI_RELEASE_SPLIT, 0);
+	done = mri_heap_release((size_t)-1, MADV_DONTNEED,
+				MRI_RELEASE_SPLIT | MRI_RELEASE_DRAIN, 0);
 	/* the 246 free pages that were ever handed out (100 of them), not
 	 * the never-touched ones, which count as released already */
 	ck_assert_uint_eq(done, 100 * MRI_PAGE_SIZE);
@@ -244,6 +246,37 @@ START_TEST(test_pageheap_large_realloc_grows_in_place)
 }
 END_TEST
 
+START_TEST(test_pageheap_large_cache_reuses_and_is_bounded)
+{
+	struct mri_span *s[40];
+	struct mri_heap_counters hc;
+	uintptr_t first;
+	int i;
+
+	s[0] = mri_pageheap_alloc(0, 10, MRI_PAGE_SIZE, 0);
+	first = s[0]->start;
+	mri_pageheap_free(s[0]);
+	/* same size, or up to a quarter smaller: the cached span whole */
+	s[0] = mri_pageheap_alloc(0, 9, MRI_PAGE_SIZE, 0);
+	ck_assert_uint_eq(s[0]->start, first);
+	ck_assert_uint_eq(s[0]->npages, 10);
+	mri_pageheap_free(s[0]);
+	/* much smaller: not from the cache */
+	s[0] = mri_pageheap_alloc(0, 4, MRI_PAGE_SIZE, 0);
+	ck_assert_uint_ne(s[0]->start, first);
+	/* bounded: 40 spans of 64 pages freed, at most 1024 pages stay */
+	for (i = 0; i < 40; i++)
+		s[i] = mri_pageheap_alloc(0, 64, MRI_PAGE_SIZE, 0);
+	for (i = 0; i < 40; i++)
+		mri_pageheap_free(s[i]);
+	mri_heap_counters(&hc);
+	ck_assert_uint_le(hc.in_use_bytes, (1024 + 4 + 10) * MRI_PAGE_SIZE);
+	mri_pageheap_drain_cache();
+	mri_heap_counters(&hc);
+	ck_assert_uint_eq(hc.in_use_bytes, 4 * MRI_PAGE_SIZE);
+}
+END_TEST
+
 START_TEST(test_pageheap_aligned_spans)
 {
 	size_t al;
@@ -274,6 +307,7 @@ suite(void)
 	tcase_add_test(tc, test_pageheap_resize_in_place);
 	tcase_add_test(tc, test_pageheap_large_realloc_grows_in_place);
 	tcase_add_test(tc, test_pageheap_aligned_spans);
+	tcase_add_test(tc, test_pageheap_large_cache_reuses_and_is_bounded);
 	suite_add_tcase(s, tc);
 	return s;
 }
