@@ -10,21 +10,19 @@
 #include "config.h"
 #include <check.h>
 #include <errno.h>
-#include <liburing.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
-#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "memreclaim.h"
 #include "options.h"
 #include "os.h"
 #include "purge.h"
+#include "release_probe.h"
 
 #define MiB ((size_t)1 << 20)
 #define GiB ((size_t)1 << 30)
@@ -51,34 +49,6 @@ map_touched(size_t len)
 	for (i = 0; i < len; i += 4096)
 		p[i] = (char)(1 + i / 4096 % 100);
 	return p;
-}
-
-static int
-uring_works(void)
-{
-	struct io_uring ring;
-
-	if (io_uring_queue_init(4, &ring, 0) < 0)
-		return 0;
-	io_uring_queue_exit(&ring);
-	return 1;
-}
-
-static int
-process_madvise_self_works(void)
-{
-	char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	struct iovec iov = { p, 4096 };
-	long fd = syscall(SYS_pidfd_open, getpid(), 0), rc;
-
-	if (fd < 0)
-		return 0;
-	p[0] = 1;
-	rc = syscall(SYS_process_madvise, fd, &iov, 1, MADV_DONTNEED, 0U);
-	close((int)fd);
-	munmap(p, 4096);
-	return rc == 4096;
 }
 
 static struct mr_stats
@@ -241,7 +211,7 @@ purge_under_seccomp(const int *sys, int nsys, enum mr_purge_backend want,
 	if (seccomp_load(ctx) != 0)
 		return 77;
 	seccomp_release(ctx);
-	if (uring_works())
+	if (probe_uring())
 		return 11;	/* the filter did not take */
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -386,7 +356,7 @@ purge_suite(int *left_out)
 {
 	Suite *s = suite_create("purge");
 	TCase *tc = tcase_create("real kernel");
-	int uring = uring_works(), pmadv = process_madvise_self_works();
+	int uring = probe_uring(), pmadv = probe_process_madvise_self();
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_purge_madvise_releases_rss);
