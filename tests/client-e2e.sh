@@ -60,6 +60,10 @@ DPID='' HPID='' PPID_=''
 cleanup() {
 	trap - EXIT INT TERM
 	for p in $PPID_ $HPID $DPID; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	sleep 0.2
+	for p in $PPID_ $HPID $DPID; do
 		kill -KILL "$p" 2>/dev/null
 	done
 	wait 2>/dev/null
@@ -90,6 +94,12 @@ diagnose() {
 field() {
 	sed -n "s/.* $1=\([0-9]*\).*/\1/p" "$TMP/holder.status" 2>/dev/null
 }
+# ctl_json KEY: KEY of our client in `memreclaimctl --json clients`.
+ctl_json() {
+	"$CTL" -s "$SOCK" --json clients 2>/dev/null |
+		sed -n "s/.*\"pid\":$HPID,[^}]*\"$1\":\([0-9]*\).*/\1/p"
+}
+limit_is_ctl() { [ "$(field limit)" = "$(ctl_json soft_limit_bytes)" ]; }
 connected_is() { [ "$(field connected)" = "$1" ]; }
 rss_kib() { awk '/^VmRSS:/ { print $2 }' /proc/"$1"/status 2>/dev/null; }
 oom_kills() { awk '$1 == "oom_kill" { print $2 }' "$MEMCG/memory.oom_control"; }
@@ -173,6 +183,16 @@ if [ -x "$CTL" ]; then
 		fail "memreclaimctl clients: $(cat "$TMP/clients")"
 	cat "$TMP/clients"
 	grep -q "^ *$HPID " "$TMP/clients" || fail "memreclaimctl does not list pid $HPID"
+	# The daemon's record of our TRIM_DONE: bytes actually released.
+	got=$(ctl_json last_trim_released_bytes)
+	want=$(ctl_json soft_limit_bytes)
+	log "memreclaimd: last TRIM_DONE released ${got:-?} bytes; LIMIT sent ${want:-?}"
+	[ "${got:-0}" -gt 0 ] || fail "memreclaimd recorded no bytes released by TRIM_DONE"
+	# The LIMIT the daemon sent is the soft limit the library enforces.
+	if [ "${want:-0}" -gt 0 ]; then
+		wait_for 5 limit_is_ctl ||
+			fail "library limit $(field limit) != LIMIT sent $(ctl_json soft_limit_bytes)"
+	fi
 fi
 
 # The daemon dies and comes back: the client rejoins by itself.
