@@ -25,12 +25,12 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 #include "memreclaim.h"
 #include "memreclaim/protocol.h"
 #include "client.h"
 #include "options.h"
+#include "os.h"
 
 /* Frames handled per tick, so one tick stays short even if the daemon
  * queues many; poll() wakes the scavenger again for the rest. */
@@ -61,15 +61,6 @@ static struct {
 
 #define CLIENT_COUNT(field, v) \
 	__atomic_add_fetch(&cl.n.field, (v), __ATOMIC_RELAXED)
-
-static uint64_t
-client_clock_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static uint64_t
 client_interval_ns(void)
@@ -104,6 +95,16 @@ client_send(const void *buf, int len)
 	return n < 0 ? -errno : -EMSGSIZE;
 }
 
+/* Plan the next connect after the current wait, and double the wait. */
+static void
+client_retry_later(uint64_t now_ns)
+{
+	cl.next_connect_ns = now_ns + cl.backoff_ns;
+	cl.backoff_ns *= 2;
+	if (cl.backoff_ns > MRI_CLIENT_BACKOFF_MAX_NS)
+		cl.backoff_ns = MRI_CLIENT_BACKOFF_MAX_NS;
+}
+
 /* Close the connection and plan the next attempt. */
 static void
 client_close(uint64_t now_ns, uint64_t backoff_ns)
@@ -118,10 +119,7 @@ client_close(uint64_t now_ns, uint64_t backoff_ns)
 		cl.backoff_ns = MRI_CLIENT_BACKOFF_MIN_NS;
 	if (backoff_ns > cl.backoff_ns)
 		cl.backoff_ns = backoff_ns;
-	cl.next_connect_ns = now_ns + cl.backoff_ns;
-	cl.backoff_ns *= 2;
-	if (cl.backoff_ns > MRI_CLIENT_BACKOFF_MAX_NS)
-		cl.backoff_ns = MRI_CLIENT_BACKOFF_MAX_NS;
+	client_retry_later(now_ns);
 }
 
 static int
@@ -237,10 +235,7 @@ failed:
 		close(cl.fd);
 	cl.fd = -1;
 	CLIENT_COUNT(connect_failures, 1);
-	cl.next_connect_ns = now_ns + cl.backoff_ns;
-	cl.backoff_ns *= 2;
-	if (cl.backoff_ns > MRI_CLIENT_BACKOFF_MAX_NS)
-		cl.backoff_ns = MRI_CLIENT_BACKOFF_MAX_NS;
+	client_retry_later(now_ns);
 }
 
 /* Release what the daemon asks and say how it went.  0, or -errno when
@@ -259,10 +254,10 @@ client_obey_trim(const struct mr_proto_msg *m)
 	int len;
 
 	CLIENT_COUNT(trims_received, 1);
-	t0 = client_clock_ns();
+	t0 = mri_os->now_ns();
 	r = cl.ops->release(bytes, urg);
 	memset(&done, 0, sizeof(done));
-	done.duration_ns = client_clock_ns() - t0;
+	done.duration_ns = mri_os->now_ns() - t0;
 	if (r >= 0) {
 		done.released_bytes = (uint64_t)r;
 		CLIENT_COUNT(trim_bytes_released, (uint64_t)r);
@@ -410,22 +405,19 @@ mri_client_stats(struct mr_stats *st)
 void
 mri_client_counters(struct mri_client_counters *c)
 {
-	c->connects = __atomic_load_n(&cl.n.connects, __ATOMIC_RELAXED);
-	c->connect_failures = __atomic_load_n(&cl.n.connect_failures,
-					      __ATOMIC_RELAXED);
-	c->disconnects = __atomic_load_n(&cl.n.disconnects, __ATOMIC_RELAXED);
-	c->trims_received = __atomic_load_n(&cl.n.trims_received,
-					    __ATOMIC_RELAXED);
-	c->trim_bytes_released = __atomic_load_n(&cl.n.trim_bytes_released,
-						 __ATOMIC_RELAXED);
-	c->limits_received = __atomic_load_n(&cl.n.limits_received,
-					     __ATOMIC_RELAXED);
-	c->stats_sent = __atomic_load_n(&cl.n.stats_sent, __ATOMIC_RELAXED);
-	c->frames_dropped = __atomic_load_n(&cl.n.frames_dropped,
-					    __ATOMIC_RELAXED);
-	c->frames_rejected = __atomic_load_n(&cl.n.frames_rejected,
-					     __ATOMIC_RELAXED);
-	c->connected = __atomic_load_n(&cl.n.connected, __ATOMIC_RELAXED);
+#define CLIENT_LOAD(field) \
+	c->field = __atomic_load_n(&cl.n.field, __ATOMIC_RELAXED)
+	CLIENT_LOAD(connects);
+	CLIENT_LOAD(connect_failures);
+	CLIENT_LOAD(disconnects);
+	CLIENT_LOAD(trims_received);
+	CLIENT_LOAD(trim_bytes_released);
+	CLIENT_LOAD(limits_received);
+	CLIENT_LOAD(stats_sent);
+	CLIENT_LOAD(frames_dropped);
+	CLIENT_LOAD(frames_rejected);
+	CLIENT_LOAD(connected);
+#undef CLIENT_LOAD
 }
 
 void
