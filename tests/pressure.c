@@ -9,9 +9,11 @@
  * malloc the rest of the test preloads, and its pages are never freed
  * lazily: they are pure anonymous pressure (there is no swap here).
  *
- * Usage: pressure [-r RATE] [-t HOLD_S] [-c CHUNK] SIZE
- *   SIZE, RATE (bytes per second, 0 = as fast as possible) and CHUNK take
- *   K/M/G suffixes (binary).  HOLD_S 0 holds until SIGTERM/SIGINT.
+ * Usage: pressure [-b BURST] [-r RATE] [-t HOLD_S] [-c CHUNK] SIZE
+ *   The first BURST bytes are touched at once (a process starting up),
+ *   the rest at RATE bytes per second (0 = as fast as possible).  SIZE,
+ *   BURST, RATE and CHUNK take K/M/G suffixes (binary).  HOLD_S 0 holds
+ *   until SIGTERM/SIGINT.
  * Output: "pressure: touched N MiB" every chunk (with -v), "pressure: holding
  * N bytes" once the size is reached, "pressure: done" at exit.
  */
@@ -87,15 +89,16 @@ pressure_sleep_until(double when)
 static void
 pressure_usage(FILE *f)
 {
-	fprintf(f, "usage: pressure [-v] [-r RATE] [-t HOLD_S] [-c CHUNK] SIZE\n"
-		"  map and touch SIZE bytes at RATE bytes/s (0: at once), hold them\n"
-		"  HOLD_S seconds (0: until SIGTERM), then exit.  Sizes take K/M/G.\n");
+	fprintf(f, "usage: pressure [-v] [-b BURST] [-r RATE] [-t HOLD_S] [-c CHUNK] SIZE\n"
+		"  map and touch SIZE bytes, the first BURST at once, the rest at RATE\n"
+		"  bytes/s (0: at once), hold them HOLD_S seconds (0: until SIGTERM),\n"
+		"  then exit.  Sizes take K/M/G.\n");
 }
 
 int
 main(int argc, char **argv)
 {
-	int64_t size, rate = 0, chunk = 4 << 20;
+	int64_t size, rate = 0, burst = 0, chunk = 4 << 20;
 	double hold = 10, start, deadline;
 	int64_t done = 0;
 	long pagesz = sysconf(_SC_PAGESIZE);
@@ -103,8 +106,11 @@ main(int argc, char **argv)
 	int c, verbose = 0;
 	char *end;
 
-	while ((c = getopt(argc, argv, "r:t:c:vh")) != -1) {
+	while ((c = getopt(argc, argv, "b:r:t:c:vh")) != -1) {
 		switch (c) {
+		case 'b':
+			burst = pressure_parse_size(optarg);
+			break;
 		case 'r':
 			rate = pressure_parse_size(optarg);
 			break;
@@ -132,7 +138,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	size = pressure_parse_size(argv[optind]);
-	if (size <= 0 || rate < 0 || chunk < pagesz || hold < 0) {
+	if (size <= 0 || rate < 0 || burst < 0 || chunk < pagesz || hold < 0) {
 		fprintf(stderr, "pressure: bad size, rate, chunk or hold time\n");
 		return 2;
 	}
@@ -142,7 +148,8 @@ main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 
-	/* Chunks are never unmapped: the point is to hold them. */
+	/* Chunks are never unmapped: the point is to hold them.  The rate
+	 * clock starts when the burst is done. */
 	start = pressure_now();
 	while (done < size && !pressure_stop) {
 		int64_t n = size - done < chunk ? size - done : chunk;
@@ -161,8 +168,11 @@ main(int argc, char **argv)
 		if (verbose)
 			printf("pressure: touched %lld MiB\n",
 			       (long long)(done >> 20));
-		if (rate > 0)
-			pressure_sleep_until(start + (double)done / (double)rate);
+		if (done - n < burst && done >= burst)
+			start = pressure_now();	/* the ramp starts now */
+		if (rate > 0 && done > burst)
+			pressure_sleep_until(start +
+					     (double)(done - burst) / (double)rate);
 	}
 	printf("pressure: holding %lld bytes\n", (long long)done);
 	fflush(stdout);
