@@ -44,15 +44,6 @@ static const char *const backends[] = { "uring", "process_madvise",
 					"madvise" };
 
 static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t
 rss(void)
 {
 	uint64_t r = 0, h = 0;
@@ -136,7 +127,7 @@ tp_4k(int fd, const void *arg)
 	mri_purge_add(&b, p, 4096);
 	mri_purge_flush(&b);
 	p[0] = 1;
-	t0 = now_ns();
+	t0 = mri_os->now_ns();
 	mri_purge_batch_init(&b, MADV_DONTNEED);
 	for (off = 0; off < len; off += 2 * MiB)
 		if (mri_purge_add(&b, p + off, 2 * MiB)) {
@@ -144,7 +135,7 @@ tp_4k(int fd, const void *arg)
 			mri_purge_batch_init(&b, MADV_DONTNEED);
 		}
 	mri_purge_flush(&b);
-	t = now_ns() - t0;
+	t = mri_os->now_ns() - t0;
 	out[0] = (double)len / GiB / (t / 1e9);
 	out[1] = mri_purge_backend();
 	put(fd, out, 2);
@@ -181,9 +172,9 @@ tp_heap(int fd, const void *arg)
 	out[2] = stats().hugepage_coverage_permille / 10.0;
 	for (i = 0; i < n; i++)
 		mr_free(v[i]);
-	t0 = now_ns();
+	t0 = mri_os->now_ns();
 	got = mr_release(SIZE_MAX, MR_URGENCY_NOW);
-	t = now_ns() - t0;
+	t = mri_os->now_ns() - t0;
 	out[0] = got > 0 ? (double)got / GiB / (t / 1e9) : 0;
 	out[1] = mri_purge_backend();
 	put(fd, out, 3);
@@ -231,10 +222,10 @@ lat_alloc_thread(void *arg)
 
 	while (!c->stop) {
 		size_t sz = 16 + rand_r(&seed) % 2048;
-		uint64_t t0 = now_ns(), dt;
+		uint64_t t0 = mri_os->now_ns(), dt;
 		void *p = mr_malloc(sz);
 
-		dt = now_ns() - t0;
+		dt = mri_os->now_ns() - t0;
 		((char *)p)[0] = 1;
 		mr_free(ring[i & 255]);
 		ring[i++ & 255] = p;
@@ -257,7 +248,8 @@ lat_pct(const struct lat_ctx *c, double pct)
 	for (b = 0; b <= LAT_BUCKETS; b++) {
 		acc += c->hist[b];
 		if (acc > want)
-			return b == LAT_BUCKETS ? (double)c->max_ns : b * 10.0 + 5;
+			return b == LAT_BUCKETS ? (double)c->max_ns :
+						  b * 10.0 + 5;
 	}
 	return (double)c->max_ns;
 }
@@ -286,10 +278,10 @@ lat_run(int fd, const void *arg)
 	scav0 = stats().purge_bytes;
 	memset(&c, 0, sizeof(c));
 	pthread_create(&t, NULL, lat_alloc_thread, &c);
-	end = now_ns() + (quick ? 1 : 3) * 1000000000ULL;
+	end = mri_os->now_ns() + (quick ? 1 : 3) * 1000000000ULL;
 	/* Bursts: allocate 256 MiB in 1 MiB pieces, touch, free, pause so
 	 * the scavenger releases them (it wakes on the large frees). */
-	while (now_ns() < end) {
+	while (mri_os->now_ns() < end) {
 		for (i = 0; i < n; i++) {
 			v[i] = mr_malloc(MiB);
 			memset(v[i], 1, MiB);
@@ -343,15 +335,15 @@ ttr_run(int fd, const void *arg)
 			live += sz[i];
 		}
 	}
-	t0 = now_ns();
+	t0 = mri_os->now_ns();
 	do {
 		usleep(10000);
 		st = stats();
-		target = base + st.metadata_bytes +
-			 (st.goal_bytes > live ? st.goal_bytes : live) * 11 / 10;
+		target = st.goal_bytes > live ? st.goal_bytes : live;
+		target = base + st.metadata_bytes + target * 11 / 10;
 		r = rss();
-	} while (r > target && now_ns() - t0 < 30000000000ULL);
-	out[0] = (now_ns() - t0) / 1e9;
+	} while (r > target && mri_os->now_ns() - t0 < 30000000000ULL);
+	out[0] = (mri_os->now_ns() - t0) / 1e9;
 	out[1] = (double)(total - live) / MiB;
 	out[2] = (double)r / MiB;
 	put(fd, out, 3);

@@ -113,9 +113,10 @@ limit_v2_path(char *out, size_t len)
 	if (n <= 0)
 		return -EIO;
 	buf[n] = '\0';
-	for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+	for (p = buf; p && *p;) {
+		char *e = strchr(p, '\n');
+
 		if (!strncmp(p, "0::", 3)) {
-			char *e = strchr(p, '\n');
 			size_t l = e ? (size_t)(e - p - 3) : strlen(p + 3);
 			if (l + 1 > len)
 				return -ENAMETOOLONG;
@@ -123,46 +124,29 @@ limit_v2_path(char *out, size_t len)
 			out[l] = '\0';
 			return 0;
 		}
+		p = e ? e + 1 : NULL;
 	}
 	return -ENOENT;
 }
 
 int
-mri_limit_cgroup(uint64_t *bytes)
+mri_limit_cgroup_walk(const char *mnt, const char *rel, uint64_t *bytes)
 {
-	char *mnt = NULL, *cg = NULL, dir[4096], v2path[2048];
-	const char *rel;
+	static const char *const files[] = {
+		"memory.limit_in_bytes", "memory.max", "memory.high",
+	};
+	size_t ml = strlen(mnt), rl = strlen(rel);
 	uint64_t best = 0;
-	size_t ml, rl;
-	int rc, found = 0;
+	char dir[4096];
+	int found = 0;
 
 	*bytes = 0;
-	if (cgroup_init() != 0)
-		return -ENOENT;
-	if (cgroup_get_subsys_mount_point("memory", &mnt) != 0 || !mnt)
-		return -ENOENT;
-	if (cgroup_get_current_controller_path(getpid(), "memory", &cg) == 0
-	    && cg) {
-		rel = cg;
-	} else if (limit_v2_path(v2path, sizeof(v2path)) == 0) {
-		rel = v2path;
-	} else {
-		cgl_free(mnt);
-		return -ENOENT;
-	}
-	ml = strlen(mnt);
-	rl = strlen(rel);
-	if (ml + rl + 1 > sizeof(dir)) {
-		rc = -ENAMETOOLONG;
-		goto out;
-	}
+	if (ml + rl + 1 > sizeof(dir))
+		return -ENAMETOOLONG;
 	memcpy(dir, mnt, ml);
 	memcpy(dir + ml, rel, rl + 1);
-	/* Walk from our cgroup up to the mount point, inclusive. */
+	/* From our cgroup up to the mount point, inclusive. */
 	for (;;) {
-		static const char *const files[] = {
-			"memory.limit_in_bytes", "memory.max", "memory.high",
-		};
 		size_t i, l;
 
 		for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -182,8 +166,31 @@ mri_limit_cgroup(uint64_t *bytes)
 		dir[l > ml ? l - 1 : ml] = '\0';
 	}
 	*bytes = best;
-	rc = found ? 0 : -ENOENT;
-out:
+	return found ? 0 : -ENOENT;
+}
+
+int
+mri_limit_cgroup(uint64_t *bytes)
+{
+	char *mnt = NULL, *cg = NULL, v2path[2048];
+	const char *rel;
+	int rc;
+
+	*bytes = 0;
+	if (cgroup_init() != 0)
+		return -ENOENT;
+	if (cgroup_get_subsys_mount_point("memory", &mnt) != 0 || !mnt)
+		return -ENOENT;
+	if (cgroup_get_current_controller_path(getpid(), "memory", &cg) == 0
+	    && cg) {
+		rel = cg;
+	} else if (limit_v2_path(v2path, sizeof(v2path)) == 0) {
+		rel = v2path;
+	} else {
+		cgl_free(mnt);
+		return -ENOENT;
+	}
+	rc = mri_limit_cgroup_walk(mnt, rel, bytes);
 	cgl_free(mnt);
 	cgl_free(cg);
 	return rc;

@@ -155,6 +155,18 @@ purge_uring_setup(void)
 	return 0;
 }
 
+/* Mark every pending range as failed with err (-errno); returns err. */
+static int
+purge_fail_pending(struct mri_purge_batch *b, const uint8_t *pending, int err)
+{
+	unsigned i;
+
+	for (i = 0; i < b->n; i++)
+		if (pending[i])
+			b->r[i].err = err;
+	return err;
+}
+
 /* Wait for one completion and record it.  0 or -errno (ring broken). */
 static int
 purge_uring_reap_one(struct mri_purge_batch *b)
@@ -187,7 +199,7 @@ purge_uring_run(struct mri_purge_batch *b, const uint8_t *pending)
 
 	rc = purge_uring_setup();
 	if (rc < 0)
-		goto fail_all;
+		return purge_fail_pending(b, pending, rc);
 	for (i = 0; i < b->n; i++) {
 		struct mri_purge_range *r = &b->r[i];
 		size_t off;
@@ -238,11 +250,7 @@ broken:
 	 * let the next backend redo the whole run. */
 	io_uring_queue_exit(&purge.ring);
 	purge.ring_ready = 0;
-fail_all:
-	for (i = 0; i < b->n; i++)
-		if (pending[i])
-			b->r[i].err = rc;
-	return rc;
+	return purge_fail_pending(b, pending, rc);
 }
 
 static int
@@ -251,14 +259,11 @@ purge_pmadv_run(struct mri_purge_batch *b, const uint8_t *pending)
 	struct iovec iov[MRI_PURGE_MAX];
 	unsigned idx[MRI_PURGE_MAX];
 	unsigned i, n = 0, k;
-	int rc = 0;
 
 	if (purge.pidfd < 0) {
 		long fd = syscall(SYS_pidfd_open, getpid(), 0);
-		if (fd < 0) {
-			rc = -errno;
-			goto fail_all;
-		}
+		if (fd < 0)
+			return purge_fail_pending(b, pending, -errno);
 		purge.pidfd = (int)fd;
 		purge.pidfd_pid = getpid();
 	}
@@ -308,11 +313,6 @@ purge_pmadv_run(struct mri_purge_batch *b, const uint8_t *pending)
 		}
 	}
 	return 0;
-fail_all:
-	for (i = 0; i < b->n; i++)
-		if (pending[i])
-			b->r[i].err = rc;
-	return rc;
 }
 
 static int

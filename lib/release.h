@@ -32,6 +32,10 @@ extern struct mri_release_stats mri_release_st;
  * is set ("max", or the v1 "unlimited" value).  Allocates (libcgroup):
  * never call it inside malloc.  0 or -errno (-ENOENT: no memory cgroup). */
 MRI_HIDDEN int mri_limit_cgroup(uint64_t *bytes);
+/* The walk itself: from mnt/rel up to mnt.  Does not allocate; a root
+ * parameter so tests run it on a fake tree too. */
+MRI_HIDDEN int mri_limit_cgroup_walk(const char *mnt, const char *rel,
+				     uint64_t *bytes);
 
 /* Recompute the limit in force from its sources (mr_limit_set, the
  * "limit" option, the cgroup) and publish it in mri_heap_soft_limit.

@@ -35,9 +35,9 @@
  * later, but 200 MiB stay in hugepages each pinned by a span or two that
  * the thread caches hold; one more delay later those runs are released and
  * retained falls to a few MiB.  A dense heap (the normal state of a
- * running service) never has its hugepages split by the scavenger.  Past the limit goal
- * the delay is also ignored and MADV_DONTNEED used whatever the advice
- * option says: the limit is about RSS.
+ * running service) never has its hugepages split by the scavenger.  Past
+ * the limit goal the delay is also ignored and MADV_DONTNEED used whatever
+ * the advice option says: the limit is about RSS.
  *
  * CPU budget.  Time spent in mri_heap_release earns debt against a credit
  * that grows at scavenger_cpu percent of wall time, capped at
@@ -53,18 +53,18 @@
  * cost a syscall at most once per idle period; otherwise it only sets a
  * flag the running cycle looks at before going idle) and the client's fd; the
  * timeout is the earlier of the next due cycle and mri_client_next_ns().
- * With nothing to do it wakes every SCAV_IDLE_TICK_NS (1 s), and such a
- * tick costs one atomic load unless retained memory is above the last
- * goal: small frees do not wake the thread, the tick finds them.
+ * With nothing to do it wakes every SCAV_IDLE_TICK_NS (1 s) for a cycle
+ * that reads the heap's counters (a few microseconds): small frees do not
+ * wake the thread, the tick finds them.
  *
  * Fork.  The prepare handler waits for a running cycle to finish (it holds
  * scav.cycle_lock until the parent/child handler), so the child never
  * inherits ranges taken out of the heap by a half-done release.  Call it
- * before the core takes its own locks.  The child has no scavenger thread:
- * its eventfd is closed (it was shared with the parent) and the thread is
- * restarted by the next mri_scavenger_start(), which mr_release,
- * mr_stats_get and mr_limit_set call, and which the core may call from any
- * point where it holds no lock (it is one atomic load when running).
+ * before the core takes its own locks.  In the child the eventfd (shared
+ * with the parent) is closed and, if the parent had a scavenger, a new
+ * thread is started from the child handler, after the core's.  Should that
+ * fail, mr_release, mr_stats_get and mr_limit_set try again (one atomic
+ * load when it runs).
  */
 #include "config.h"
 #include <errno.h>
@@ -97,8 +97,8 @@ MRI_HIDDEN void mri_client_stop(void) __attribute__((weak));
 
 #define SCAV_IDLE_TICK_NS	1000000000ULL	/* 1 s */
 #define SCAV_SHORT_STEPS	4	/* checks per delay while short */
-#define SCAV_CREDIT_MAX_NS	200000000ULL	/* 200 ms of release work */
-#define SCAV_STEP_BYTES		((size_t)64 << 20) /* per mri_heap_release */
+#define SCAV_CREDIT_MAX_NS	200000000ULL	/* 200 ms of releasing */
+#define SCAV_STEP_BYTES		((size_t)64 << 20) /* per heap release */
 #define SCAV_MIN_SLEEP_NS	1000000ULL	/* 1 ms */
 
 static struct {
@@ -116,7 +116,6 @@ static struct {
 	uint64_t credit_at;	/* when credit_ns was last brought up */
 	uint64_t due_ns;	/* next cycle */
 	unsigned fruitless;	/* cycles that fell short in a row */
-	uint64_t limit_seen;	/* soft limit at the last cycle */
 	uint64_t in_use_seen;	/* heap in use at the last cycle */
 	uint64_t freed_at;	/* last cycle that saw in_use shrink */
 	uint64_t start_ns;	/* thread start, for the trace */
@@ -222,16 +221,21 @@ scav_trace(uint64_t now, uint64_t in_use, uint64_t retained, uint64_t goal,
 	(void)!write(2, b, n);
 }
 
+/* The scavenger_cpu option, as a percentage in 1..100. */
+static uint64_t
+scav_cpu_pct(void)
+{
+	int64_t pct = mri_opt(MRI_OPT_SCAVENGER_CPU);
+
+	return pct < 1 ? 1 : pct > 100 ? 100 : (uint64_t)pct;
+}
+
 /* Bring the CPU credit up to date at now. */
 static void
 scav_earn(uint64_t now)
 {
-	uint64_t pct = (uint64_t)mri_opt(MRI_OPT_SCAVENGER_CPU);
+	uint64_t pct = scav_cpu_pct();
 
-	if (pct == 0)
-		pct = 1;
-	if (pct > 100)
-		pct = 100;
 	if (now > scav.credit_at) {
 		uint64_t earned = (now - scav.credit_at) / 100 * pct;
 		scav.credit_ns = scav.credit_ns + earned > SCAV_CREDIT_MAX_NS ?
@@ -244,13 +248,7 @@ scav_earn(uint64_t now)
 static uint64_t
 scav_debt_wait(uint64_t debt)
 {
-	uint64_t pct = (uint64_t)mri_opt(MRI_OPT_SCAVENGER_CPU);
-
-	if (pct == 0)
-		pct = 1;
-	if (pct > 100)
-		pct = 100;
-	return debt / pct * 100;
+	return debt / scav_cpu_pct() * 100;
 }
 
 /* One cycle: compute the goal, release towards it, schedule the next. */
@@ -278,8 +276,6 @@ scav_cycle(uint64_t now)
 	retained = c.mapped_bytes - c.released_bytes - c.lazy_bytes;
 	goal = mri_scavenger_goal(c.in_use_bytes);
 	lgoal = mri_limit_goal();
-	scav.limit_seen = __atomic_load_n(&mri_heap_soft_limit,
-					  __ATOMIC_RELAXED);
 	__atomic_store_n(&mri_release_st.goal_bytes, goal, __ATOMIC_RELAXED);
 	while (retained > goal + released) {
 		uint64_t want = retained - goal - released, t0, dt, got;
@@ -337,8 +333,9 @@ scav_cycle(uint64_t now)
 	if (c.in_use_bytes < scav.in_use_seen)
 		scav.freed_at = now;
 	scav.in_use_seen = c.in_use_bytes;
-	if (retained > goal + released && !(lgoal && retained - released > lgoal)
-	    && now - scav.freed_at >= delay_ns && scav.credit_ns > 0 &&
+	if (retained > goal + released &&
+	    !(lgoal && retained - released > lgoal) &&
+	    now - scav.freed_at >= delay_ns && scav.credit_ns > 0 &&
 	    c.in_use_bytes * 2 < retained - released) {
 		uint64_t t0 = mri_os->now_ns(), dt;
 
@@ -353,7 +350,8 @@ scav_cycle(uint64_t now)
 	mri_release_add(cycles, 1);
 	mri_release_add(scav_bytes, released);
 	mri_release_add(scav_ns, spent);
-	if (mri_opt(MRI_OPT_TRACE))
+	/* Idle ticks that find nothing to do stay silent. */
+	if (mri_opt(MRI_OPT_TRACE) && (released || retained > goal))
 		scav_trace(now, c.in_use_bytes, retained - released, goal,
 			   released, spent);
 
@@ -374,10 +372,10 @@ scav_cycle(uint64_t now)
 		scav.fruitless = released ? 0 : scav.fruitless + 1;
 		if (scav.fruitless > SCAV_SHORT_STEPS)
 			scav.due_ns = now + SCAV_IDLE_TICK_NS;
+		else if (delay_ns / SCAV_SHORT_STEPS > SCAV_MIN_SLEEP_NS)
+			scav.due_ns = now + delay_ns / SCAV_SHORT_STEPS;
 		else
-			scav.due_ns = now +
-				(delay_ns / SCAV_SHORT_STEPS > SCAV_MIN_SLEEP_NS ?
-				 delay_ns / SCAV_SHORT_STEPS : SCAV_MIN_SLEEP_NS);
+			scav.due_ns = now + SCAV_MIN_SLEEP_NS;
 	}
 	if (scav.due_ns >= now + SCAV_IDLE_TICK_NS) {
 		/* Going idle.  Store idle, then look for a wake that came
@@ -443,18 +441,7 @@ scav_main(void *arg)
 			mri_client_tick(now);
 		/* A kick only matters when idle: otherwise a cycle is
 		 * already due soon and frees must not drive the rate. */
-		if (now >= scav.due_ns && !kicked &&
-		    __atomic_load_n(&scav.idle, __ATOMIC_RELAXED) &&
-		    !__atomic_load_n(&scav.pending, __ATOMIC_RELAXED) &&
-		    mri_heap_retained() <=
-		    __atomic_load_n(&mri_release_st.goal_bytes,
-				    __ATOMIC_RELAXED) &&
-		    __atomic_load_n(&mri_heap_soft_limit, __ATOMIC_RELAXED) ==
-		    scav.limit_seen) {
-			/* Idle tick, nothing changed: no cycle. */
-			mri_limit_sync();
-			scav.due_ns = now + SCAV_IDLE_TICK_NS;
-		} else if (now >= scav.due_ns ||
+		if (now >= scav.due_ns ||
 		    (kicked && __atomic_load_n(&scav.idle, __ATOMIC_RELAXED))) {
 			scav_cycle(now);
 		}
@@ -560,6 +547,7 @@ void
 mri_scavenger_atfork_child(void)
 {
 	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+	int was_running = scav.running;
 
 	/* The locks were taken by this (now only) thread in prepare; make
 	 * them anew rather than unlock, in case the core calls us without
@@ -576,4 +564,11 @@ mri_scavenger_atfork_child(void)
 	mri_purge_atfork_child();
 	if (mri_client_atfork_child)
 		mri_client_atfork_child();
+	/* A forked worker (prefork servers) should give memory back like
+	 * its parent; the core's child handler has made its locks anew
+	 * before calling us, so the allocator (which pthread_create uses)
+	 * is ready.  This costs a thread per fork() in a process that
+	 * scavenges; posix_spawn and vfork run no fork handlers. */
+	if (was_running)
+		mri_scavenger_start();
 }

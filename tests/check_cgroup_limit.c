@@ -22,7 +22,7 @@
 #include "release.h"
 
 static char base[4096];		/* our memory cgroup's directory */
-static int v2;			/* memory controller on the unified tree */
+static int v2;			/* memory controller on cgroup v2 */
 static pid_t runner;		/* names the test cgroups */
 
 static int
@@ -192,42 +192,121 @@ START_TEST(test_cgroup_limit_equals_child_cgroup_limit)
 }
 END_TEST
 
-/* Outer 256 MiB, inner 512 MiB: the process in the inner cgroup is bound
- * by the outer one, and that is the limit it derives. */
-START_TEST(test_cgroup_limit_is_smallest_up_the_tree)
+/* Outer and inner cgroups with the given limits; a process in the inner
+ * one must derive the smaller, as the cgroup files read back say it. */
+static void
+nested_case(uint64_t outer_limit, uint64_t inner_limit)
 {
-	uint64_t outer, got = 0;
+	uint64_t outer, inner, got = 0;
 	int made, rc;
 
-	made = cg_make("", 256ULL << 20);
+	made = cg_make("", outer_limit);
 	if (made == 0)
-		made = cg_make("/inner", 512ULL << 20);
+		made = cg_make("/inner", inner_limit);
 	outer = cg_limit("");
+	inner = cg_limit("/inner");
 	rc = made == 0 ? derive_in("/inner", &got) : -1;
 	cg_cleanup();
 	ck_assert_int_eq(made, 0);
 	ck_assert_int_eq(rc, 0);
-	ck_assert_uint_eq(outer, 256ULL << 20);
-	ck_assert_uint_eq(got, outer);
+	ck_assert_uint_eq(outer, outer_limit);
+	ck_assert_uint_eq(inner, inner_limit);
+	ck_assert_uint_eq(got, outer < inner ? outer : inner);
+}
+
+/* Outer 256 MiB, inner 512 MiB: the process in the inner cgroup is bound
+ * by the outer one, and that is the limit it derives. */
+START_TEST(test_cgroup_limit_is_smallest_up_the_tree)
+{
+	nested_case(256ULL << 20, 512ULL << 20);
 }
 END_TEST
 
 /* The inner cgroup has the smaller limit: that one wins. */
 START_TEST(test_cgroup_limit_inner_smaller_wins)
 {
-	uint64_t inner, got = 0;
-	int made, rc;
+	nested_case(512ULL << 20, 128ULL << 20);
+}
+END_TEST
 
-	made = cg_make("", 512ULL << 20);
-	if (made == 0)
-		made = cg_make("/inner", 128ULL << 20);
-	inner = cg_limit("/inner");
-	rc = made == 0 ? derive_in("/inner", &got) : -1;
-	cg_cleanup();
-	ck_assert_int_eq(made, 0);
-	ck_assert_int_eq(rc, 0);
-	ck_assert_uint_eq(inner, 128ULL << 20);
-	ck_assert_uint_eq(got, inner);
+/* ---- the walk on fake trees (any machine) ---- */
+
+static char fake_root[64];
+
+static void
+fake_put(const char *rel, const char *file, const char *value)
+{
+	char p[512];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s%s", fake_root, rel);
+	mkdir(p, 0755);
+	if (!file)
+		return;
+	snprintf(p, sizeof(p), "%s%s/%s", fake_root, rel, file);
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, value, strlen(value)),
+			 (ssize_t)strlen(value));
+	close(fd);
+}
+
+static void
+fake_setup(void)
+{
+	strcpy(fake_root, "/tmp/mrcg-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(fake_root));
+}
+
+static void
+fake_teardown(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fake_root);
+	(void)!system(cmd);
+}
+
+/* v2: memory.high below memory.max, in a parent: the smallest wins. */
+START_TEST(test_walk_v2_high_and_max_smallest_up_the_tree)
+{
+	uint64_t v = 1;
+
+	fake_put("/a", "memory.max", "max\n");
+	fake_put("/a", "memory.high", "536870912\n");
+	fake_put("/a/b", "memory.max", "1073741824\n");
+	fake_put("/a/b", "memory.high", "max\n");
+	ck_assert_int_eq(mri_limit_cgroup_walk(fake_root, "/a/b", &v), 0);
+	ck_assert_uint_eq(v, 512ULL << 20);
+}
+END_TEST
+
+/* v1 reports "no limit" as a huge page-rounded number: that is none. */
+START_TEST(test_walk_v1_unlimited_means_none)
+{
+	uint64_t v = 1;
+
+	fake_put("", "memory.limit_in_bytes", "9223372036854771712\n");
+	fake_put("/x", "memory.limit_in_bytes", "9223372036854771712\n");
+	ck_assert_int_eq(mri_limit_cgroup_walk(fake_root, "/x", &v), 0);
+	ck_assert_uint_eq(v, 0);
+}
+END_TEST
+
+/* A file that does not parse counts for nothing; the parent's limit
+ * still applies; no files at all is -ENOENT. */
+START_TEST(test_walk_ignores_garbage_and_reports_missing)
+{
+	uint64_t v = 1;
+
+	fake_put("", "memory.limit_in_bytes", "268435456\n");
+	fake_put("/y", "memory.limit_in_bytes", "lots\n");
+	ck_assert_int_eq(mri_limit_cgroup_walk(fake_root, "/y", &v), 0);
+	ck_assert_uint_eq(v, 256ULL << 20);
+	fake_put("/z", NULL, NULL);
+	ck_assert_int_eq(mri_limit_cgroup_walk("/nonexistent-mr", "/z", &v),
+			 -ENOENT);
+	ck_assert_uint_eq(v, 0);
 }
 END_TEST
 
@@ -241,32 +320,46 @@ int
 main(void)
 {
 	Suite *s = suite_create("cgroup_limit");
+	TCase *tf = tcase_create("fake trees");
 	TCase *tc = tcase_create("real cgroups");
 	SRunner *sr;
-	int failed;
+	int failed, real = 1;
 	char p[4600];
 
 	runner = getpid();
+	tcase_add_checked_fixture(tf, fake_setup, fake_teardown);
+	tcase_add_test(tf, test_walk_v2_high_and_max_smallest_up_the_tree);
+	tcase_add_test(tf, test_walk_v1_unlimited_means_none);
+	tcase_add_test(tf, test_walk_ignores_garbage_and_reports_missing);
+	suite_add_tcase(s, tf);
 	if (find_base() < 0) {
-		fprintf(stderr, "no writable memory cgroup: skip\n");
-		return 77;
+		fprintf(stderr, "no writable memory cgroup: real tests left "
+			"out\n");
+		real = 0;
+	} else {
+		cg_path(p, sizeof(p), "", NULL);
+		if (mkdir(p, 0755) < 0) {
+			fprintf(stderr, "cannot create %s: %s: real tests "
+				"left out\n", p, strerror(errno));
+			real = 0;
+		}
+		rmdir(p);
 	}
-	cg_path(p, sizeof(p), "", NULL);
-	if (mkdir(p, 0755) < 0) {
-		fprintf(stderr, "cannot create %s: %s: skip\n", p,
-			strerror(errno));
-		return 77;
+	if (real) {
+		tcase_add_unchecked_fixture(tc, NULL, teardown_all);
+		tcase_add_test(tc,
+			       test_cgroup_limit_equals_child_cgroup_limit);
+		tcase_add_test(tc, test_cgroup_limit_is_smallest_up_the_tree);
+		tcase_add_test(tc, test_cgroup_limit_inner_smaller_wins);
+		suite_add_tcase(s, tc);
 	}
-	rmdir(p);
-	tcase_add_unchecked_fixture(tc, NULL, teardown_all);
-	tcase_add_test(tc, test_cgroup_limit_equals_child_cgroup_limit);
-	tcase_add_test(tc, test_cgroup_limit_is_smallest_up_the_tree);
-	tcase_add_test(tc, test_cgroup_limit_inner_smaller_wins);
-	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	cg_cleanup();
-	return failed ? 1 : 0;
+	if (real)
+		cg_cleanup();
+	if (failed)
+		return 1;
+	return real ? 0 : 77;
 }

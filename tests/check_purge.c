@@ -117,16 +117,18 @@ START_TEST(test_purge_madvise_releases_rss)
 }
 END_TEST
 
-/* A 5 GiB range: io_uring's length is 32 bits, so a page past 4 GiB is
- * released only if the range was cut into pieces. */
-START_TEST(test_purge_uring_range_over_4gib)
+/* A 5 GiB range.  io_uring's length is 32 bits, and process_madvise stops
+ * at MAX_RW_COUNT (about 2 GiB) per call: a page past 4 GiB is released
+ * only if the range was cut into pieces or resumed. */
+static void
+purge_huge_range(const char *choice, enum mr_purge_backend want)
 {
 	size_t len = 5 * GiB, far = 4 * GiB + 512 * MiB;
 	struct mri_purge_batch b;
 	char *p;
 
 	mri_options_init();
-	ck_assert_int_eq(mr_option_set("purge", "uring"), 0);
+	ck_assert_int_eq(mr_option_set("purge", choice), 0);
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	ck_assert_ptr_ne(p, MAP_FAILED);
@@ -142,8 +144,19 @@ START_TEST(test_purge_uring_range_over_4gib)
 	ck_assert_int_eq(p[4 * GiB - 4096], 0);
 	ck_assert_int_eq(p[far], 0);
 	ck_assert_int_eq(p[len - 1], 0);
-	ck_assert_uint_eq(purge_stats().purge_backend, MR_PURGE_URING);
+	ck_assert_uint_eq(purge_stats().purge_backend, want);
 	munmap(p, len);
+}
+
+START_TEST(test_purge_uring_range_over_4gib)
+{
+	purge_huge_range("uring", MR_PURGE_URING);
+}
+END_TEST
+
+START_TEST(test_purge_process_madvise_range_over_4gib)
+{
+	purge_huge_range("process_madvise", MR_PURGE_PROCESS_MADVISE);
 }
 END_TEST
 
@@ -373,6 +386,7 @@ purge_suite(int *left_out)
 	}
 	if (uring && pmadv) {
 		tcase_add_test(tc, test_purge_process_madvise_releases_rss);
+		tcase_add_test(tc, test_purge_process_madvise_range_over_4gib);
 		tcase_add_test(tc,
 			       test_purge_falls_back_when_seccomp_blocks_uring);
 	} else {

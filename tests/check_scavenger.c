@@ -52,12 +52,13 @@ child_fail(int step, const char *fmt, ...)
 	return step;
 }
 
-/* Run fn in a child; assert it exits 0, showing its message if not. */
+/* Run fn in a child; collect what it writes to report_fd (its failure
+ * message, or its stderr) into out; assert it exits 0. */
 static void
-run_child(int (*fn)(void *), void *arg)
+run_child_out(int (*fn)(void *), void *arg, char *out, size_t cap)
 {
 	int p[2], status;
-	char msg[512];
+	size_t len = 0;
 	ssize_t n;
 	pid_t pid;
 
@@ -70,23 +71,24 @@ run_child(int (*fn)(void *), void *arg)
 		_exit(fn(arg));
 	}
 	close(p[1]);
-	n = read(p[0], msg, sizeof(msg) - 1);
-	msg[n > 0 ? n : 0] = '\0';
+	while (len < cap - 1 &&
+	       (n = read(p[0], out + len, cap - 1 - len)) > 0)
+		len += (size_t)n;
+	out[len] = '\0';
 	close(p[0]);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert_msg(WIFEXITED(status), "child killed by signal %d",
 		      WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 	ck_assert_msg(WEXITSTATUS(status) == 0, "step %d: %s",
-		      WEXITSTATUS(status), msg);
+		      WEXITSTATUS(status), out);
 }
 
-static uint64_t
-now_ns(void)
+static void
+run_child(int (*fn)(void *), void *arg)
 {
-	struct timespec ts;
+	char msg[512];
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	run_child_out(fn, arg, msg, sizeof(msg));
 }
 
 static uint64_t
@@ -148,7 +150,7 @@ burst(void *argp)
 		if (!ctx || seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
 					     SCMP_SYS(io_uring_setup), 0) ||
 		    seccomp_load(ctx))
-			return child_fail(1, "cannot install the seccomp filter");
+			return child_fail(1, "cannot install seccomp");
 		seccomp_release(ctx);
 	}
 	if (mr_option_set("purge", a->purge) ||
@@ -180,42 +182,43 @@ burst(void *argp)
 	for (i = 0; i < n; i++)
 		if (p[i])
 			live += sz[i];
-	t_free = now_ns();
+	t_free = mri_os->now_ns();
 	deadline = t_free + (DELAY_MS + 1000) * 1000000ULL;
 	do {
 		usleep(50000);
 		st = stats();
 		/* Live heap plus the goal (10% over what the heap uses),
 		 * with 10% tolerance, over what the process had before. */
-		target = base + st.metadata_bytes +
-			 (st.goal_bytes > live ? st.goal_bytes : live) * 11 / 10;
+		target = st.goal_bytes > live ? st.goal_bytes : live;
+		target = base + st.metadata_bytes + target * 11 / 10;
 		r = rss();
 		if (r <= target)
 			break;
-	} while (now_ns() < deadline);
+	} while (mri_os->now_ns() < deadline);
 	if (r > target)
-		return child_fail(4, "RSS %llu MiB > target %llu MiB (base %llu, "
-			    "live %zu MiB, goal %llu MiB, retained %llu MiB) "
-			    "%.2f s after the free",
+		return child_fail(4, "RSS %llu MiB > target %llu MiB "
+			    "(base %llu, live %zu MiB, goal %llu MiB, "
+			    "retained %llu MiB) %.2f s after the free",
 			    (unsigned long long)r >> 20,
 			    (unsigned long long)target >> 20,
 			    (unsigned long long)base >> 20, live >> 20,
 			    (unsigned long long)st.goal_bytes >> 20,
 			    (unsigned long long)st.retained_bytes >> 20,
-			    (now_ns() - t_free) / 1e9);
+			    (mri_os->now_ns() - t_free) / 1e9);
 	fprintf(stderr, "burst (%s): RSS %llu MiB <= %llu MiB %.2f s after "
 		"freeing %zu MiB; live %zu MiB\n", a->purge,
 		(unsigned long long)r >> 20, (unsigned long long)target >> 20,
-		(now_ns() - t_free) / 1e9, (total - live) >> 20, live >> 20);
+		(mri_os->now_ns() - t_free) / 1e9, (total - live) >> 20,
+		live >> 20);
 	if (st.purge_backend != (uint32_t)a->want)
 		return child_fail(5, "backend %u, want %u", st.purge_backend,
 			    (unsigned)a->want);
 	if (st.purge_fallbacks != a->want_fallbacks)
-		return child_fail(6, "%u fallbacks, want %u", st.purge_fallbacks,
-			    a->want_fallbacks);
+		return child_fail(6, "%u fallbacks, want %u",
+				  st.purge_fallbacks, a->want_fallbacks);
 	if (st.scavenger_cycles == 0 || st.purge_bytes < 512 * MiB)
-		return child_fail(7, "scavenger did not do it: %llu cycles, %llu "
-			    "bytes purged",
+		return child_fail(7, "scavenger idle: %llu cycles, "
+			    "%llu bytes purged",
 			    (unsigned long long)st.scavenger_cycles,
 			    (unsigned long long)st.purge_bytes);
 	/* The live objects are intact. */
@@ -297,8 +300,8 @@ churn(void *argp)
 			mr_free(p[i]);
 			p[i] = mr_malloc(sz / 2 + rand_r(&seed) % sz);
 			if (!p[i])
-				return child_fail(3, "malloc failed in round %u",
-					    round);
+				return child_fail(3, "malloc failed, round %u",
+						  round);
 			memset(p[i], 1, sz / 2);
 		}
 		r = rss();
@@ -479,10 +482,52 @@ release_api(void *unused)
 	got = mr_release(SIZE_MAX, MR_URGENCY_LAZY);
 	st = stats();
 	if (got < (ssize_t)(30 * MiB) || st.lazy_freed_bytes < 30 * MiB)
-		return child_fail(6, "LAZY released %zd, lazily freed %llu", got,
+		return child_fail(6, "LAZY released %zd, lazily freed %llu",
+				  got,
 			    (unsigned long long)st.lazy_freed_bytes);
 	return 0;
 }
+
+/* advice=free: the scavenger uses MADV_FREE and the bytes show as lazily
+ * freed, not as released, so monitoring is not fooled. */
+static int
+advice_free(void *unused)
+{
+	struct mr_stats st;
+	void *p;
+	int i;
+
+	(void)unused;
+	if (mr_option_set("advice", "free") ||
+	    mr_option_set("release_delay_ms", "100"))
+		return child_fail(1, "options refused");
+	mri_scavenger_start();
+	p = mr_malloc(48 * MiB);
+	if (!p)
+		return child_fail(2, "malloc failed");
+	memset(p, 1, 48 * MiB);
+	mr_free(p);
+	for (i = 0; i < 11; i++) {	/* the delay plus one second */
+		usleep(100000);
+		st = stats();
+		if (st.lazy_freed_bytes >= 46 * MiB)
+			break;
+	}
+	if (st.lazy_freed_bytes < 46 * MiB)
+		return child_fail(3, "lazily freed %llu, released %llu",
+				  (unsigned long long)st.lazy_freed_bytes,
+				  (unsigned long long)st.released_bytes);
+	if (st.retained_bytes != st.mapped_bytes - st.released_bytes -
+				 st.lazy_freed_bytes)
+		return child_fail(4, "retained does not exclude lazy bytes");
+	return 0;
+}
+
+START_TEST(test_advice_free_reports_lazy_bytes)
+{
+	run_child(advice_free, NULL);
+}
+END_TEST
 
 START_TEST(test_mr_release_now_and_lazy)
 {
@@ -544,29 +589,9 @@ trace_and_summary(void *unused)
 
 START_TEST(test_trace_and_exit_summary)
 {
-	int p[2], status;
-	char out[16384];
-	size_t len = 0;
-	ssize_t n;
-	pid_t pid;
+	static char out[16384];
 
-	ck_assert_int_eq(pipe(p), 0);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		close(p[0]);
-		report_fd = p[1];
-		trace_and_summary(NULL);
-		_exit(1);
-	}
-	close(p[1]);
-	while (len < sizeof(out) - 1 &&
-	       (n = read(p[0], out + len, sizeof(out) - 1 - len)) > 0)
-		len += (size_t)n;
-	out[len] = '\0';
-	close(p[0]);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	run_child_out(trace_and_summary, NULL, out, sizeof(out));
 	ck_assert_msg(strstr(out, "memreclaim: scav #"), "no trace: %s", out);
 	ck_assert_msg(strstr(out, "retained ") && strstr(out, "goal ") &&
 		      strstr(out, "backend uring"), "trace fields: %s", out);
@@ -574,6 +599,24 @@ START_TEST(test_trace_and_exit_summary)
 		      "no exit summary: %s", out);
 }
 END_TEST
+
+/* /proc/self/task/<tid>/<name> into buf (NUL-terminated): bytes read. */
+static ssize_t
+task_file(const char *tid, const char *name, char *buf, size_t cap)
+{
+	char path[300];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%s/%s", tid, name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, cap - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return n;
+}
 
 /* The scavenger thread's voluntary context switches over 3 s of idling:
  * a 1 s tick gives about 3; busy polling would give hundreds. */
@@ -587,27 +630,12 @@ scavenger_switches(void)
 	if (!d)
 		return -1;
 	while ((e = readdir(d))) {
-		char path[300], buf[4096], *q;
-		int fd;
-		ssize_t n;
+		char buf[4096], *q;
 
-		snprintf(path, sizeof(path), "/proc/self/task/%s/comm",
-			 e->d_name);
-		fd = open(path, O_RDONLY);
-		if (fd < 0)
+		if (task_file(e->d_name, "comm", buf, sizeof(buf)) <= 0 ||
+		    strncmp(buf, "mr-scavenger", 12) ||
+		    task_file(e->d_name, "status", buf, sizeof(buf)) <= 0)
 			continue;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0 || strncmp(buf, "mr-scavenger", 12))
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/status",
-			 e->d_name);
-		fd = open(path, O_RDONLY);
-		if (fd < 0)
-			continue;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		buf[n > 0 ? n : 0] = '\0';
 		q = strstr(buf, "voluntary_ctxt_switches:");
 		if (q)
 			sw = strtol(q + 24, NULL, 10);
@@ -640,8 +668,8 @@ START_TEST(test_idle_scavenger_only_ticks)
 }
 END_TEST
 
-/* After fork the child has its own scavenger (restarted at a safe point)
- * and its own ring: its burst comes back through io_uring. */
+/* After fork the child has its own scavenger (started by the fork
+ * handler) and its own ring: its burst comes back through io_uring. */
 static int
 forked_child_scavenges(void *unused)
 {
@@ -659,14 +687,18 @@ forked_child_scavenges(void *unused)
 		return child_fail(1, "parent release failed");
 	pid = fork();
 	if (pid == 0) {
-		(void)stats();		/* safe point: restarts it */
+		/* The thread is there before anything calls into us. */
+		if (scavenger_switches() < 0)
+			_exit(9);
 		_exit(burst(&a));
 	}
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
 		return child_fail(2, "child died");
+	if (WEXITSTATUS(status) == 9)
+		return child_fail(3, "no scavenger thread in the child");
 	if (WEXITSTATUS(status))
-		return child_fail(3, "child's burst failed at step %d",
-			    WEXITSTATUS(status));
+		return child_fail(4, "child's burst failed at step %d",
+				  WEXITSTATUS(status));
 	return 0;
 }
 
@@ -688,6 +720,7 @@ main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_stats_respects_caller_size);
 	tcase_add_test(tc, test_mr_release_now_and_lazy);
+	tcase_add_test(tc, test_advice_free_reports_lazy_bytes);
 	tcase_add_test(tc, test_limit_api_and_hard_limit);
 	tcase_add_test(tc, test_scavenger_returns_burst_madvise);
 	tcase_add_test(tc, test_limit_30pc_below_peak_churn_stays_under);
