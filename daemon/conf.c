@@ -500,38 +500,10 @@ conf_run(struct conf_parse *p)
 	return conf_check_semantics(p);
 }
 
-int
-conf_load(const char *path, struct conf *c, conf_err_fn err, void *arg)
-{
-	struct conf_parse p;
-	int rc;
-
-	memset(&p, 0, sizeof(p));
-	conf_defaults(c);
-	p.c = c;
-	p.name = path;
-	p.err = err;
-	p.arg = arg;
-	p.fp = fopen(path, "re");
-	if (p.fp == NULL) {
-		rc = -errno;
-		if (err) {
-			char msg[PATH_MAX + 64];
-
-			snprintf(msg, sizeof(msg), "%s: %s", path, strerror(-rc));
-			err(arg, msg);
-		}
-		return rc;
-	}
-	rc = conf_run(&p);
-	fclose(p.fp);
-	snprintf(c->path, sizeof(c->path), "%s", path);
-	return rc;
-}
-
-int
-conf_load_string(const char *name, const char *text, struct conf *c,
-    conf_err_fn err, void *arg)
+/* Parse from fp or text (one of them NULL) into c, from the defaults. */
+static int
+conf_parse_from(const char *name, FILE *fp, const char *text,
+    struct conf *c, conf_err_fn err, void *arg)
 {
 	struct conf_parse p;
 
@@ -541,9 +513,39 @@ conf_load_string(const char *name, const char *text, struct conf *c,
 	p.name = name;
 	p.err = err;
 	p.arg = arg;
+	p.fp = fp;
 	p.text = text;
 	snprintf(c->path, sizeof(c->path), "%s", name);
 	return conf_run(&p);
+}
+
+int
+conf_load(const char *path, struct conf *c, conf_err_fn err, void *arg)
+{
+	FILE *fp = fopen(path, "re");
+	int rc;
+
+	if (fp == NULL) {
+		rc = -errno;
+		conf_defaults(c);
+		if (err) {
+			char msg[PATH_MAX + 64];
+
+			snprintf(msg, sizeof(msg), "%s: %s", path, strerror(-rc));
+			err(arg, msg);
+		}
+		return rc;
+	}
+	rc = conf_parse_from(path, fp, NULL, c, err, arg);
+	fclose(fp);
+	return rc;
+}
+
+int
+conf_load_string(const char *name, const char *text, struct conf *c,
+    conf_err_fn err, void *arg)
+{
+	return conf_parse_from(name, NULL, text, c, err, arg);
 }
 
 const struct conf_cg *

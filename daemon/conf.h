@@ -20,7 +20,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* $(sysconfdir)/memreclaim.conf: /etc/memreclaim.conf when configured
+ * with --sysconfdir=/etc, as distribution packages are */
+#ifdef SYSCONFDIR
+#define CONF_DEFAULT_PATH SYSCONFDIR "/memreclaim.conf"
+#else
 #define CONF_DEFAULT_PATH "/etc/memreclaim.conf"
+#endif
 #define CONF_MAX_SECTIONS 64
 
 enum conf_order {

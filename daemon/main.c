@@ -20,7 +20,6 @@
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <syslog.h>
-#include <time.h>
 #include <unistd.h>
 #include <systemd/sd-daemon.h>
 
@@ -28,15 +27,6 @@
 #include "mrd.h"
 
 #define MAIN_MIN_ROUND_MS 100
-
-uint64_t
-mrd_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void
 usage(FILE *f)
@@ -82,17 +72,6 @@ main_timer(struct mrd *d, int fd)
 	its.it_value.tv_nsec = (long)(d->conf.tick_ms % 1000) * 1000000L;
 	its.it_interval = its.it_value;
 	return timerfd_settime(fd, 0, &its, NULL);
-}
-
-static int
-main_epoll_add(int epfd, int fd, uint32_t events)
-{
-	struct epoll_event ev;
-
-	memset(&ev, 0, sizeof(ev));
-	ev.events = events;
-	ev.data.fd = fd;
-	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
 int
@@ -162,10 +141,18 @@ main(int argc, char **argv)
 	/* configuration: -f must exist; the default path may be absent */
 	d.conf_explicit = conf_path != NULL;
 	d.conf_path = conf_path ? conf_path : CONF_DEFAULT_PATH;
-	rc = conf_load(d.conf_path, &d.conf, main_conf_error, &tostderr);
-	if (rc == -ENOENT && !d.conf_explicit) {
+	if (!d.conf_explicit && access(d.conf_path, F_OK) < 0 &&
+	    errno == ENOENT) {
 		conf_defaults(&d.conf);
+		if (check) {
+			printf("%s: no such file, the built-in defaults apply\n",
+			    d.conf_path);
+			return 0;
+		}
 		rc = 0;
+	} else {
+		rc = conf_load(d.conf_path, &d.conf, main_conf_error,
+		    &tostderr);
 	}
 	if (check) {
 		if (rc == 0)
@@ -215,15 +202,20 @@ main(int argc, char **argv)
 	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (sfd < 0 || tfd < 0 || main_timer(&d, tfd) < 0 ||
-	    main_epoll_add(d.epfd, sfd, EPOLLIN) < 0 ||
-	    main_epoll_add(d.epfd, tfd, EPOLLIN) < 0)
+	    mrd_epoll_add(d.epfd, sfd, EPOLLIN) < 0 ||
+	    mrd_epoll_add(d.epfd, tfd, EPOLLIN) < 0)
 		fatal("signalfd/timerfd");
 	rc = server_listen(&d);
 	if (rc < 0)
 		fatalx("socket %s: %s", d.conf.socket, strerror(-rc));
 	rc = metrics_start(&d);
-	if (rc < 0)
-		fatalx("metrics on %s: %s", d.conf.metrics, strerror(-rc));
+	if (rc < 0) {
+		/* metrics are a convenience: a busy port must not stop the
+		 * daemon protecting the host */
+		log_warnc(rc, "metrics on %s, running without them",
+		    d.conf.metrics);
+		d.conf.metrics[0] = '\0';
+	}
 	if (timeout_s > 0)
 		deadline = d.start_ns + (uint64_t)timeout_s * 1000000000ull;
 	log_info("memreclaimd %s ready on %s (config: %s%s%s)",

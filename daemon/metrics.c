@@ -42,7 +42,6 @@ int
 metrics_start(struct mrd *d)
 {
 	struct addrinfo hints, *ai = NULL;
-	struct epoll_event ev;
 	char host[64], *port;
 	int fd, rc, one = 1, i;
 
@@ -80,11 +79,8 @@ metrics_start(struct mrd *d)
 		return rc;
 	}
 	freeaddrinfo(ai);
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN;
-	ev.data.fd = fd;
-	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		rc = -errno;
+	rc = mrd_epoll_add(d->epfd, fd, EPOLLIN);
+	if (rc < 0) {
 		close(fd);
 		return rc;
 	}
@@ -216,16 +212,17 @@ metrics_render(const struct mrd *d, char *buf, size_t len)
 	    "Watched cgroups that disappeared.", d->n.cgroups_vanished);
 	COUNTER("memreclaim_loop_cycles_total",
 	    "Sample-decide-act rounds run.", d->n.cycles);
-	if (d->host_psi_ok) {
-		mb_head(&b, "memreclaim_host_pressure_some_ratio", "gauge",
-		    "Host memory PSI some avg10, as a fraction.");
+	/* families are always described; samples only when there are any */
+	mb_head(&b, "memreclaim_host_pressure_some_ratio", "gauge",
+	    "Host memory PSI some avg10, as a fraction.");
+	if (d->host_psi_ok)
 		mb_printf(&b, "memreclaim_host_pressure_some_ratio %.4f\n",
 		    d->host_psi.some.avg10 / 100.0);
-		mb_head(&b, "memreclaim_host_pressure_full_ratio", "gauge",
-		    "Host memory PSI full avg10, as a fraction.");
+	mb_head(&b, "memreclaim_host_pressure_full_ratio", "gauge",
+	    "Host memory PSI full avg10, as a fraction.");
+	if (d->host_psi_ok)
 		mb_printf(&b, "memreclaim_host_pressure_full_ratio %.4f\n",
 		    d->host_psi.full.avg10 / 100.0);
-	}
 
 #define CG_GAUGE(name, type, help, fmt, expr) do {			\
 	mb_head(&b, name, type, help);					\
@@ -321,7 +318,6 @@ metrics_event(struct mrd *d, int fd, uint32_t events)
 	if (fd < 0)
 		return 0;
 	if (fd == metrics_fd) {
-		struct epoll_event ev;
 		struct metrics_conn *slot = NULL, *oldest = NULL;
 		int cfd = accept4(metrics_fd, NULL, NULL,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -344,10 +340,7 @@ metrics_event(struct mrd *d, int fd, uint32_t events)
 		slot->fd = cfd;
 		slot->len = 0;
 		slot->start_ns = mrd_now_ns();
-		memset(&ev, 0, sizeof(ev));
-		ev.events = EPOLLIN;
-		ev.data.fd = cfd;
-		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, cfd, &ev) < 0) {
+		if (mrd_epoll_add(d->epfd, cfd, EPOLLIN) < 0) {
 			close(cfd);
 			slot->fd = -1;
 		}

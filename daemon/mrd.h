@@ -21,6 +21,10 @@
 
 struct mrd_cgroup;
 
+/* A connection must send its first frame within this, or is dropped:
+ * silent connections would hold max_clients slots forever. */
+#define MRD_HELLO_TIMEOUT_MS 5000
+
 enum mrd_client_kind {
 	MRD_CLIENT_NEW = 0,	/* connected, nothing sent yet */
 	MRD_CLIENT_LIB = 1,	/* sent HELLO: a library client */
@@ -34,6 +38,7 @@ struct mrd_client {
 	uid_t uid;
 	gid_t gid;
 	int kind;			/* enum mrd_client_kind */
+	uint64_t connected_ns;		/* accept time */
 	uint32_t lib_version;		/* from HELLO */
 	uint32_t features;
 	uint32_t stats_interval_ms;
@@ -47,6 +52,7 @@ struct mrd_client {
 	char mem_path[CGFS_PATH_MAX];	/* memory cgroup, "" unknown */
 	char v2_path[CGFS_PATH_MAX];	/* cgroup2 path for PSI */
 	struct mrd_cgroup *cg;		/* watched cgroup, or NULL */
+	int attach_warned;		/* logged that cg is unknown */
 	/* the one outstanding TRIM (0 bytes: none) */
 	uint64_t pending_bytes;
 	uint32_t pending_seq;
@@ -63,6 +69,7 @@ struct mrd_cgroup {
 	struct mrd_cgroup *next;
 	struct cgfs_group g;
 	int refs;			/* clients attached */
+	uint64_t round;			/* last round (n.cycles) sampled in */
 	int trigger_fd;			/* PSI trigger, -1: polling */
 	uint64_t trigger_window_us;
 	int have_sample;
@@ -112,7 +119,10 @@ struct mrd {
 	int reload_requested;
 };
 
-uint64_t mrd_now_ns(void);
+/* mrd.c */
+uint64_t mrd_now_ns(void);		/* CLOCK_MONOTONIC, ns */
+/* Add fd to the epoll set with data.fd = fd.  0 or -errno. */
+int mrd_epoll_add(int epfd, int fd, uint32_t events);
 
 /* server.c */
 int server_listen(struct mrd *d);
@@ -132,8 +142,10 @@ void server_drop(struct mrd *d, struct mrd_client *c, uint32_t reason,
 struct mrd_client *server_find_fd(struct mrd *d, int fd);
 
 /* watch.c */
-struct mrd_cgroup *watch_get(struct mrd *d, const char *mem,
-    const char *v2);
+/* Watch the cgroup at mem (v2: its cgroup2 twin for PSI), or take one
+ * more reference to it.  0 or -errno (-ENOENT: no memory cgroup there). */
+int watch_get(struct mrd *d, const char *mem, const char *v2,
+    struct mrd_cgroup **out);
 void watch_put(struct mrd *d, struct mrd_cgroup *cg);
 /* Find the client's cgroup from /proc and attach it (0 or -errno). */
 int watch_attach(struct mrd *d, struct mrd_client *c);

@@ -240,9 +240,14 @@ policy_eval(const struct policy_in *in, uint64_t now_ns,
 	want = want > pending ? want - pending : 0;
 	out->want_bytes = want;
 
+	if (!cfg->watch) {
+		/* never act on it: no trims, no limits */
+		out->reason = POLICY_IDLE;
+		return 0;
+	}
 	policy_limits(in, out, cout);
 
-	if (!cfg->watch || want < cfg->min_trim_bytes || want == 0) {
+	if (want < cfg->min_trim_bytes || want == 0) {
 		out->reason = POLICY_IDLE;
 		return 0;
 	}

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "psi.h"
@@ -143,12 +144,19 @@ int
 psi_trigger_open(int dirfd, const char *path, uint64_t stall_us,
     uint64_t window_us, uint64_t *window_used_us)
 {
+	struct stat st;
 	uint64_t s2, w2;
 	int fd, rc;
 
 	fd = openat(dirfd, path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	/* kernel pressure files report size 0; a regular file with content
+	 * (a test's fake tree, a copy) would only be overwritten */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+		close(fd);
+		return -ENOTSUP;
+	}
 	rc = psi_trigger_write(fd, stall_us, window_us);
 	if (rc == -EINVAL) {
 		psi_trigger_round(stall_us, window_us, &s2, &w2);

@@ -48,7 +48,8 @@ void psi_trigger_round(uint64_t stall_us, uint64_t window_us,
  * window_us.  If the kernel refuses the window (EINVAL), retry once with
  * the 2 s rounding above.  On success returns the fd (poll it for
  * EPOLLPRI) and stores the window used in *window_used_us; otherwise
- * -errno (EACCES/EROFS/EPERM: triggers unavailable, poll instead).
+ * -errno (EACCES/EROFS/EPERM: triggers unavailable, poll instead;
+ * ENOTSUP: a regular file with content, not a kernel pressure file).
  * dirfd/path as for openat().
  */
 int psi_trigger_open(int dirfd, const char *path, uint64_t stall_us,

@@ -67,7 +67,6 @@ int
 server_listen(struct mrd *d)
 {
 	struct sockaddr_un sa;
-	struct epoll_event ev;
 	const char *path = d->conf.socket;
 	int fd, rc;
 
@@ -116,11 +115,8 @@ server_listen(struct mrd *d)
 		}
 		d->sock_gid = gr->gr_gid;
 	}
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN;
-	ev.data.fd = fd;
-	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		rc = -errno;
+	rc = mrd_epoll_add(d->epfd, fd, EPOLLIN);
+	if (rc < 0) {
 		close(fd);
 		return rc;
 	}
@@ -244,7 +240,6 @@ server_accept(struct mrd *d)
 		struct mrd_client *c;
 		struct ucred cr;
 		socklen_t crlen = sizeof(cr);
-		struct epoll_event ev;
 		int fd;
 
 		fd = accept4(d->listen_fd, NULL, NULL,
@@ -283,11 +278,8 @@ server_accept(struct mrd *d)
 		c->uid = cr.uid;
 		c->gid = cr.gid;
 		c->tokens = d->conf.max_frame_rate;
-		c->tokens_ns = mrd_now_ns();
-		memset(&ev, 0, sizeof(ev));
-		ev.events = EPOLLIN;
-		ev.data.fd = fd;
-		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		c->tokens_ns = c->connected_ns = mrd_now_ns();
+		if (mrd_epoll_add(d->epfd, fd, EPOLLIN) < 0) {
 			log_warn("epoll_ctl");
 			close(fd);
 			free(c);
@@ -328,18 +320,15 @@ static void
 server_hello(struct mrd *d, struct mrd_client *c,
     const struct mr_proto_hello *h)
 {
-	int rc;
-
 	c->kind = MRD_CLIENT_LIB;
 	c->lib_version = h->lib_version;
 	c->features = h->features;
 	c->stats_interval_ms = h->stats_interval_ms;
 	if (cgfs_oom_score_adj(&d->fs, c->pid, &c->oom_score_adj) < 0)
 		c->oom_score_adj = 0;
-	rc = watch_attach(d, c);
-	if (rc < 0)
-		log_warnc(rc, "client pid %d: cgroup unknown, registered "
-		    "without one", (int)c->pid);
+	/* a client whose cgroup cannot be found stays registered (listed,
+	 * trimmable by hand) and is looked up again every round */
+	(void)watch_attach(d, c);
 	log_info("client pid %d uid %u registered (library %u.%u.%u, "
 	    "cgroup %s, oom_score_adj %d)", (int)c->pid, (unsigned)c->uid,
 	    h->lib_version >> 16, (h->lib_version >> 8) & 0xff,

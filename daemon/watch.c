@@ -39,8 +39,7 @@ static void
 watch_trigger_open(struct mrd *d, struct mrd_cgroup *cg)
 {
 	const struct conf_cg *cfg = conf_match(&d->conf, cg->g.path);
-	struct epoll_event ev;
-	int fd;
+	int fd, rc;
 
 	watch_trigger_close(d, cg);
 	if (cg->g.psidirfd < 0 || !cfg->watch)
@@ -53,12 +52,10 @@ watch_trigger_open(struct mrd *d, struct mrd_cgroup *cg)
 		    "the tick instead", cg->g.path);
 		return;
 	}
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLPRI;
-	ev.data.fd = fd;
-	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		log_warn("cgroup %s: epoll on PSI trigger, polling instead",
-		    cg->g.path);
+	rc = mrd_epoll_add(d->epfd, fd, EPOLLPRI);
+	if (rc < 0) {
+		log_warnc(rc, "cgroup %s: epoll on PSI trigger, polling "
+		    "instead", cg->g.path);
 		close(fd);
 		return;
 	}
@@ -69,30 +66,41 @@ watch_trigger_open(struct mrd *d, struct mrd_cgroup *cg)
 		    (unsigned long long)(cg->trigger_window_us / 1000));
 }
 
-struct mrd_cgroup *
-watch_get(struct mrd *d, const char *mem, const char *v2)
+int
+watch_get(struct mrd *d, const char *mem, const char *v2,
+    struct mrd_cgroup **out)
 {
 	struct mrd_cgroup *cg;
 	int rc;
 
+	*out = NULL;
 	for (cg = d->cgroups; cg; cg = cg->next)
 		if (strcmp(cg->g.path, mem) == 0) {
 			cg->refs++;
-			return cg;
+			*out = cg;
+			return 0;
 		}
 	cg = calloc(1, sizeof(*cg));
 	if (cg == NULL)
-		return NULL;
+		return -ENOMEM;
 	rc = cgfs_group_open(&d->fs, mem, v2, &cg->g);
 	if (rc < 0) {
-		log_warnc(rc, "cgroup %s: open, not watching it", mem);
 		free(cg);
-		return NULL;
+		return rc;
 	}
 	cg->trigger_fd = -1;
 	cg->refs = 1;
-	/* a first sample now, so memreclaimctl never shows a blank one */
-	cg->have_sample = cgfs_group_read(&cg->g, &cg->s) == 0;
+	/* a first sample now, so memreclaimctl never shows a blank one; a
+	 * directory without memory files is not a memory cgroup (a wrong
+	 * memory_root, or one being removed) and is not watched */
+	rc = cgfs_group_read(&cg->g, &cg->s);
+	if (rc == -ENOENT) {
+		cgfs_group_close(&cg->g);
+		free(cg);
+		return -ENOENT;
+	}
+	cg->have_sample = rc == 0;
+	cg->round = d->n.cycles;
 	watch_trigger_open(d, cg);
 	cg->next = d->cgroups;
 	d->cgroups = cg;
@@ -100,7 +108,8 @@ watch_get(struct mrd *d, const char *mem, const char *v2)
 	log_info("watching cgroup %s (pressure from %s%s)", mem,
 	    cg->g.psidirfd >= 0 ? "cgroup2 " : "the host",
 	    cg->g.psidirfd >= 0 ? cg->g.psi_path : "");
-	return cg;
+	*out = cg;
+	return 0;
 }
 
 static void
@@ -136,8 +145,12 @@ watch_attach(struct mrd *d, struct mrd_client *c)
 	int rc;
 
 	rc = cgfs_pid_paths(&d->fs, c->pid, mem, sizeof(mem), v2, sizeof(v2));
-	if (rc < 0)
+	if (rc < 0) {
+		if (!c->attach_warned)
+			log_warnc(rc, "client pid %d: its cgroup", (int)c->pid);
+		c->attach_warned = 1;
 		return rc;
+	}
 	if (c->cg && strcmp(c->cg->g.path, mem) == 0)
 		return 0;
 	if (c->cg) {
@@ -146,8 +159,17 @@ watch_attach(struct mrd *d, struct mrd_client *c)
 	}
 	strcpy(c->mem_path, mem);
 	strcpy(c->v2_path, v2);
-	c->cg = watch_get(d, mem, v2);
-	return c->cg ? 0 : -ENOENT;
+	rc = watch_get(d, mem, v2, &c->cg);
+	if (rc < 0) {
+		/* once per client: it is retried every round */
+		if (!c->attach_warned)
+			log_warnc(rc, "client pid %d: cgroup %s not watched",
+			    (int)c->pid, mem);
+		c->attach_warned = 1;
+		return rc;
+	}
+	c->attach_warned = 0;
+	return 0;
 }
 
 struct mrd_cgroup *
@@ -278,7 +300,7 @@ void
 watch_cycle(struct mrd *d, uint64_t now)
 {
 	struct mrd_cgroup *cg, *next;
-	struct mrd_client *c;
+	struct mrd_client *c, *cnext;
 	char path[PATH_MAX + 32];
 	int fd;
 
@@ -290,9 +312,16 @@ watch_cycle(struct mrd *d, uint64_t now)
 	d->host_psi_ok = fd >= 0 && psi_read_fd(fd, &d->host_psi) == 0;
 	if (fd >= 0)
 		close(fd);
-	for (c = d->clients; c; c = c->next) {
+	for (c = d->clients; c; c = cnext) {
 		uint64_t dl = (uint64_t)d->conf.trim_deadline_ms * 1000000ull;
 
+		cnext = c->next;
+		if (c->kind == MRD_CLIENT_NEW && now - c->connected_ns >
+		    MRD_HELLO_TIMEOUT_MS * 1000000ull) {
+			server_drop(d, c, MR_BYE_PROTOCOL, "no frame within "
+			    "5 s of connecting");
+			continue;
+		}
 		if (c->kind != MRD_CLIENT_LIB)
 			continue;
 		(void)cgfs_oom_score_adj(&d->fs, c->pid, &c->oom_score_adj);
@@ -312,12 +341,15 @@ watch_cycle(struct mrd *d, uint64_t now)
 		int rc;
 
 		next = cg->next;
+		if (cg->round == d->n.cycles)
+			continue;	/* done this round (list restarted) */
+		cg->round = d->n.cycles;
 		rc = cgfs_group_read(&cg->g, &cg->s);
 		if (rc == -ENOENT) {
 			watch_vanished(d, cg);
-			next = d->cgroups;	/* the list changed */
-			/* restart safely: cgroups already sampled this
-			 * round are sampled again, which is harmless */
+			/* the list changed under us: start over, skipping
+			 * what this round has done */
+			next = d->cgroups;
 			continue;
 		}
 		if (rc < 0) {

@@ -251,6 +251,71 @@ START_TEST(test_conf_contrib_example_is_defaults)
 }
 END_TEST
 
+static char *
+slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long n;
+
+	ck_assert_ptr_nonnull(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = calloc(1, (size_t)n + 1);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_eq(fread(buf, 1, (size_t)n, f), n);
+	fclose(f);
+	return buf;
+}
+
+/* Uncomment every ";key = value" of the example (up to its "Example:"
+ * part): the values shown must be exactly the built-in defaults, and every
+ * key must be documented in memreclaim.conf(5). */
+START_TEST(test_conf_contrib_values_are_the_defaults_and_documented)
+{
+	const char *src = getenv("top_srcdir");
+	char path[PATH_MAX], key[64], want[96];
+	char *text, *man, *out, *line, *save = NULL;
+	struct conf c, d;
+	int keys = 0;
+
+	snprintf(path, sizeof(path), "%s/contrib/memreclaim.conf",
+	    src ? src : "..");
+	text = slurp(path);
+	snprintf(path, sizeof(path), "%s/man/memreclaim.conf.5",
+	    src ? src : "..");
+	man = slurp(path);
+	out = calloc(1, strlen(text) + 1);
+	ck_assert_ptr_nonnull(out);
+	for (line = strtok_r(text, "\n", &save); line;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (strstr(line, "Example:"))
+			break;
+		if (line[0] == ';' && sscanf(line + 1, "%63[a-z_] =", key) == 1) {
+			keys++;
+			snprintf(want, sizeof(want), "\n.It Cm %s ", key);
+			ck_assert_msg(strstr(man, want) != NULL,
+			    "key %s not in memreclaim.conf(5)", key);
+			line++;
+		}
+		strcat(out, line);
+		strcat(out, "\n");
+	}
+	errs[0] = '\0';
+	ck_assert_int_eq(conf_load_string("example", out, &c, collect, NULL),
+	    0);
+	ck_assert_str_eq(errs, "");
+	conf_defaults(&d);
+	snprintf(d.path, sizeof(d.path), "example");
+	ck_assert_int_eq(memcmp(&c, &d, sizeof(c)), 0);
+	ck_assert_int_eq(keys, 25);	/* 12 daemon keys, 13 per-cgroup */
+	free(out);
+	free(man);
+	free(text);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -265,6 +330,7 @@ main(void)
 	tcase_add_test(tc, test_conf_file_errors_name_the_file);
 	tcase_add_test(tc, test_conf_sizes);
 	tcase_add_test(tc, test_conf_contrib_example_is_defaults);
+	tcase_add_test(tc, test_conf_contrib_values_are_the_defaults_and_documented);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -286,6 +286,9 @@ START_TEST(test_policy_nothing_idle_and_unwatched)
 	cfg.watch = 0;
 	ck_assert_int_eq(policy_eval(&in, SEC, &out, co), 0);
 	ck_assert_uint_eq(co[0].trim_bytes, 0);
+	/* watch = no: no soft limits either */
+	ck_assert_uint_eq(co[0].limit_bytes, POLICY_LIMIT_KEEP);
+	ck_assert_uint_eq(co[1].limit_bytes, POLICY_LIMIT_KEEP);
 }
 END_TEST
 

@@ -115,6 +115,26 @@ START_TEST(test_psi_stall_pct)
 }
 END_TEST
 
+/* A regular file that looks like a pressure file is left alone. */
+START_TEST(test_psi_trigger_refuses_regular_file)
+{
+	static const char text[] =
+	    "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n";
+	char path[] = "/tmp/check_psi.XXXXXX", back[128];
+	struct psi_sample s;
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (int)strlen(text));
+	ck_assert_int_eq(psi_trigger_open(AT_FDCWD, path, 100000, 2000000,
+	    NULL), -ENOTSUP);
+	ck_assert_int_eq(pread(fd, back, sizeof(back), 0), (int)strlen(text));
+	ck_assert_int_eq(psi_read_fd(fd, &s), 0);
+	close(fd);
+	unlink(path);
+}
+END_TEST
+
 /* The real kernel: read the host file and set a trigger with a 1 s
  * window, which without CAP_SYS_RESOURCE only works after rounding. */
 START_TEST(test_psi_real_read_and_trigger)
@@ -158,6 +178,7 @@ main(void)
 	tcase_add_test(tc, test_psi_parse_rejects_malformed);
 	tcase_add_test(tc, test_psi_trigger_round_keeps_share);
 	tcase_add_test(tc, test_psi_stall_pct);
+	tcase_add_test(tc, test_psi_trigger_refuses_regular_file);
 	suite_add_tcase(s, tc);
 	if (access("/proc/pressure/memory", R_OK) == 0) {
 		tc = tcase_create("kernel");

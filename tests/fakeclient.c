@@ -151,7 +151,8 @@ usage(void)
 	    "  -x  exit after the first TRIM\n"
 	    "  -g  hostile: send garbage after HELLO (expects to be dropped)\n"
 	    "  -f  hostile: flood STATS (expects to be dropped)\n"
-	    "  -o  hostile: STATS before HELLO (expects to be dropped)\n");
+	    "  -o  hostile: STATS before HELLO (expects to be dropped)\n"
+	    "  -q  hostile: connect and stay silent (expects to be dropped)\n");
 	exit(2);
 }
 
@@ -165,7 +166,7 @@ main(int argc, char **argv)
 	struct mr_proto_hello h;
 	uint64_t end, next_stats = 0;
 
-	while ((ch = getopt(argc, argv, "s:a:m:e:i:d:w:xgfo")) != -1) {
+	while ((ch = getopt(argc, argv, "s:a:m:e:i:d:w:xgfoq")) != -1) {
 		switch (ch) {
 		case 's': sock = optarg; break;
 		case 'a': adj = strtol(optarg, NULL, 10); set_adj = 1; break;
@@ -175,7 +176,7 @@ main(int argc, char **argv)
 		case 'd': duration = strtol(optarg, NULL, 10); break;
 		case 'w': touch_ms = strtol(optarg, NULL, 10); break;
 		case 'x': exit_after_trim = 1; break;
-		case 'g': case 'f': case 'o': hostile = ch; break;
+		case 'g': case 'f': case 'o': case 'q': hostile = ch; break;
 		default: usage();
 		}
 	}
@@ -223,6 +224,8 @@ main(int argc, char **argv)
 	h.stats_interval_ms = (uint32_t)interval;
 	if (hostile == 'o') {
 		(void)send_stats(fd);
+	} else if (hostile == 'q') {
+		/* silent: connect and say nothing */
 	} else if (send_frame(fd, MR_MSG_HELLO, &h) < 0) {
 		perror("send HELLO");
 		return 2;
@@ -254,6 +257,8 @@ main(int argc, char **argv)
 			for (i = 0; i < 1000; i++)
 				if (send_stats(fd) < 0)
 					break;
+		} else if (hostile == 'q') {
+			/* keep quiet */
 		} else if (now_ns() >= next_stats) {
 			if (send_stats(fd) < 0)
 				break;

@@ -1,7 +1,7 @@
 #!/bin/bash
 # memreclaimd against hostile clients, over its real socket: garbage, a
-# flood, a frame before HELLO and a control request without permission
-# are each dropped and counted, while a good client keeps being served
+# flood, a frame before HELLO, a silent connection and a control request
+# without permission are each dropped and counted, while a good client keeps being served
 # (it still gets an operator's TRIM).  Also: -n prints file:line errors,
 # SIGHUP with a bad file keeps the old config, metrics count the drops,
 # SIGTERM says BYE and removes the socket.
@@ -16,10 +16,13 @@ for p in $(seq $((20000 + $$ % 20000)) 7 65000); do
 	fi
 done
 [ -n "$PORT" ] || fail "no free port"
+# watch = no: the good client sits in this host's cgroup, whose pressure
+# other work moves; only the operator's trim below may reach it
 start_daemon "socket_mode = 0666
 metrics = 127.0.0.1:$PORT
 max_frame_rate = 50
-tick_ms = 200"
+tick_ms = 200
+watch = no"
 
 # the good client
 "$FAKE" -s "$SOCK" -m $((16 << 20)) -e "$T/good.ev" -i 200 -d 60 &
@@ -29,6 +32,11 @@ wait_for 10 grep -q REGISTERED "$T/good.ev" || fail "good client did not start"
 wait_for 10 sh -c "'$CTL' -s '$SOCK' --json clients | grep -q '\"pid\":$GOOD'" ||
 	fail "good client not registered"
 
+# a silent connection, in the background: dropped after 5 s
+timeout 20 "$FAKE" -s "$SOCK" -q -e "$T/badq.ev" -d 15 &
+SILENT=$!
+PIDS="$PIDS $SILENT"
+
 # three hostile ones: each must be thrown out (fakeclient exits 0 then)
 for mode in g f o; do
 	timeout 20 "$FAKE" -s "$SOCK" -$mode -e "$T/bad$mode.ev" -d 15 ||
@@ -36,6 +44,9 @@ for mode in g f o; do
 	grep -q "^BYE [23]" "$T/bad$mode.ev" ||
 		fail "hostile client -$mode got no BYE PROTOCOL/LIMIT"
 done
+wait "$SILENT" || fail "silent client was not dropped"
+grep -q "^BYE 2" "$T/badq.ev" || fail "silent client got no BYE PROTOCOL"
+
 # a control request from an unprivileged user
 if setpriv --reuid=65534 --regid=65534 --clear-groups \
     "$CTL" -s "$SOCK" status >"$T/nobody.out" 2>&1; then
@@ -43,9 +54,9 @@ if setpriv --reuid=65534 --regid=65534 --clear-groups \
 fi
 grep -q "not allowed" "$T/nobody.out" || fail "nobody: $(cat "$T/nobody.out")"
 
-# the daemon counted 4 drops and still serves the good client
+# the daemon counted 5 drops and still serves the good client
 st=$("$CTL" -s "$SOCK" --json status) || fail "status after attacks"
-[ "$(echo "$st" | jfield clients_dropped)" = 4 ] || fail "drops: $st"
+[ "$(echo "$st" | jfield clients_dropped)" = 5 ] || fail "drops: $st"
 [ "$(echo "$st" | jfield clients)" = 1 ] || fail "clients: $st"
 kill -0 "$DPID" || fail "daemon died"
 "$CTL" -s "$SOCK" trim "$GOOD" 4MiB | grep -q "asked 1 client" ||
@@ -58,12 +69,22 @@ wait_for 10 sh -c "'$CTL' -s '$SOCK' --json status | grep -q '\"trim_bytes_relea
 
 # metrics say the same
 m=$(curl -sf "http://127.0.0.1:$PORT/metrics") || fail "metrics unreachable"
-echo "$m" | grep -qx "memreclaim_server_clients_dropped_total 4" ||
+echo "$m" | grep -qx "memreclaim_server_clients_dropped_total 5" ||
 	fail "metrics: $(echo "$m" | grep dropped)"
 echo "$m" | grep -q "^memreclaim_client_rss_bytes{pid=\"$GOOD\"" ||
 	fail "no client metrics"
 curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/nope" | grep -q 404 ||
 	fail "bad path not 404"
+# every exported metric is documented in memreclaimd(8)
+for name in $(echo "$m" | sed -n 's/^# HELP \(memreclaim_[a-z_]*\) .*/\1/p'); do
+	grep -q "^\.It Li $name\$" "${top_srcdir:-..}/man/memreclaimd.8" ||
+		fail "metric $name is not in memreclaimd(8)"
+done
+# every metric the shipped Grafana dashboard plots exists
+for name in $(grep -o 'memreclaim_[a-z_]*' "${top_srcdir:-..}/contrib/grafana/memreclaim.json" | sort -u); do
+	echo "$m" | grep -q "^# HELP $name " ||
+		fail "dashboard uses $name, which the daemon does not export"
+done
 
 # config check and reload
 printf '[memreclaimd]\ntick_ms = 1\nbogus = 2\n' > "$T/bad.conf"
@@ -88,5 +109,5 @@ wait "$DPID" || fail "daemon exit status $?"
 DPID=
 wait_for 5 grep -q "^BYE 4" "$T/good.ev" || fail "no BYE on shutdown"
 [ ! -e "$SOCK" ] || fail "socket left behind"
-echo "PASS: hostile clients dropped (4), good client served, reload safe"
+echo "PASS: hostile clients dropped (5), good client served, reload safe"
 exit 0
