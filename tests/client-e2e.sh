@@ -8,8 +8,10 @@
 # backed; a second process (pressure) then fills the cgroup.  The test
 # asserts that the daemon sent TRIMs, that the library released memory
 # (mr_stats and the daemon's record of TRIM_DONE), that the holder's RSS
-# fell, and that nobody was OOM-killed.  Then memreclaimd is killed and
-# restarted, and the client must register again by itself.
+# fell, and that nobody was OOM-killed.  Then the holder forks, and the
+# child must register as itself without disturbing the parent's
+# connection.  Then memreclaimd is killed and restarted, and both must
+# register again by themselves.
 #
 # The holder's own scavenger is told to keep free memory (a release delay
 # of an hour, a huge goal), so what is released here was asked for by the
@@ -100,6 +102,10 @@ ctl_json() {
 		sed -n "s/.*\"pid\":$HPID,[^}]*\"$1\":\([0-9]*\).*/\1/p"
 }
 limit_is_ctl() { [ "$(field limit)" = "$(ctl_json soft_limit_bytes)" ]; }
+ctl_lists() { "$CTL" -s "$SOCK" --json clients 2>/dev/null | grep -q "\"pid\":$1,"; }
+child_connected_is() {
+	grep -q " connected=$1 " "$TMP/holder.status.child" 2>/dev/null
+}
 connected_is() { [ "$(field connected)" = "$1" ]; }
 rss_kib() { awk '/^VmRSS:/ { print $2 }' /proc/"$1"/status 2>/dev/null; }
 oom_kills() { awk '$1 == "oom_kill" { print $2 }' "$MEMCG/memory.oom_control"; }
@@ -195,18 +201,41 @@ if [ -x "$CTL" ]; then
 	fi
 fi
 
+# The holder forks (a prefork worker): the child drops the parent's
+# connection and registers as itself; the parent stays registered.
+kill -USR1 $HPID
+wait_for 10 test -s "$TMP/holder.status.child" || fail "the holder did not fork"
+CPID=$(sed -n 's/^pid=\([0-9]*\).*/\1/p' "$TMP/holder.status.child")
+[ -n "$CPID" ] && [ "$CPID" != "$HPID" ] || fail "bad child status"
+wait_for 10 child_connected_is 1 ||
+	fail "the forked child (pid $CPID) did not register as itself"
+if [ -x "$CTL" ]; then
+	wait_for 5 ctl_lists $CPID || fail "memreclaimctl does not list the child $CPID"
+	ctl_lists $HPID || fail "the parent lost its registration when it forked"
+fi
+connected_is 1 || fail "the parent's connection dropped at fork"
+log "holder forked: child $CPID registered as itself, parent still registered"
+
 # The daemon dies and comes back: the client rejoins by itself.
 kill -KILL $DPID
 wait $DPID 2>/dev/null
 DPID=
 wait_for 10 connected_is 0 ||
 	fail "the client did not notice memreclaimd's death"
+wait_for 10 child_connected_is 0 ||
+	fail "the forked child did not notice memreclaimd's death"
 log "memreclaimd killed; client disconnected"
 rm -f "$SOCK"
 start_daemon
 wait_for 20 connected_is 1 ||
 	fail "the client did not rejoin the restarted memreclaimd"
-log "memreclaimd restarted (pid $DPID); client registered again"
+wait_for 20 child_connected_is 1 ||
+	fail "the forked child did not rejoin the restarted memreclaimd"
+if [ -x "$CTL" ]; then
+	wait_for 5 ctl_lists $HPID || fail "restarted memreclaimd does not list $HPID"
+	ctl_lists $CPID || fail "restarted memreclaimd does not list the child $CPID"
+fi
+log "memreclaimd restarted (pid $DPID); parent and child registered again"
 kill -0 $HPID 2>/dev/null || fail "the holder died"
 log "PASS"
 exit 0

@@ -16,6 +16,10 @@
  * runs (and says "lib=none") without the library.  It exits on SIGTERM or
  * after MAX_S seconds, so a failed test never leaves it behind.
  *
+ * On SIGUSR1 it forks once: the child (a prefork worker, say) writes its
+ * own status to FILE.child; it must register with the daemon as itself
+ * while the parent keeps its own connection.
+ *
  * Usage: e2e_holder -o FILE [-a ALLOC_MiB] [-k KEEP_MiB] [-t MAX_S]
  */
 #include "config.h"
@@ -26,24 +30,28 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "memreclaim.h"
 
 #define OBJ 4096
 
-static volatile sig_atomic_t holder_stop;
+static volatile sig_atomic_t holder_stop, holder_fork;
 
 static void
 holder_on_signal(int sig)
 {
-	holder_stop = 1;
+	if (sig == SIGUSR1)
+		holder_fork = 1;
+	else
+		holder_stop = 1;
 }
 
 static int
 holder_report(const char *path, int (*stats_get)(struct mr_stats *))
 {
 	static struct mr_stats st;
-	char tmp[4096];
+	char tmp[8192];
 	FILE *f;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
@@ -80,7 +88,9 @@ main(int argc, char **argv)
 	int (*stats_get)(struct mr_stats *);
 	size_t alloc_mib = 256, keep_mib = 16, nobj, nkeep, i;
 	const char *out = NULL;
+	char child_out[4096];
 	double max_s = 120;
+	pid_t child = -1;
 	struct timespec tick = { 0, 100 * 1000 * 1000 };
 	struct sigaction sa;
 	time_t start;
@@ -107,6 +117,7 @@ main(int argc, char **argv)
 	sa.sa_handler = holder_on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 
 	/* Present when libmemreclaim is preloaded (it exports mr_*). */
 	*(void **)&stats_get = dlsym(RTLD_DEFAULT, "mr_stats_get");
@@ -130,9 +141,23 @@ main(int argc, char **argv)
 	for (i = nobj; i-- > nkeep;)
 		free(objs[i]);
 
+	snprintf(child_out, sizeof(child_out), "%s.child", out);
 	start = time(NULL);
 	while (!holder_stop && difftime(time(NULL), start) < max_s) {
-		int rc = holder_report(out, stats_get);
+		int rc;
+
+		if (holder_fork && child < 0) {
+			child = fork();
+			if (child < 0) {
+				perror("e2e_holder: fork");
+				return 1;
+			}
+			if (child == 0) {
+				out = child_out;
+				nkeep = 0; /* the heap check is the parent's */
+			}
+		}
+		rc = holder_report(out, stats_get);
 
 		if (rc < 0) {
 			fprintf(stderr, "e2e_holder: %s: %s\n", out,
@@ -140,6 +165,10 @@ main(int argc, char **argv)
 			return 1;
 		}
 		nanosleep(&tick, NULL);
+	}
+	if (child > 0) {
+		kill(child, SIGTERM);
+		waitpid(child, NULL, 0);
 	}
 	/* The kept objects were in use to the end. */
 	for (i = 0; i < nkeep; i++)
