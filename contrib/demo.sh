@@ -22,7 +22,8 @@
 # half, 1000-byte values), DEMO_PRESSURE_MIB (380: the first
 # DEMO_BURST_MIB=280 at once, as a process starting up, the rest at
 # DEMO_RATE=30M per second),
-# DEMO_SKIP_DEPS=1, DEMO_BUILD (build directory), DEMO_SOCKET (see below).
+# DEMO_SKIP_DEPS=1, DEMO_BUILD (build directory), DEMO_JOBS (make -j),
+# DEMO_SOCKET (see below).
 set -u
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -56,6 +57,10 @@ CGDIRS=()
 cleanup() {
 	trap - EXIT INT TERM
 	local p d
+	for p in $PPID_ $RPID $DPID; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	sleep 0.3
 	for p in $PPID_ $RPID $DPID; do
 		kill -KILL "$p" 2>/dev/null
 	done
@@ -97,8 +102,7 @@ command -v redis-server >/dev/null || die "redis-server is missing"
 
 # ---- build ------------------------------------------------------------
 step "build ($BUILD)"
-NPROC=$(nproc)
-[ "$NPROC" -gt 2 ] && NPROC=2
+NPROC=${DEMO_JOBS:-$(nproc)}
 (
 	set -e
 	cd "$SRC"
