@@ -649,15 +649,16 @@ main(int argc, char **argv)
 	/* The library's constructor starts the scavenger, which ticks the
 	 * client on its own clock.  The tests drive the client by hand, so
 	 * run them in a process whose scavenger is off from the start. */
-	if (!getenv("MEMRECLAIM_SCAVENGER")) {
+	if (mri_opt(MRI_OPT_SCAVENGER) != 0) {
+		if (getenv("CHECK_CLIENT_REEXEC")) {
+			fprintf(stderr, "check_client: MEMRECLAIM_SCAVENGER=0 "
+				"not in force after re-exec\n");
+			return 1;
+		}
 		setenv("MEMRECLAIM_SCAVENGER", "0", 1);
+		setenv("CHECK_CLIENT_REEXEC", "1", 1);
 		execv("/proc/self/exe", argv);
 		perror("check_client: re-exec");
-		return 1;
-	}
-	if (mri_opt(MRI_OPT_SCAVENGER) != 0) {
-		fprintf(stderr, "check_client: MEMRECLAIM_SCAVENGER=%s not in "
-			"force\n", getenv("MEMRECLAIM_SCAVENGER"));
 		return 1;
 	}
 	sr = srunner_create(client_suite());
