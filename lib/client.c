@@ -304,11 +304,14 @@ client_read(uint64_t now_ns)
 			if (client_obey_trim(&m) < 0)
 				client_close(now_ns, 0);
 			break;
-		case MR_MSG_LIMIT:
+		case MR_MSG_LIMIT: {
+			uint64_t lim = m.u.limit.limit_bytes;
+
 			CLIENT_COUNT(limits_received, 1);
-			(void)cl.ops->limit_set(m.u.limit.limit_bytes > SIZE_MAX ?
-			    SIZE_MAX : (size_t)m.u.limit.limit_bytes);
+			(void)cl.ops->limit_set(lim > SIZE_MAX ? SIZE_MAX :
+						(size_t)lim);
 			break;
+		}
 		case MR_MSG_BYE:
 			/* A daemon that refuses our version will refuse it
 			 * again: come back rarely. */

@@ -104,7 +104,8 @@ main(int argc, char **argv)
 		case 'k': keep_mib = strtoul(optarg, NULL, 10); break;
 		case 't': max_s = strtod(optarg, NULL); break;
 		default:
-			fprintf(stderr, "usage: e2e_holder -o FILE [-a ALLOC_MiB]"
+			fprintf(stderr, "usage: e2e_holder -o FILE "
+				"[-a ALLOC_MiB]"
 				" [-k KEEP_MiB] [-t MAX_S]\n");
 			return 2;
 		}

@@ -89,10 +89,11 @@ pressure_sleep_until(double when)
 static void
 pressure_usage(FILE *f)
 {
-	fprintf(f, "usage: pressure [-v] [-b BURST] [-r RATE] [-t HOLD_S] [-c CHUNK] SIZE\n"
-		"  map and touch SIZE bytes, the first BURST at once, the rest at RATE\n"
-		"  bytes/s (0: at once), hold them HOLD_S seconds (0: until SIGTERM),\n"
-		"  then exit.  Sizes take K/M/G.\n");
+	fprintf(f, "usage: pressure [-v] [-b BURST] [-r RATE] [-t HOLD_S] "
+		"[-c CHUNK] SIZE\n"
+		"  map and touch SIZE bytes, the first BURST at once, the rest\n"
+		"  at RATE bytes/s (0: at once), hold them HOLD_S seconds\n"
+		"  (0: until SIGTERM), then exit.  Sizes take K/M/G.\n");
 }
 
 int
@@ -139,7 +140,8 @@ main(int argc, char **argv)
 	}
 	size = pressure_parse_size(argv[optind]);
 	if (size <= 0 || rate < 0 || burst < 0 || chunk < pagesz || hold < 0) {
-		fprintf(stderr, "pressure: bad size, rate, chunk or hold time\n");
+		fprintf(stderr,
+			"pressure: bad size, burst, rate, chunk or hold time\n");
 		return 2;
 	}
 
@@ -171,8 +173,8 @@ main(int argc, char **argv)
 		if (done - n < burst && done >= burst)
 			start = pressure_now();	/* the ramp starts now */
 		if (rate > 0 && done > burst)
-			pressure_sleep_until(start +
-					     (double)(done - burst) / (double)rate);
+			pressure_sleep_until(start + (double)(done - burst) /
+						     (double)rate);
 	}
 	printf("pressure: holding %lld bytes\n", (long long)done);
 	fflush(stdout);
