@@ -91,9 +91,9 @@ pressure_usage(FILE *f)
 {
 	fprintf(f, "usage: pressure [-v] [-b BURST] [-r RATE] [-t HOLD_S] "
 		"[-c CHUNK] SIZE\n"
-		"  map and touch SIZE bytes, the first BURST at once, the rest\n"
-		"  at RATE bytes/s (0: at once), hold them HOLD_S seconds\n"
-		"  (0: until SIGTERM), then exit.  Sizes take K/M/G.\n");
+		"  map and touch SIZE bytes, the first BURST at once, the\n"
+		"  rest at RATE bytes/s (0: at once), hold them HOLD_S\n"
+		"  seconds (0: until SIGTERM), then exit.  Sizes take K/M/G.\n");
 }
 
 int
@@ -140,8 +140,8 @@ main(int argc, char **argv)
 	}
 	size = pressure_parse_size(argv[optind]);
 	if (size <= 0 || rate < 0 || burst < 0 || chunk < pagesz || hold < 0) {
-		fprintf(stderr,
-			"pressure: bad size, burst, rate, chunk or hold time\n");
+		fprintf(stderr, "pressure: bad size, burst, rate, chunk "
+			"or hold time\n");
 		return 2;
 	}
 
