@@ -93,7 +93,7 @@ pressure_usage(FILE *f)
 		"[-c CHUNK] SIZE\n"
 		"  map and touch SIZE bytes, the first BURST at once, the\n"
 		"  rest at RATE bytes/s (0: at once), hold them HOLD_S\n"
-		"  seconds (0: until SIGTERM), then exit.  Sizes take K/M/G.\n");
+		"  seconds (0: until SIGTERM), then exit.  K/M/G suffixes.\n");
 }
 
 int
