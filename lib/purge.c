@@ -167,23 +167,28 @@ purge_fail_pending(struct mri_purge_batch *b, const uint8_t *pending, int err)
 	return err;
 }
 
-/* Wait for one completion and record it.  0 or -errno (ring broken). */
+/* Wait until at least wait_nr completions are there (one syscall), then
+ * record every completion available.  Returns how many were reaped, or
+ * -errno (the ring is broken). */
 static int
-purge_uring_reap_one(struct mri_purge_batch *b)
+purge_uring_reap(struct mri_purge_batch *b, unsigned wait_nr)
 {
 	struct io_uring_cqe *cqe;
-	int rc;
+	int rc, n = 0;
 
 	do
-		rc = io_uring_wait_cqe(&purge.ring, &cqe);
+		rc = io_uring_wait_cqe_nr(&purge.ring, &cqe, wait_nr);
 	while (rc == -EINTR);
 	if (rc < 0)
 		return rc;
-	if (cqe->res < 0 && cqe->user_data < b->n &&
-	    b->r[cqe->user_data].err == 0)
-		b->r[cqe->user_data].err = cqe->res;
-	io_uring_cqe_seen(&purge.ring, cqe);
-	return 0;
+	while (io_uring_peek_cqe(&purge.ring, &cqe) == 0) {
+		if (cqe->res < 0 && cqe->user_data < b->n &&
+		    b->r[cqe->user_data].err == 0)
+			b->r[cqe->user_data].err = cqe->res;
+		io_uring_cqe_seen(&purge.ring, cqe);
+		n++;
+	}
+	return n;
 }
 
 /*
@@ -221,14 +226,17 @@ purge_uring_run(struct mri_purge_batch *b, const uint8_t *pending)
 				/* Free SQ slots by reaping; completions
 				 * bound the queue. */
 				if (inflight) {
-					rc = purge_uring_reap_one(b);
+					rc = purge_uring_reap(b, 1);
 					if (rc < 0)
 						goto broken;
-					inflight--;
+					inflight -= (unsigned)rc;
 				}
 			}
 			io_uring_prep_madvise(sqe, (char *)r->addr + off,
 					      (off_t)len, b->advice);
+			/* MADVISE cannot complete without blocking: skip
+			 * the inline attempt, go straight to io-wq. */
+			sqe->flags |= IOSQE_ASYNC;
 			sqe->user_data = i;
 			inflight++;
 		}
@@ -239,10 +247,10 @@ purge_uring_run(struct mri_purge_batch *b, const uint8_t *pending)
 	if (rc < 0)
 		goto broken;
 	while (inflight) {
-		rc = purge_uring_reap_one(b);
+		rc = purge_uring_reap(b, inflight);
 		if (rc < 0)
 			goto broken;
-		inflight--;
+		inflight -= (unsigned)rc;
 	}
 	return 0;
 broken:

@@ -117,7 +117,7 @@ static struct {
 	uint64_t due_ns;	/* next cycle */
 	unsigned fruitless;	/* cycles that fell short in a row */
 	uint64_t in_use_seen;	/* heap in use at the last cycle */
-	uint64_t freed_at;	/* last cycle that saw in_use shrink */
+	uint64_t freed_at;	/* last cycle that saw heap activity */
 	uint64_t start_ns;	/* thread start, for the trace */
 } scav = {
 	.start_lock = PTHREAD_MUTEX_INITIALIZER,
@@ -259,20 +259,22 @@ scav_cycle(uint64_t now)
 	uint64_t retained, goal, lgoal, released = 0, spent = 0, debt = 0;
 	uint64_t delay_ns = (uint64_t)mri_opt(MRI_OPT_RELEASE_DELAY_MS) *
 			    1000000ULL;
-	int short_of_goal = 0, drained = 0;
+	int short_of_goal = 0, drained = 0, woken;
 
 	pthread_mutex_lock(&scav.cycle_lock);
-	/* Memory freed since the last cycle (a wake, or the end of an idle
-	 * period) restarts the delay count. */
-	if (__atomic_exchange_n(&scav.pending, 0, __ATOMIC_SEQ_CST) |
-	    __atomic_load_n(&scav.idle, __ATOMIC_RELAXED)) {
-		scav.fruitless = 0;
-		scav.freed_at = now;
-	}
+	woken = __atomic_exchange_n(&scav.pending, 0, __ATOMIC_SEQ_CST);
 	mri_limit_sync();
 	scav_earn(now);
 	memset(&c, 0, sizeof(c));
 	mri_heap_counters(&c);
+	/* Activity since the last cycle (a wake after a large free, or the
+	 * heap in use changed: objects came and went) restarts the delay:
+	 * the free memory may be young. */
+	if (woken || c.in_use_bytes != scav.in_use_seen) {
+		scav.fruitless = 0;
+		scav.freed_at = now;
+	}
+	scav.in_use_seen = c.in_use_bytes;
 	retained = c.mapped_bytes - c.released_bytes - c.lazy_bytes;
 	goal = mri_scavenger_goal(c.in_use_bytes);
 	lgoal = mri_limit_goal();
@@ -325,14 +327,11 @@ scav_cycle(uint64_t now)
 		}
 	}
 	/* Sparse heap: all free memory has been free for a delay (in_use
-	 * has not shrunk for that long), whole hugepages are done, and the
+	 * has not changed for that long), whole hugepages are done, and the
 	 * heap uses less than half of what it retains.  Then the rest sits
 	 * in mostly empty hugepages pinned by a few spans: release free runs
 	 * inside them, emptiest first (Go's scavenger likewise breaks sparse
 	 * hugepages and spares dense ones). */
-	if (c.in_use_bytes < scav.in_use_seen)
-		scav.freed_at = now;
-	scav.in_use_seen = c.in_use_bytes;
 	if (retained > goal + released &&
 	    !(lgoal && retained - released > lgoal) &&
 	    now - scav.freed_at >= delay_ns && scav.credit_ns > 0 &&
@@ -367,10 +366,13 @@ scav_cycle(uint64_t now)
 	} else {
 		/* Pages too young (or inside used hugepages).  Pages freed
 		 * before now are old enough one delay later; after a whole
-		 * delay of fruitless cycles, what is left cannot go without
-		 * splitting: slow tick until more is freed. */
+		 * delay of fruitless cycles with no activity (the sparse
+		 * split above has had its chance), what is left cannot go
+		 * without splitting a dense heap: slow tick until more is
+		 * freed. */
 		scav.fruitless = released ? 0 : scav.fruitless + 1;
-		if (scav.fruitless > SCAV_SHORT_STEPS)
+		if (scav.fruitless > SCAV_SHORT_STEPS &&
+		    now - scav.freed_at > delay_ns)
 			scav.due_ns = now + SCAV_IDLE_TICK_NS;
 		else if (delay_ns / SCAV_SHORT_STEPS > SCAV_MIN_SLEEP_NS)
 			scav.due_ns = now + delay_ns / SCAV_SHORT_STEPS;
