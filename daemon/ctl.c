@@ -133,6 +133,24 @@ ctl_recv(int fd, struct mr_proto_msg *m)
 	return mr_proto_decode(buf, (size_t)n, m);
 }
 
+/* The daemon said BYE: print why; the exit status. */
+static int
+ctl_bye(const struct mr_proto_msg *m)
+{
+	static const char *const why[] = {
+		[MR_BYE_NORMAL] = "closed",
+		[MR_BYE_VERSION] = "protocol version refused",
+		[MR_BYE_PROTOCOL] = "not allowed: root, the daemon's user or "
+		    "the socket's group only",
+		[MR_BYE_LIMIT] = "too many connections",
+		[MR_BYE_SHUTDOWN] = "shutting down",
+	};
+
+	fprintf(stderr, "memreclaimctl: the daemon closed the connection "
+	    "(%s)\n", why[m->u.bye.reason]);
+	return 1;
+}
+
 static void
 print_status(const struct mr_proto_ctl_status *s)
 {
@@ -364,9 +382,15 @@ main(int argc, char **argv)
 		return 1;
 	}
 	n = mr_proto_encode(buf, sizeof(buf), MR_MSG_CTL_REQUEST, 1, &req);
-	if (n < 0 || send(fd, buf, (size_t)n, MSG_NOSIGNAL) != n) {
-		fprintf(stderr, "memreclaimctl: send: %s\n",
-		    strerror(n < 0 ? -n : errno));
+	if (n < 0)
+		return 1;
+	if (send(fd, buf, (size_t)n, MSG_NOSIGNAL) != n) {
+		int e = errno;
+
+		/* refused connections get a BYE first: say why */
+		if (ctl_recv(fd, &m) == MR_MSG_BYE)
+			return ctl_bye(&m);
+		fprintf(stderr, "memreclaimctl: send: %s\n", strerror(e));
 		return 1;
 	}
 	if (json && (req.cmd == MR_CTL_CLIENTS || req.cmd == MR_CTL_CGROUPS))
@@ -377,13 +401,8 @@ main(int argc, char **argv)
 			fprintf(stderr, "memreclaimctl: %s\n", strerror(-rc));
 			return 1;
 		}
-		if (rc == MR_MSG_BYE) {
-			fprintf(stderr, "memreclaimctl: the daemon closed the "
-			    "connection (%s)\n", m.u.bye.reason ==
-			    MR_BYE_PROTOCOL ? "not allowed: root, the daemon's "
-			    "user or the socket's group only" : "shutting down");
-			return 1;
-		}
+		if (rc == MR_MSG_BYE)
+			return ctl_bye(&m);
 		if (rc == MR_MSG_CTL_STATUS)
 			print_status(&m.u.ctl_status);
 		else if (rc == MR_MSG_CTL_CLIENT)

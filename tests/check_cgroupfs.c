@@ -16,53 +16,21 @@
 #include <unistd.h>
 
 #include "cgroupfs.h"
+#include "daemon_test.h"
 
-static char root[PATH_MAX];
-
-static void
-put(const char *rel, const char *text)
-{
-	char path[PATH_MAX * 2], *s;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	for (s = path + strlen(root) + 1; (s = strchr(s, '/')) != NULL; s++) {
-		*s = '\0';
-		mkdir(path, 0755);
-		*s = '/';
-	}
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
-}
-
-static const char *
-sub(const char *rel)
-{
-	/* three live results at once: cgfs_open takes three roots */
-	static char path[3][PATH_MAX * 2];
-	static int i;
-
-	i = (i + 1) % 3;
-	snprintf(path[i], sizeof(path[i]), "%s/%s", root, rel);
-	return path[i];
-}
+#define put dt_put
+#define sub dt_path
 
 static void
 setup(void)
 {
-	snprintf(root, sizeof(root), "/tmp/check_cgroupfs.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(root));
+	dt_root_make("check_cgroupfs");
 }
 
 static void
 teardown(void)
 {
-	char cmd[PATH_MAX + 16];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-	ck_assert_int_eq(system(cmd), 0);
+	dt_root_remove();
 }
 
 static const char *const psi_text =
@@ -229,12 +197,7 @@ START_TEST(test_cgroupfs_vanished_cgroup_is_enoent)
 	ck_assert_int_eq(cgfs_group_open(&fs, "/box/../box", NULL, &g),
 	    -EINVAL);
 	ck_assert_int_eq(cgfs_group_open(&fs, "/box/app", NULL, &g), 0);
-	{
-		char cmd[PATH_MAX * 2];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", sub("mem/box/app"));
-		ck_assert_int_eq(system(cmd), 0);
-	}
+	dt_rm("mem/box/app");
 	ck_assert_int_eq(cgfs_group_read(&g, &s), -ENOENT);
 	cgfs_group_close(&g);
 	cgfs_close(&fs);
@@ -315,8 +278,6 @@ main(void)
 {
 	Suite *s = suite_create("cgroupfs");
 	TCase *tc = tcase_create("fake");
-	SRunner *sr;
-	int nf;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_cgroupfs_v1_limit_is_smallest_up_the_tree);
@@ -337,9 +298,5 @@ main(void)
 		fprintf(stderr, "no cgroup memory controller mounted: "
 		    "real-kernel part skipped\n");
 	}
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? 1 : 0;
+	return dt_run(s);
 }

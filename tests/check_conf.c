@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "daemon_test.h"
 
 static char errs[8192];
 
@@ -251,6 +252,48 @@ START_TEST(test_conf_contrib_example_is_defaults)
 }
 END_TEST
 
+static void
+count_error(void *arg, const char *msg)
+{
+	int *n = arg;
+
+	ck_assert_ptr_nonnull(strstr(msg, "fuzz:"));
+	(*n)++;
+}
+
+/* Seeded mutations of a good file: never a crash, and the count of
+ * errors reported always equals the count returned. */
+START_TEST(test_conf_mutations)
+{
+	static const char good[] =
+	    "[memreclaimd]\nsocket = /tmp/x.sock\ntick_ms = 500\n"
+	    "metrics = 127.0.0.1:9999\n[cgroup /box/*]\nmin_trim = 512K\n"
+	    "order = idle\npressure_target = 1.5\n";
+	unsigned int seed = 4242;
+	struct conf c;
+	int i, clean = 0, dirty = 0;
+
+	for (i = 0; i < 5000; i++) {
+		char buf[sizeof(good)];
+		int j, n = 0, rc, flips = 1 + (int)(rand_r(&seed) % 4);
+
+		memcpy(buf, good, sizeof(good));
+		for (j = 0; j < flips; j++)
+			buf[rand_r(&seed) % (sizeof(good) - 1)] =
+			    (char)(1 + rand_r(&seed) % 255);
+		rc = conf_load_string("fuzz", buf, &c, count_error, &n);
+		ck_assert_int_ge(rc, 0);
+		ck_assert_int_eq(rc, n);
+		if (rc == 0)
+			clean++;
+		else
+			dirty++;
+	}
+	ck_assert_int_gt(clean, 0);
+	ck_assert_int_gt(dirty, 0);
+}
+END_TEST
+
 static char *
 slurp(const char *path)
 {
@@ -321,20 +364,15 @@ main(void)
 {
 	Suite *s = suite_create("conf");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int nf;
 
 	tcase_add_test(tc, test_conf_defaults);
 	tcase_add_test(tc, test_conf_good_file_every_key);
 	tcase_add_test(tc, test_conf_bad_file_reports_every_error);
 	tcase_add_test(tc, test_conf_file_errors_name_the_file);
 	tcase_add_test(tc, test_conf_sizes);
+	tcase_add_test(tc, test_conf_mutations);
 	tcase_add_test(tc, test_conf_contrib_example_is_defaults);
 	tcase_add_test(tc, test_conf_contrib_values_are_the_defaults_and_documented);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? 1 : 0;
+	return dt_run(s);
 }

@@ -12,6 +12,7 @@
 
 #include "conf.h"
 #include "policy.h"
+#include "daemon_test.h"
 
 #define MIB (1ull << 20)
 #define GIB (1ull << 30)
@@ -333,8 +334,6 @@ main(void)
 {
 	Suite *s = suite_create("policy");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int nf;
 
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_policy_idle_when_no_limit_no_pressure);
@@ -347,9 +346,5 @@ main(void)
 	tcase_add_test(tc, test_policy_nothing_idle_and_unwatched);
 	tcase_add_test(tc, test_policy_soft_limit_hysteresis_and_lifting);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? 1 : 0;
+	return dt_run(s);
 }

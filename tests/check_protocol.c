@@ -13,6 +13,8 @@
 
 #include <memreclaim/protocol.h>
 
+#include "daemon_test.h"
+
 static unsigned char buf[MR_PROTO_MAX_FRAME + 64];
 
 START_TEST(test_protocol_round_trip_every_type)
@@ -316,8 +318,6 @@ main(void)
 {
 	Suite *s = suite_create("protocol");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int nf;
 
 	tcase_add_test(tc, test_protocol_round_trip_every_type);
 	tcase_add_test(tc, test_protocol_rejects_bad_header);
@@ -325,9 +325,5 @@ main(void)
 	tcase_add_test(tc, test_protocol_encode_checks);
 	tcase_add_test(tc, test_protocol_mutations);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? 1 : 0;
+	return dt_run(s);
 }

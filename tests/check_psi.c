@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "psi.h"
+#include "daemon_test.h"
 
 static int
 parse(const char *s, struct psi_sample *out)
@@ -115,6 +116,40 @@ START_TEST(test_psi_stall_pct)
 }
 END_TEST
 
+/* Seeded mutations of a valid file: each is parsed or rejected, and
+ * what is accepted holds values in range (ASan watches the reads). */
+START_TEST(test_psi_parse_mutations)
+{
+	static const char good[] =
+	    "some avg10=1.25 avg60=0.50 avg300=0.10 total=123456\n"
+	    "full avg10=0.75 avg60=0.00 avg300=0.00 total=789\n";
+	unsigned int seed = 777;
+	struct psi_sample s;
+	int i, ok = 0, bad = 0;
+
+	for (i = 0; i < 20000; i++) {
+		char buf[sizeof(good)];
+		size_t len = sizeof(good) - 1;
+		int j, flips = 1 + (int)(rand_r(&seed) % 3);
+
+		memcpy(buf, good, sizeof(good));
+		for (j = 0; j < flips; j++)
+			buf[rand_r(&seed) % len] = (char)(rand_r(&seed) % 256);
+		if (rand_r(&seed) % 4 == 0)
+			len = rand_r(&seed) % len;
+		if (psi_parse(buf, len, &s) == 0) {
+			ok++;
+			ck_assert(s.some.avg10 >= 0 && s.some.avg10 <= 100);
+			ck_assert(s.full.avg300 >= 0 && s.full.avg300 <= 100);
+		} else {
+			bad++;
+		}
+	}
+	ck_assert_int_gt(ok, 0);
+	ck_assert_int_gt(bad, 0);
+}
+END_TEST
+
 /* A regular file that looks like a pressure file is left alone. */
 START_TEST(test_psi_trigger_refuses_regular_file)
 {
@@ -170,8 +205,6 @@ main(void)
 {
 	Suite *s = suite_create("psi");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int nf;
 
 	tcase_add_test(tc, test_psi_parse_some_and_full);
 	tcase_add_test(tc, test_psi_parse_some_only_and_no_trailing_newline);
@@ -179,6 +212,7 @@ main(void)
 	tcase_add_test(tc, test_psi_trigger_round_keeps_share);
 	tcase_add_test(tc, test_psi_stall_pct);
 	tcase_add_test(tc, test_psi_trigger_refuses_regular_file);
+	tcase_add_test(tc, test_psi_parse_mutations);
 	suite_add_tcase(s, tc);
 	if (access("/proc/pressure/memory", R_OK) == 0) {
 		tc = tcase_create("kernel");
@@ -188,9 +222,5 @@ main(void)
 		fprintf(stderr, "kernel without PSI (CONFIG_PSI, psi=1): "
 		    "real-kernel part skipped\n");
 	}
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? 1 : 0;
+	return dt_run(s);
 }

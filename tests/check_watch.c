@@ -22,39 +22,15 @@
 
 #include "log.h"
 #include "mrd.h"
+#include "daemon_test.h"
 
 #define MIB (1ull << 20)
 
-static char root[PATH_MAX];
 static struct mrd d;
 static int peer = -1;
 
-static void
-put(const char *rel, const char *text)
-{
-	char path[PATH_MAX * 2], *s;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	for (s = path + strlen(root) + 1; (s = strchr(s, '/')) != NULL; s++) {
-		*s = '\0';
-		mkdir(path, 0755);
-		*s = '/';
-	}
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
-}
-
-static void
-rm(const char *rel)
-{
-	char cmd[PATH_MAX * 2];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s/%s'", root, rel);
-	ck_assert_int_eq(system(cmd), 0);
-}
+#define put dt_put
+#define rm dt_rm
 
 static void
 v1_group(const char *name, const char *limit, const char *usage)
@@ -107,10 +83,7 @@ next_frame(struct mr_proto_msg *m)
 static void
 setup(void)
 {
-	char mem[PATH_MAX + 8], uni[PATH_MAX + 8], proc[PATH_MAX + 8];
-
-	snprintf(root, sizeof(root), "/tmp/check_watch.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(root));
+	dt_root_make("check_watch");
 	v1_group("", "9223372036854771712\n", "1\n");
 	v1_group("box", "1073741824\n", "1048576000\n");	/* 1000 MiB */
 	put("uni/box/memory.pressure",
@@ -126,10 +99,8 @@ setup(void)
 	d.listen_fd = -1;
 	d.epfd = epoll_create1(EPOLL_CLOEXEC);
 	ck_assert_int_ge(d.epfd, 0);
-	snprintf(mem, sizeof(mem), "%s/mem", root);
-	snprintf(uni, sizeof(uni), "%s/uni", root);
-	snprintf(proc, sizeof(proc), "%s/proc", root);
-	ck_assert_int_eq(cgfs_open(&d.fs, mem, 0, uni, proc), 0);
+	ck_assert_int_eq(cgfs_open(&d.fs, dt_path("mem"), 0, dt_path("uni"),
+	    dt_path("proc")), 0);
 	log_init(1, LOG_DEBUG, "check_watch");
 }
 
@@ -144,7 +115,7 @@ teardown(void)
 	if (peer >= 0)
 		close(peer);
 	peer = -1;
-	rm("");
+	dt_root_remove();
 }
 
 START_TEST(test_watch_trims_client_of_cgroup_near_limit)
@@ -226,17 +197,11 @@ main(void)
 {
 	Suite *s = suite_create("watch");
 	TCase *tc = tcase_create("fake");
-	SRunner *sr;
-	int nf;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_watch_trims_client_of_cgroup_near_limit);
 	tcase_add_test(tc, test_watch_vanished_cgroup_is_forgotten_and_client_moves);
 	tcase_add_test(tc, test_watch_dir_without_memory_files_is_not_watched);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? 1 : 0;
+	return dt_run(s);
 }

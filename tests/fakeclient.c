@@ -227,8 +227,9 @@ main(int argc, char **argv)
 	} else if (hostile == 'q') {
 		/* silent: connect and say nothing */
 	} else if (send_frame(fd, MR_MSG_HELLO, &h) < 0) {
+		/* refused (max_clients): the BYE may be waiting */
 		perror("send HELLO");
-		return 2;
+		goto drain;
 	}
 	event("REGISTERED");
 	if (touch_ms >= 0 && held > 0) {
@@ -287,6 +288,7 @@ main(int argc, char **argv)
 			event("BYE %u", m.u.bye.reason);
 		}
 	}
+drain:
 	/* a send can fail before the BYE waiting in our queue was read */
 	for (;;) {
 		unsigned char buf[MR_PROTO_MAX_FRAME + 1];

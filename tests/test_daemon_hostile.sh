@@ -1,10 +1,11 @@
 #!/bin/bash
 # memreclaimd against hostile clients, over its real socket: garbage, a
 # flood, a frame before HELLO, a silent connection and a control request
-# without permission are each dropped and counted, while a good client keeps being served
-# (it still gets an operator's TRIM).  Also: -n prints file:line errors,
+# without permission are each dropped and counted, while a good client
+# keeps being served (it still gets an operator's TRIM).  Also: -n prints
+# file:line errors,
 # SIGHUP with a bad file keeps the old config, metrics count the drops,
-# SIGTERM says BYE and removes the socket.
+# sd_notify readiness/reload/stop, SIGTERM says BYE and removes the socket.
 . "${top_srcdir:-..}/tests/daemon_lib.sh"
 
 # a free loopback port for the metrics endpoint
@@ -16,6 +17,11 @@ for p in $(seq $((20000 + $$ % 20000)) 7 65000); do
 	fi
 done
 [ -n "$PORT" ] || fail "no free port"
+# systemd's notification socket, to see READY/RELOADING/STOPPING
+"$B/tests/notifysink" "$T/notify" 60 > "$T/notify.out" &
+PIDS="$PIDS $!"
+wait_for 5 test -S "$T/notify" || fail "notifysink did not start"
+export NOTIFY_SOCKET=$T/notify
 # watch = no: the good client sits in this host's cgroup, whose pressure
 # other work moves; only the operator's trim below may reach it
 start_daemon "socket_mode = 0666
@@ -109,5 +115,31 @@ wait "$DPID" || fail "daemon exit status $?"
 DPID=
 wait_for 5 grep -q "^BYE 4" "$T/good.ev" || fail "no BYE on shutdown"
 [ ! -e "$SOCK" ] || fail "socket left behind"
-echo "PASS: hostile clients dropped (5), good client served, reload safe"
+# sd_notify: ready, two reloads (one refused: still READY after it), stop
+wait_for 5 grep -q '^STOPPING=1' "$T/notify.out" || fail "no STOPPING=1"
+[ "$(grep -c '^READY=1' "$T/notify.out")" = 3 ] ||
+	fail "notifications: $(cat "$T/notify.out")"
+[ "$(grep -c '^RELOADING=1' "$T/notify.out")" = 2 ] ||
+	fail "notifications: $(cat "$T/notify.out")"
+# max_clients: with one slot taken, the next connection is refused
+unset NOTIFY_SOCKET
+SOCK=$T/mrd2.sock
+start_daemon "max_clients = 1
+metrics ="
+"$FAKE" -s "$SOCK" -e "$T/one.ev" -d 60 &
+ONE=$!
+PIDS="$PIDS $ONE"
+wait_for 10 grep -q REGISTERED "$T/one.ev" || fail "first client did not start"
+sleep 0.3
+timeout 20 "$FAKE" -s "$SOCK" -e "$T/two.ev" -d 10
+grep -q "^BYE 3" "$T/two.ev" || fail "second client not refused: $(cat "$T/two.ev")"
+out=$("$CTL" -s "$SOCK" status 2>&1) && fail "ctl served over max_clients"
+echo "$out" | grep -q "too many connections" || fail "ctl said: $out"
+kill "$ONE"
+wait "$ONE" 2>/dev/null
+wait_for 10 "$CTL" -s "$SOCK" status >/dev/null 2>&1 ||
+	fail "slot not freed after the first client left"
+
+echo "PASS: hostile clients dropped (5), good client served, reload safe," \
+    "max_clients enforced"
 exit 0
