@@ -54,26 +54,12 @@ DPID='' RPID='' PPID_=''
 CGDIRS=()
 
 # ---- cleanup: on success, failure or Ctrl-C ------------------------------
+# shellcheck source=cleanup-lib.sh
+. "$SRC/contrib/cleanup-lib.sh"
 cleanup() {
 	trap - EXIT INT TERM
-	local p d
-	for p in $PPID_ $RPID $DPID; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	sleep 0.3
-	for p in $PPID_ $RPID $DPID; do
-		kill -KILL "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-	for d in "${CGDIRS[@]}"; do
-		[ -d "$d" ] || continue
-		for _ in $(seq 50); do
-			rmdir "$d" 2>/dev/null && break
-			xargs -r kill -KILL < "$d/cgroup.procs" 2>/dev/null
-			sleep 0.1
-		done
-		[ -d "$d" ] && say "demo: could not remove cgroup $d" >&2
-	done
+	stop_pids "$PPID_" "$RPID" "$DPID"
+	remove_cgroups "${CGDIRS[@]}"
 	rm -rf "$TMP"
 }
 trap cleanup EXIT

@@ -59,25 +59,12 @@ MEMCG=$MEMROOT/$CG
 UNICG=$UNIROOT/$CG
 DPID='' HPID='' PPID_=''
 
+# shellcheck source=../contrib/cleanup-lib.sh
+. "${top_srcdir:-$(dirname "$0")/..}/contrib/cleanup-lib.sh"
 cleanup() {
 	trap - EXIT INT TERM
-	for p in $PPID_ $HPID $DPID; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	sleep 0.2
-	for p in $PPID_ $HPID $DPID; do
-		kill -KILL "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-	for d in "$MEMCG" "$UNICG"; do
-		[ -d "$d" ] || continue
-		for _ in $(seq 50); do
-			rmdir "$d" 2>/dev/null && break
-			xargs -r kill -KILL < "$d/cgroup.procs" 2>/dev/null
-			sleep 0.1
-		done
-		[ -d "$d" ] && echo "client-e2e: could not remove $d" >&2
-	done
+	stop_pids "$PPID_" "$HPID" "$DPID"
+	remove_cgroups "$MEMCG" "$UNICG"
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
