@@ -35,6 +35,7 @@
 #include "os.h"
 #include "purge.h"
 #include "scavenger.h"
+#include "release_probe.h"
 
 #define MiB ((size_t)1 << 20)
 #define GiB ((size_t)1 << 30)
@@ -43,26 +44,6 @@ static int quick;
 
 static const char *const backends[] = { "uring", "process_madvise",
 					"madvise" };
-
-static uint64_t
-rss(void)
-{
-	uint64_t r = 0, h = 0;
-
-	mri_os_rss(&r, &h);
-	return r;
-}
-
-static struct mr_stats
-stats(void)
-{
-	struct mr_stats st;
-
-	memset(&st, 0, sizeof(st));
-	st.size = sizeof(st);
-	mr_stats_get(&st);
-	return st;
-}
 
 /* Run fn in a child; it writes `n` doubles to the pipe.  0 or -1. */
 static int
@@ -326,10 +307,7 @@ ttr_run(int fd, const void *arg)
 	mri_scavenger_start();
 	base = rss();
 	while (total < limit && n < cap) {
-		unsigned k = rand_r(&seed) % 100;
-		sz[n] = k < 70 ? 16 + (size_t)rand_r(&seed) % 2000 :
-			k < 97 ? 33000 + (size_t)rand_r(&seed) % 200000 :
-			2 * MiB + (size_t)rand_r(&seed) % (4 * MiB);
+		sz[n] = burst_size(&seed);
 		v[n] = mr_malloc(sz[n]);
 		memset(v[n], 1, sz[n]);
 		total += sz[n++];
@@ -344,9 +322,7 @@ ttr_run(int fd, const void *arg)
 	t0 = mri_os->now_ns();
 	do {
 		usleep(10000);
-		st = stats();
-		target = st.goal_bytes > live ? st.goal_bytes : live;
-		target = base + st.metadata_bytes + target * 11 / 10;
+		target = release_target(base, live, &st);
 		r = rss();
 	} while (r > target && mri_os->now_ns() - t0 < 30000000000ULL);
 	out[0] = (mri_os->now_ns() - t0) / 1e9;

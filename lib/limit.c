@@ -33,6 +33,7 @@
 #include "heap.h"
 #include "limit.h"
 #include "options.h"
+#include "os.h"
 #include "release.h"
 #include "scavenger.h"
 
@@ -52,6 +53,19 @@ static struct {
 /* Guards against re-entry: a release inside mri_limit_exceeded must not
  * call it again on the same thread. */
 static __thread int limit_busy;
+
+/*
+ * When a synchronous release found nothing at all to give back, the heap
+ * in use is at the limit by itself; trying again on every new span would
+ * cost each one a drain of the central lists for nothing (measured: a
+ * program with 400 MiB live under a 64 MiB limit ran 2.3 times slower).
+ * Until this time (CLOCK_MONOTONIC ns) allocating threads skip the
+ * release; the scavenger keeps at it in the background.  The pause is
+ * short because under churn free memory comes back within milliseconds
+ * (a 10 ms pause let a churn workload overshoot its limit by 10%).
+ */
+#define LIMIT_BACKOFF_NS 1000000ULL	/* 1 ms */
+static uint64_t limit_backoff_until;
 
 /* The limit in force from the current sources.  Under limit_lock. */
 static uint64_t
@@ -124,7 +138,9 @@ mri_limit_exceeded(size_t n)
 	limit_busy = 1;
 	goal = mri_limit_goal();
 	retained = mri_heap_retained();
-	if (retained + n > goal) {
+	if (retained + n > goal &&
+	    mri_os->now_ns() >= __atomic_load_n(&limit_backoff_until,
+						__ATOMIC_RELAXED)) {
 		need = retained + n - goal;
 		/* Whole free hugepages first; split only if that was not
 		 * enough.  No age rule: the limit wins over the delay. */
@@ -136,6 +152,10 @@ mri_limit_exceeded(size_t n)
 						MRI_RELEASE_DRAIN, 0);
 		mri_release_add(sync_releases, 1);
 		mri_release_add(sync_bytes, got);
+		if (got == 0)
+			__atomic_store_n(&limit_backoff_until,
+					 mri_os->now_ns() + LIMIT_BACKOFF_NS,
+					 __ATOMIC_RELAXED);
 		retained = mri_heap_retained();
 	}
 	if (mri_opt(MRI_OPT_LIMIT_HARD) && retained + n > lim + lim / 16) {

@@ -387,6 +387,7 @@ scav_cycle(uint64_t now)
 		if (__atomic_exchange_n(&scav.pending, 0, __ATOMIC_SEQ_CST)) {
 			__atomic_store_n(&scav.idle, 0, __ATOMIC_SEQ_CST);
 			scav.fruitless = 0;
+			scav.freed_at = now;
 			scav.due_ns = now + SCAV_MIN_SLEEP_NS;
 		}
 	} else {

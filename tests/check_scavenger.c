@@ -91,26 +91,6 @@ run_child(int (*fn)(void *), void *arg)
 	run_child_out(fn, arg, msg, sizeof(msg));
 }
 
-static uint64_t
-rss(void)
-{
-	uint64_t r = 0, h = 0;
-
-	mri_os_rss(&r, &h);
-	return r;
-}
-
-static struct mr_stats
-stats(void)
-{
-	struct mr_stats st;
-
-	memset(&st, 0, sizeof(st));
-	st.size = sizeof(st);
-	mr_stats_get(&st);
-	return st;
-}
-
 /* ---- the burst: 1 GiB mixed, keep some live, free the rest ---- */
 
 struct burst_arg {
@@ -119,18 +99,6 @@ struct burst_arg {
 	unsigned want_fallbacks;
 	int block_uring;	/* seccomp: io_uring_setup -> EPERM */
 };
-
-static size_t
-mixed_size(unsigned *seed)
-{
-	unsigned r = rand_r(seed) % 100;
-
-	if (r < 70)
-		return 16 + rand_r(seed) % 2000;	/* small */
-	if (r < 97)
-		return 33000 + rand_r(seed) % 200000;	/* large spans */
-	return 2 * MiB + rand_r(seed) % (4 * MiB);	/* whole hugepages */
-}
 
 #define BURST_MAX 400000
 
@@ -159,7 +127,7 @@ burst(void *argp)
 	mri_scavenger_start();
 	base = rss();
 	while (total < GiB && n < BURST_MAX) {
-		sz[n] = mixed_size(&seed);
+		sz[n] = burst_size(&seed);
 		p[n] = mr_malloc(sz[n]);
 		if (!p[n])
 			return child_fail(3, "malloc(%zu) failed", sz[n]);
@@ -186,11 +154,7 @@ burst(void *argp)
 	deadline = t_free + (DELAY_MS + 1000) * 1000000ULL;
 	do {
 		usleep(50000);
-		st = stats();
-		/* Live heap plus the goal (10% over what the heap uses),
-		 * with 10% tolerance, over what the process had before. */
-		target = st.goal_bytes > live ? st.goal_bytes : live;
-		target = base + st.metadata_bytes + target * 11 / 10;
+		target = release_target(base, live, &st);
 		r = rss();
 		if (r <= target)
 			break;
