@@ -55,7 +55,7 @@ cgfs_set_root(char *dst, const char *src)
 
 int
 cgfs_open(struct cgfs *fs, const char *memory_root, int memory_v2,
-    const char *unified_root, const char *proc_root)
+	  const char *unified_root, const char *proc_root)
 {
 	memset(fs, 0, sizeof(*fs));
 	fs->memfd = fs->unifd = -1;
@@ -70,8 +70,8 @@ cgfs_open(struct cgfs *fs, const char *memory_root, int memory_v2,
 	if (memory_v2 && fs->unified_root[0] == '\0')
 		memcpy(fs->unified_root, fs->memory_root, PATH_MAX);
 	if (fs->unified_root[0] != '\0') {
-		fs->unifd = open(fs->unified_root,
-		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		fs->unifd =
+		    open(fs->unified_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fs->unifd < 0) {
 			int err = -errno;
 
@@ -94,7 +94,7 @@ cgfs_close(struct cgfs *fs)
 
 int
 cgfs_mountinfo_find(const char *text, const char *controller, char *out,
-    size_t outlen)
+		    size_t outlen)
 {
 	const char *line = text;
 
@@ -108,7 +108,7 @@ cgfs_mountinfo_find(const char *text, const char *controller, char *out,
 			memcpy(buf, line, ll);
 			buf[ll] = '\0';
 			for (tok = strtok_r(buf, " ", &save); tok && nf < 32;
-			    tok = strtok_r(NULL, " ", &save))
+			     tok = strtok_r(NULL, " ", &save))
 				f[nf++] = tok;
 			/* id parent maj:min root mountpoint opts [opt...] -
 			 * fstype source superopts */
@@ -127,7 +127,7 @@ cgfs_mountinfo_find(const char *text, const char *controller, char *out,
 
 					snprintf(sb, sizeof(sb), "%s", super);
 					for (o = strtok_r(sb, ",", &s2); o;
-					    o = strtok_r(NULL, ",", &s2))
+					     o = strtok_r(NULL, ",", &s2))
 						if (strcmp(o, controller) == 0)
 							hit = 1;
 				}
@@ -195,7 +195,7 @@ cgfs_discover(struct cgfs *fs, const char *proc_root)
 
 int
 cgfs_pid_paths(const struct cgfs *fs, pid_t pid, char *mem, size_t memlen,
-    char *v2, size_t v2len)
+	       char *v2, size_t v2len)
 {
 	char path[PATH_MAX + 32], buf[4096], *line, *save = NULL;
 	int rc, found_mem = 0;
@@ -208,7 +208,7 @@ cgfs_pid_paths(const struct cgfs *fs, pid_t pid, char *mem, size_t memlen,
 		return rc == -ENOENT ? -ESRCH : rc;
 	mem[0] = v2[0] = '\0';
 	for (line = strtok_r(buf, "\n", &save); line;
-	    line = strtok_r(NULL, "\n", &save)) {
+	     line = strtok_r(NULL, "\n", &save)) {
 		char *c1 = strchr(line, ':'), *c2, *ctl, *o, *s2 = NULL;
 
 		if (c1 == NULL || (c2 = strchr(c1 + 1, ':')) == NULL)
@@ -223,7 +223,8 @@ cgfs_pid_paths(const struct cgfs *fs, pid_t pid, char *mem, size_t memlen,
 			strcpy(v2, c2 + 1);
 			continue;
 		}
-		for (o = strtok_r(ctl, ",", &s2); o; o = strtok_r(NULL, ",", &s2))
+		for (o = strtok_r(ctl, ",", &s2); o;
+		     o = strtok_r(NULL, ",", &s2))
 			if (strcmp(o, "memory") == 0) {
 				if (strlen(c2 + 1) >= memlen)
 					return -ENAMETOOLONG;
@@ -235,7 +236,8 @@ cgfs_pid_paths(const struct cgfs *fs, pid_t pid, char *mem, size_t memlen,
 		char *p = NULL;
 
 		/* libcgroup's view wins where it has one */
-		if (cgroup_get_current_controller_path(pid, "memory", &p) == 0 &&
+		if (cgroup_get_current_controller_path(pid, "memory", &p) ==
+			0 &&
 		    p && strlen(p) < memlen) {
 			strcpy(mem, p);
 			found_mem = 1;
@@ -261,7 +263,7 @@ cgfs_oom_score_adj(const struct cgfs *fs, pid_t pid, int *adj)
 	int rc;
 
 	snprintf(path, sizeof(path), "%s/%d/oom_score_adj", fs->proc_root,
-	    (int)pid);
+		 (int)pid);
 	rc = cgfs_read_path(path, buf, sizeof(buf));
 	if (rc < 0)
 		return rc == -ENOENT ? -ESRCH : rc;
@@ -295,8 +297,9 @@ cgfs_open_chain(int rootfd, const char *path, int *fds, int max)
 				close(fds[--n]);
 			return -EINVAL;
 		}
-		fds[n] = openat(fds[n - 1], c,
-		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		fds[n] =
+		    openat(fds[n - 1], c,
+			   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fds[n] < 0) {
 			int err = -errno;
 
@@ -310,8 +313,8 @@ cgfs_open_chain(int rootfd, const char *path, int *fds, int max)
 }
 
 int
-cgfs_group_open(const struct cgfs *fs, const char *path,
-    const char *psi_path, struct cgfs_group *g)
+cgfs_group_open(const struct cgfs *fs, const char *path, const char *psi_path,
+		struct cgfs_group *g)
 {
 	int rc;
 
@@ -416,16 +419,17 @@ cgfs_read_u64(int dirfd, const char *name, uint64_t *out)
 int
 cgfs_group_read(const struct cgfs_group *g, struct cgfs_sample *s)
 {
-	static const char *const v1lim[] = { "memory.limit_in_bytes", NULL };
-	static const char *const v2lim[] = { "memory.max", "memory.high", NULL };
+	static const char *const v1lim[] = {"memory.limit_in_bytes", NULL};
+	static const char *const v2lim[] = {"memory.max", "memory.high", NULL};
 	const char *const *lim = g->v2 ? v2lim : v1lim;
 	char stat[8192];
 	int i, j, rc;
 
 	memset(s, 0, sizeof(*s));
 	s->limit_bytes = CGFS_NO_LIMIT;
-	rc = cgfs_read_u64(g->dirfd, g->v2 ? "memory.current" :
-	    "memory.usage_in_bytes", &s->usage_bytes);
+	rc = cgfs_read_u64(g->dirfd,
+			   g->v2 ? "memory.current" : "memory.usage_in_bytes",
+			   &s->usage_bytes);
 	if (rc < 0)
 		return rc;
 	if (s->usage_bytes == CGFS_NO_LIMIT)
@@ -436,7 +440,7 @@ cgfs_group_read(const struct cgfs_group *g, struct cgfs_sample *s)
 
 			rc = cgfs_read_u64(g->anc[i], lim[j], &v);
 			if (rc == -ENOENT && i < g->nanc - 1)
-				continue;	/* v2 root has no memory.max */
+				continue; /* v2 root has no memory.max */
 			if (rc < 0)
 				return rc;
 			if (v < s->limit_bytes)
@@ -448,13 +452,13 @@ cgfs_group_read(const struct cgfs_group *g, struct cgfs_sample *s)
 		return rc;
 	if (g->v2) {
 		rc = cgfs_stat_find(stat, "inactive_file",
-		    &s->inactive_file_bytes);
+				    &s->inactive_file_bytes);
 		if (rc == 0)
 			rc = cgfs_stat_find(stat, "anon", &s->anon_bytes);
 	} else {
 		/* total_*: hierarchical, includes children */
 		rc = cgfs_stat_find(stat, "total_inactive_file",
-		    &s->inactive_file_bytes);
+				    &s->inactive_file_bytes);
 		if (rc == 0)
 			rc = cgfs_stat_find(stat, "total_rss", &s->anon_bytes);
 	}
@@ -462,7 +466,7 @@ cgfs_group_read(const struct cgfs_group *g, struct cgfs_sample *s)
 		return rc == -ENOENT ? -EINVAL : rc;
 	if (g->psidirfd >= 0) {
 		int fd = openat(g->psidirfd, "memory.pressure",
-		    O_RDONLY | O_CLOEXEC);
+				O_RDONLY | O_CLOEXEC);
 
 		if (fd < 0)
 			return errno == ENODEV ? -ENOENT : -errno;

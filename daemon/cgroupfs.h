@@ -23,24 +23,24 @@
 
 #include "psi.h"
 
-#define CGFS_PATH_MAX 256	/* a cgroup path relative to its root */
-#define CGFS_MAX_DEPTH 32	/* ancestors whose limits we read */
+#define CGFS_PATH_MAX 256 /* a cgroup path relative to its root */
+#define CGFS_MAX_DEPTH 32 /* ancestors whose limits we read */
 #define CGFS_NO_LIMIT UINT64_MAX
 
 struct cgfs {
-	char memory_root[PATH_MAX];	/* memory controller mount */
-	char unified_root[PATH_MAX];	/* cgroup2 mount for PSI, "" none */
-	char proc_root[PATH_MAX];	/* procfs mount */
-	int memory_v2;			/* memory controller on cgroup2 */
-	int use_libcgroup;		/* cgfs_pid_paths asks libcgroup */
-	int memfd;			/* O_PATH dir fd of memory_root */
-	int unifd;			/* dir fd of unified_root, or -1 */
+	char memory_root[PATH_MAX];  /* memory controller mount */
+	char unified_root[PATH_MAX]; /* cgroup2 mount for PSI, "" none */
+	char proc_root[PATH_MAX];    /* procfs mount */
+	int memory_v2;		     /* memory controller on cgroup2 */
+	int use_libcgroup;	     /* cgfs_pid_paths asks libcgroup */
+	int memfd;		     /* O_PATH dir fd of memory_root */
+	int unifd;		     /* dir fd of unified_root, or -1 */
 };
 
 /* Set up fs for explicit roots (tests, config overrides).  unified_root
  * may be NULL or "" (no PSI per cgroup).  Returns 0 or -errno. */
 int cgfs_open(struct cgfs *fs, const char *memory_root, int memory_v2,
-    const char *unified_root, const char *proc_root);
+	      const char *unified_root, const char *proc_root);
 
 /* Find the real roots: the memory controller's mount through libcgroup
  * (cgroup_get_subsys_mount_point), the cgroup2 mount from
@@ -53,34 +53,35 @@ void cgfs_close(struct cgfs *fs);
 /* From the text of /proc/PID/mountinfo, the mount point of the v1
  * hierarchy holding `controller` (controller NULL: the cgroup2 mount).
  * Returns 0 or -ENOENT. */
-int cgfs_mountinfo_find(const char *text, const char *controller,
-    char *out, size_t outlen);
+int cgfs_mountinfo_find(const char *text, const char *controller, char *out,
+			size_t outlen);
 
 /* The cgroup of pid: the memory controller's path (mem) and its cgroup2
  * path (v2, for PSI; "" when not on a v2 hierarchy).  Paths start with
  * '/'.  Returns 0, -ESRCH (no such process) or -errno. */
-int cgfs_pid_paths(const struct cgfs *fs, pid_t pid, char *mem,
-    size_t memlen, char *v2, size_t v2len);
+int cgfs_pid_paths(const struct cgfs *fs, pid_t pid, char *mem, size_t memlen,
+		   char *v2, size_t v2len);
 
 /* /proc/PID/oom_score_adj into *adj.  Returns 0 or -errno. */
 int cgfs_oom_score_adj(const struct cgfs *fs, pid_t pid, int *adj);
 
 struct cgfs_group {
-	char path[CGFS_PATH_MAX];	/* memory cgroup, from memory_root */
-	char psi_path[CGFS_PATH_MAX];	/* pressure cgroup, "" none */
-	int v2;				/* memory files are v2 names */
-	int dirfd;			/* the memory cgroup directory */
-	int anc[CGFS_MAX_DEPTH];	/* ancestors, root first */
+	char path[CGFS_PATH_MAX];     /* memory cgroup, from memory_root */
+	char psi_path[CGFS_PATH_MAX]; /* pressure cgroup, "" none */
+	int v2;			      /* memory files are v2 names */
+	int dirfd;		      /* the memory cgroup directory */
+	int anc[CGFS_MAX_DEPTH];      /* ancestors, root first */
 	int nanc;
-	int psidirfd;			/* dir of memory.pressure or -1 */
+	int psidirfd; /* dir of memory.pressure or -1 */
 };
 
 struct cgfs_sample {
-	uint64_t limit_bytes;	/* smallest limit up the tree (v2: max and
-				 * high), CGFS_NO_LIMIT if none */
-	uint64_t usage_bytes;	/* memory.current / usage_in_bytes */
+	/* smallest limit up the tree (v2: max and high), CGFS_NO_LIMIT if
+	 * none */
+	uint64_t limit_bytes;
+	uint64_t usage_bytes;	      /* memory.current / usage_in_bytes */
 	uint64_t inactive_file_bytes; /* reclaimable cache, from memory.stat */
-	uint64_t anon_bytes;	/* anon (v2) / total_rss (v1) */
+	uint64_t anon_bytes;	      /* anon (v2) / total_rss (v1) */
 	int has_psi;
 	struct psi_sample psi;
 };
@@ -88,7 +89,7 @@ struct cgfs_sample {
 /* Open the directories of a cgroup.  psi_path may be NULL/"" (no PSI).
  * Returns 0, -ENOENT if the cgroup does not exist, or -errno. */
 int cgfs_group_open(const struct cgfs *fs, const char *path,
-    const char *psi_path, struct cgfs_group *g);
+		    const char *psi_path, struct cgfs_group *g);
 void cgfs_group_close(struct cgfs_group *g);
 
 /* Read limits, usage, stat and pressure.  Returns 0, -ENOENT when the

@@ -23,17 +23,17 @@
 
 struct conf_parse {
 	struct conf *c;
-	const char *name;	/* file name for messages */
+	const char *name; /* file name for messages */
 	conf_err_fn err;
 	void *arg;
-	int line;		/* line being parsed */
+	int line; /* line being parsed */
 	int errors;
-	struct conf_cg *cur;	/* section being filled, NULL: global */
-	int in_global;		/* inside [memreclaimd] */
-	int bad_section;	/* skip keys of an unknown section */
-	int global_line;	/* where [memreclaimd] starts */
-	FILE *fp;		/* file mode */
-	const char *text;	/* string mode */
+	struct conf_cg *cur; /* section being filled, NULL: global */
+	int in_global;	     /* inside [memreclaimd] */
+	int bad_section;     /* skip keys of an unknown section */
+	int global_line;     /* where [memreclaimd] starts */
+	FILE *fp;	     /* file mode */
+	const char *text;    /* string mode */
 };
 
 static void
@@ -76,7 +76,7 @@ conf_defaults(struct conf *c)
 {
 	memset(c, 0, sizeof(*c));
 	snprintf(c->socket, sizeof(c->socket), "%s",
-	    "/run/memreclaim/memreclaimd.sock");
+		 "/run/memreclaim/memreclaimd.sock");
 	c->socket_mode = 0660;
 	c->tick_ms = 1000;
 	snprintf(c->metrics, sizeof(c->metrics), "127.0.0.1:9464");
@@ -91,12 +91,21 @@ conf_defaults(struct conf *c)
 int
 conf_parse_size(const char *s, uint64_t *out)
 {
-	static const struct { const char *sfx; uint64_t mul; } units[] = {
-		{ "", 1 }, { "B", 1 },
-		{ "K", 1ull << 10 }, { "KiB", 1ull << 10 }, { "k", 1ull << 10 },
-		{ "M", 1ull << 20 }, { "MiB", 1ull << 20 },
-		{ "G", 1ull << 30 }, { "GiB", 1ull << 30 },
-		{ "T", 1ull << 40 }, { "TiB", 1ull << 40 },
+	static const struct {
+		const char *sfx;
+		uint64_t mul;
+	} units[] = {
+	    {"", 1},
+	    {"B", 1},
+	    {"K", 1ull << 10},
+	    {"KiB", 1ull << 10},
+	    {"k", 1ull << 10},
+	    {"M", 1ull << 20},
+	    {"MiB", 1ull << 20},
+	    {"G", 1ull << 30},
+	    {"GiB", 1ull << 30},
+	    {"T", 1ull << 40},
+	    {"TiB", 1ull << 40},
 	};
 	char *end;
 	double v;
@@ -126,8 +135,8 @@ conf_bool(const char *v, int *out)
 	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on") ||
 	    !strcmp(v, "1"))
 		*out = 1;
-	else if (!strcmp(v, "no") || !strcmp(v, "false") ||
-	    !strcmp(v, "off") || !strcmp(v, "0"))
+	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off") ||
+		 !strcmp(v, "0"))
 		*out = 0;
 	else
 		return -EINVAL;
@@ -179,7 +188,7 @@ conf_string(char *dst, size_t len, const char *v)
  * Returns 1 handled, 0 unknown key, -1 bad value (reported). */
 static int
 conf_cg_key(struct conf_parse *p, struct conf_cg *g, const char *k,
-    const char *v)
+	    const char *v)
 {
 	int rc = 1, bad = 0;
 
@@ -187,7 +196,7 @@ conf_cg_key(struct conf_parse *p, struct conf_cg *g, const char *k,
 		bad = conf_bool(v, &g->watch) < 0;
 	else if (!strcmp(k, "headroom_percent"))
 		bad = conf_pct(v, &g->headroom_percent) < 0 ||
-		    g->headroom_percent > 90.0;
+		      g->headroom_percent > 90.0;
 	else if (!strcmp(k, "headroom_min"))
 		bad = conf_parse_size(v, &g->headroom_min_bytes) < 0;
 	else if (!strcmp(k, "pressure_target"))
@@ -231,8 +240,8 @@ conf_global_key(struct conf_parse *p, const char *k, const char *v)
 	int bad = 0;
 
 	if (!strcmp(k, "socket"))
-		bad = v[0] != '/' || conf_string(c->socket, sizeof(c->socket),
-		    v) < 0;
+		bad = v[0] != '/' ||
+		      conf_string(c->socket, sizeof(c->socket), v) < 0;
 	else if (!strcmp(k, "socket_mode")) {
 		char *end;
 		unsigned long m;
@@ -243,22 +252,27 @@ conf_global_key(struct conf_parse *p, const char *k, const char *v)
 		if (!bad)
 			c->socket_mode = (mode_t)m;
 	} else if (!strcmp(k, "socket_group"))
-		bad = conf_string(c->socket_group, sizeof(c->socket_group),
-		    v) < 0;
+		bad = conf_string(c->socket_group, sizeof(c->socket_group), v) <
+		      0;
 	else if (!strcmp(k, "tick_ms"))
 		bad = conf_u32(v, 100, 60000, &c->tick_ms) < 0;
 	else if (!strcmp(k, "metrics")) {
 		const char *colon = strrchr(v, ':');
 
-		bad = v[0] != '\0' && (colon == NULL || colon == v ||
-		    atoi(colon + 1) <= 0 || atoi(colon + 1) > 65535);
+		bad = v[0] != '\0' &&
+		      (colon == NULL || colon == v || atoi(colon + 1) <= 0 ||
+		       atoi(colon + 1) > 65535);
 		if (!bad)
-			bad = conf_string(c->metrics, sizeof(c->metrics), v) < 0;
+			bad =
+			    conf_string(c->metrics, sizeof(c->metrics), v) < 0;
 	} else if (!strcmp(k, "log_level")) {
-		static const struct { const char *n; int l; } lv[] = {
-			{ "error", LOG_ERR }, { "warning", LOG_WARNING },
-			{ "notice", LOG_NOTICE }, { "info", LOG_INFO },
-			{ "debug", LOG_DEBUG },
+		static const struct {
+			const char *n;
+			int l;
+		} lv[] = {
+		    {"error", LOG_ERR},	    {"warning", LOG_WARNING},
+		    {"notice", LOG_NOTICE}, {"info", LOG_INFO},
+		    {"debug", LOG_DEBUG},
 		};
 		size_t i;
 
@@ -275,14 +289,16 @@ conf_global_key(struct conf_parse *p, const char *k, const char *v)
 	else if (!strcmp(k, "trim_deadline_ms"))
 		bad = conf_u32(v, 1, 600000, &c->trim_deadline_ms) < 0;
 	else if (!strcmp(k, "memory_root"))
-		bad = (v[0] != '\0' && v[0] != '/') ||
+		bad =
+		    (v[0] != '\0' && v[0] != '/') ||
 		    conf_string(c->memory_root, sizeof(c->memory_root), v) < 0;
 	else if (!strcmp(k, "unified_root"))
 		bad = (v[0] != '\0' && v[0] != '/') ||
-		    conf_string(c->unified_root, sizeof(c->unified_root), v) < 0;
+		      conf_string(c->unified_root, sizeof(c->unified_root), v) <
+			  0;
 	else if (!strcmp(k, "proc_root"))
 		bad = v[0] != '/' ||
-		    conf_string(c->proc_root, sizeof(c->proc_root), v) < 0;
+		      conf_string(c->proc_root, sizeof(c->proc_root), v) < 0;
 	else {
 		int r = conf_cg_key(p, &c->defaults, k, v);
 
@@ -314,14 +330,14 @@ conf_section(struct conf_parse *p, const char *name)
 		while (*pat == ' ')
 			pat++;
 		if (*pat != '/') {
-			conf_error(p, "cgroup pattern must start with '/': '%s'",
-			    pat);
+			conf_error(
+			    p, "cgroup pattern must start with '/': '%s'", pat);
 			p->bad_section = 1;
 			return;
 		}
 		if (p->c->nsections == CONF_MAX_SECTIONS) {
 			conf_error(p, "too many [cgroup] sections (max %d)",
-			    CONF_MAX_SECTIONS);
+				   CONF_MAX_SECTIONS);
 			p->bad_section = 1;
 			return;
 		}
@@ -339,11 +355,11 @@ conf_section(struct conf_parse *p, const char *name)
 
 static int
 conf_handler(void *user, const char *section, const char *name,
-    const char *value)
+	     const char *value)
 {
 	struct conf_parse *p = user;
 
-	if (name == NULL) {	/* new section (INI_CALL_HANDLER_ON_NEW_SECTION) */
+	if (name == NULL) { /* new section (INI_CALL_HANDLER_ON_NEW_SECTION) */
 		conf_section(p, section);
 		return 1;
 	}
@@ -361,7 +377,7 @@ conf_handler(void *user, const char *section, const char *name,
 
 		if (r == 0)
 			conf_error(p, "unknown key '%s' in [cgroup %s]", name,
-			    p->cur->pattern);
+				   p->cur->pattern);
 	}
 	return 1;
 }
@@ -453,7 +469,7 @@ conf_reader(char *str, int num, void *stream)
  * conf_check_line, so the handler ignores `section` except for "". */
 static int
 conf_key_handler(void *user, const char *section, const char *name,
-    const char *value)
+		 const char *value)
 {
 	if (name == NULL)
 		return 1;
@@ -466,22 +482,25 @@ conf_check_semantics(struct conf_parse *p)
 	int i;
 
 	for (i = -1; i < p->c->nsections; i++) {
-		const struct conf_cg *g = i < 0 ? &p->c->defaults :
-		    &p->c->sections[i];
+		const struct conf_cg *g =
+		    i < 0 ? &p->c->defaults : &p->c->sections[i];
 
 		p->line = i < 0 ? p->global_line : g->line;
 		if (g->pressure_urgent < g->pressure_target)
-			conf_error(p, "pressure_urgent (%g) is below "
-			    "pressure_target (%g)", g->pressure_urgent,
-			    g->pressure_target);
+			conf_error(p,
+				   "pressure_urgent (%g) is below "
+				   "pressure_target (%g)",
+				   g->pressure_urgent, g->pressure_target);
 		if (g->max_cooldown_ms < g->cooldown_ms)
-			conf_error(p, "max_cooldown_ms (%u) is below "
-			    "cooldown_ms (%u)", g->max_cooldown_ms,
-			    g->cooldown_ms);
+			conf_error(p,
+				   "max_cooldown_ms (%u) is below "
+				   "cooldown_ms (%u)",
+				   g->max_cooldown_ms, g->cooldown_ms);
 		if (g->trigger_stall_ms > g->trigger_window_ms)
-			conf_error(p, "trigger_stall_ms (%u) exceeds "
-			    "trigger_window_ms (%u)", g->trigger_stall_ms,
-			    g->trigger_window_ms);
+			conf_error(p,
+				   "trigger_stall_ms (%u) exceeds "
+				   "trigger_window_ms (%u)",
+				   g->trigger_stall_ms, g->trigger_window_ms);
 	}
 	return p->errors;
 }
@@ -502,8 +521,8 @@ conf_run(struct conf_parse *p)
 
 /* Parse from fp or text (one of them NULL) into c, from the defaults. */
 static int
-conf_parse_from(const char *name, FILE *fp, const char *text,
-    struct conf *c, conf_err_fn err, void *arg)
+conf_parse_from(const char *name, FILE *fp, const char *text, struct conf *c,
+		conf_err_fn err, void *arg)
 {
 	struct conf_parse p;
 
@@ -531,7 +550,8 @@ conf_load(const char *path, struct conf *c, conf_err_fn err, void *arg)
 		if (err) {
 			char msg[PATH_MAX + 64];
 
-			snprintf(msg, sizeof(msg), "%s: %s", path, strerror(-rc));
+			snprintf(msg, sizeof(msg), "%s: %s", path,
+				 strerror(-rc));
 			err(arg, msg);
 		}
 		return rc;
@@ -543,7 +563,7 @@ conf_load(const char *path, struct conf *c, conf_err_fn err, void *arg)
 
 int
 conf_load_string(const char *name, const char *text, struct conf *c,
-    conf_err_fn err, void *arg)
+		 conf_err_fn err, void *arg)
 {
 	return conf_parse_from(name, NULL, text, c, err, arg);
 }

@@ -30,41 +30,41 @@
 #define CONF_MAX_SECTIONS 64
 
 enum conf_order {
-	CONF_ORDER_OOM = 0,	/* highest oom_score_adj first, then idle */
-	CONF_ORDER_IDLE = 1,	/* most idle bytes first */
+	CONF_ORDER_OOM = 0,  /* highest oom_score_adj first, then idle */
+	CONF_ORDER_IDLE = 1, /* most idle bytes first */
 };
 
 /* Policy settings of one [cgroup PATTERN] section (or the defaults). */
 struct conf_cg {
-	char pattern[256];	/* fnmatch pattern; "" for the defaults */
-	int line;		/* where the section starts, 0: built in */
-	int watch;		/* 0: never act on matching cgroups */
-	double headroom_percent; /* of the limit, kept free */
+	char pattern[256];	     /* fnmatch pattern, "" = defaults */
+	int line;		     /* section start, 0: built in */
+	int watch;		     /* 0: never act on matching cgroups */
+	double headroom_percent;     /* of the limit, kept free */
 	uint64_t headroom_min_bytes; /* at least this much headroom */
-	double pressure_target;	/* some-stall %, below it: nothing to do */
-	double pressure_urgent;	/* some-stall % asking for MADV_DONTNEED */
-	double full_urgent;	/* full avg10 % asking for MADV_DONTNEED */
-	uint32_t cooldown_ms;	/* quiet time after acting on a cgroup */
-	uint32_t max_cooldown_ms; /* cooldown ceiling when trims fail */
-	uint64_t min_trim_bytes; /* smaller requests are not sent */
-	int soft_limits;	/* send LIMIT frames */
-	int order;		/* enum conf_order */
-	uint32_t trigger_stall_ms; /* PSI trigger: stall within window */
+	double pressure_target;	     /* some-stall %: below, idle */
+	double pressure_urgent;	     /* some-stall %: MADV_DONTNEED */
+	double full_urgent;	     /* full avg10 %: MADV_DONTNEED */
+	uint32_t cooldown_ms;	     /* quiet time after acting */
+	uint32_t max_cooldown_ms;    /* cooldown ceiling when trims fail */
+	uint64_t min_trim_bytes;     /* smaller requests are not sent */
+	int soft_limits;	     /* send LIMIT frames */
+	int order;		     /* enum conf_order */
+	uint32_t trigger_stall_ms;   /* PSI trigger: stall within window */
 	uint32_t trigger_window_ms;
 };
 
 struct conf {
-	char path[PATH_MAX];	/* file loaded, "" for built-in defaults */
-	char socket[108];	/* sun_path */
+	char path[PATH_MAX]; /* file loaded, "" for built-in defaults */
+	char socket[108];    /* sun_path */
 	mode_t socket_mode;
-	char socket_group[64];	/* "" keeps the daemon's group */
+	char socket_group[64]; /* "" keeps the daemon's group */
 	uint32_t tick_ms;
-	char metrics[64];	/* host:port, "" disables */
-	int log_level;		/* syslog LOG_* */
+	char metrics[64]; /* host:port, "" disables */
+	int log_level;	  /* syslog LOG_* */
 	uint32_t max_clients;
 	uint32_t max_frame_rate; /* frames per second per client */
 	uint32_t trim_deadline_ms;
-	char memory_root[PATH_MAX]; /* "" discovers */
+	char memory_root[PATH_MAX];  /* "" discovers */
 	char unified_root[PATH_MAX]; /* "" discovers */
 	char proc_root[PATH_MAX];
 	struct conf_cg defaults;
@@ -84,7 +84,7 @@ int conf_load(const char *path, struct conf *c, conf_err_fn err, void *arg);
 
 /* Same, from a string (tests); name is used in messages. */
 int conf_load_string(const char *name, const char *text, struct conf *c,
-    conf_err_fn err, void *arg);
+		     conf_err_fn err, void *arg);
 
 /* The settings for the cgroup at path: first matching section, else the
  * defaults. */

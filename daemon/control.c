@@ -53,7 +53,8 @@ control_reload(struct mrd *d, char *msg, size_t msglen)
 	if (rc != 0) {
 		d->n.config_errors++;
 		snprintf(msg, msglen, "%s: %d error%s, old config kept",
-		    d->conf_path, rc < 0 ? 1 : rc, rc == 1 || rc < 0 ? "" : "s");
+			 d->conf_path, rc < 0 ? 1 : rc,
+			 rc == 1 || rc < 0 ? "" : "s");
 		log_warnx("%s", msg);
 		sd_notify(0, "READY=1");
 		free(nc);
@@ -63,11 +64,11 @@ control_reload(struct mrd *d, char *msg, size_t msglen)
 	memcpy(nc->socket, d->conf.socket, sizeof(nc->socket));
 	nc->socket_mode = d->conf.socket_mode;
 	memcpy(nc->socket_group, d->conf.socket_group,
-	    sizeof(nc->socket_group));
+	       sizeof(nc->socket_group));
 	memcpy(nc->metrics, d->conf.metrics, sizeof(nc->metrics));
 	memcpy(nc->memory_root, d->conf.memory_root, sizeof(nc->memory_root));
 	memcpy(nc->unified_root, d->conf.unified_root,
-	    sizeof(nc->unified_root));
+	       sizeof(nc->unified_root));
 	memcpy(nc->proc_root, d->conf.proc_root, sizeof(nc->proc_root));
 	d->conf = *nc;
 	free(nc);
@@ -81,7 +82,7 @@ control_reload(struct mrd *d, char *msg, size_t msglen)
 
 static void
 control_done(struct mrd *d, struct mrd_client *c, int status, uint32_t count,
-    const char *msg)
+	     const char *msg)
 {
 	struct mr_proto_ctl_done done;
 
@@ -100,8 +101,8 @@ control_status(struct mrd *d, struct mrd_client *c)
 	struct mrd_client *k;
 
 	memset(&s, 0, sizeof(s));
-	s.daemon_version = MR_PROTO_LIBVERSION(MR_VERSION_MAJOR,
-	    MR_VERSION_MINOR, MR_VERSION_PATCH);
+	s.daemon_version = MR_PROTO_LIBVERSION(
+	    MR_VERSION_MAJOR, MR_VERSION_MINOR, MR_VERSION_PATCH);
 	s.daemon_pid = (uint32_t)getpid();
 	s.uptime_ms = (mrd_now_ns() - d->start_ns) / 1000000;
 	for (k = d->clients; k; k = k->next)
@@ -149,8 +150,9 @@ control_clients(struct mrd *d, struct mrd_client *c)
 		r.trims = k->trims;
 		r.last_trim_bytes = k->last_trim_bytes;
 		r.last_trim_released = k->last_trim_released;
-		r.last_trim_age_ms = k->last_trim_ns ?
-		    (now - k->last_trim_ns) / 1000000 : UINT64_MAX;
+		r.last_trim_age_ms = k->last_trim_ns
+					 ? (now - k->last_trim_ns) / 1000000
+					 : UINT64_MAX;
 		r.soft_limit_bytes = k->limit_sent;
 		snprintf(r.cgroup, sizeof(r.cgroup), "%s", k->mem_path);
 		if (server_send(d, c, MR_MSG_CTL_CLIENT, &r) < 0)
@@ -182,8 +184,9 @@ control_cgroups(struct mrd *d, struct mrd_client *c)
 		r.headroom_bytes = cg->last.headroom_bytes;
 		r.shed_bytes = cg->last.shed_bytes;
 		r.clients = (uint32_t)cg->refs;
-		r.psi_mode = cg->g.psidirfd < 0 ? MR_PSI_MODE_NONE :
-		    cg->trigger_fd >= 0 ? MR_PSI_MODE_TRIGGER : MR_PSI_MODE_POLL;
+		r.psi_mode = cg->g.psidirfd < 0	   ? MR_PSI_MODE_NONE
+			     : cg->trigger_fd >= 0 ? MR_PSI_MODE_TRIGGER
+						   : MR_PSI_MODE_POLL;
 		snprintf(r.path, sizeof(r.path), "%s", cg->g.path);
 		if (server_send(d, c, MR_MSG_CTL_CGROUP, &r) < 0)
 			return;
@@ -197,7 +200,7 @@ control_cgroups(struct mrd *d, struct mrd_client *c)
  * also takes any remainder, releasing what it can. */
 static void
 control_trim(struct mrd *d, struct mrd_client *c,
-    const struct mr_proto_ctl_request *r)
+	     const struct mr_proto_ctl_request *r)
 {
 	struct mrd_client *pick[256], *k;
 	uint64_t left = r->bytes;
@@ -208,25 +211,30 @@ control_trim(struct mrd *d, struct mrd_client *c,
 	for (k = d->clients; k && n < 256; k = k->next) {
 		if (k->kind != MRD_CLIENT_LIB)
 			continue;
-		if (r->cmd == MR_CTL_TRIM_PID ? k->pid != r->pid :
-		    strcmp(k->mem_path, r->cgroup) != 0)
+		if (r->cmd == MR_CTL_TRIM_PID
+			? k->pid != r->pid
+			: strcmp(k->mem_path, r->cgroup) != 0)
 			continue;
-		for (j = n; j > 0 && (pick[j - 1]->oom_score_adj <
-		    k->oom_score_adj); j--)
+		for (j = n;
+		     j > 0 && (pick[j - 1]->oom_score_adj < k->oom_score_adj);
+		     j--)
 			pick[j] = pick[j - 1];
 		pick[j] = k;
 		n++;
 	}
 	if (n == 0) {
-		control_done(d, c, -ESRCH, 0, r->cmd == MR_CTL_TRIM_PID ?
-		    "no registered client with that pid" :
-		    "no registered client in that cgroup");
+		control_done(d, c, -ESRCH, 0,
+			     r->cmd == MR_CTL_TRIM_PID
+				 ? "no registered client with that pid"
+				 : "no registered client in that cgroup");
 		return;
 	}
 	for (i = 0; i < n && left > 0; i++) {
 		uint64_t give = pick[i]->has_stats &&
-		    pick[i]->stats.idle_bytes < left && i < n - 1 ?
-		    pick[i]->stats.idle_bytes : left;
+					pick[i]->stats.idle_bytes < left &&
+					i < n - 1
+				    ? pick[i]->stats.idle_bytes
+				    : left;
 
 		if (give == 0)
 			continue;
@@ -236,13 +244,13 @@ control_trim(struct mrd *d, struct mrd_client *c,
 		}
 	}
 	snprintf(msg, sizeof(msg), "asked %u client%s", asked,
-	    asked == 1 ? "" : "s");
+		 asked == 1 ? "" : "s");
 	control_done(d, c, 0, asked, msg);
 }
 
 void
 control_request(struct mrd *d, struct mrd_client *c,
-    const struct mr_proto_ctl_request *r)
+		const struct mr_proto_ctl_request *r)
 {
 	char msg[MR_PROTO_TEXT_MAX];
 	int rc;
@@ -260,7 +268,7 @@ control_request(struct mrd *d, struct mrd_client *c,
 	case MR_CTL_TRIM_PID:
 	case MR_CTL_TRIM_CGROUP:
 		log_info("operator trim of %llu bytes requested by pid %d",
-		    (unsigned long long)r->bytes, (int)c->pid);
+			 (unsigned long long)r->bytes, (int)c->pid);
 		control_trim(d, c, r);
 		break;
 	case MR_CTL_RELOAD:

@@ -29,7 +29,8 @@ static int json;
 static void
 usage(FILE *f)
 {
-	fprintf(f,
+	fprintf(
+	    f,
 	    "usage: memreclaimctl [-s socket] [--json] command\n"
 	    "\n"
 	    "commands:\n"
@@ -53,7 +54,7 @@ usage(FILE *f)
 static void
 human(char *out, size_t len, uint64_t b)
 {
-	static const char *const u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	static const char *const u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
 	double v = (double)b;
 	int i = 0;
 
@@ -116,7 +117,7 @@ static int
 ctl_recv(int fd, struct mr_proto_msg *m)
 {
 	unsigned char buf[MR_PROTO_MAX_FRAME + 1];
-	struct pollfd p = { fd, POLLIN, 0 };
+	struct pollfd p = {fd, POLLIN, 0};
 	ssize_t n;
 	int rc;
 
@@ -126,6 +127,10 @@ ctl_recv(int fd, struct mr_proto_msg *m)
 	if (rc < 0)
 		return -errno;
 	n = recv(fd, buf, sizeof(buf), 0);
+	/* a peer that closed with our request unread reports ECONNRESET
+	 * once, before the frames it sent (its BYE) can be read */
+	if (n < 0 && errno == ECONNRESET)
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 	if (n < 0)
 		return -errno;
 	if (n == 0)
@@ -138,16 +143,18 @@ static int
 ctl_bye(const struct mr_proto_msg *m)
 {
 	static const char *const why[] = {
-		[MR_BYE_NORMAL] = "closed",
-		[MR_BYE_VERSION] = "protocol version refused",
-		[MR_BYE_PROTOCOL] = "not allowed: root, the daemon's user or "
-		    "the socket's group only",
-		[MR_BYE_LIMIT] = "too many connections",
-		[MR_BYE_SHUTDOWN] = "shutting down",
+	    [MR_BYE_NORMAL] = "closed",
+	    [MR_BYE_VERSION] = "protocol version refused",
+	    [MR_BYE_PROTOCOL] = "not allowed: root, the daemon's user or "
+				"the socket's group only",
+	    [MR_BYE_LIMIT] = "too many connections",
+	    [MR_BYE_SHUTDOWN] = "shutting down",
 	};
 
-	fprintf(stderr, "memreclaimctl: the daemon closed the connection "
-	    "(%s)\n", why[m->u.bye.reason]);
+	fprintf(stderr,
+		"memreclaimctl: the daemon closed the connection "
+		"(%s)\n",
+		why[m->u.bye.reason]);
 	return 1;
 }
 
@@ -157,12 +164,14 @@ print_status(const struct mr_proto_ctl_status *s)
 	char a[32], b[32];
 
 	if (json) {
-		printf("{\"daemon_version\":\"%u.%u.%u\",\"pid\":%u,"
+		printf(
+		    "{\"daemon_version\":\"%u.%u.%u\",\"pid\":%u,"
 		    "\"uptime_ms\":%" PRIu64 ",\"clients\":%u,\"cgroups\":%u,"
-		    "\"tick_ms\":%u,\"psi_triggers\":%u,\"trims_sent\":%"
-		    PRIu64 ",\"trim_bytes_requested\":%" PRIu64
-		    ",\"trim_bytes_released\":%" PRIu64 ",\"clients_dropped\":%"
-		    PRIu64 ",\"frames_rejected\":%" PRIu64
+		    "\"tick_ms\":%u,\"psi_triggers\":%u,\"trims_sent\":%" PRIu64
+		    ",\"trim_bytes_requested\":%" PRIu64
+		    ",\"trim_bytes_released\":%" PRIu64
+		    ",\"clients_dropped\":%" PRIu64
+		    ",\"frames_rejected\":%" PRIu64
 		    ",\"config_reloads\":%" PRIu64 ",\"config_errors\":%" PRIu64
 		    ",\"host_some_avg10\":%.2f,\"host_full_avg10\":%.2f}\n",
 		    s->daemon_version >> 16, (s->daemon_version >> 8) & 0xff,
@@ -175,21 +184,21 @@ print_status(const struct mr_proto_ctl_status *s)
 		return;
 	}
 	printf("memreclaimd %u.%u.%u  pid %u  up %" PRIu64 " s  tick %u ms\n",
-	    s->daemon_version >> 16, (s->daemon_version >> 8) & 0xff,
-	    s->daemon_version & 0xff, s->daemon_pid, s->uptime_ms / 1000,
-	    s->tick_ms);
+	       s->daemon_version >> 16, (s->daemon_version >> 8) & 0xff,
+	       s->daemon_version & 0xff, s->daemon_pid, s->uptime_ms / 1000,
+	       s->tick_ms);
 	printf("clients %u  cgroups %u (%u with PSI triggers)\n", s->clients,
-	    s->cgroups, s->psi_triggers);
+	       s->cgroups, s->psi_triggers);
 	human(a, sizeof(a), s->trim_bytes_requested);
 	human(b, sizeof(b), s->trim_bytes_released);
-	printf("trims %" PRIu64 " sent, %s asked, %s released\n",
-	    s->trims_sent, a, b);
+	printf("trims %" PRIu64 " sent, %s asked, %s released\n", s->trims_sent,
+	       a, b);
 	printf("dropped clients %" PRIu64 "  rejected frames %" PRIu64
-	    "  config reloads %" PRIu64 " (%" PRIu64 " refused)\n",
-	    s->clients_dropped, s->frames_rejected, s->config_reloads,
-	    s->config_errors);
+	       "  config reloads %" PRIu64 " (%" PRIu64 " refused)\n",
+	       s->clients_dropped, s->frames_rejected, s->config_reloads,
+	       s->config_errors);
 	printf("host memory pressure  some %.2f%%  full %.2f%%\n",
-	    s->host_some_avg10, s->host_full_avg10);
+	       s->host_some_avg10, s->host_full_avg10);
 }
 
 static void
@@ -199,18 +208,20 @@ print_client(const struct mr_proto_ctl_client *r, int first)
 
 	if (json) {
 		printf("%s{\"pid\":%d,\"uid\":%u,\"oom_score_adj\":%d,"
-		    "\"cgroup\":", first ? "" : ",", r->pid, r->uid,
-		    r->oom_score_adj);
+		       "\"cgroup\":",
+		       first ? "" : ",", r->pid, r->uid, r->oom_score_adj);
 		json_str(r->cgroup);
 		printf(",\"rss_bytes\":%" PRIu64 ",\"retained_bytes\":%" PRIu64
-		    ",\"idle_bytes\":%" PRIu64 ",\"allocated_bytes\":%" PRIu64
-		    ",\"soft_limit_bytes\":%" PRIu64 ",\"trims\":%" PRIu64
-		    ",\"last_trim_bytes\":%" PRIu64
-		    ",\"last_trim_released_bytes\":%" PRIu64
-		    ",\"last_trim_age_ms\":", r->stats.rss_bytes,
-		    r->stats.retained_bytes, r->stats.idle_bytes,
-		    r->stats.allocated_bytes, r->soft_limit_bytes, r->trims,
-		    r->last_trim_bytes, r->last_trim_released);
+		       ",\"idle_bytes\":%" PRIu64
+		       ",\"allocated_bytes\":%" PRIu64
+		       ",\"soft_limit_bytes\":%" PRIu64 ",\"trims\":%" PRIu64
+		       ",\"last_trim_bytes\":%" PRIu64
+		       ",\"last_trim_released_bytes\":%" PRIu64
+		       ",\"last_trim_age_ms\":",
+		       r->stats.rss_bytes, r->stats.retained_bytes,
+		       r->stats.idle_bytes, r->stats.allocated_bytes,
+		       r->soft_limit_bytes, r->trims, r->last_trim_bytes,
+		       r->last_trim_released);
 		if (r->last_trim_age_ms == UINT64_MAX)
 			printf("null}");
 		else
@@ -219,72 +230,75 @@ print_client(const struct mr_proto_ctl_client *r, int first)
 	}
 	if (first)
 		printf("%-8s %-6s %5s %-28s %9s %9s %9s %9s %5s %s\n", "PID",
-		    "UID", "ADJ", "CGROUP", "RSS", "RETAINED", "IDLE", "LIMIT",
-		    "TRIMS", "LAST TRIM (asked/released, age)");
+		       "UID", "ADJ", "CGROUP", "RSS", "RETAINED", "IDLE",
+		       "LIMIT", "TRIMS", "LAST TRIM (asked/released, age)");
 	human(rss, sizeof(rss), r->stats.rss_bytes);
 	human(ret, sizeof(ret), r->stats.retained_bytes);
 	human(idle, sizeof(idle), r->stats.idle_bytes);
-	human(lim, sizeof(lim), r->soft_limit_bytes ? r->soft_limit_bytes :
-	    UINT64_MAX);
+	human(lim, sizeof(lim),
+	      r->soft_limit_bytes ? r->soft_limit_bytes : UINT64_MAX);
 	if (r->last_trim_age_ms == UINT64_MAX) {
 		snprintf(age, sizeof(age), "-");
 	} else {
 		human(ask, sizeof(ask), r->last_trim_bytes);
 		human(rel, sizeof(rel), r->last_trim_released);
-		snprintf(age, sizeof(age), "%s/%s, %" PRIu64 " s ago", ask,
-		    rel, r->last_trim_age_ms / 1000);
+		snprintf(age, sizeof(age), "%s/%s, %" PRIu64 " s ago", ask, rel,
+			 r->last_trim_age_ms / 1000);
 	}
-	printf("%-8d %-6u %5d %-28s %9s %9s %9s %9s %5" PRIu64 " %s\n",
-	    r->pid, r->uid, r->oom_score_adj, r->cgroup[0] ? r->cgroup : "?",
-	    rss, ret, idle, lim, r->trims, age);
+	printf("%-8d %-6u %5d %-28s %9s %9s %9s %9s %5" PRIu64 " %s\n", r->pid,
+	       r->uid, r->oom_score_adj, r->cgroup[0] ? r->cgroup : "?", rss,
+	       ret, idle, lim, r->trims, age);
 }
 
 static void
 print_cgroup(const struct mr_proto_ctl_cgroup *r, int first)
 {
-	static const char *const mode[] = { "none", "trigger", "poll" };
+	static const char *const mode[] = {"none", "trigger", "poll"};
 	char lim[32], use[32], head[32], shed[32];
 
 	if (json) {
 		printf("%s{\"cgroup\":", first ? "" : ",");
 		json_str(r->path);
 		printf(",\"some_avg10\":%.2f,\"full_avg10\":%.2f,"
-		    "\"some_total_us\":%" PRIu64 ",\"full_total_us\":%" PRIu64
-		    ",\"limit_bytes\":", r->some_avg10, r->full_avg10,
-		    r->some_total_us, r->full_total_us);
+		       "\"some_total_us\":%" PRIu64
+		       ",\"full_total_us\":%" PRIu64 ",\"limit_bytes\":",
+		       r->some_avg10, r->full_avg10, r->some_total_us,
+		       r->full_total_us);
 		if (r->limit_bytes == UINT64_MAX)
 			printf("null");
 		else
 			printf("%" PRIu64, r->limit_bytes);
-		printf(",\"usage_bytes\":%" PRIu64 ",\"headroom_bytes\":%"
-		    PRIu64 ",\"shed_bytes\":%" PRIu64 ",\"clients\":%u,"
-		    "\"psi\":\"%s\"}", r->usage_bytes, r->headroom_bytes,
-		    r->shed_bytes, r->clients, mode[r->psi_mode]);
+		printf(",\"usage_bytes\":%" PRIu64
+		       ",\"headroom_bytes\":%" PRIu64 ",\"shed_bytes\":%" PRIu64
+		       ",\"clients\":%u,"
+		       "\"psi\":\"%s\"}",
+		       r->usage_bytes, r->headroom_bytes, r->shed_bytes,
+		       r->clients, mode[r->psi_mode]);
 		return;
 	}
 	if (first)
 		printf("%-32s %7s %7s %9s %9s %9s %9s %7s %s\n", "CGROUP",
-		    "SOME10", "FULL10", "LIMIT", "USAGE", "HEADROOM", "SHED",
-		    "CLIENTS", "PSI");
+		       "SOME10", "FULL10", "LIMIT", "USAGE", "HEADROOM", "SHED",
+		       "CLIENTS", "PSI");
 	human(lim, sizeof(lim), r->limit_bytes);
 	human(use, sizeof(use), r->usage_bytes);
 	human(head, sizeof(head), r->headroom_bytes);
 	human(shed, sizeof(shed), r->shed_bytes);
 	printf("%-32s %6.2f%% %6.2f%% %9s %9s %9s %9s %7u %s\n", r->path,
-	    r->some_avg10, r->full_avg10, lim, use, head, shed, r->clients,
-	    mode[r->psi_mode]);
+	       r->some_avg10, r->full_avg10, lim, use, head, shed, r->clients,
+	       mode[r->psi_mode]);
 }
 
 int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "urgent", no_argument, NULL, 'u' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+	    {"socket", required_argument, NULL, 's'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"urgent", no_argument, NULL, 'u'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *sock = getenv(MR_PROTO_SOCKET_ENV);
 	struct mr_proto_ctl_request req;
@@ -309,7 +323,7 @@ main(int argc, char **argv)
 			return 0;
 		case 'V':
 			printf("memreclaimctl %s (protocol %d)\n",
-			    PACKAGE_VERSION, MR_PROTO_VERSION);
+			       PACKAGE_VERSION, MR_PROTO_VERSION);
 			return 0;
 		default:
 			usage(stderr);
@@ -326,9 +340,10 @@ main(int argc, char **argv)
 	memset(&req, 0, sizeof(req));
 	if (!strcmp(cmd, "status") || !strcmp(cmd, "clients") ||
 	    !strcmp(cmd, "cgroups") || !strcmp(cmd, "reload")) {
-		req.cmd = !strcmp(cmd, "status") ? MR_CTL_STATUS :
-		    !strcmp(cmd, "clients") ? MR_CTL_CLIENTS :
-		    !strcmp(cmd, "cgroups") ? MR_CTL_CGROUPS : MR_CTL_RELOAD;
+		req.cmd = !strcmp(cmd, "status")    ? MR_CTL_STATUS
+			  : !strcmp(cmd, "clients") ? MR_CTL_CLIENTS
+			  : !strcmp(cmd, "cgroups") ? MR_CTL_CGROUPS
+						    : MR_CTL_RELOAD;
 		if (optind != argc) {
 			usage(stderr);
 			return 2;
@@ -345,16 +360,16 @@ main(int argc, char **argv)
 		if (conf_parse_size(argv[optind + 1], &req.bytes) < 0 ||
 		    req.bytes == 0) {
 			fprintf(stderr, "memreclaimctl: bad size '%s'\n",
-			    argv[optind + 1]);
+				argv[optind + 1]);
 			return 2;
 		}
-		req.urgency = urgent ? MR_PROTO_URGENCY_NOW :
-		    MR_PROTO_URGENCY_LAZY;
+		req.urgency =
+		    urgent ? MR_PROTO_URGENCY_NOW : MR_PROTO_URGENCY_LAZY;
 		if (who[0] == '/') {
 			req.cmd = MR_CTL_TRIM_CGROUP;
 			if (strlen(who) >= sizeof(req.cgroup)) {
 				fprintf(stderr, "memreclaimctl: cgroup path "
-				    "too long\n");
+						"too long\n");
 				return 2;
 			}
 			strcpy(req.cgroup, who);
@@ -362,8 +377,10 @@ main(int argc, char **argv)
 			long pid = strtol(who, &end, 10);
 
 			if (*end != '\0' || pid <= 0 || pid > INT32_MAX) {
-				fprintf(stderr, "memreclaimctl: '%s' is neither "
-				    "a pid nor a cgroup path\n", who);
+				fprintf(stderr,
+					"memreclaimctl: '%s' is neither "
+					"a pid nor a cgroup path\n",
+					who);
 				return 2;
 			}
 			req.cmd = MR_CTL_TRIM_PID;
@@ -377,8 +394,10 @@ main(int argc, char **argv)
 
 	fd = ctl_connect(sock);
 	if (fd < 0) {
-		fprintf(stderr, "memreclaimctl: %s: %s (is memreclaimd "
-		    "running?)\n", sock, strerror(-fd));
+		fprintf(stderr,
+			"memreclaimctl: %s: %s (is memreclaimd "
+			"running?)\n",
+			sock, strerror(-fd));
 		return 1;
 	}
 	n = mr_proto_encode(buf, sizeof(buf), MR_MSG_CTL_REQUEST, 1, &req);
@@ -415,21 +434,22 @@ main(int argc, char **argv)
 	close(fd);
 	if (json && (req.cmd == MR_CTL_CLIENTS || req.cmd == MR_CTL_CGROUPS))
 		printf("]\n");
-	if (json && (req.cmd == MR_CTL_TRIM_PID ||
-	    req.cmd == MR_CTL_TRIM_CGROUP || req.cmd == MR_CTL_RELOAD)) {
+	if (json &&
+	    (req.cmd == MR_CTL_TRIM_PID || req.cmd == MR_CTL_TRIM_CGROUP ||
+	     req.cmd == MR_CTL_RELOAD)) {
 		printf("{\"status\":%d,\"count\":%u,\"message\":",
-		    m.u.ctl_done.status, m.u.ctl_done.count);
+		       m.u.ctl_done.status, m.u.ctl_done.count);
 		json_str(m.u.ctl_done.message);
 		printf("}\n");
 	} else if (!json && m.u.ctl_done.message[0] != '\0') {
 		printf("%s\n", m.u.ctl_done.message);
-	} else if (!json && records == 0 && (req.cmd == MR_CTL_CLIENTS ||
-	    req.cmd == MR_CTL_CGROUPS)) {
+	} else if (!json && records == 0 &&
+		   (req.cmd == MR_CTL_CLIENTS || req.cmd == MR_CTL_CGROUPS)) {
 		printf("(none)\n");
 	}
 	if (m.u.ctl_done.status < 0) {
 		fprintf(stderr, "memreclaimctl: %s: %s\n", cmd,
-		    strerror(-m.u.ctl_done.status));
+			strerror(-m.u.ctl_done.status));
 		return 1;
 	}
 	return 0;

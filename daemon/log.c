@@ -52,24 +52,23 @@ log_vwrite(int pri, int err, const char *fmt, va_list ap)
 		gmtime_r(&ts.tv_sec, &tm);
 		strftime(t, sizeof(t), "%H:%M:%S", &tm);
 		fprintf(stderr, "%s.%03ld memreclaimd: %s\n", t,
-		    ts.tv_nsec / 1000000, msg);
+			ts.tv_nsec / 1000000, msg);
 	} else {
 		syslog(pri, "%s", msg);
 	}
 }
 
-#define LOG_FN(name, pri, witherr)					\
-void									\
-name(const char *fmt, ...)						\
-{									\
-	int e = errno;							\
-	va_list ap;							\
-									\
-	va_start(ap, fmt);						\
-	log_vwrite(pri, (witherr) ? e : 0, fmt, ap);			\
-	va_end(ap);							\
-	errno = e;							\
-}
+#define LOG_FN(name, pri, witherr)                                             \
+	void name(const char *fmt, ...)                                        \
+	{                                                                      \
+		int e = errno;                                                 \
+		va_list ap;                                                    \
+                                                                               \
+		va_start(ap, fmt);                                             \
+		log_vwrite(pri, (witherr) ? e : 0, fmt, ap);                   \
+		va_end(ap);                                                    \
+		errno = e;                                                     \
+	}
 
 LOG_FN(log_warn, LOG_WARNING, 1)
 LOG_FN(log_warnx, LOG_WARNING, 0)

@@ -31,7 +31,8 @@
 static void
 usage(FILE *f)
 {
-	fprintf(f,
+	fprintf(
+	    f,
 	    "usage: memreclaimd [-dnv] [-f file] [-t seconds]\n"
 	    "\n"
 	    "Watch cgroup memory pressure and limits, and ask processes that\n"
@@ -78,14 +79,14 @@ int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "foreground", no_argument, NULL, 'd' },
-		{ "config", required_argument, NULL, 'f' },
-		{ "check", no_argument, NULL, 'n' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+	    {"foreground", no_argument, NULL, 'd'},
+	    {"config", required_argument, NULL, 'f'},
+	    {"check", no_argument, NULL, 'n'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	static struct mrd d;
 	const char *conf_path = NULL;
@@ -96,7 +97,7 @@ main(int argc, char **argv)
 	sigset_t mask;
 
 	while ((ch = getopt_long(argc, argv, "df:nvt:hV", longopts, NULL)) !=
-	    -1) {
+	       -1) {
 		switch (ch) {
 		case 'd':
 			foreground = 1;
@@ -115,8 +116,10 @@ main(int argc, char **argv)
 
 			timeout_s = strtol(optarg, &end, 10);
 			if (*end != '\0' || timeout_s <= 0) {
-				fprintf(stderr, "memreclaimd: bad timeout "
-				    "'%s'\n", optarg);
+				fprintf(stderr,
+					"memreclaimd: bad timeout "
+					"'%s'\n",
+					optarg);
 				return 2;
 			}
 			break;
@@ -125,8 +128,8 @@ main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		case 'V':
-			printf("memreclaimd %s (protocol %d)\n", PACKAGE_VERSION,
-			    MR_PROTO_VERSION);
+			printf("memreclaimd %s (protocol %d)\n",
+			       PACKAGE_VERSION, MR_PROTO_VERSION);
 			return 0;
 		default:
 			usage(stderr);
@@ -145,14 +148,15 @@ main(int argc, char **argv)
 	    errno == ENOENT) {
 		conf_defaults(&d.conf);
 		if (check) {
-			printf("%s: no such file, the built-in defaults apply\n",
+			printf(
+			    "%s: no such file, the built-in defaults apply\n",
 			    d.conf_path);
 			return 0;
 		}
 		rc = 0;
 	} else {
-		rc = conf_load(d.conf_path, &d.conf, main_conf_error,
-		    &tostderr);
+		rc =
+		    conf_load(d.conf_path, &d.conf, main_conf_error, &tostderr);
 	}
 	if (check) {
 		if (rc == 0)
@@ -180,18 +184,20 @@ main(int argc, char **argv)
 		char mem[PATH_MAX + 32];
 
 		snprintf(mem, sizeof(mem), "%s/cgroup.controllers",
-		    d.conf.memory_root);
-		rc = cgfs_open(&d.fs, d.conf.memory_root, access(mem, F_OK) == 0,
-		    d.conf.unified_root, d.conf.proc_root);
+			 d.conf.memory_root);
+		rc =
+		    cgfs_open(&d.fs, d.conf.memory_root, access(mem, F_OK) == 0,
+			      d.conf.unified_root, d.conf.proc_root);
 	} else {
 		rc = cgfs_discover(&d.fs, d.conf.proc_root);
 	}
 	if (rc < 0)
 		fatalx("cgroup filesystem: %s (is the memory controller "
-		    "mounted?)", strerror(-rc));
+		       "mounted?)",
+		       strerror(-rc));
 	log_info("memory cgroups at %s (%s), PSI from %s", d.fs.memory_root,
-	    d.fs.memory_v2 ? "v2" : "v1",
-	    d.fs.unifd >= 0 ? d.fs.unified_root : "the host only");
+		 d.fs.memory_v2 ? "v2" : "v1",
+		 d.fs.unifd >= 0 ? d.fs.unified_root : "the host only");
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGHUP);
@@ -213,15 +219,16 @@ main(int argc, char **argv)
 		/* metrics are a convenience: a busy port must not stop the
 		 * daemon protecting the host */
 		log_warnc(rc, "metrics on %s, running without them",
-		    d.conf.metrics);
+			  d.conf.metrics);
 		d.conf.metrics[0] = '\0';
 	}
 	if (timeout_s > 0)
 		deadline = d.start_ns + (uint64_t)timeout_s * 1000000000ull;
-	log_info("memreclaimd %s ready on %s (config: %s%s%s)",
-	    PACKAGE_VERSION, d.conf.socket,
-	    access(d.conf_path, R_OK) == 0 ? d.conf_path : "built-in defaults",
-	    d.conf.metrics[0] ? ", metrics on " : "", d.conf.metrics);
+	log_info("memreclaimd %s ready on %s (config: %s%s%s)", PACKAGE_VERSION,
+		 d.conf.socket,
+		 access(d.conf_path, R_OK) == 0 ? d.conf_path
+						: "built-in defaults",
+		 d.conf.metrics[0] ? ", metrics on " : "", d.conf.metrics);
 	sd_notify(0, "READY=1");
 
 	while (running) {
@@ -252,23 +259,23 @@ main(int argc, char **argv)
 				struct signalfd_siginfo si;
 
 				while (read(sfd, &si, sizeof(si)) ==
-				    sizeof(si)) {
+				       sizeof(si)) {
 					if (si.ssi_signo == SIGHUP) {
 						char msg[MR_PROTO_TEXT_MAX];
 
 						log_info("SIGHUP: reloading");
-						(void)control_reload(&d, msg,
-						    sizeof(msg));
+						(void)control_reload(
+						    &d, msg, sizeof(msg));
 						main_timer(&d, tfd);
 					} else {
 						log_info("signal %u: exiting",
-						    si.ssi_signo);
+							 si.ssi_signo);
 						running = 0;
 					}
 				}
 			} else if ((cg = watch_find_trigger(&d, fd)) != NULL) {
 				log_debug("cgroup %s: PSI trigger fired",
-				    cg->g.path);
+					  cg->g.path);
 				due = 1;
 			} else if ((c = server_find_fd(&d, fd)) != NULL) {
 				server_input(&d, c);
@@ -277,8 +284,8 @@ main(int argc, char **argv)
 			}
 		}
 		now = mrd_now_ns();
-		if (due && now - d.last_cycle_ns >=
-		    MAIN_MIN_ROUND_MS * 1000000ull)
+		if (due &&
+		    now - d.last_cycle_ns >= MAIN_MIN_ROUND_MS * 1000000ull)
 			watch_cycle(&d, now);
 		if (deadline && now >= deadline) {
 			log_info("run time of %ld s over: exiting", timeout_s);

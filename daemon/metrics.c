@@ -29,7 +29,7 @@
 #define METRICS_REQ_MAX 4096
 
 struct metrics_conn {
-	int fd;			/* -1: free slot */
+	int fd; /* -1: free slot */
 	uint64_t start_ns;
 	size_t len;
 	char req[METRICS_REQ_MAX];
@@ -54,7 +54,7 @@ metrics_start(struct mrd *d)
 	if (port == NULL)
 		return -EINVAL;
 	*port++ = '\0';
-	if (host[0] == '[' && port[-2] == ']') {	/* [::1]:9464 */
+	if (host[0] == '[' && port[-2] == ']') { /* [::1]:9464 */
 		port[-2] = '\0';
 		memmove(host, host + 1, strlen(host));
 	}
@@ -65,7 +65,7 @@ metrics_start(struct mrd *d)
 	if (rc != 0)
 		return -EINVAL;
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0);
+		    0);
 	if (fd < 0) {
 		rc = -errno;
 		freeaddrinfo(ai);
@@ -135,7 +135,7 @@ mb_printf(struct metrics_buf *b, const char *fmt, ...)
 
 static void
 mb_head(struct metrics_buf *b, const char *name, const char *type,
-    const char *help)
+	const char *help)
 {
 	mb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
@@ -161,126 +161,130 @@ mb_label(char *out, size_t len, const char *s)
 size_t
 metrics_render(const struct mrd *d, char *buf, size_t len)
 {
-	struct metrics_buf b = { buf, len, 0 };
+	struct metrics_buf b = {buf, len, 0};
 	const struct mrd_client *c;
 	const struct mrd_cgroup *cg;
 	char lab[CGFS_PATH_MAX * 2];
 	int nlib = 0;
 
-#define COUNTER(name, help, value) do {					\
-	mb_head(&b, name, "counter", help);				\
-	mb_printf(&b, "%s %llu\n", name, (unsigned long long)(value));	\
-} while (0)
+#define COUNTER(name, help, value)                                             \
+	do {                                                                   \
+		mb_head(&b, name, "counter", help);                            \
+		mb_printf(&b, "%s %llu\n", name, (unsigned long long)(value)); \
+	} while (0)
 	for (c = d->clients; c; c = c->next)
 		nlib += c->kind == MRD_CLIENT_LIB;
 	mb_head(&b, "memreclaim_server_clients", "gauge",
-	    "Registered library clients.");
+		"Registered library clients.");
 	mb_printf(&b, "memreclaim_server_clients %d\n", nlib);
 	mb_head(&b, "memreclaim_watch_cgroups", "gauge",
-	    "Cgroups being watched.");
+		"Cgroups being watched.");
 	mb_printf(&b, "memreclaim_watch_cgroups %d\n", d->ncgroups);
 	COUNTER("memreclaim_server_clients_accepted_total",
-	    "Connections accepted.", d->n.clients_accepted);
+		"Connections accepted.", d->n.clients_accepted);
 	COUNTER("memreclaim_server_clients_dropped_total",
-	    "Clients disconnected for malformed or abusive traffic.",
-	    d->n.clients_dropped);
+		"Clients disconnected for malformed or abusive traffic.",
+		d->n.clients_dropped);
 	COUNTER("memreclaim_server_clients_refused_total",
-	    "Connections refused over max_clients.", d->n.clients_refused);
+		"Connections refused over max_clients.", d->n.clients_refused);
 	COUNTER("memreclaim_server_frames_total", "Frames received.",
-	    d->n.frames_received);
+		d->n.frames_received);
 	COUNTER("memreclaim_server_frames_rejected_total",
-	    "Frames rejected (malformed, out of order, over the rate).",
-	    d->n.frames_rejected);
+		"Frames rejected (malformed, out of order, over the rate).",
+		d->n.frames_rejected);
 	COUNTER("memreclaim_trim_requests_total", "TRIM frames sent.",
-	    d->n.trims_sent);
+		d->n.trims_sent);
 	COUNTER("memreclaim_trim_requested_bytes_total",
-	    "Bytes asked for by TRIM frames.", d->n.trim_bytes_requested);
+		"Bytes asked for by TRIM frames.", d->n.trim_bytes_requested);
 	COUNTER("memreclaim_trim_released_bytes_total",
-	    "Bytes clients reported released in TRIM_DONE.",
-	    d->n.trim_bytes_released);
+		"Bytes clients reported released in TRIM_DONE.",
+		d->n.trim_bytes_released);
 	COUNTER("memreclaim_trim_late_total",
-	    "TRIMs answered after trim_deadline_ms, or never.",
-	    d->n.trims_late);
+		"TRIMs answered after trim_deadline_ms, or never.",
+		d->n.trims_late);
 	COUNTER("memreclaim_limit_updates_total", "LIMIT frames sent.",
-	    d->n.limits_sent);
+		d->n.limits_sent);
 	COUNTER("memreclaim_config_reloads_total", "Config reloads tried.",
-	    d->n.config_reloads);
+		d->n.config_reloads);
 	COUNTER("memreclaim_config_errors_total",
-	    "Reloads refused because of errors (old config kept).",
-	    d->n.config_errors);
+		"Reloads refused because of errors (old config kept).",
+		d->n.config_errors);
 	COUNTER("memreclaim_watch_cgroups_vanished_total",
-	    "Watched cgroups that disappeared.", d->n.cgroups_vanished);
-	COUNTER("memreclaim_loop_cycles_total",
-	    "Sample-decide-act rounds run.", d->n.cycles);
+		"Watched cgroups that disappeared.", d->n.cgroups_vanished);
+	COUNTER("memreclaim_loop_cycles_total", "Sample-decide-act rounds run.",
+		d->n.cycles);
 	/* families are always described; samples only when there are any */
 	mb_head(&b, "memreclaim_host_pressure_some_ratio", "gauge",
-	    "Host memory PSI some avg10, as a fraction.");
+		"Host memory PSI some avg10, as a fraction.");
 	if (d->host_psi_ok)
 		mb_printf(&b, "memreclaim_host_pressure_some_ratio %.4f\n",
-		    d->host_psi.some.avg10 / 100.0);
+			  d->host_psi.some.avg10 / 100.0);
 	mb_head(&b, "memreclaim_host_pressure_full_ratio", "gauge",
-	    "Host memory PSI full avg10, as a fraction.");
+		"Host memory PSI full avg10, as a fraction.");
 	if (d->host_psi_ok)
 		mb_printf(&b, "memreclaim_host_pressure_full_ratio %.4f\n",
-		    d->host_psi.full.avg10 / 100.0);
+			  d->host_psi.full.avg10 / 100.0);
 
-#define CG_GAUGE(name, type, help, fmt, expr) do {			\
-	mb_head(&b, name, type, help);					\
-	for (cg = d->cgroups; cg; cg = cg->next) {			\
-		if (!cg->have_sample)					\
-			continue;					\
-		mb_label(lab, sizeof(lab), cg->g.path);			\
-		mb_printf(&b, "%s{cgroup=\"%s\"} " fmt "\n", name, lab,	\
-		    expr);						\
-	}								\
-} while (0)
+#define CG_GAUGE(name, type, help, fmt, expr)                                  \
+	do {                                                                   \
+		mb_head(&b, name, type, help);                                 \
+		for (cg = d->cgroups; cg; cg = cg->next) {                     \
+			if (!cg->have_sample)                                  \
+				continue;                                      \
+			mb_label(lab, sizeof(lab), cg->g.path);                \
+			mb_printf(&b, "%s{cgroup=\"%s\"} " fmt "\n", name,     \
+				  lab, expr);                                  \
+		}                                                              \
+	} while (0)
 	CG_GAUGE("memreclaim_cgroup_usage_bytes", "gauge",
-	    "Memory charged to the cgroup.", "%llu",
-	    (unsigned long long)cg->s.usage_bytes);
+		 "Memory charged to the cgroup.", "%llu",
+		 (unsigned long long)cg->s.usage_bytes);
 	CG_GAUGE("memreclaim_cgroup_limit_bytes", "gauge",
-	    "Effective memory limit (-1: none).", "%lld",
-	    cg->s.limit_bytes == CGFS_NO_LIMIT ? -1LL :
-	    (long long)cg->s.limit_bytes);
+		 "Effective memory limit (-1: none).", "%lld",
+		 cg->s.limit_bytes == CGFS_NO_LIMIT
+		     ? -1LL
+		     : (long long)cg->s.limit_bytes);
 	CG_GAUGE("memreclaim_cgroup_headroom_bytes", "gauge",
-	    "Headroom kept free below the limit.", "%llu",
-	    (unsigned long long)cg->last.headroom_bytes);
+		 "Headroom kept free below the limit.", "%llu",
+		 (unsigned long long)cg->last.headroom_bytes);
 	CG_GAUGE("memreclaim_cgroup_working_set_bytes", "gauge",
-	    "Usage minus inactive page cache.", "%llu",
-	    (unsigned long long)cg->last.working_set_bytes);
+		 "Usage minus inactive page cache.", "%llu",
+		 (unsigned long long)cg->last.working_set_bytes);
 	CG_GAUGE("memreclaim_cgroup_pressure_some_ratio", "gauge",
-	    "Memory PSI some avg10 of the cgroup, as a fraction.", "%.4f",
-	    cg->s.psi.some.avg10 / 100.0);
+		 "Memory PSI some avg10 of the cgroup, as a fraction.", "%.4f",
+		 cg->s.psi.some.avg10 / 100.0);
 	CG_GAUGE("memreclaim_cgroup_pressure_full_ratio", "gauge",
-	    "Memory PSI full avg10 of the cgroup, as a fraction.", "%.4f",
-	    cg->s.psi.full.avg10 / 100.0);
+		 "Memory PSI full avg10 of the cgroup, as a fraction.", "%.4f",
+		 cg->s.psi.full.avg10 / 100.0);
 	CG_GAUGE("memreclaim_cgroup_pressure_some_stall_seconds_total",
-	    "counter", "Cumulative memory stall (some) of the cgroup.",
-	    "%.6f", (double)cg->s.psi.some.total_us / 1e6);
+		 "counter", "Cumulative memory stall (some) of the cgroup.",
+		 "%.6f", (double)cg->s.psi.some.total_us / 1e6);
 	CG_GAUGE("memreclaim_cgroup_trim_requested_bytes_total", "counter",
-	    "Bytes asked of the cgroup's clients.", "%llu",
-	    (unsigned long long)cg->trim_bytes);
+		 "Bytes asked of the cgroup's clients.", "%llu",
+		 (unsigned long long)cg->trim_bytes);
 	CG_GAUGE("memreclaim_cgroup_trim_released_bytes_total", "counter",
-	    "Bytes the cgroup's clients released.", "%llu",
-	    (unsigned long long)cg->released_bytes);
+		 "Bytes the cgroup's clients released.", "%llu",
+		 (unsigned long long)cg->released_bytes);
 
-#define CL_GAUGE(name, help, field) do {				\
-	mb_head(&b, name, "gauge", help);				\
-	for (c = d->clients; c; c = c->next) {				\
-		if (c->kind != MRD_CLIENT_LIB || !c->has_stats)		\
-			continue;					\
-		mb_label(lab, sizeof(lab), c->mem_path);		\
-		mb_printf(&b, "%s{pid=\"%d\",cgroup=\"%s\"} %llu\n",	\
-		    name, (int)c->pid, lab,				\
-		    (unsigned long long)c->stats.field);		\
-	}								\
-} while (0)
+#define CL_GAUGE(name, help, field)                                            \
+	do {                                                                   \
+		mb_head(&b, name, "gauge", help);                              \
+		for (c = d->clients; c; c = c->next) {                         \
+			if (c->kind != MRD_CLIENT_LIB || !c->has_stats)        \
+				continue;                                      \
+			mb_label(lab, sizeof(lab), c->mem_path);               \
+			mb_printf(&b, "%s{pid=\"%d\",cgroup=\"%s\"} %llu\n",   \
+				  name, (int)c->pid, lab,                      \
+				  (unsigned long long)c->stats.field);         \
+		}                                                              \
+	} while (0)
 	CL_GAUGE("memreclaim_client_rss_bytes", "Client RSS.", rss_bytes);
 	CL_GAUGE("memreclaim_client_retained_bytes",
-	    "Bytes the client's allocator holds.", retained_bytes);
+		 "Bytes the client's allocator holds.", retained_bytes);
 	CL_GAUGE("memreclaim_client_idle_bytes",
-	    "Free bytes still backed: what a trim can take.", idle_bytes);
+		 "Free bytes still backed: what a trim can take.", idle_bytes);
 	CL_GAUGE("memreclaim_client_allocated_bytes",
-	    "Bytes the program holds.", allocated_bytes);
+		 "Bytes the program holds.", allocated_bytes);
 	return b.off;
 }
 
@@ -293,16 +297,17 @@ metrics_answer(struct mrd *d, struct metrics_conn *mc)
 	int hlen, ok;
 
 	ok = strncmp(mc->req, "GET /metrics ", 13) == 0 ||
-	    strncmp(mc->req, "GET /metrics?", 13) == 0;
+	     strncmp(mc->req, "GET /metrics?", 13) == 0;
 	if (ok)
 		blen = metrics_render(d, body, sizeof(body));
 	else
 		blen = (size_t)snprintf(body, sizeof(body),
-		    "not found: try /metrics\n");
-	hlen = snprintf(head, sizeof(head), "HTTP/1.0 %s\r\n"
-	    "Content-Type: text/plain; version=0.0.4\r\n"
-	    "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-	    ok ? "200 OK" : "404 Not Found", blen);
+					"not found: try /metrics\n");
+	hlen = snprintf(head, sizeof(head),
+			"HTTP/1.0 %s\r\n"
+			"Content-Type: text/plain; version=0.0.4\r\n"
+			"Content-Length: %zu\r\nConnection: close\r\n\r\n",
+			ok ? "200 OK" : "404 Not Found", blen);
 	/* small replies to a local scraper: a blocking-free best effort */
 	if (send(mc->fd, head, (size_t)hlen, MSG_NOSIGNAL | MSG_DONTWAIT) ==
 	    hlen)
@@ -320,7 +325,7 @@ metrics_event(struct mrd *d, int fd, uint32_t events)
 	if (fd == metrics_fd) {
 		struct metrics_conn *slot = NULL, *oldest = NULL;
 		int cfd = accept4(metrics_fd, NULL, NULL,
-		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+				  SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (cfd < 0)
 			return 1;
@@ -353,7 +358,7 @@ metrics_event(struct mrd *d, int fd, uint32_t events)
 		if (mc->fd != fd)
 			continue;
 		n = recv(fd, mc->req + mc->len, sizeof(mc->req) - 1 - mc->len,
-		    MSG_DONTWAIT);
+			 MSG_DONTWAIT);
 		if (n <= 0) {
 			if (n < 0 && errno == EAGAIN)
 				return 1;

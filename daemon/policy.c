@@ -96,9 +96,10 @@ policy_avail(const struct policy_client *c)
  * cgroup are few, and this must not depend on libc's sort stability). */
 static int
 policy_before(const struct policy_client *a, const struct policy_client *b,
-    int order)
+	      int order)
 {
-	int a_last = a->oom_score_adj == -1000, b_last = b->oom_score_adj == -1000;
+	int a_last = a->oom_score_adj == -1000,
+	    b_last = b->oom_score_adj == -1000;
 
 	if (a_last != b_last)
 		return b_last;
@@ -126,7 +127,7 @@ policy_headroom(const struct conf_cg *cfg, uint64_t limit)
 
 static void
 policy_limits(const struct policy_in *in, const struct policy_out *out,
-    struct policy_client_out *cout)
+	      struct policy_client_out *cout)
 {
 	uint64_t limit = in->s.limit_bytes, budget, others, cbudget;
 	uint64_t sum = 0, cum = 0, given = 0;
@@ -145,7 +146,8 @@ policy_limits(const struct policy_in *in, const struct policy_out *out,
 	if (sum == 0)
 		return;
 	budget = limit - out->headroom_bytes;
-	others = out->working_set_bytes > sum ? out->working_set_bytes - sum : 0;
+	others =
+	    out->working_set_bytes > sum ? out->working_set_bytes - sum : 0;
 	cbudget = budget > others ? budget - others : 0;
 	for (i = 0; i < in->nclients; i++) {
 		const struct policy_client *c = &in->clients[i];
@@ -155,12 +157,13 @@ policy_limits(const struct policy_in *in, const struct policy_out *out,
 			continue;
 		/* cumulative rounding: the shares add up to cbudget exactly */
 		cum += c->retained_bytes;
-		lim = (uint64_t)((unsigned __int128)cbudget * cum / sum) - given;
+		lim =
+		    (uint64_t)((unsigned __int128)cbudget * cum / sum) - given;
 		given += lim;
 		if (lim < c->in_use_bytes)
 			lim = c->in_use_bytes;
 		if (lim == 0)
-			lim = 1;	/* 0 would mean "no limit" */
+			lim = 1; /* 0 would mean "no limit" */
 		diff = lim > old ? lim - old : old - lim;
 		slack = lim / 20 > MIB ? lim / 20 : MIB;
 		if (old == 0 || diff > slack)
@@ -169,8 +172,8 @@ policy_limits(const struct policy_in *in, const struct policy_out *out,
 }
 
 int
-policy_eval(const struct policy_in *in, uint64_t now_ns,
-    struct policy_out *out, struct policy_client_out *cout)
+policy_eval(const struct policy_in *in, uint64_t now_ns, struct policy_out *out,
+	    struct policy_client_out *cout)
 {
 	const struct conf_cg *cfg = in->cfg;
 	const struct cgfs_sample *s = &in->s;
@@ -192,8 +195,9 @@ policy_eval(const struct policy_in *in, uint64_t now_ns,
 	if (out->next.cooldown_ms == 0)
 		out->next.cooldown_ms = cfg->cooldown_ms;
 
-	ws = s->usage_bytes - (s->inactive_file_bytes < s->usage_bytes ?
-	    s->inactive_file_bytes : s->usage_bytes);
+	ws = s->usage_bytes - (s->inactive_file_bytes < s->usage_bytes
+				   ? s->inactive_file_bytes
+				   : s->usage_bytes);
 	out->working_set_bytes = ws;
 	out->headroom_bytes = policy_headroom(cfg, limit);
 	if (limit != CGFS_NO_LIMIT && ws + out->headroom_bytes > limit)
@@ -204,8 +208,8 @@ policy_eval(const struct policy_in *in, uint64_t now_ns,
 		if (in->prev.sample_ns != 0 && now_ns > in->prev.sample_ns &&
 		    s->psi.some.total_us >= in->prev.some_total_us)
 			p = psi_stall_pct(in->prev.some_total_us,
-			    s->psi.some.total_us,
-			    (now_ns - in->prev.sample_ns) / 1000);
+					  s->psi.some.total_us,
+					  (now_ns - in->prev.sample_ns) / 1000);
 		else
 			p = s->psi.some.avg10;
 	}
@@ -253,7 +257,7 @@ policy_eval(const struct policy_in *in, uint64_t now_ns,
 	}
 	if (in->prev.last_action_ns != 0 &&
 	    now_ns - in->prev.last_action_ns <
-	    (uint64_t)out->next.cooldown_ms * 1000000ull) {
+		(uint64_t)out->next.cooldown_ms * 1000000ull) {
 		out->reason = POLICY_COOLDOWN;
 		return 0;
 	}
@@ -265,7 +269,7 @@ policy_eval(const struct policy_in *in, uint64_t now_ns,
 	out->urgency = MR_PROTO_URGENCY_LAZY;
 	if (p >= cfg->pressure_urgent ||
 	    (in->psi_valid && s->psi.has_full &&
-	    s->psi.full.avg10 >= cfg->full_urgent) ||
+	     s->psi.full.avg10 >= cfg->full_urgent) ||
 	    (limit != CGFS_NO_LIMIT && ws + out->headroom_bytes / 2 > limit))
 		out->urgency = MR_PROTO_URGENCY_NOW;
 
@@ -273,10 +277,10 @@ policy_eval(const struct policy_in *in, uint64_t now_ns,
 	if (ord == NULL)
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
-		struct policy_sort t = { &in->clients[i], i };
+		struct policy_sort t = {&in->clients[i], i};
 
-		for (j = i; j > 0 && policy_before(t.c, ord[j - 1].c,
-		    cfg->order); j--)
+		for (j = i;
+		     j > 0 && policy_before(t.c, ord[j - 1].c, cfg->order); j--)
 			ord[j] = ord[j - 1];
 		ord[j] = t;
 	}
@@ -306,8 +310,9 @@ policy_eval(const struct policy_in *in, uint64_t now_ns,
 	    in->released_since_action < in->prev.last_asked / 4) {
 		uint64_t c2 = (uint64_t)out->next.cooldown_ms * 2;
 
-		out->next.cooldown_ms = c2 > cfg->max_cooldown_ms ?
-		    cfg->max_cooldown_ms : (uint32_t)c2;
+		out->next.cooldown_ms = c2 > cfg->max_cooldown_ms
+					    ? cfg->max_cooldown_ms
+					    : (uint32_t)c2;
 	} else {
 		out->next.cooldown_ms = cfg->cooldown_ms;
 	}

@@ -17,34 +17,34 @@
 #include "cgroupfs.h"
 #include "conf.h"
 
-#define POLICY_LIMIT_KEEP UINT64_MAX	/* client_out.limit: no change */
+#define POLICY_LIMIT_KEEP UINT64_MAX /* client_out.limit: no change */
 
 /* One client of the cgroup, as the daemon knows it. */
 struct policy_client {
 	pid_t pid;
-	int oom_score_adj;	/* -1000 .. 1000 */
-	int has_stats;		/* 0 until its first STATS */
-	uint64_t idle_bytes;	/* free but backed: what a trim can take */
+	int oom_score_adj;   /* -1000 .. 1000 */
+	int has_stats;	     /* 0 until its first STATS */
+	uint64_t idle_bytes; /* free but backed: what a trim can take */
 	uint64_t retained_bytes;
 	uint64_t in_use_bytes;
-	uint64_t pending_bytes;	/* asked by TRIMs not yet answered */
+	uint64_t pending_bytes; /* asked by TRIMs not yet answered */
 	uint64_t limit_sent;	/* last LIMIT sent, 0 none */
 };
 
 /* Carried from one decision to the next, per cgroup. */
 struct policy_state {
-	uint64_t sample_ns;	/* time of the previous sample, 0: none */
-	uint64_t some_total_us;	/* its PSI some total */
+	uint64_t sample_ns;	 /* time of the previous sample, 0: none */
+	uint64_t some_total_us;	 /* its PSI some total */
 	uint64_t last_action_ns; /* when TRIMs were last sent, 0: never */
-	uint64_t last_asked;	/* bytes they asked for */
-	uint32_t cooldown_ms;	/* current cooldown (backs off) */
-	uint32_t urgency;	/* of the last action */
+	uint64_t last_asked;	 /* bytes they asked for */
+	uint32_t cooldown_ms;	 /* current cooldown (backs off) */
+	uint32_t urgency;	 /* of the last action */
 };
 
 struct policy_in {
 	const struct conf_cg *cfg;
-	struct cgfs_sample s;	/* limit, usage, stat, psi */
-	int psi_valid;		/* s.psi holds the cgroup's (or host) PSI */
+	struct cgfs_sample s; /* limit, usage, stat, psi */
+	int psi_valid;	      /* s.psi holds the cgroup's (or host) PSI */
 	uint64_t released_since_action; /* TRIM_DONE bytes since last act */
 	struct policy_state prev;
 	const struct policy_client *clients;
@@ -52,10 +52,10 @@ struct policy_in {
 };
 
 enum policy_reason {
-	POLICY_IDLE = 0,	/* nothing to do */
-	POLICY_LIMIT = 1,	/* working set inside the headroom */
-	POLICY_PRESSURE = 2,	/* stall above target */
-	POLICY_COOLDOWN = 3,	/* would act, but cooling down */
+	POLICY_IDLE = 0,	 /* nothing to do */
+	POLICY_LIMIT = 1,	 /* working set inside the headroom */
+	POLICY_PRESSURE = 2,	 /* stall above target */
+	POLICY_COOLDOWN = 3,	 /* would act, but cooling down */
 	POLICY_NOTHING_IDLE = 4, /* would act, but no client has idle bytes */
 };
 
@@ -63,22 +63,22 @@ struct policy_out {
 	struct policy_state next;
 	uint64_t headroom_bytes; /* wanted free below the limit, 0: no limit */
 	uint64_t working_set_bytes; /* usage - inactive file */
-	double stall_pct;	/* some-stall over the last interval, % */
-	uint64_t shed_bytes;	/* asked of clients now */
-	uint64_t want_bytes;	/* what the cgroup should shed */
-	uint32_t urgency;	/* MR_PROTO_URGENCY_*, 0 when shed is 0 */
-	int reason;		/* enum policy_reason */
+	double stall_pct;	    /* some-stall over the last interval, % */
+	uint64_t shed_bytes;	    /* asked of clients now */
+	uint64_t want_bytes;	    /* what the cgroup should shed */
+	uint32_t urgency;	    /* MR_PROTO_URGENCY_*, 0 when shed is 0 */
+	int reason;		    /* enum policy_reason */
 };
 
 struct policy_client_out {
-	uint64_t trim_bytes;	/* 0: no TRIM */
+	uint64_t trim_bytes; /* 0: no TRIM */
 	uint32_t urgency;
-	uint64_t limit_bytes;	/* POLICY_LIMIT_KEEP, or the LIMIT to send */
+	uint64_t limit_bytes; /* POLICY_LIMIT_KEEP, or the LIMIT to send */
 };
 
 /* Decide for one cgroup.  cout has in->nclients entries, in the same
  * order as in->clients.  Returns the number of clients asked to trim. */
 int policy_eval(const struct policy_in *in, uint64_t now_ns,
-    struct policy_out *out, struct policy_client_out *cout);
+		struct policy_out *out, struct policy_client_out *cout);
 
 #endif

@@ -22,14 +22,14 @@
 
 #include "psi.h"
 
-#define PSI_WINDOW_UNIT_US 2000000ull	/* unprivileged window granule */
+#define PSI_WINDOW_UNIT_US 2000000ull /* unprivileged window granule */
 
 /* Parse "avg10=X avg60=Y avg300=Z total=N" from s (NUL-ended). */
 static int
 psi_parse_fields(const char *s, struct psi_line *l)
 {
-	static const char *const keys[] = { "avg10=", "avg60=", "avg300=" };
-	double *dst[] = { &l->avg10, &l->avg60, &l->avg300 };
+	static const char *const keys[] = {"avg10=", "avg60=", "avg300="};
+	double *dst[] = {&l->avg10, &l->avg60, &l->avg300};
 	char *end;
 	size_t i;
 
@@ -111,12 +111,12 @@ psi_read_fd(int fd, struct psi_sample *out)
 }
 
 void
-psi_trigger_round(uint64_t stall_us, uint64_t window_us,
-    uint64_t *stall_out, uint64_t *window_out)
+psi_trigger_round(uint64_t stall_us, uint64_t window_us, uint64_t *stall_out,
+		  uint64_t *window_out)
 {
 	uint64_t w = window_us == 0 ? PSI_WINDOW_UNIT_US : window_us;
 	uint64_t r = (w + PSI_WINDOW_UNIT_US - 1) / PSI_WINDOW_UNIT_US *
-	    PSI_WINDOW_UNIT_US;
+		     PSI_WINDOW_UNIT_US;
 
 	*window_out = r;
 	/* keep stall/window: 150 ms in 1 s becomes 300 ms in 2 s */
@@ -132,7 +132,8 @@ psi_trigger_write(int fd, uint64_t stall_us, uint64_t window_us)
 {
 	char t[64];
 	int n = snprintf(t, sizeof(t), "some %llu %llu",
-	    (unsigned long long)stall_us, (unsigned long long)window_us);
+			 (unsigned long long)stall_us,
+			 (unsigned long long)window_us);
 
 	/* the kernel wants the NUL written too */
 	if (write(fd, t, (size_t)n + 1) < 0)
@@ -142,7 +143,7 @@ psi_trigger_write(int fd, uint64_t stall_us, uint64_t window_us)
 
 int
 psi_trigger_open(int dirfd, const char *path, uint64_t stall_us,
-    uint64_t window_us, uint64_t *window_used_us)
+		 uint64_t window_us, uint64_t *window_used_us)
 {
 	struct stat st;
 	uint64_t s2, w2;

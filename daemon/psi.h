@@ -17,14 +17,14 @@
 #include <stdint.h>
 
 struct psi_line {
-	double avg10, avg60, avg300;	/* percent of wall time stalled */
-	uint64_t total_us;		/* cumulative stall, microseconds */
+	double avg10, avg60, avg300; /* percent of wall time stalled */
+	uint64_t total_us;	     /* cumulative stall, microseconds */
 };
 
 struct psi_sample {
-	struct psi_line some;		/* some task stalled */
-	struct psi_line full;		/* all non-idle tasks stalled */
-	int has_full;			/* 0: old kernels / CPU host file */
+	struct psi_line some; /* some task stalled */
+	struct psi_line full; /* all non-idle tasks stalled */
+	int has_full;	      /* 0: old kernels / CPU host file */
 };
 
 /* Parse the text of a pressure file (len bytes, need not be NUL-ended).
@@ -41,7 +41,7 @@ int psi_read_fd(int fd, struct psi_sample *out);
  * multiple of 2 s, stall scaled in proportion (so the stall share stays
  * the same).  Pure; exposed for tests. */
 void psi_trigger_round(uint64_t stall_us, uint64_t window_us,
-    uint64_t *stall_out, uint64_t *window_out);
+		       uint64_t *stall_out, uint64_t *window_out);
 
 /*
  * Open path (a pressure file) and set a "some" trigger of stall_us within
@@ -53,11 +53,10 @@ void psi_trigger_round(uint64_t stall_us, uint64_t window_us,
  * dirfd/path as for openat().
  */
 int psi_trigger_open(int dirfd, const char *path, uint64_t stall_us,
-    uint64_t window_us, uint64_t *window_used_us);
+		     uint64_t window_us, uint64_t *window_used_us);
 
 /* Stall percentage between two samples dt_us apart, from `some` totals
  * (counter reset or dt 0: 0). */
-double psi_stall_pct(uint64_t prev_total_us, uint64_t total_us,
-    uint64_t dt_us);
+double psi_stall_pct(uint64_t prev_total_us, uint64_t total_us, uint64_t dt_us);
 
 #endif

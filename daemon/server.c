@@ -171,15 +171,15 @@ server_send_raw(struct mrd_client *c, uint16_t type, const void *payload)
 
 void
 server_drop(struct mrd *d, struct mrd_client *c, uint32_t reason,
-    const char *why)
+	    const char *why)
 {
-	struct mr_proto_bye bye = { reason, 0 };
+	struct mr_proto_bye bye = {reason, 0};
 
 	(void)server_send_raw(c, MR_MSG_BYE, &bye);
 	if (reason != MR_BYE_NORMAL && reason != MR_BYE_SHUTDOWN) {
 		d->n.clients_dropped++;
 		log_warnx("client pid %d uid %u dropped: %s", (int)c->pid,
-		    (unsigned)c->uid, why);
+			  (unsigned)c->uid, why);
 	} else {
 		log_debug("client pid %d closed: %s", (int)c->pid, why);
 	}
@@ -188,7 +188,7 @@ server_drop(struct mrd *d, struct mrd_client *c, uint32_t reason,
 
 int
 server_send(struct mrd *d, struct mrd_client *c, uint16_t type,
-    const void *payload)
+	    const void *payload)
 {
 	int rc = server_send_raw(c, type, payload);
 
@@ -196,18 +196,18 @@ server_send(struct mrd *d, struct mrd_client *c, uint16_t type,
 		char why[96];
 
 		snprintf(why, sizeof(why), "send: %s%s", strerror(-rc),
-		    rc == -EAGAIN ? " (not reading)" : "");
+			 rc == -EAGAIN ? " (not reading)" : "");
 		server_drop(d, c, rc == -EAGAIN ? MR_BYE_LIMIT : MR_BYE_NORMAL,
-		    why);
+			    why);
 	}
 	return rc;
 }
 
 int
 server_send_trim(struct mrd *d, struct mrd_client *c, uint64_t bytes,
-    uint32_t urgency)
+		 uint32_t urgency)
 {
-	struct mr_proto_trim t = { bytes, urgency, d->conf.trim_deadline_ms };
+	struct mr_proto_trim t = {bytes, urgency, d->conf.trim_deadline_ms};
 	int rc;
 
 	rc = server_send(d, c, MR_MSG_TRIM, &t);
@@ -227,9 +227,9 @@ server_send_trim(struct mrd *d, struct mrd_client *c, uint64_t bytes,
 		c->cg->trim_bytes += bytes;
 	}
 	log_info("TRIM %llu bytes %s -> pid %d (cgroup %s, oom_score_adj %d)",
-	    (unsigned long long)bytes,
-	    urgency == MR_PROTO_URGENCY_NOW ? "now" : "lazy", (int)c->pid,
-	    c->mem_path[0] ? c->mem_path : "?", c->oom_score_adj);
+		 (unsigned long long)bytes,
+		 urgency == MR_PROTO_URGENCY_NOW ? "now" : "lazy", (int)c->pid,
+		 c->mem_path[0] ? c->mem_path : "?", c->oom_score_adj);
 	return 0;
 }
 
@@ -243,7 +243,7 @@ server_accept(struct mrd *d)
 		int fd;
 
 		fd = accept4(d->listen_fd, NULL, NULL,
-		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+			     SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EINTR &&
 			    errno != ECONNABORTED)
@@ -256,15 +256,17 @@ server_accept(struct mrd *d)
 			continue;
 		}
 		if ((uint32_t)d->nclients >= d->conf.max_clients) {
-			struct mr_proto_bye bye = { MR_BYE_LIMIT, 0 };
+			struct mr_proto_bye bye = {MR_BYE_LIMIT, 0};
 			unsigned char buf[64];
 			int n = mr_proto_encode_bye(buf, sizeof(buf), 1, &bye);
 
-			(void)send(fd, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+			(void)send(fd, buf, (size_t)n,
+				   MSG_DONTWAIT | MSG_NOSIGNAL);
 			close(fd);
 			d->n.clients_refused++;
 			log_warnx("client pid %d refused: max_clients (%u) "
-			    "reached", (int)cr.pid, d->conf.max_clients);
+				  "reached",
+				  (int)cr.pid, d->conf.max_clients);
 			continue;
 		}
 		c = calloc(1, sizeof(*c));
@@ -290,7 +292,7 @@ server_accept(struct mrd *d)
 		d->nclients++;
 		d->n.clients_accepted++;
 		log_debug("connection from pid %d uid %u", (int)c->pid,
-		    (unsigned)c->uid);
+			  (unsigned)c->uid);
 	}
 }
 
@@ -318,7 +320,7 @@ server_ctl_allowed(const struct mrd *d, const struct mrd_client *c)
 
 static void
 server_hello(struct mrd *d, struct mrd_client *c,
-    const struct mr_proto_hello *h)
+	     const struct mr_proto_hello *h)
 {
 	c->kind = MRD_CLIENT_LIB;
 	c->lib_version = h->lib_version;
@@ -330,15 +332,15 @@ server_hello(struct mrd *d, struct mrd_client *c,
 	 * trimmable by hand) and is looked up again every round */
 	(void)watch_attach(d, c);
 	log_info("client pid %d uid %u registered (library %u.%u.%u, "
-	    "cgroup %s, oom_score_adj %d)", (int)c->pid, (unsigned)c->uid,
-	    h->lib_version >> 16, (h->lib_version >> 8) & 0xff,
-	    h->lib_version & 0xff, c->mem_path[0] ? c->mem_path : "?",
-	    c->oom_score_adj);
+		 "cgroup %s, oom_score_adj %d)",
+		 (int)c->pid, (unsigned)c->uid, h->lib_version >> 16,
+		 (h->lib_version >> 8) & 0xff, h->lib_version & 0xff,
+		 c->mem_path[0] ? c->mem_path : "?", c->oom_score_adj);
 }
 
 static void
 server_trim_done(struct mrd *d, struct mrd_client *c, uint32_t seq,
-    const struct mr_proto_trim_done *t)
+		 const struct mr_proto_trim_done *t)
 {
 	uint64_t now = mrd_now_ns();
 
@@ -357,9 +359,10 @@ server_trim_done(struct mrd *d, struct mrd_client *c, uint32_t seq,
 		c->pending_bytes = 0;
 	}
 	log_info("TRIM_DONE pid %d: %llu bytes released in %llu us%s%s",
-	    (int)c->pid, (unsigned long long)t->released_bytes,
-	    (unsigned long long)(t->duration_ns / 1000),
-	    t->error ? ", error: " : "", t->error ? strerror(-t->error) : "");
+		 (int)c->pid, (unsigned long long)t->released_bytes,
+		 (unsigned long long)(t->duration_ns / 1000),
+		 t->error ? ", error: " : "",
+		 t->error ? strerror(-t->error) : "");
 }
 
 /* Handle one decoded frame.  Returns 0, or -1 if c was dropped. */
@@ -371,13 +374,13 @@ server_frame(struct mrd *d, struct mrd_client *c, const struct mr_proto_msg *m)
 	if (type == MR_MSG_CTL_REQUEST) {
 		if (c->kind == MRD_CLIENT_LIB) {
 			server_drop(d, c, MR_BYE_PROTOCOL,
-			    "control request on a client connection");
+				    "control request on a client connection");
 			return -1;
 		}
 		if (!server_ctl_allowed(d, c)) {
 			d->n.frames_rejected++;
 			server_drop(d, c, MR_BYE_PROTOCOL,
-			    "control request without permission");
+				    "control request without permission");
 			return -1;
 		}
 		c->kind = MRD_CLIENT_CTL;
@@ -386,8 +389,9 @@ server_frame(struct mrd *d, struct mrd_client *c, const struct mr_proto_msg *m)
 	}
 	if (!mr_proto_from_client(type) || c->kind == MRD_CLIENT_CTL) {
 		d->n.frames_rejected++;
-		server_drop(d, c, MR_BYE_PROTOCOL, "frame type not allowed "
-		    "from a client");
+		server_drop(d, c, MR_BYE_PROTOCOL,
+			    "frame type not allowed "
+			    "from a client");
 		return -1;
 	}
 	if (type == MR_MSG_BYE) {
@@ -452,8 +456,9 @@ server_input(struct mrd *d, struct mrd_client *c)
 		d->n.frames_received++;
 		if (!server_rate_ok(d, c, mrd_now_ns())) {
 			d->n.frames_rejected++;
-			server_drop(d, c, MR_BYE_LIMIT, "frame rate over "
-			    "max_frame_rate");
+			server_drop(d, c, MR_BYE_LIMIT,
+				    "frame rate over "
+				    "max_frame_rate");
 			return;
 		}
 		rc = mr_proto_decode(buf, (size_t)n, &m);
@@ -461,13 +466,19 @@ server_input(struct mrd *d, struct mrd_client *c)
 			char why[96];
 
 			d->n.frames_rejected++;
-			snprintf(why, sizeof(why), "malformed frame (%zd bytes): "
-			    "%s", n, strerror(-rc));
-			server_drop(d, c, rc == -EPROTO &&
-			    n >= (ssize_t)sizeof(struct mr_proto_hdr) &&
-			    m.hdr.magic == MR_PROTO_MAGIC &&
-			    m.hdr.version != MR_PROTO_VERSION ?
-			    MR_BYE_VERSION : MR_BYE_PROTOCOL, why);
+			snprintf(why, sizeof(why),
+				 "malformed frame (%zd bytes): "
+				 "%s",
+				 n, strerror(-rc));
+			server_drop(
+			    d, c,
+			    rc == -EPROTO &&
+				    n >= (ssize_t)sizeof(struct mr_proto_hdr) &&
+				    m.hdr.magic == MR_PROTO_MAGIC &&
+				    m.hdr.version != MR_PROTO_VERSION
+				? MR_BYE_VERSION
+				: MR_BYE_PROTOCOL,
+			    why);
 			return;
 		}
 		if (server_frame(d, c, &m) < 0)

@@ -45,30 +45,36 @@ watch_trigger_open(struct mrd *d, struct mrd_cgroup *cg)
 	if (cg->g.psidirfd < 0 || !cfg->watch)
 		return;
 	fd = psi_trigger_open(cg->g.psidirfd, "memory.pressure",
-	    (uint64_t)cfg->trigger_stall_ms * 1000,
-	    (uint64_t)cfg->trigger_window_ms * 1000, &cg->trigger_window_us);
+			      (uint64_t)cfg->trigger_stall_ms * 1000,
+			      (uint64_t)cfg->trigger_window_ms * 1000,
+			      &cg->trigger_window_us);
 	if (fd < 0) {
-		log_warnc(fd, "cgroup %s: PSI trigger, polling pressure on "
-		    "the tick instead", cg->g.path);
+		log_warnc(fd,
+			  "cgroup %s: PSI trigger, polling pressure on "
+			  "the tick instead",
+			  cg->g.path);
 		return;
 	}
 	rc = mrd_epoll_add(d->epfd, fd, EPOLLPRI);
 	if (rc < 0) {
-		log_warnc(rc, "cgroup %s: epoll on PSI trigger, polling "
-		    "instead", cg->g.path);
+		log_warnc(rc,
+			  "cgroup %s: epoll on PSI trigger, polling "
+			  "instead",
+			  cg->g.path);
 		close(fd);
 		return;
 	}
 	cg->trigger_fd = fd;
 	if (cg->trigger_window_us != (uint64_t)cfg->trigger_window_ms * 1000)
 		log_info("cgroup %s: PSI trigger window rounded to %llu ms "
-		    "(no CAP_SYS_RESOURCE)", cg->g.path,
-		    (unsigned long long)(cg->trigger_window_us / 1000));
+			 "(no CAP_SYS_RESOURCE)",
+			 cg->g.path,
+			 (unsigned long long)(cg->trigger_window_us / 1000));
 }
 
 int
 watch_get(struct mrd *d, const char *mem, const char *v2,
-    struct mrd_cgroup **out)
+	  struct mrd_cgroup **out)
 {
 	struct mrd_cgroup *cg;
 	int rc;
@@ -106,8 +112,8 @@ watch_get(struct mrd *d, const char *mem, const char *v2,
 	d->cgroups = cg;
 	d->ncgroups++;
 	log_info("watching cgroup %s (pressure from %s%s)", mem,
-	    cg->g.psidirfd >= 0 ? "cgroup2 " : "the host",
-	    cg->g.psidirfd >= 0 ? cg->g.psi_path : "");
+		 cg->g.psidirfd >= 0 ? "cgroup2 " : "the host",
+		 cg->g.psidirfd >= 0 ? cg->g.psi_path : "");
 	*out = cg;
 	return 0;
 }
@@ -133,7 +139,7 @@ watch_put(struct mrd *d, struct mrd_cgroup *cg)
 {
 	if (--cg->refs <= 0) {
 		log_info("no client left in cgroup %s, not watching it",
-		    cg->g.path);
+			 cg->g.path);
 		watch_free(d, cg);
 	}
 }
@@ -164,7 +170,7 @@ watch_attach(struct mrd *d, struct mrd_client *c)
 		/* once per client: it is retried every round */
 		if (!c->attach_warned)
 			log_warnc(rc, "client pid %d: cgroup %s not watched",
-			    (int)c->pid, mem);
+				  (int)c->pid, mem);
 		c->attach_warned = 1;
 		return rc;
 	}
@@ -200,7 +206,7 @@ watch_vanished(struct mrd *d, struct mrd_cgroup *cg)
 
 	log_info("cgroup %s is gone", cg->g.path);
 	d->n.cgroups_vanished++;
-	cg->refs++;	/* keep it alive while its clients move */
+	cg->refs++; /* keep it alive while its clients move */
 	for (c = d->clients; c; c = c->next)
 		if (c->cg == cg) {
 			c->cg = NULL;
@@ -247,7 +253,7 @@ watch_decide(struct mrd *d, struct mrd_cgroup *cg, uint64_t now)
 	in.s = cg->s;
 	in.psi_valid = cg->s.has_psi;
 	if (!cg->s.has_psi && d->host_psi_ok) {
-		in.s.psi = d->host_psi;	/* v1 only: the host stands in */
+		in.s.psi = d->host_psi; /* v1 only: the host stands in */
 		in.psi_valid = 1;
 	}
 	in.released_since_action = cg->released_since_action;
@@ -257,7 +263,7 @@ watch_decide(struct mrd *d, struct mrd_cgroup *cg, uint64_t now)
 	asked = policy_eval(&in, now, &out, co);
 	if (asked < 0) {
 		log_warnc(asked, "cgroup %s: policy, skipping this round",
-		    cg->g.path);
+			  cg->g.path);
 		return;
 	}
 	cg->st = out.next;
@@ -265,13 +271,15 @@ watch_decide(struct mrd *d, struct mrd_cgroup *cg, uint64_t now)
 	if (asked > 0) {
 		cg->released_since_action = 0;
 		log_info("cgroup %s: shed %llu bytes (%s, stall %.2f%%, "
-		    "working set %llu, limit %lld, headroom %llu)", cg->g.path,
-		    (unsigned long long)out.shed_bytes,
-		    out.reason == POLICY_LIMIT ? "near limit" : "pressure",
-		    out.stall_pct, (unsigned long long)out.working_set_bytes,
-		    cg->s.limit_bytes == CGFS_NO_LIMIT ? -1LL :
-		    (long long)cg->s.limit_bytes,
-		    (unsigned long long)out.headroom_bytes);
+			 "working set %llu, limit %lld, headroom %llu)",
+			 cg->g.path, (unsigned long long)out.shed_bytes,
+			 out.reason == POLICY_LIMIT ? "near limit" : "pressure",
+			 out.stall_pct,
+			 (unsigned long long)out.working_set_bytes,
+			 cg->s.limit_bytes == CGFS_NO_LIMIT
+			     ? -1LL
+			     : (long long)cg->s.limit_bytes,
+			 (unsigned long long)out.headroom_bytes);
 	}
 	/* sending may drop a client: act through the saved pointers, and
 	 * check each is still there */
@@ -284,14 +292,15 @@ watch_decide(struct mrd *d, struct mrd_cgroup *cg, uint64_t now)
 			continue;
 		if (co[i].limit_bytes != POLICY_LIMIT_KEEP &&
 		    (c->features & MR_FEAT_LIMIT)) {
-			struct mr_proto_limit l = { co[i].limit_bytes };
+			struct mr_proto_limit l = {co[i].limit_bytes};
 
 			if (server_send(d, c, MR_MSG_LIMIT, &l) < 0)
 				continue;
 			c->limit_sent = co[i].limit_bytes;
 			d->n.limits_sent++;
 			log_debug("LIMIT %llu -> pid %d",
-			    (unsigned long long)l.limit_bytes, (int)c->pid);
+				  (unsigned long long)l.limit_bytes,
+				  (int)c->pid);
 		}
 	}
 }
@@ -316,10 +325,11 @@ watch_cycle(struct mrd *d, uint64_t now)
 		uint64_t dl = (uint64_t)d->conf.trim_deadline_ms * 1000000ull;
 
 		cnext = c->next;
-		if (c->kind == MRD_CLIENT_NEW && now - c->connected_ns >
-		    MRD_HELLO_TIMEOUT_MS * 1000000ull) {
-			server_drop(d, c, MR_BYE_PROTOCOL, "no frame within "
-			    "5 s of connecting");
+		if (c->kind == MRD_CLIENT_NEW &&
+		    now - c->connected_ns > MRD_HELLO_TIMEOUT_MS * 1000000ull) {
+			server_drop(d, c, MR_BYE_PROTOCOL,
+				    "no frame within "
+				    "5 s of connecting");
 			continue;
 		}
 		if (c->kind != MRD_CLIENT_LIB)
@@ -332,7 +342,7 @@ watch_cycle(struct mrd *d, uint64_t now)
 			c->trims_late++;
 			d->n.trims_late++;
 			log_warnx("client pid %d did not answer TRIM in %u ms",
-			    (int)c->pid, 2 * d->conf.trim_deadline_ms);
+				  (int)c->pid, 2 * d->conf.trim_deadline_ms);
 		}
 		if (c->cg == NULL)
 			(void)watch_attach(d, c);
@@ -342,7 +352,7 @@ watch_cycle(struct mrd *d, uint64_t now)
 
 		next = cg->next;
 		if (cg->round == d->n.cycles)
-			continue;	/* done this round (list restarted) */
+			continue; /* done this round (list restarted) */
 		cg->round = d->n.cycles;
 		rc = cgfs_group_read(&cg->g, &cg->s);
 		if (rc == -ENOENT) {
@@ -354,7 +364,7 @@ watch_cycle(struct mrd *d, uint64_t now)
 		}
 		if (rc < 0) {
 			log_warnc(rc, "cgroup %s: read, skipping this round",
-			    cg->g.path);
+				  cg->g.path);
 			continue;
 		}
 		cg->have_sample = 1;

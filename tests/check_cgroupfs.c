@@ -48,7 +48,8 @@ v1_tree(void)
 	put("mem/box/memory.stat", "cache 1\nrss 2\n");
 	put("mem/box/app/memory.limit_in_bytes", "9223372036854771712\n");
 	put("mem/box/app/memory.usage_in_bytes", "524288000\n");
-	put("mem/box/app/memory.stat", "cache 100\nrss 200\n"
+	put("mem/box/app/memory.stat",
+	    "cache 100\nrss 200\n"
 	    "inactive_file 7\ntotal_cache 4096\ntotal_rss 400000000\n"
 	    "total_inactive_file 20971520\n");
 }
@@ -63,11 +64,11 @@ START_TEST(test_cgroupfs_v1_limit_is_smallest_up_the_tree)
 	ck_assert_int_eq(cgfs_open(&fs, sub("mem"), 0, NULL, sub("proc")), 0);
 	ck_assert_int_eq(cgfs_group_open(&fs, "/box/app", NULL, &g), 0);
 	ck_assert_int_eq(cgfs_group_read(&g, &s), 0);
-	ck_assert_uint_eq(s.limit_bytes, 1073741824);	/* from /box */
+	ck_assert_uint_eq(s.limit_bytes, 1073741824); /* from /box */
 	ck_assert_uint_eq(s.usage_bytes, 524288000);
-	ck_assert_uint_eq(s.inactive_file_bytes, 20971520);	/* total_ */
+	ck_assert_uint_eq(s.inactive_file_bytes, 20971520); /* total_ */
 	ck_assert_uint_eq(s.anon_bytes, 400000000);
-	ck_assert_int_eq(s.has_psi, 0);		/* v1 alone has no PSI */
+	ck_assert_int_eq(s.has_psi, 0); /* v1 alone has no PSI */
 	cgfs_group_close(&g);
 	ck_assert_int_eq(cgfs_group_open(&fs, "/", NULL, &g), 0);
 	ck_assert_int_eq(cgfs_group_read(&g, &s), -EINVAL); /* no total_ */
@@ -92,7 +93,7 @@ START_TEST(test_cgroupfs_v2_max_high_and_pressure)
 	put("v2/a/b/memory.high", "max\n");
 	put("v2/a/b/memory.current", "1048576\n");
 	put("v2/a/b/memory.stat", "anon 524288\nfile 524288\n"
-	    "active_anon 1\ninactive_file 4096\n");
+				  "active_anon 1\ninactive_file 4096\n");
 	put("v2/a/b/memory.pressure", psi_text);
 	ck_assert_int_eq(cgfs_open(&fs, sub("v2"), 1, NULL, sub("proc")), 0);
 	ck_assert_int_eq(cgfs_group_open(&fs, "/a/b", NULL, &g), 0);
@@ -125,11 +126,11 @@ START_TEST(test_cgroupfs_hybrid_takes_psi_from_unified)
 	    "some avg10=9.00 avg60=1.00 avg300=0.20 total=77\n"
 	    "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
 	put("proc/42/cgroup", "9:name=systemd:/\n4:memory:/box/app\n"
-	    "3:cpu,cpuacct:/\n0::/svc\n");
-	ck_assert_int_eq(cgfs_open(&fs, sub("mem"), 0, sub("uni"),
-	    sub("proc")), 0);
-	ck_assert_int_eq(cgfs_pid_paths(&fs, 42, mem, sizeof(mem), v2,
-	    sizeof(v2)), 0);
+			      "3:cpu,cpuacct:/\n0::/svc\n");
+	ck_assert_int_eq(cgfs_open(&fs, sub("mem"), 0, sub("uni"), sub("proc")),
+			 0);
+	ck_assert_int_eq(
+	    cgfs_pid_paths(&fs, 42, mem, sizeof(mem), v2, sizeof(v2)), 0);
 	ck_assert_str_eq(mem, "/box/app");
 	ck_assert_str_eq(v2, "/svc");
 	ck_assert_int_eq(cgfs_group_open(&fs, mem, v2, &g), 0);
@@ -162,14 +163,15 @@ START_TEST(test_cgroupfs_pid_paths_and_oom_score_adj)
 	put("proc/9/oom_score_adj", "abc\n");
 	put("v2/cgroup.controllers", "memory\n");
 	ck_assert_int_eq(cgfs_open(&fs, sub("mem"), 0, NULL, sub("proc")), 0);
-	ck_assert_int_eq(cgfs_pid_paths(&fs, 7, mem, sizeof(mem), v2,
-	    sizeof(v2)), -ENOENT);		/* no memory line on v1 */
-	ck_assert_int_eq(cgfs_pid_paths(&fs, 8, mem, sizeof(mem), v2,
-	    sizeof(v2)), -EINVAL);
-	ck_assert_int_eq(cgfs_pid_paths(&fs, 9, mem, sizeof(mem), v2,
-	    sizeof(v2)), -ENOENT);
-	ck_assert_int_eq(cgfs_pid_paths(&fs, 10, mem, sizeof(mem), v2,
-	    sizeof(v2)), -ESRCH);
+	ck_assert_int_eq(
+	    cgfs_pid_paths(&fs, 7, mem, sizeof(mem), v2, sizeof(v2)),
+	    -ENOENT); /* no memory line on v1 */
+	ck_assert_int_eq(
+	    cgfs_pid_paths(&fs, 8, mem, sizeof(mem), v2, sizeof(v2)), -EINVAL);
+	ck_assert_int_eq(
+	    cgfs_pid_paths(&fs, 9, mem, sizeof(mem), v2, sizeof(v2)), -ENOENT);
+	ck_assert_int_eq(
+	    cgfs_pid_paths(&fs, 10, mem, sizeof(mem), v2, sizeof(v2)), -ESRCH);
 	ck_assert_int_eq(cgfs_oom_score_adj(&fs, 7, &adj), 0);
 	ck_assert_int_eq(adj, -1000);
 	ck_assert_int_eq(cgfs_oom_score_adj(&fs, 8, &adj), -EINVAL);
@@ -178,8 +180,8 @@ START_TEST(test_cgroupfs_pid_paths_and_oom_score_adj)
 	cgfs_close(&fs);
 	/* pure v2: the memory path is the v2 path */
 	ck_assert_int_eq(cgfs_open(&fs, sub("v2"), 1, NULL, sub("proc")), 0);
-	ck_assert_int_eq(cgfs_pid_paths(&fs, 7, mem, sizeof(mem), v2,
-	    sizeof(v2)), 0);
+	ck_assert_int_eq(
+	    cgfs_pid_paths(&fs, 7, mem, sizeof(mem), v2, sizeof(v2)), 0);
 	ck_assert_str_eq(mem, "/only/v2");
 	cgfs_close(&fs);
 }
@@ -195,7 +197,7 @@ START_TEST(test_cgroupfs_vanished_cgroup_is_enoent)
 	ck_assert_int_eq(cgfs_open(&fs, sub("mem"), 0, NULL, sub("proc")), 0);
 	ck_assert_int_eq(cgfs_group_open(&fs, "/gone", NULL, &g), -ENOENT);
 	ck_assert_int_eq(cgfs_group_open(&fs, "/box/../box", NULL, &g),
-	    -EINVAL);
+			 -EINVAL);
 	ck_assert_int_eq(cgfs_group_open(&fs, "/box/app", NULL, &g), 0);
 	dt_rm("mem/box/app");
 	ck_assert_int_eq(cgfs_group_read(&g, &s), -ENOENT);
@@ -240,13 +242,13 @@ START_TEST(test_cgroupfs_mountinfo)
 	ck_assert_int_eq(cgfs_mountinfo_find(mi, NULL, out, sizeof(out)), 0);
 	ck_assert_str_eq(out, "/sys/fs/cgroup/unified");
 	ck_assert_int_eq(cgfs_mountinfo_find(mi, "memory", out, sizeof(out)),
-	    0);
+			 0);
 	ck_assert_str_eq(out, "/sys/fs/cgroup/memory");
 	ck_assert_int_eq(cgfs_mountinfo_find(mi, "cpuacct", out, sizeof(out)),
-	    0);
+			 0);
 	ck_assert_str_eq(out, "/sys/fs/cgroup/cpu,cpuacct");
 	ck_assert_int_eq(cgfs_mountinfo_find(mi, "pids", out, sizeof(out)),
-	    -ENOENT);
+			 -ENOENT);
 }
 END_TEST
 
@@ -261,8 +263,8 @@ START_TEST(test_cgroupfs_real_self)
 
 	rc = cgfs_discover(&fs, "/proc");
 	ck_assert_int_eq(rc, 0);
-	ck_assert_int_eq(cgfs_pid_paths(&fs, getpid(), mem, sizeof(mem), v2,
-	    sizeof(v2)), 0);
+	ck_assert_int_eq(
+	    cgfs_pid_paths(&fs, getpid(), mem, sizeof(mem), v2, sizeof(v2)), 0);
 	ck_assert_int_eq(cgfs_group_open(&fs, mem, v2, &g), 0);
 	ck_assert_int_eq(cgfs_group_read(&g, &s), 0);
 	ck_assert_uint_gt(s.usage_bytes, 0);
@@ -296,7 +298,7 @@ main(void)
 		suite_add_tcase(s, tc);
 	} else {
 		fprintf(stderr, "no cgroup memory controller mounted: "
-		    "real-kernel part skipped\n");
+				"real-kernel part skipped\n");
 	}
 	return dt_run(s);
 }

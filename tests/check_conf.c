@@ -60,39 +60,40 @@ START_TEST(test_conf_good_file_every_key)
 	struct conf c;
 	const struct conf_cg *g;
 
-	ck_assert_int_eq(load(
-	    "; comment\n"
-	    "# another\n"
-	    "[memreclaimd]\n"
-	    "socket = /tmp/x.sock\n"
-	    "socket_mode = 0600\n"
-	    "socket_group = adm\n"
-	    "tick_ms = 500\n"
-	    "metrics = 127.0.0.1:9999\n"
-	    "log_level = debug\n"
-	    "max_clients = 10\n"
-	    "max_frame_rate = 20\n"
-	    "trim_deadline_ms = 300\n"
-	    "memory_root = /fake/mem\n"
-	    "unified_root = /fake/uni\n"
-	    "proc_root = /fake/proc\n"
-	    "headroom_percent = 20  ; inline comment\n"
-	    "\n"
-	    "[cgroup /system.slice/*]\n"
-	    "watch = no\n"
-	    "\n"
-	    "[cgroup /box/*]\n"
-	    "headroom_min = 64MiB\n"
-	    "pressure_target = 1.5\n"
-	    "pressure_urgent = 20\n"
-	    "full_urgent = 7\n"
-	    "cooldown_ms = 1000\n"
-	    "max_cooldown_ms = 8000\n"
-	    "min_trim = 512K\n"
-	    "soft_limits = off\n"
-	    "order = idle\n"
-	    "trigger_stall_ms = 200\n"
-	    "trigger_window_ms = 4000\n", &c), 0);
+	ck_assert_int_eq(load("; comment\n"
+			      "# another\n"
+			      "[memreclaimd]\n"
+			      "socket = /tmp/x.sock\n"
+			      "socket_mode = 0600\n"
+			      "socket_group = adm\n"
+			      "tick_ms = 500\n"
+			      "metrics = 127.0.0.1:9999\n"
+			      "log_level = debug\n"
+			      "max_clients = 10\n"
+			      "max_frame_rate = 20\n"
+			      "trim_deadline_ms = 300\n"
+			      "memory_root = /fake/mem\n"
+			      "unified_root = /fake/uni\n"
+			      "proc_root = /fake/proc\n"
+			      "headroom_percent = 20  ; inline comment\n"
+			      "\n"
+			      "[cgroup /system.slice/*]\n"
+			      "watch = no\n"
+			      "\n"
+			      "[cgroup /box/*]\n"
+			      "headroom_min = 64MiB\n"
+			      "pressure_target = 1.5\n"
+			      "pressure_urgent = 20\n"
+			      "full_urgent = 7\n"
+			      "cooldown_ms = 1000\n"
+			      "max_cooldown_ms = 8000\n"
+			      "min_trim = 512K\n"
+			      "soft_limits = off\n"
+			      "order = idle\n"
+			      "trigger_stall_ms = 200\n"
+			      "trigger_window_ms = 4000\n",
+			      &c),
+			 0);
 	ck_assert_str_eq(errs, "");
 	ck_assert_str_eq(c.socket, "/tmp/x.sock");
 	ck_assert_uint_eq(c.socket_mode, 0600);
@@ -137,32 +138,32 @@ START_TEST(test_conf_bad_file_reports_every_error)
 	struct conf c;
 	int rc;
 
-	rc = load(
-	    "tick_ms = 5\n"				/* 1 */
-	    "[memreclaimd]\n"				/* 2 */
-	    "tick_ms = 5\n"				/* 3 */
-	    "socket = relative.sock\n"			/* 4 */
-	    "socket_mode = 0999\n"			/* 5 */
-	    "log_level = chatty\n"			/* 6 */
-	    "metrics = nowhere\n"			/* 7 */
-	    "colour = blue\n"				/* 8 */
-	    "this line has no equals sign\n"		/* 9 */
-	    "[cgroup box]\n"				/* 10 */
-	    "watch = yes\n"				/* 11 */
-	    "[daemon]\n"				/* 12 */
-	    "[cgroup /a/*]\n"				/* 13 */
-	    "headroom_percent = 95\n"			/* 14 */
-	    "min_trim = 12 parsecs\n"			/* 15 */
-	    "order = random\n"				/* 16 */
-	    "soft_limits = maybe\n"			/* 17 */
-	    "pressure_target = 5\n"			/* 18 */
-	    "pressure_urgent = 2\n"			/* 19 */
-	    "frobnicate = 1\n"				/* 20 */
-	    "[broken\n"					/* 21 */
-	    "= value\n"					/* 22 */
-	    "trigger_window_ms = 100\n",		/* 23 */
-	    &c);
-	ck_assert_str_eq(errs,
+	rc = load("tick_ms = 5\n"		   /* 1 */
+		  "[memreclaimd]\n"		   /* 2 */
+		  "tick_ms = 5\n"		   /* 3 */
+		  "socket = relative.sock\n"	   /* 4 */
+		  "socket_mode = 0999\n"	   /* 5 */
+		  "log_level = chatty\n"	   /* 6 */
+		  "metrics = nowhere\n"		   /* 7 */
+		  "colour = blue\n"		   /* 8 */
+		  "this line has no equals sign\n" /* 9 */
+		  "[cgroup box]\n"		   /* 10 */
+		  "watch = yes\n"		   /* 11 */
+		  "[daemon]\n"			   /* 12 */
+		  "[cgroup /a/*]\n"		   /* 13 */
+		  "headroom_percent = 95\n"	   /* 14 */
+		  "min_trim = 12 parsecs\n"	   /* 15 */
+		  "order = random\n"		   /* 16 */
+		  "soft_limits = maybe\n"	   /* 17 */
+		  "pressure_target = 5\n"	   /* 18 */
+		  "pressure_urgent = 2\n"	   /* 19 */
+		  "frobnicate = 1\n"		   /* 20 */
+		  "[broken\n"			   /* 21 */
+		  "= value\n"			   /* 22 */
+		  "trigger_window_ms = 100\n",	   /* 23 */
+		  &c);
+	ck_assert_str_eq(
+	    errs,
 	    "t.conf:1: key 'tick_ms' outside a section\n"
 	    "t.conf:3: bad value for tick_ms: '5'\n"
 	    "t.conf:4: bad value for socket: 'relative.sock'\n"
@@ -194,10 +195,11 @@ START_TEST(test_conf_file_errors_name_the_file)
 	FILE *f;
 
 	errs[0] = '\0';
-	ck_assert_int_eq(conf_load("/nonexistent/memreclaim.conf", &c,
-	    collect, NULL), -ENOENT);
+	ck_assert_int_eq(
+	    conf_load("/nonexistent/memreclaim.conf", &c, collect, NULL),
+	    -ENOENT);
 	ck_assert_str_eq(errs, "/nonexistent/memreclaim.conf: "
-	    "No such file or directory\n");
+			       "No such file or directory\n");
 	fd = mkstemp(path);
 	ck_assert_int_ge(fd, 0);
 	f = fdopen(fd, "w");
@@ -209,7 +211,7 @@ START_TEST(test_conf_file_errors_name_the_file)
 		char want[256];
 
 		snprintf(want, sizeof(want),
-		    "%s:2: bad value for max_clients: '0'\n", path);
+			 "%s:2: bad value for max_clients: '0'\n", path);
 		ck_assert_str_eq(errs, want);
 	}
 	unlink(path);
@@ -242,7 +244,7 @@ START_TEST(test_conf_contrib_example_is_defaults)
 	const char *src = getenv("top_srcdir");
 
 	snprintf(path, sizeof(path), "%s/contrib/memreclaim.conf",
-	    src ? src : "..");
+		 src ? src : "..");
 	errs[0] = '\0';
 	ck_assert_int_eq(conf_load(path, &c, collect, NULL), 0);
 	ck_assert_str_eq(errs, "");
@@ -324,22 +326,23 @@ START_TEST(test_conf_contrib_values_are_the_defaults_and_documented)
 	int keys = 0;
 
 	snprintf(path, sizeof(path), "%s/contrib/memreclaim.conf",
-	    src ? src : "..");
+		 src ? src : "..");
 	text = slurp(path);
 	snprintf(path, sizeof(path), "%s/man/memreclaim.conf.5",
-	    src ? src : "..");
+		 src ? src : "..");
 	man = slurp(path);
 	out = calloc(1, strlen(text) + 1);
 	ck_assert_ptr_nonnull(out);
 	for (line = strtok_r(text, "\n", &save); line;
-	    line = strtok_r(NULL, "\n", &save)) {
+	     line = strtok_r(NULL, "\n", &save)) {
 		if (strstr(line, "Example:"))
 			break;
-		if (line[0] == ';' && sscanf(line + 1, "%63[a-z_] =", key) == 1) {
+		if (line[0] == ';' &&
+		    sscanf(line + 1, "%63[a-z_] =", key) == 1) {
 			keys++;
 			snprintf(want, sizeof(want), "\n.It Cm %s ", key);
 			ck_assert_msg(strstr(man, want) != NULL,
-			    "key %s not in memreclaim.conf(5)", key);
+				      "key %s not in memreclaim.conf(5)", key);
 			line++;
 		}
 		strcat(out, line);
@@ -347,12 +350,12 @@ START_TEST(test_conf_contrib_values_are_the_defaults_and_documented)
 	}
 	errs[0] = '\0';
 	ck_assert_int_eq(conf_load_string("example", out, &c, collect, NULL),
-	    0);
+			 0);
 	ck_assert_str_eq(errs, "");
 	conf_defaults(&d);
 	snprintf(d.path, sizeof(d.path), "example");
 	ck_assert_int_eq(memcmp(&c, &d, sizeof(c)), 0);
-	ck_assert_int_eq(keys, 25);	/* 12 daemon keys, 13 per-cgroup */
+	ck_assert_int_eq(keys, 25); /* 12 daemon keys, 13 per-cgroup */
 	free(out);
 	free(man);
 	free(text);
@@ -372,7 +375,8 @@ main(void)
 	tcase_add_test(tc, test_conf_sizes);
 	tcase_add_test(tc, test_conf_mutations);
 	tcase_add_test(tc, test_conf_contrib_example_is_defaults);
-	tcase_add_test(tc, test_conf_contrib_values_are_the_defaults_and_documented);
+	tcase_add_test(
+	    tc, test_conf_contrib_values_are_the_defaults_and_documented);
 	suite_add_tcase(s, tc);
 	return dt_run(s);
 }

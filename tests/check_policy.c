@@ -45,8 +45,8 @@ cl(pid_t pid, int adj, uint64_t idle, uint64_t retained, uint64_t in_use)
 }
 
 static void
-in_init(struct policy_in *in, uint64_t limit, uint64_t usage,
-    uint64_t inactive, const struct policy_client *c, int n)
+in_init(struct policy_in *in, uint64_t limit, uint64_t usage, uint64_t inactive,
+	const struct policy_client *c, int n)
 {
 	memset(in, 0, sizeof(*in));
 	in->cfg = &cfg;
@@ -61,7 +61,7 @@ in_init(struct policy_in *in, uint64_t limit, uint64_t usage,
 
 START_TEST(test_policy_idle_when_no_limit_no_pressure)
 {
-	struct policy_client c[1] = { cl(1, 0, 500 * MIB, GIB, 100 * MIB) };
+	struct policy_client c[1] = {cl(1, 0, 500 * MIB, GIB, 100 * MIB)};
 	struct policy_client_out co[1];
 	struct policy_in in;
 	struct policy_out out;
@@ -80,9 +80,9 @@ END_TEST
 START_TEST(test_policy_worked_example)
 {
 	struct policy_client c[3] = {
-		cl(300, -1000, 200 * MIB, 300 * MIB, 100 * MIB),
-		cl(100, 500, 30 * MIB, 200 * MIB, 150 * MIB),
-		cl(200, 0, 100 * MIB, 400 * MIB, 250 * MIB),
+	    cl(300, -1000, 200 * MIB, 300 * MIB, 100 * MIB),
+	    cl(100, 500, 30 * MIB, 200 * MIB, 150 * MIB),
+	    cl(200, 0, 100 * MIB, 400 * MIB, 250 * MIB),
 	};
 	struct policy_client_out co[3];
 	struct policy_in in;
@@ -92,7 +92,7 @@ START_TEST(test_policy_worked_example)
 	in_init(&in, GIB, 980 * MIB, 20 * MIB, c, 3);
 	in.prev.sample_ns = 8 * SEC;
 	in.prev.some_total_us = 1000000;
-	in.s.psi.some.total_us = 1060000;	/* +60 ms in 2 s: 3% */
+	in.s.psi.some.total_us = 1060000; /* +60 ms in 2 s: 3% */
 	ck_assert_int_eq(policy_eval(&in, 10 * SEC, &out, co), 2);
 	ck_assert_double_eq_tol(out.stall_pct, 3.0, 1e-9);
 	ck_assert_uint_eq(out.headroom_bytes, GIB / 10);
@@ -120,9 +120,9 @@ END_TEST
 START_TEST(test_policy_limit_excess_highest_adj_first_minus1000_last)
 {
 	struct policy_client c[3] = {
-		cl(1, -1000, 400 * MIB, 500 * MIB, 0),
-		cl(2, 100, 50 * MIB, 100 * MIB, 0),
-		cl(3, 900, 20 * MIB, 100 * MIB, 0),
+	    cl(1, -1000, 400 * MIB, 500 * MIB, 0),
+	    cl(2, 100, 50 * MIB, 100 * MIB, 0),
+	    cl(3, 900, 20 * MIB, 100 * MIB, 0),
 	};
 	struct policy_client_out co[3];
 	struct policy_in in;
@@ -132,11 +132,11 @@ START_TEST(test_policy_limit_excess_highest_adj_first_minus1000_last)
 	in_init(&in, GIB, 1000 * MIB, 0, c, 3);
 	ck_assert_int_eq(policy_eval(&in, SEC, &out, co), 3);
 	ck_assert_int_eq(out.reason, POLICY_LIMIT);
-	ck_assert_uint_eq(co[2].trim_bytes, 20 * MIB);	/* adj 900 */
-	ck_assert_uint_eq(co[1].trim_bytes, 50 * MIB);	/* adj 100 */
+	ck_assert_uint_eq(co[2].trim_bytes, 20 * MIB); /* adj 900 */
+	ck_assert_uint_eq(co[1].trim_bytes, 50 * MIB); /* adj 100 */
 	/* only what the others could not give comes from -1000 */
 	ck_assert_uint_eq(co[0].trim_bytes,
-	    1000 * MIB + GIB / 10 - GIB - 70 * MIB);
+			  1000 * MIB + GIB / 10 - GIB - 70 * MIB);
 	/* W + H/2 > L: urgent */
 	ck_assert_uint_eq(out.urgency, MR_PROTO_URGENCY_NOW);
 }
@@ -145,15 +145,15 @@ END_TEST
 START_TEST(test_policy_order_idle)
 {
 	struct policy_client c[2] = {
-		cl(1, 900, 10 * MIB, 100 * MIB, 0),
-		cl(2, 0, 300 * MIB, 400 * MIB, 0),
+	    cl(1, 900, 10 * MIB, 100 * MIB, 0),
+	    cl(2, 0, 300 * MIB, 400 * MIB, 0),
 	};
 	struct policy_client_out co[2];
 	struct policy_in in;
 	struct policy_out out;
 
 	cfg.order = CONF_ORDER_IDLE;
-	in_init(&in, GIB, 950 * MIB, 0, c, 2);	/* excess 28.4 MiB */
+	in_init(&in, GIB, 950 * MIB, 0, c, 2); /* excess 28.4 MiB */
 	ck_assert_int_eq(policy_eval(&in, SEC, &out, co), 1);
 	ck_assert_uint_eq(co[1].trim_bytes, out.want_bytes);
 	ck_assert_uint_eq(co[0].trim_bytes, 0);
@@ -164,8 +164,8 @@ END_TEST
 START_TEST(test_policy_urgent_pressure_asks_everything_now)
 {
 	struct policy_client c[2] = {
-		cl(1, 0, 64 * MIB, 100 * MIB, 0),
-		cl(2, 0, 32 * MIB, 100 * MIB, 0),
+	    cl(1, 0, 64 * MIB, 100 * MIB, 0),
+	    cl(2, 0, 32 * MIB, 100 * MIB, 0),
 	};
 	struct policy_client_out co[2];
 	struct policy_in in;
@@ -174,7 +174,7 @@ START_TEST(test_policy_urgent_pressure_asks_everything_now)
 	in_init(&in, CGFS_NO_LIMIT, GIB, 0, c, 2);
 	in.prev.sample_ns = SEC;
 	in.prev.some_total_us = 0;
-	in.s.psi.some.total_us = 300000;	/* 30% of 1 s */
+	in.s.psi.some.total_us = 300000; /* 30% of 1 s */
 	ck_assert_int_eq(policy_eval(&in, 2 * SEC, &out, co), 2);
 	ck_assert_uint_eq(out.urgency, MR_PROTO_URGENCY_NOW);
 	ck_assert_uint_eq(co[0].trim_bytes, 64 * MIB);
@@ -189,12 +189,11 @@ START_TEST(test_policy_urgent_pressure_asks_everything_now)
 	ck_assert_uint_eq(out.urgency, MR_PROTO_URGENCY_NOW);
 	/* mild pressure: a proportional, lazy slice (at least 10%) */
 	in.s.psi.full.avg10 = 0;
-	in.s.psi.some.total_us = 6000;		/* 0.6%: just over 0.5 */
+	in.s.psi.some.total_us = 6000; /* 0.6%: just over 0.5 */
 	ck_assert_int_eq(policy_eval(&in, 2 * SEC, &out, co), 1);
 	ck_assert_uint_eq(co[0].trim_bytes, out.want_bytes); /* most idle */
 	ck_assert_uint_eq(out.urgency, MR_PROTO_URGENCY_LAZY);
-	ck_assert_uint_eq(out.want_bytes,
-	    (uint64_t)((double)(96 * MIB) * 0.1));
+	ck_assert_uint_eq(out.want_bytes, (uint64_t)((double)(96 * MIB) * 0.1));
 	/* first sample: avg10 stands in for the interval */
 	in.prev.sample_ns = 0;
 	in.s.psi.some.avg10 = 0.4;
@@ -207,7 +206,7 @@ END_TEST
  * double the cooldown up to the ceiling; one that works resets it. */
 START_TEST(test_policy_cooldown_and_backoff_sequence)
 {
-	struct policy_client c[1] = { cl(1, 0, 200 * MIB, 900 * MIB, 0) };
+	struct policy_client c[1] = {cl(1, 0, 200 * MIB, 900 * MIB, 0)};
 	struct policy_client_out co[1];
 	struct policy_in in;
 	struct policy_out out;
@@ -226,7 +225,7 @@ START_TEST(test_policy_cooldown_and_backoff_sequence)
 	ck_assert_uint_eq(co[0].trim_bytes, 0);
 	/* the client answered with nothing: each action backs off */
 	{
-		static const uint32_t want[] = { 10000, 20000, 20000 };
+		static const uint32_t want[] = {10000, 20000, 20000};
 
 		for (i = 0; i < 3; i++) {
 			in.released_since_action = 0;
@@ -235,8 +234,10 @@ START_TEST(test_policy_cooldown_and_backoff_sequence)
 			ck_assert_uint_eq(out.next.cooldown_ms, want[i]);
 			in.prev = out.next;
 			/* half-way through the longer cooldown: quiet */
-			ck_assert_int_eq(policy_eval(&in, t +
-			    (uint64_t)want[i] * 500000ull, &out, co), 0);
+			ck_assert_int_eq(
+			    policy_eval(&in, t + (uint64_t)want[i] * 500000ull,
+					&out, co),
+			    0);
 			ck_assert_int_eq(out.reason, POLICY_COOLDOWN);
 		}
 	}
@@ -250,7 +251,7 @@ END_TEST
 
 START_TEST(test_policy_pending_trims_are_not_asked_twice)
 {
-	struct policy_client c[1] = { cl(1, 0, 100 * MIB, 900 * MIB, 0) };
+	struct policy_client c[1] = {cl(1, 0, 100 * MIB, 900 * MIB, 0)};
 	struct policy_client_out co[1];
 	struct policy_in in;
 	struct policy_out out;
@@ -270,8 +271,8 @@ END_TEST
 START_TEST(test_policy_nothing_idle_and_unwatched)
 {
 	struct policy_client c[2] = {
-		cl(1, 0, 0, 900 * MIB, 900 * MIB),
-		cl(2, 0, 512 * 1024, 10 * MIB, 0),	/* under min_trim */
+	    cl(1, 0, 0, 900 * MIB, 900 * MIB),
+	    cl(2, 0, 512 * 1024, 10 * MIB, 0), /* under min_trim */
 	};
 	struct policy_client_out co[2];
 	struct policy_in in;
@@ -296,8 +297,8 @@ END_TEST
 START_TEST(test_policy_soft_limit_hysteresis_and_lifting)
 {
 	struct policy_client c[2] = {
-		cl(1, 0, 0, 300 * MIB, 0),
-		cl(2, 0, 0, 100 * MIB, 0),
+	    cl(1, 0, 0, 300 * MIB, 0),
+	    cl(2, 0, 0, 100 * MIB, 0),
 	};
 	struct policy_client_out co[2];
 	struct policy_in in;
@@ -307,7 +308,7 @@ START_TEST(test_policy_soft_limit_hysteresis_and_lifting)
 	in_init(&in, GIB, 400 * MIB, 0, c, 2);
 	policy_eval(&in, SEC, &out, co);
 	ck_assert_uint_eq(co[0].limit_bytes + co[1].limit_bytes,
-	    GIB - GIB / 10);
+			  GIB - GIB / 10);
 	ck_assert_uint_eq(co[0].limit_bytes / 3 / MIB, co[1].limit_bytes / MIB);
 	/* already sent, within 5%: no new LIMIT */
 	c[0].limit_sent = co[0].limit_bytes + MIB / 2;
@@ -338,7 +339,8 @@ main(void)
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_policy_idle_when_no_limit_no_pressure);
 	tcase_add_test(tc, test_policy_worked_example);
-	tcase_add_test(tc, test_policy_limit_excess_highest_adj_first_minus1000_last);
+	tcase_add_test(
+	    tc, test_policy_limit_excess_highest_adj_first_minus1000_last);
 	tcase_add_test(tc, test_policy_order_idle);
 	tcase_add_test(tc, test_policy_urgent_pressure_asks_everything_now);
 	tcase_add_test(tc, test_policy_cooldown_and_backoff_sequence);

@@ -20,13 +20,13 @@ static unsigned char buf[MR_PROTO_MAX_FRAME + 64];
 START_TEST(test_protocol_round_trip_every_type)
 {
 	struct mr_proto_msg m;
-	struct mr_proto_hello h = { MR_PROTO_LIBVERSION(0, 1, 0),
-	    MR_FEAT_ALL, 1000, 0 };
-	struct mr_proto_stats st = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 3, 0 };
-	struct mr_proto_trim t = { 1 << 20, MR_PROTO_URGENCY_NOW, 500 };
-	struct mr_proto_trim_done d = { 123, 456, 1, 0 };
-	struct mr_proto_limit l = { 0 };
-	struct mr_proto_bye b = { MR_BYE_SHUTDOWN, 0 };
+	struct mr_proto_hello h = {MR_PROTO_LIBVERSION(0, 1, 0), MR_FEAT_ALL,
+				   1000, 0};
+	struct mr_proto_stats st = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 3, 0};
+	struct mr_proto_trim t = {1 << 20, MR_PROTO_URGENCY_NOW, 500};
+	struct mr_proto_trim_done d = {123, 456, 1, 0};
+	struct mr_proto_limit l = {0};
+	struct mr_proto_bye b = {MR_BYE_SHUTDOWN, 0};
 	struct mr_proto_ctl_request r;
 	struct mr_proto_ctl_status cs;
 	struct mr_proto_ctl_client cc;
@@ -105,7 +105,7 @@ END_TEST
 static int
 trim_frame(void)
 {
-	struct mr_proto_trim t = { 4096, MR_PROTO_URGENCY_LAZY, 100 };
+	struct mr_proto_trim t = {4096, MR_PROTO_URGENCY_LAZY, 100};
 
 	return mr_proto_encode_trim(buf, sizeof(buf), 1, &t);
 }
@@ -157,41 +157,42 @@ START_TEST(test_protocol_rejects_bad_header)
 	n = trim_frame();
 	h->length = MR_PROTO_MAX_FRAME + 1;
 	ck_assert_int_eq(mr_proto_decode(buf, MR_PROTO_MAX_FRAME + 1, &m),
-	    -EMSGSIZE);
+			 -EMSGSIZE);
 }
 END_TEST
 
 /* Patch a field of an encoded frame, then decode. */
-#define PATCH(type, field, value) do {					\
-	type *p_ = (type *)(buf + sizeof(struct mr_proto_hdr));	\
-	p_->field = (value);						\
-} while (0)
+#define PATCH(type, field, value)                                              \
+	do {                                                                   \
+		type *p_ = (type *)(buf + sizeof(struct mr_proto_hdr));        \
+		p_->field = (value);                                           \
+	} while (0)
 
 START_TEST(test_protocol_rejects_bad_fields)
 {
 	struct mr_proto_msg m;
-	struct mr_proto_hello h = { 1, MR_FEAT_ALL, 1000, 0 };
+	struct mr_proto_hello h = {1, MR_FEAT_ALL, 1000, 0};
 	struct mr_proto_stats st;
-	struct mr_proto_trim_done d = { 1, 1, 1, 0 };
-	struct mr_proto_bye b = { 0, 0 };
+	struct mr_proto_trim_done d = {1, 1, 1, 0};
+	struct mr_proto_bye b = {0, 0};
 	struct mr_proto_ctl_request r;
 	struct mr_proto_ctl_done cd;
 	int n;
 
-#define BAD(enc, obj, type, field, value) do {				\
-	n = enc(buf, sizeof(buf), 1, &obj);				\
-	ck_assert_int_gt(n, 0);						\
-	PATCH(type, field, value);					\
-	ck_assert_int_eq(mr_proto_decode(buf, n, &m), -EINVAL);		\
-} while (0)
+#define BAD(enc, obj, type, field, value)                                      \
+	do {                                                                   \
+		n = enc(buf, sizeof(buf), 1, &obj);                            \
+		ck_assert_int_gt(n, 0);                                        \
+		PATCH(type, field, value);                                     \
+		ck_assert_int_eq(mr_proto_decode(buf, n, &m), -EINVAL);        \
+	} while (0)
 	BAD(mr_proto_encode_hello, h, struct mr_proto_hello, reserved, 1);
 	BAD(mr_proto_encode_hello, h, struct mr_proto_hello, features, 0x8);
-	BAD(mr_proto_encode_hello, h, struct mr_proto_hello,
-	    stats_interval_ms, 0);
+	BAD(mr_proto_encode_hello, h, struct mr_proto_hello, stats_interval_ms,
+	    0);
 	memset(&st, 0, sizeof(st));
 	BAD(mr_proto_encode_stats, st, struct mr_proto_stats, reserved, 9);
-	BAD(mr_proto_encode_stats, st, struct mr_proto_stats, purge_backend,
-	    4);
+	BAD(mr_proto_encode_stats, st, struct mr_proto_stats, purge_backend, 4);
 	n = trim_frame();
 	PATCH(struct mr_proto_trim, bytes, 0);
 	ck_assert_int_eq(mr_proto_decode(buf, n, &m), -EINVAL);
@@ -219,13 +220,13 @@ START_TEST(test_protocol_rejects_bad_fields)
 	PATCH(struct mr_proto_ctl_request, cmd, MR_CTL_CMD_MAX + 1);
 	ck_assert_int_eq(mr_proto_decode(buf, n, &m), -EINVAL);
 	PATCH(struct mr_proto_ctl_request, cmd, MR_CTL_STATUS);
-	PATCH(struct mr_proto_ctl_request, pid, 5);	/* status takes none */
+	PATCH(struct mr_proto_ctl_request, pid, 5); /* status takes none */
 	ck_assert_int_eq(mr_proto_decode(buf, n, &m), -EINVAL);
 	PATCH(struct mr_proto_ctl_request, pid, 0);
 	/* unterminated string */
 	memset(buf + sizeof(struct mr_proto_hdr) +
-	    offsetof(struct mr_proto_ctl_request, cgroup), 'a',
-	    MR_PROTO_CGROUP_MAX);
+		   offsetof(struct mr_proto_ctl_request, cgroup),
+	       'a', MR_PROTO_CGROUP_MAX);
 	ck_assert_int_eq(mr_proto_decode(buf, n, &m), -EINVAL);
 	/* bytes after the NUL must be zero */
 	memset(&r, 0, sizeof(r));
@@ -240,38 +241,41 @@ START_TEST(test_protocol_rejects_bad_fields)
 	ck_assert_int_eq(mr_proto_decode(buf, n, &m), -EINVAL);
 	/* trims need bytes, urgency, a pid > 0 / an absolute cgroup */
 	r.bytes = 0;
-	ck_assert_int_eq(mr_proto_encode(buf, sizeof(buf), MR_MSG_CTL_REQUEST,
-	    1, &r), -EINVAL);
+	ck_assert_int_eq(
+	    mr_proto_encode(buf, sizeof(buf), MR_MSG_CTL_REQUEST, 1, &r),
+	    -EINVAL);
 	r.bytes = 1;
 	strcpy(r.cgroup, "rel");
-	ck_assert_int_eq(mr_proto_encode(buf, sizeof(buf), MR_MSG_CTL_REQUEST,
-	    1, &r), -EINVAL);
+	ck_assert_int_eq(
+	    mr_proto_encode(buf, sizeof(buf), MR_MSG_CTL_REQUEST, 1, &r),
+	    -EINVAL);
 	memset(&r, 0, sizeof(r));
 	r.cmd = MR_CTL_TRIM_PID;
 	r.bytes = 1;
 	r.urgency = MR_PROTO_URGENCY_NOW;
 	r.pid = -1;
-	ck_assert_int_eq(mr_proto_encode(buf, sizeof(buf), MR_MSG_CTL_REQUEST,
-	    1, &r), -EINVAL);
+	ck_assert_int_eq(
+	    mr_proto_encode(buf, sizeof(buf), MR_MSG_CTL_REQUEST, 1, &r),
+	    -EINVAL);
 	memset(&cd, 0, sizeof(cd));
 	cd.status = 1;
-	ck_assert_int_eq(mr_proto_encode(buf, sizeof(buf), MR_MSG_CTL_DONE, 1,
-	    &cd), -EINVAL);
+	ck_assert_int_eq(
+	    mr_proto_encode(buf, sizeof(buf), MR_MSG_CTL_DONE, 1, &cd),
+	    -EINVAL);
 }
 END_TEST
 
 START_TEST(test_protocol_encode_checks)
 {
-	struct mr_proto_trim t = { 0, MR_PROTO_URGENCY_LAZY, 1 };
-	struct mr_proto_limit l = { 1 };
+	struct mr_proto_trim t = {0, MR_PROTO_URGENCY_LAZY, 1};
+	struct mr_proto_limit l = {1};
 
 	/* a sender cannot build what its peer must reject */
 	ck_assert_int_eq(mr_proto_encode_trim(buf, sizeof(buf), 1, &t),
-	    -EINVAL);
+			 -EINVAL);
 	ck_assert_int_eq(mr_proto_encode_limit(buf, 23, 1, &l), -ENOBUFS);
 	ck_assert_int_eq(mr_proto_encode_limit(buf, 24, 1, &l), 24);
-	ck_assert_int_eq(mr_proto_encode(buf, sizeof(buf), 99, 1, &l),
-	    -EPROTO);
+	ck_assert_int_eq(mr_proto_encode(buf, sizeof(buf), 99, 1, &l), -EPROTO);
 	ck_assert_int_eq(mr_proto_from_client(MR_MSG_HELLO), 1);
 	ck_assert_int_eq(mr_proto_from_client(MR_MSG_TRIM), 0);
 	ck_assert_int_eq(mr_proto_from_client(MR_MSG_CTL_REQUEST), 0);
@@ -280,7 +284,7 @@ END_TEST
 
 START_TEST(test_protocol_mutations)
 {
-	struct mr_proto_stats st = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 1, 0 };
+	struct mr_proto_stats st = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 1, 0};
 	struct mr_proto_msg m;
 	unsigned int seed = 12345;
 	int i, n, rc, ok = 0, bad = 0;
@@ -304,7 +308,7 @@ START_TEST(test_protocol_mutations)
 		} else {
 			bad++;
 			ck_assert(rc == -EBADMSG || rc == -EPROTO ||
-			    rc == -EMSGSIZE || rc == -EINVAL);
+				  rc == -EMSGSIZE || rc == -EINVAL);
 		}
 	}
 	/* both outcomes happen: payload flips pass, header flips do not */

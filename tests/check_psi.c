@@ -26,9 +26,12 @@ START_TEST(test_psi_parse_some_and_full)
 {
 	struct psi_sample s;
 
-	ck_assert_int_eq(parse("some avg10=1.25 avg60=0.50 avg300=0.10 "
-	    "total=123456\nfull avg10=0.75 avg60=0.00 avg300=0.00 "
-	    "total=789\n", &s), 0);
+	ck_assert_int_eq(
+	    parse("some avg10=1.25 avg60=0.50 avg300=0.10 "
+		  "total=123456\nfull avg10=0.75 avg60=0.00 avg300=0.00 "
+		  "total=789\n",
+		  &s),
+	    0);
 	ck_assert_double_eq_tol(s.some.avg10, 1.25, 1e-9);
 	ck_assert_double_eq_tol(s.some.avg60, 0.50, 1e-9);
 	ck_assert_double_eq_tol(s.some.avg300, 0.10, 1e-9);
@@ -45,11 +48,15 @@ START_TEST(test_psi_parse_some_only_and_no_trailing_newline)
 
 	/* old kernels and the host cpu file have no "full" line */
 	ck_assert_int_eq(parse("some avg10=0.00 avg60=0.00 avg300=0.00 "
-	    "total=0", &s), 0);
+			       "total=0",
+			       &s),
+			 0);
 	ck_assert_int_eq(s.has_full, 0);
 	ck_assert_uint_eq(s.some.total_us, 0);
 	ck_assert_int_eq(parse("some avg10=100.00 avg60=99.99 avg300=1.00 "
-	    "total=18446744073709551615\n", &s), 0);
+			       "total=18446744073709551615\n",
+			       &s),
+			 0);
 	ck_assert_uint_eq(s.some.total_us, UINT64_MAX);
 }
 END_TEST
@@ -57,37 +64,40 @@ END_TEST
 START_TEST(test_psi_parse_rejects_malformed)
 {
 	static const char *const bad[] = {
-		"",
-		"\n",
-		"full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
-		"some avg10=0.00 avg60=0.00 avg300=0.00\n",	/* no total */
-		"some avg10=0.00 avg60=0.00 total=0\n",		/* no avg300 */
-		"some avg60=0.00 avg10=0.00 avg300=0.00 total=0\n",
-		"some avg10=x avg60=0.00 avg300=0.00 total=0\n",
-		"some avg10=-1 avg60=0.00 avg300=0.00 total=0\n",
-		"some avg10=101 avg60=0.00 avg300=0.00 total=0\n",
-		"some avg10=0.00 avg60=0.00 avg300=0.00 total=-5\n",
-		"some avg10=0.00 avg60=0.00 avg300=0.00 total=12x\n",
-		"some avg10=0.00 avg60=0.00 avg300=0.00 total=99999999999999999999\n",
-		"some avg10=0.00 avg60=0.00 avg300=0.00 total=0 extra\n",
-		"some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
-		    "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
-		"some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
-		    "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
-		    "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
-		"some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n\n",
-		"some  avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
-		"memory 12345\n",
+	    "",
+	    "\n",
+	    "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
+	    "some avg10=0.00 avg60=0.00 avg300=0.00\n", /* no total */
+	    "some avg10=0.00 avg60=0.00 total=0\n",	/* no avg300 */
+	    "some avg60=0.00 avg10=0.00 avg300=0.00 total=0\n",
+	    "some avg10=x avg60=0.00 avg300=0.00 total=0\n",
+	    "some avg10=-1 avg60=0.00 avg300=0.00 total=0\n",
+	    "some avg10=101 avg60=0.00 avg300=0.00 total=0\n",
+	    "some avg10=0.00 avg60=0.00 avg300=0.00 total=-5\n",
+	    "some avg10=0.00 avg60=0.00 avg300=0.00 total=12x\n",
+	    "some avg10=0.00 avg60=0.00 avg300=0.00 "
+	    "total=99999999999999999999\n",
+	    "some avg10=0.00 avg60=0.00 avg300=0.00 total=0 extra\n",
+	    "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
+	    "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
+	    "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
+	    "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
+	    "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
+	    "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n\n",
+	    "some  avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
+	    "memory 12345\n",
 	};
 	struct psi_sample s;
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ck_assert_msg(parse(bad[i], &s) == -EINVAL, "accepted: %s",
-		    bad[i]);
+			      bad[i]);
 	/* an embedded NUL is not a pressure file either */
 	ck_assert_int_eq(psi_parse("some avg10=0.00\0avg60=0.00 avg300=0.00 "
-	    "total=0", 44, &s), -EINVAL);
+				   "total=0",
+				   44, &s),
+			 -EINVAL);
 }
 END_TEST
 
@@ -109,8 +119,7 @@ END_TEST
 
 START_TEST(test_psi_stall_pct)
 {
-	ck_assert_double_eq_tol(psi_stall_pct(1000, 61000, 2000000), 3.0,
-	    1e-9);
+	ck_assert_double_eq_tol(psi_stall_pct(1000, 61000, 2000000), 3.0, 1e-9);
 	ck_assert_double_eq_tol(psi_stall_pct(5000, 100, 1000000), 0.0, 1e-9);
 	ck_assert_double_eq_tol(psi_stall_pct(0, 100, 0), 0.0, 1e-9);
 }
@@ -161,8 +170,8 @@ START_TEST(test_psi_trigger_refuses_regular_file)
 
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(write(fd, text, strlen(text)), (int)strlen(text));
-	ck_assert_int_eq(psi_trigger_open(AT_FDCWD, path, 100000, 2000000,
-	    NULL), -ENOTSUP);
+	ck_assert_int_eq(
+	    psi_trigger_open(AT_FDCWD, path, 100000, 2000000, NULL), -ENOTSUP);
 	ck_assert_int_eq(pread(fd, back, sizeof(back), 0), (int)strlen(text));
 	ck_assert_int_eq(psi_read_fd(fd, &s), 0);
 	close(fd);
@@ -174,9 +183,9 @@ END_TEST
  * window, which without CAP_SYS_RESOURCE only works after rounding. */
 START_TEST(test_psi_real_read_and_trigger)
 {
-	const char *paths[] = { "/proc/pressure/memory",
-	    "/sys/fs/cgroup/unified/memory.pressure",
-	    "/sys/fs/cgroup/memory.pressure" };
+	const char *paths[] = {"/proc/pressure/memory",
+			       "/sys/fs/cgroup/unified/memory.pressure",
+			       "/sys/fs/cgroup/memory.pressure"};
 	struct psi_sample s;
 	uint64_t used = 0;
 	int fd, rc, i, found = 0;
@@ -190,9 +199,9 @@ START_TEST(test_psi_real_read_and_trigger)
 		ck_assert_int_eq(s.has_full, 1);
 		close(fd);
 		rc = psi_trigger_open(AT_FDCWD, paths[i], 150000, 1000000,
-		    &used);
+				      &used);
 		ck_assert_msg(rc >= 0, "%s: trigger: %s", paths[i],
-		    strerror(-rc));
+			      strerror(-rc));
 		ck_assert(used == 1000000 || used == 2000000);
 		close(rc);
 	}
@@ -220,7 +229,7 @@ main(void)
 		suite_add_tcase(s, tc);
 	} else {
 		fprintf(stderr, "kernel without PSI (CONFIG_PSI, psi=1): "
-		    "real-kernel part skipped\n");
+				"real-kernel part skipped\n");
 	}
 	return dt_run(s);
 }

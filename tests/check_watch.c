@@ -52,8 +52,8 @@ add_client(pid_t pid, uint64_t idle)
 	int sv[2];
 
 	ck_assert_ptr_nonnull(c);
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK,
-	    0, sv), 0);
+	ck_assert_int_eq(
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv), 0);
 	c->fd = sv[0];
 	peer = sv[1];
 	c->pid = pid;
@@ -85,7 +85,7 @@ setup(void)
 {
 	dt_root_make("check_watch");
 	v1_group("", "9223372036854771712\n", "1\n");
-	v1_group("box", "1073741824\n", "1048576000\n");	/* 1000 MiB */
+	v1_group("box", "1073741824\n", "1048576000\n"); /* 1000 MiB */
 	put("uni/box/memory.pressure",
 	    "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
 	    "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
@@ -100,7 +100,8 @@ setup(void)
 	d.epfd = epoll_create1(EPOLL_CLOEXEC);
 	ck_assert_int_ge(d.epfd, 0);
 	ck_assert_int_eq(cgfs_open(&d.fs, dt_path("mem"), 0, dt_path("uni"),
-	    dt_path("proc")), 0);
+				   dt_path("proc")),
+			 0);
 	log_init(1, LOG_DEBUG, "check_watch");
 }
 
@@ -109,7 +110,7 @@ teardown(void)
 {
 	while (d.clients)
 		server_drop(&d, d.clients, MR_BYE_SHUTDOWN, "test over");
-	ck_assert_int_eq(d.ncgroups, 0);	/* every reference returned */
+	ck_assert_int_eq(d.ncgroups, 0); /* every reference returned */
 	cgfs_close(&d.fs);
 	close(d.epfd);
 	if (peer >= 0)
@@ -128,12 +129,15 @@ START_TEST(test_watch_trims_client_of_cgroup_near_limit)
 	ck_assert_str_eq(c->mem_path, "/box");
 	ck_assert_str_eq(c->cg->g.psi_path, "/box");
 	ck_assert_int_eq(d.ncgroups, 1);
+	/* no trigger on a plain file: pressure is polled on the tick */
+	ck_assert_int_eq(c->cg->trigger_fd, -1);
+	ck_assert_int_eq(c->cg->s.has_psi, 1);
 	watch_cycle(&d, 10ull * 1000000000ull);
-	ck_assert_int_eq(c->oom_score_adj, 300);	/* read from "/proc" */
+	ck_assert_int_eq(c->oom_score_adj, 300); /* read from "/proc" */
 	/* W 1000 MiB, L 1 GiB, H 102.4 MiB: 78.4 MiB to shed, urgent */
 	ck_assert_int_eq(next_frame(&m), MR_MSG_TRIM);
-	ck_assert_uint_eq(m.u.trim.bytes, 1048576000ull + 107374182ull -
-	    1073741824ull);
+	ck_assert_uint_eq(m.u.trim.bytes,
+			  1048576000ull + 107374182ull - 1073741824ull);
 	ck_assert_uint_eq(m.u.trim.urgency, MR_PROTO_URGENCY_NOW);
 	ck_assert_uint_eq(c->pending_bytes, m.u.trim.bytes);
 	ck_assert_int_eq(next_frame(&m), MR_MSG_LIMIT);
@@ -160,7 +164,7 @@ START_TEST(test_watch_vanished_cgroup_is_forgotten_and_client_moves)
 	ck_assert_ptr_nonnull(c->cg);
 	ck_assert_str_eq(c->cg->g.path, "/box2");
 	ck_assert_int_eq(d.ncgroups, 1);
-	ck_assert_int_eq(next_frame(&m), -EAGAIN);	/* nothing to do */
+	ck_assert_int_eq(next_frame(&m), -EAGAIN); /* nothing to do */
 	/* the process's cgroup is gone too: no cgroup, no crash, retried */
 	rm("mem/box2");
 	put("proc/4242/cgroup", "4:memory:/box3\n0::/box\n");
@@ -186,7 +190,7 @@ START_TEST(test_watch_dir_without_memory_files_is_not_watched)
 	ck_assert_int_eq(watch_attach(&d, c), -ENOENT);
 	ck_assert_ptr_null(c->cg);
 	ck_assert_int_eq(d.ncgroups, 0);
-	watch_cycle(&d, 10ull * 1000000000ull);	/* returns */
+	watch_cycle(&d, 10ull * 1000000000ull); /* returns */
 	ck_assert_ptr_null(c->cg);
 	ck_assert_int_eq(c->attach_warned, 1);
 }
@@ -200,7 +204,8 @@ main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_watch_trims_client_of_cgroup_near_limit);
-	tcase_add_test(tc, test_watch_vanished_cgroup_is_forgotten_and_client_moves);
+	tcase_add_test(
+	    tc, test_watch_vanished_cgroup_is_forgotten_and_client_moves);
 	tcase_add_test(tc, test_watch_dir_without_memory_files_is_not_watched);
 	suite_add_tcase(s, tc);
 	return dt_run(s);

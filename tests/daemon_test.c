@@ -40,7 +40,7 @@ dt_put(const char *rel, const char *text)
 
 	snprintf(path, sizeof(path), "%s/%s", dt_root, rel);
 	for (s = path + strlen(dt_root) + 1; (s = strchr(s, '/')) != NULL;
-	    s++) {
+	     s++) {
 		*s = '\0';
 		mkdir(path, 0755);
 		*s = '/';

@@ -14,8 +14,8 @@
  *	BYE <reason>
  *	CLOSED
  * Hostile modes send garbage or flood, to be dropped.  With -s - it only
- * holds its memory (a hog creating pressure in a test cgroup).  It always stops by
- * itself after --duration seconds.
+ * holds its memory (a hog creating pressure in a test cgroup).  It always stops
+ *by itself after --duration seconds.
  */
 #include "config.h"
 
@@ -37,7 +37,7 @@
 
 static FILE *events;
 static unsigned char *mem;
-static size_t held, released;	/* released: tail bytes given back */
+static size_t held, released; /* released: tail bytes given back */
 static uint32_t seq;
 
 static uint64_t
@@ -63,8 +63,7 @@ rss_bytes(void)
 	return (uint64_t)res * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
-static void
-event(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void event(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void
 event(const char *fmt, ...)
 {
@@ -121,8 +120,9 @@ do_trim(int fd, uint32_t tseq, const struct mr_proto_trim *t)
 	if (give > 0) {
 		unsigned char *at = mem + held - released - give;
 
-		if (madvise(at, give, t->urgency == MR_PROTO_URGENCY_NOW ?
-		    MADV_DONTNEED : MADV_FREE) < 0)
+		if (madvise(at, give,
+			    t->urgency == MR_PROTO_URGENCY_NOW ? MADV_DONTNEED
+							       : MADV_FREE) < 0)
 			d.error = -errno;
 		else
 			released += give;
@@ -132,10 +132,10 @@ do_trim(int fd, uint32_t tseq, const struct mr_proto_trim *t)
 	d.duration_ns = now_ns() - t0;
 	d.backend = 3;
 	event("TRIM %u %llu %s %llu %llu %llu", tseq,
-	    (unsigned long long)t->bytes,
-	    t->urgency == MR_PROTO_URGENCY_NOW ? "now" : "lazy",
-	    (unsigned long long)before, (unsigned long long)after,
-	    (unsigned long long)d.released_bytes);
+	      (unsigned long long)t->bytes,
+	      t->urgency == MR_PROTO_URGENCY_NOW ? "now" : "lazy",
+	      (unsigned long long)before, (unsigned long long)after,
+	      (unsigned long long)d.released_bytes);
 	/* TRIM_DONE echoes the TRIM's sequence number */
 	n = mr_proto_encode_trim_done(buf, sizeof(buf), tseq, &d);
 	if (n > 0)
@@ -145,7 +145,9 @@ do_trim(int fd, uint32_t tseq, const struct mr_proto_trim *t)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: fakeclient -s SOCKET [-a ADJ] [-m BYTES] "
+	fprintf(
+	    stderr,
+	    "usage: fakeclient -s SOCKET [-a ADJ] [-m BYTES] "
 	    "[-e EVENTS] [-i STATS_MS] [-d SECONDS] [-w MS] [-x] [-g|-f|-o]\n"
 	    "  -w  touch the memory MS after registering (default: before)\n"
 	    "  -x  exit after the first TRIM\n"
@@ -168,16 +170,39 @@ main(int argc, char **argv)
 
 	while ((ch = getopt(argc, argv, "s:a:m:e:i:d:w:xgfoq")) != -1) {
 		switch (ch) {
-		case 's': sock = optarg; break;
-		case 'a': adj = strtol(optarg, NULL, 10); set_adj = 1; break;
-		case 'm': held = strtoull(optarg, NULL, 10); break;
-		case 'e': evpath = optarg; break;
-		case 'i': interval = strtol(optarg, NULL, 10); break;
-		case 'd': duration = strtol(optarg, NULL, 10); break;
-		case 'w': touch_ms = strtol(optarg, NULL, 10); break;
-		case 'x': exit_after_trim = 1; break;
-		case 'g': case 'f': case 'o': case 'q': hostile = ch; break;
-		default: usage();
+		case 's':
+			sock = optarg;
+			break;
+		case 'a':
+			adj = strtol(optarg, NULL, 10);
+			set_adj = 1;
+			break;
+		case 'm':
+			held = strtoull(optarg, NULL, 10);
+			break;
+		case 'e':
+			evpath = optarg;
+			break;
+		case 'i':
+			interval = strtol(optarg, NULL, 10);
+			break;
+		case 'd':
+			duration = strtol(optarg, NULL, 10);
+			break;
+		case 'w':
+			touch_ms = strtol(optarg, NULL, 10);
+			break;
+		case 'x':
+			exit_after_trim = 1;
+			break;
+		case 'g':
+		case 'f':
+		case 'o':
+		case 'q':
+			hostile = ch;
+			break;
+		default:
+			usage();
 		}
 	}
 	if (sock == NULL || interval <= 0 || duration <= 0)
@@ -189,20 +214,21 @@ main(int argc, char **argv)
 	if (set_adj) {
 		FILE *f = fopen("/proc/self/oom_score_adj", "w");
 
-		if (f == NULL || fprintf(f, "%ld\n", adj) < 0 || fclose(f) != 0) {
+		if (f == NULL || fprintf(f, "%ld\n", adj) < 0 ||
+		    fclose(f) != 0) {
 			perror("oom_score_adj");
 			return 2;
 		}
 	}
 	if (held > 0) {
 		mem = mmap(NULL, held, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (mem == MAP_FAILED) {
 			perror("mmap");
 			return 2;
 		}
 		if (touch_ms < 0)
-			memset(mem, 0x5a, held);	/* make it resident */
+			memset(mem, 0x5a, held); /* make it resident */
 	}
 	if (strcmp(sock, "-") == 0) {
 		/* a memory hog: hold the memory, no daemon */
@@ -242,7 +268,7 @@ main(int argc, char **argv)
 	while (now_ns() < end) {
 		unsigned char buf[MR_PROTO_MAX_FRAME + 1];
 		struct mr_proto_msg m;
-		struct pollfd p = { fd, POLLIN, 0 };
+		struct pollfd p = {fd, POLLIN, 0};
 		ssize_t n;
 		int rc;
 
@@ -273,8 +299,10 @@ main(int argc, char **argv)
 			break;
 		rc = mr_proto_decode(buf, (size_t)n, &m);
 		if (rc < 0) {
-			fprintf(stderr, "fakeclient: bad frame from daemon: "
-			    "%s\n", strerror(-rc));
+			fprintf(stderr,
+				"fakeclient: bad frame from daemon: "
+				"%s\n",
+				strerror(-rc));
 			return 3;
 		}
 		if (rc == MR_MSG_TRIM) {
@@ -283,7 +311,7 @@ main(int argc, char **argv)
 				return 0;
 		} else if (rc == MR_MSG_LIMIT) {
 			event("LIMIT %llu",
-			    (unsigned long long)m.u.limit.limit_bytes);
+			      (unsigned long long)m.u.limit.limit_bytes);
 		} else if (rc == MR_MSG_BYE) {
 			event("BYE %u", m.u.bye.reason);
 		}
@@ -295,6 +323,9 @@ drain:
 		struct mr_proto_msg m;
 		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 
+		/* ECONNRESET is reported once, before queued frames */
+		if (n < 0 && errno == ECONNRESET)
+			n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (n <= 0)
 			break;
 		if (mr_proto_decode(buf, (size_t)n, &m) == MR_MSG_BYE)

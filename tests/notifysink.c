@@ -37,7 +37,7 @@ main(int argc, char **argv)
 	end = time(NULL) + atoi(argv[2]);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	while (time(NULL) < end) {
-		struct pollfd p = { fd, POLLIN, 0 };
+		struct pollfd p = {fd, POLLIN, 0};
 		char buf[4096];
 		ssize_t n;
 

@@ -74,12 +74,21 @@ wait_for 10 sh -c "'$CTL' -s '$SOCK' --json status | grep -q '\"trim_bytes_relea
 "$CTL" -s "$SOCK" trim 999999 1MiB >/dev/null 2>&1 && fail "trim of unknown pid succeeded"
 
 # metrics say the same
-m=$(curl -sf "http://127.0.0.1:$PORT/metrics") || fail "metrics unreachable"
+# plain bash /dev/tcp: no HTTP client needed on the test machine
+http_get() {
+	exec 3<>"/dev/tcp/127.0.0.1/$PORT" || return 1
+	printf 'GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n' "$1" >&3
+	timeout 10 cat <&3
+	exec 3<&-
+}
+resp=$(http_get /metrics) || fail "metrics unreachable"
+echo "$resp" | head -n 1 | grep -q "^HTTP/1.0 200" || fail "metrics: $(echo "$resp" | head -n 1)"
+m=$(echo "$resp" | tr -d '\r' | sed '1,/^$/d')
 echo "$m" | grep -qx "memreclaim_server_clients_dropped_total 5" ||
 	fail "metrics: $(echo "$m" | grep dropped)"
 echo "$m" | grep -q "^memreclaim_client_rss_bytes{pid=\"$GOOD\"" ||
 	fail "no client metrics"
-curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/nope" | grep -q 404 ||
+http_get /nope | head -n 1 | grep -q "^HTTP/1.0 404" ||
 	fail "bad path not 404"
 # every exported metric is documented in memreclaimd(8)
 for name in $(echo "$m" | sed -n 's/^# HELP \(memreclaim_[a-z_]*\) .*/\1/p'); do
