@@ -1,0 +1,344 @@
+#!/bin/bash
+# demo.sh: memreclaim in three minutes, on a fresh Debian 12 machine, as root.
+#
+#   sudo contrib/demo.sh
+#
+# Installs the build dependencies, builds memreclaim in _build-demo/, starts
+# memreclaimd with its built-in defaults (no config file), and runs a real
+# service in a memory-limited child cgroup twice:
+#
+#   1. redis-server with libmemreclaim preloaded;
+#   2. the same redis-server with its own allocator, for contrast.
+#
+# Each run fills redis (DEBUG POPULATE), deletes half of the keys (the memory
+# is free inside the allocator but still resident), then a second process
+# (tests/pressure) fills the rest of the cgroup, which only fits if redis
+# gives memory back.  The table shows memory pressure (PSI), redis's RSS and
+# the trims memreclaimd sent, before and after the pressure.
+#
+# Works on cgroup v2 (Debian 12's default) and on hybrid hosts (v1 memory
+# controller plus v2 PSI).  Cleans up its cgroups and processes on exit or
+# Ctrl-C.  Knobs (environment): DEMO_LIMIT_MIB (640), DEMO_KEYS (200000 per
+# half, 1000-byte values), DEMO_PRESSURE_MIB (380: the first
+# DEMO_BURST_MIB=280 at once, as a process starting up, the rest at
+# DEMO_RATE=30M per second),
+# DEMO_SKIP_DEPS=1, DEMO_BUILD (build directory), DEMO_JOBS (make -j),
+# DEMO_SOCKET (see below).
+set -u
+
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${DEMO_BUILD:-$SRC/_build-demo}
+LIMIT_MIB=${DEMO_LIMIT_MIB:-640}
+KEYS=${DEMO_KEYS:-200000}
+PRESSURE_MIB=${DEMO_PRESSURE_MIB:-380}
+BURST_MIB=${DEMO_BURST_MIB:-280}
+RATE=${DEMO_RATE:-30M}
+HOLD_S=4
+PORT=${DEMO_PORT:-16379}
+
+say() { printf '%s\n' "$*"; }
+step() { printf '\n== %s\n' "$*"; }
+die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "run me as root: I create cgroups and start memreclaimd"
+
+TMP=$(mktemp -d /tmp/memreclaim-demo.XXXXXX)
+# memreclaimd's and the library's built-in default: no option needed.
+# DEMO_SOCKET moves it (a shared host where other programs preloaded with
+# libmemreclaim would otherwise register with the demo's daemon); the
+# daemon then gets a one-line config file naming it, and nothing else.
+SOCK=${DEMO_SOCKET:-/run/memreclaim/memreclaimd.sock}
+export MEMRECLAIM_SOCKET=$SOCK
+CGNAME=memreclaim-demo.$$
+DPID='' RPID='' PPID_=''
+CGDIRS=()
+
+# ---- cleanup: on success, failure or Ctrl-C ------------------------------
+# shellcheck source=cleanup-lib.sh
+. "$SRC/contrib/cleanup-lib.sh"
+cleanup() {
+	trap - EXIT INT TERM
+	stop_pids "$PPID_" "$RPID" "$DPID"
+	remove_cgroups "${CGDIRS[@]}"
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'say "demo: interrupted, cleaning up"; exit 130' INT TERM
+
+# ---- dependencies ---------------------------------------------------------
+step "dependencies"
+if [ -n "${DEMO_SKIP_DEPS:-}" ]; then
+	say "skipped (DEMO_SKIP_DEPS)"
+elif [ -x "$SRC/contrib/install-deps" ]; then
+	"$SRC/contrib/install-deps" || die "contrib/install-deps failed"
+else
+	PKGS="build-essential autoconf automake libtool pkg-config liburing-dev
+	      libcgroup-dev libnuma-dev check libinih-dev libsystemd-dev
+	      redis-server redis-tools"
+	MISSING=$(for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
+	if [ -n "$MISSING" ]; then
+		# shellcheck disable=SC2086
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq $MISSING || die "apt-get install failed"
+	else
+		say "all installed"
+	fi
+fi
+command -v redis-server >/dev/null || die "redis-server is missing"
+
+# ---- build ------------------------------------------------------------
+step "build ($BUILD)"
+NPROC=${DEMO_JOBS:-$(nproc)}
+(
+	set -e
+	cd "$SRC"
+	[ -x configure ] || autoreconf -fi >/dev/null
+	mkdir -p "$BUILD"
+	cd "$BUILD"
+	[ -f Makefile ] || "$SRC/configure" -q
+	make -s -j"$NPROC" >/dev/null
+	make -s -C tests pressure >/dev/null
+) > "$TMP/build.log" 2>&1 || { tail -n 30 "$TMP/build.log"; die "build failed"; }
+LIB=$BUILD/lib/.libs/libmemreclaim.so
+DAEMON=$BUILD/daemon/memreclaimd
+CTL=$BUILD/daemon/memreclaimctl
+PRESSURE=$BUILD/tests/pressure
+for f in "$LIB" "$DAEMON" "$CTL" "$PRESSURE"; do
+	[ -e "$f" ] || die "$f was not built"
+done
+say "ok"
+
+# ---- cgroups: v2, or hybrid (v1 memory + v2 PSI) ----------------------------
+if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+	CGMODE=v2
+	grep -qw memory /sys/fs/cgroup/cgroup.controllers ||
+		die "the memory controller is not available in cgroup v2"
+	grep -qw memory /sys/fs/cgroup/cgroup.subtree_control ||
+		echo +memory > /sys/fs/cgroup/cgroup.subtree_control ||
+		die "cannot enable the memory controller"
+elif [ -f /sys/fs/cgroup/memory/memory.limit_in_bytes ] &&
+	[ -f /sys/fs/cgroup/unified/memory.pressure ]; then
+	CGMODE=hybrid
+else
+	die "need cgroup v2, or v1 memory with v2 PSI at /sys/fs/cgroup/unified"
+fi
+
+# cg_create N: a fresh child cgroup with the memory limit; sets MEMCG (the
+# limit) and PSICG (memory.pressure).
+cg_create() {
+	local name=$CGNAME.$1
+	if [ $CGMODE = v2 ]; then
+		MEMCG=/sys/fs/cgroup/$name
+		PSICG=$MEMCG
+		mkdir "$MEMCG" || die "cannot create $MEMCG"
+		CGDIRS+=("$MEMCG")
+		echo $((LIMIT_MIB << 20)) > "$MEMCG/memory.max"
+		echo 0 > "$MEMCG/memory.swap.max" 2>/dev/null
+	else
+		MEMCG=/sys/fs/cgroup/memory/$name
+		PSICG=/sys/fs/cgroup/unified/$name
+		mkdir "$MEMCG" "$PSICG" || die "cannot create $name"
+		CGDIRS+=("$MEMCG" "$PSICG")
+		echo $((LIMIT_MIB << 20)) > "$MEMCG/memory.limit_in_bytes"
+	fi
+	cg_enter_set
+}
+# "${ENTER[@]}" CMD... runs CMD inside the current cgroup(s).  An array,
+# not a function, so that `... &` gives $! = the pid of CMD itself.
+cg_enter_set() {
+	ENTER=(sh -c 'for d in "$1" "$2"; do echo $$ > "$d/cgroup.procs" || exit 126; done
+		shift 2; exec "$@"' sh "$MEMCG" "$PSICG")
+}
+psi() {	# some/full avg10, e.g. "3.52/1.10"
+	awk '{ sub("avg10=", "", $2); v[$1] = $2 }
+	     END { printf "%s/%s", v["some"], v["full"] }' "$PSICG/memory.pressure"
+}
+psi_some() { awk '$1 == "some" { sub("avg10=", "", $2); print $2 }' "$PSICG/memory.pressure"; }
+psi_total_ms() {	# some stall total, ms
+	awk '$1 == "some" { sub("total=", "", $5); printf "%d", $5 / 1000 }' "$PSICG/memory.pressure"
+}
+limit_hits() {	# times usage hit the limit
+	if [ $CGMODE = v2 ]; then
+		awk '$1 == "max" { print $2 }' "$MEMCG/memory.events"
+	else
+		cat "$MEMCG/memory.failcnt"
+	fi
+}
+oom_kills() {
+	if [ $CGMODE = v2 ]; then
+		awk '$1 == "oom_kill" { print $2 }' "$MEMCG/memory.events"
+	else
+		awk '$1 == "oom_kill" { print $2 }' "$MEMCG/memory.oom_control"
+	fi
+}
+rss_mib() { awk '/^VmRSS:/ { printf "%d", $2 / 1024 }' /proc/"$1"/status 2>/dev/null || echo -; }
+rcli() { redis-cli -p "$PORT" "$@"; }
+
+# status_field KEY: one number from `memreclaimctl --json status`.
+status_field() {
+	"$CTL" --json status 2>/dev/null |
+		sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"
+}
+# is_client PID: memreclaimd lists PID as a registered client.
+is_client() {
+	"$CTL" --json clients 2>/dev/null | grep -q "\"pid\":$1,"
+}
+# soft_limit PID: the last LIMIT memreclaimd sent PID, in MiB ("-": none).
+soft_limit() {
+	"$CTL" --json clients 2>/dev/null |
+		sed -n "s/.*\"pid\":$1,[^}]*\"soft_limit_bytes\":\([0-9]*\).*/\1/p" |
+		awk '{ if ($1 > 0) printf "%d", $1 / 1048576; else printf "-" }'
+}
+
+# ---- memreclaimd, built-in defaults ------------------------------------------
+step "memreclaimd (built-in defaults)"
+if "$CTL" status >/dev/null 2>&1; then
+	die "a memreclaimd already answers on $SOCK: stop it first"
+fi
+if [ -n "${DEMO_SOCKET:-}" ]; then
+	printf '[memreclaimd]\nsocket = %s\nmetrics =\n' "$SOCK" > "$TMP/conf"
+	"$DAEMON" -d -f "$TMP/conf" > "$TMP/daemon.log" 2>&1 &
+else
+	"$DAEMON" -d > "$TMP/daemon.log" 2>&1 &
+fi
+DPID=$!
+for _ in $(seq 100); do
+	"$CTL" status >/dev/null 2>&1 && break
+	kill -0 $DPID 2>/dev/null || break
+	sleep 0.1
+done
+"$CTL" status >/dev/null 2>&1 || { cat "$TMP/daemon.log"; die "memreclaimd did not start"; }
+sed -n 's/.*\(ready on .*\)/\1/p' "$TMP/daemon.log"
+
+STOCK=glibc
+ldd "$(command -v redis-server)" | grep -q jemalloc && STOCK=jemalloc
+
+# run_case KEY PRELOAD: one full run; results into R[KEY.*].
+declare -A R
+run_case() {
+	local key=$1 preload=$2 peak=0.00 s t0 b0
+	cg_create "$key"
+	if [ -n "$preload" ]; then
+		# Freed memory is kept 60 s (a cache that refills soon would
+		# want that): only memreclaimd gives it back earlier.
+		"${ENTER[@]}" env LD_PRELOAD="$preload" \
+			MEMRECLAIM_RELEASE_DELAY_MS=60000 \
+			redis-server --port "$PORT" --bind 127.0.0.1 --save '' \
+			--appendonly no --enable-debug-command local \
+			--loglevel warning > "$TMP/redis.$key.log" 2>&1 &
+	else
+		"${ENTER[@]}" redis-server --port "$PORT" --bind 127.0.0.1 --save '' \
+			--appendonly no --enable-debug-command local \
+			--loglevel warning > "$TMP/redis.$key.log" 2>&1 &
+	fi
+	RPID=$!
+	for _ in $(seq 100); do
+		[ "$(rcli ping 2>/dev/null)" = PONG ] && break
+		sleep 0.1
+	done
+	[ "$(rcli ping 2>/dev/null)" = PONG ] ||
+		{ cat "$TMP/redis.$key.log"; die "redis-server did not start"; }
+	if [ -n "$preload" ]; then
+		for _ in $(seq 50); do
+			is_client $RPID && break
+			sleep 0.1
+		done
+		is_client $RPID || die "redis did not register with memreclaimd"
+	fi
+
+	# Fill with two sets of keys, then delete the second set: the memory
+	# is free inside the allocator but (partly) still resident.
+	rcli debug populate "$KEYS" keep 1000 > /dev/null
+	rcli debug populate "$KEYS" drop 1000 > /dev/null
+	R[$key.full]=$(rss_mib $RPID)
+	rcli eval "for i = 0, tonumber(ARGV[1]) - 1 do
+		redis.call('DEL', 'drop:' .. i) end return 1" 0 "$KEYS" > /dev/null
+	sleep 1
+	R[$key.psi0]=$(psi)
+	R[$key.rss0]=$(rss_mib $RPID)
+	R[$key.stall0]=$(psi_total_ms)
+	R[$key.hits0]=$(limit_hits)
+	t0=$(status_field trims_sent)
+	b0=$(status_field trim_bytes_released)
+
+	# Pressure: fill the rest of the cgroup.  Its oom_score_adj is 1000,
+	# so if memory runs out the OOM killer takes it, not redis.
+	"${ENTER[@]}" sh -c 'echo 1000 > /proc/self/oom_score_adj; exec "$@"' sh \
+		timeout -s KILL 60 "$PRESSURE" -b "${BURST_MIB}M" -r "$RATE" -t "$HOLD_S" \
+		"${PRESSURE_MIB}M" > "$TMP/pressure.$key.log" 2>&1 &
+	PPID_=$!
+	# Not our job to report: an OOM kill is read from the cgroup, not
+	# announced by bash.
+	disown $PPID_
+	while kill -0 $PPID_ 2>/dev/null; do
+		s=$(psi_some)
+		awk -v a="$s" -v b="$peak" 'BEGIN { exit !(a > b) }' && peak=$s
+		sleep 0.5
+	done
+	PPID_=
+	R[$key.peak]=$peak
+	R[$key.psi1]=$(psi)
+	R[$key.rss1]=$(rss_mib $RPID)
+	R[$key.stall1]=$(psi_total_ms)
+	R[$key.hits1]=$(limit_hits)
+	if [ -n "$preload" ]; then
+		R[$key.trims]=$(( $(status_field trims_sent) - t0 ))
+		R[$key.trimmed]=$(( ($(status_field trim_bytes_released) - b0) >> 20 ))
+		R[$key.limit]=$(soft_limit $RPID)
+	else
+		R[$key.trims]="- (no client)"
+		R[$key.trimmed]="-"
+		R[$key.limit]="-"
+	fi
+	R[$key.oom]=$(oom_kills)
+	if grep -q "pressure: done" "$TMP/pressure.$key.log"; then
+		R[$key.pressure]="got ${PRESSURE_MIB} MiB"
+	elif [ "${R[$key.oom]}" -gt 0 ]; then
+		R[$key.pressure]="OOM-killed"
+	else
+		R[$key.pressure]="failed"
+	fi
+	R[$key.keys]=$(rcli dbsize 2>/dev/null || echo "redis gone")
+
+	rcli shutdown nosave > /dev/null 2>&1
+	wait $RPID 2>/dev/null
+	RPID=
+}
+
+step "run 1/2: redis-server with libmemreclaim (limit ${LIMIT_MIB} MiB)"
+run_case mr "$LIB"
+say "done"
+step "run 2/2: redis-server with its own allocator ($STOCK), same limit"
+run_case stock ""
+say "done"
+
+# ---- the table -------------------------------------------------------------
+step "results"
+say "Each run: redis in a cgroup limited to ${LIMIT_MIB} MiB ($CGMODE cgroups),"
+say "filled with 2 x $KEYS keys of 1000 bytes, half of them deleted; then a"
+say "second process in the same cgroup takes ${BURST_MIB} MiB at once, then grows to"
+say "${PRESSURE_MIB} MiB at ${RATE}/s."
+say "'before' is after the delete, 'after' when the pressure is done."
+say ""
+fmt='%-30s %12s %12s   %12s %12s\n'
+printf "$fmt" "" "memreclaim" "" "$STOCK" ""
+printf "$fmt" "" "before" "after" "before" "after"
+printf "$fmt" "PSI some/full avg10 (%)" "${R[mr.psi0]}" "${R[mr.psi1]}" \
+	"${R[stock.psi0]}" "${R[stock.psi1]}"
+printf "$fmt" "PSI some avg10, peak (%)" "" "${R[mr.peak]}" "" "${R[stock.peak]}"
+printf "$fmt" "PSI some total stall (ms)" "${R[mr.stall0]}" "${R[mr.stall1]}" \
+	"${R[stock.stall0]}" "${R[stock.stall1]}"
+printf "$fmt" "times usage hit the limit" "${R[mr.hits0]}" "${R[mr.hits1]}" \
+	"${R[stock.hits0]}" "${R[stock.hits1]}"
+printf "$fmt" "redis RSS (MiB)" "${R[mr.rss0]}" "${R[mr.rss1]}" \
+	"${R[stock.rss0]}" "${R[stock.rss1]}"
+printf "$fmt" "  (full, before the delete)" "${R[mr.full]}" "" "${R[stock.full]}" ""
+printf "$fmt" "trims memreclaimd sent" "0" "${R[mr.trims]}" "" "${R[stock.trims]}"
+printf "$fmt" "  MiB they released" "0" "${R[mr.trimmed]}" "" "${R[stock.trimmed]}"
+printf "$fmt" "soft limit sent (MiB)" "" "${R[mr.limit]}" "" "${R[stock.limit]}"
+printf "$fmt" "OOM kills in the cgroup" "" "${R[mr.oom]}" "" "${R[stock.oom]}"
+printf "$fmt" "pressure process" "" "${R[mr.pressure]}" "" "${R[stock.pressure]}"
+printf "$fmt" "redis keys left" "" "${R[mr.keys]}" "" "${R[stock.keys]}"
+say ""
+say "memreclaimd's log (last lines):"
+tail -n 8 "$TMP/daemon.log" | sed 's/^/  /'
