@@ -40,8 +40,9 @@ MR_API const char *mr_version(void);
 
 /* The malloc family, with POSIX/glibc behaviour (NULL + ENOMEM on failure,
  * EINVAL for bad alignments, overflow checked in calloc/reallocarray,
- * malloc(0) returns a unique pointer, realloc(p, 0) frees p and returns a
- * unique minimum-size pointer as glibc does). */
+ * malloc(0) returns a unique pointer, realloc(p, 0) frees p and returns
+ * NULL with errno unchanged, as glibc does).  aligned_alloc rejects an
+ * alignment that is not a power of two with EINVAL, as glibc 2.38+ does. */
 MR_API void *mr_malloc(size_t size) MR_MALLOC_ATTR;
 MR_API void mr_free(void *ptr);
 MR_API void *mr_calloc(size_t nmemb, size_t size) MR_MALLOC_ATTR;

@@ -37,7 +37,9 @@ alloc_small_slow(unsigned cls)
 		p = mri_tcache_refill(tc, cls);
 	} else {
 		mri_init();
-		if (!mri_central_fetch(mri_current_node(), cls, &p, 1))
+		/* The core could not start (no memory for its own books). */
+		if (!__atomic_load_n(&mri_inited, __ATOMIC_ACQUIRE) ||
+		    !mri_central_fetch(mri_current_node(), cls, &p, 1))
 			p = NULL;
 	}
 	if (!p)
@@ -56,6 +58,10 @@ alloc_large(size_t size, size_t align)
 		return NULL;
 	}
 	mri_init();
+	if (!__atomic_load_n(&mri_inited, __ATOMIC_ACQUIRE)) {
+		errno = ENOMEM;
+		return NULL;
+	}
 	npages = (size + MRI_PAGE_SIZE - 1) >> MRI_PAGE_SHIFT;
 	if (npages == 0)
 		npages = 1;

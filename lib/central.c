@@ -245,11 +245,6 @@ central_each_lock(int (*fn)(pthread_mutex_t *))
 				fn(&mri_centrals[node][cls].lock);
 }
 
-static int
-central_reinit_one(pthread_mutex_t *mu)
-{
-	return pthread_mutex_init(mu, NULL);
-}
 
 void
 mri_central_lock_all(void)
@@ -263,8 +258,3 @@ mri_central_unlock_all(void)
 	central_each_lock(pthread_mutex_unlock);
 }
 
-void
-mri_central_reinit_locks(void)
-{
-	central_each_lock(central_reinit_one);
-}

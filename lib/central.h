@@ -48,6 +48,5 @@ MRI_HIDDEN void mri_central_return(int node, unsigned cls, void **src, unsigned 
 MRI_HIDDEN void mri_central_drain_all(void);
 MRI_HIDDEN void mri_central_lock_all(void);
 MRI_HIDDEN void mri_central_unlock_all(void);
-MRI_HIDDEN void mri_central_reinit_locks(void);
 
 #endif

@@ -91,8 +91,8 @@ mri_numa_setup(void)
 
 /*
  * fork(): take every allocator lock in the prepare handler (in lock order)
- * so the child starts with consistent structures, then re-initialise them
- * in the child, where only the forking thread exists.
+ * so the child starts with consistent structures, then release them in
+ * both parent and child.
  */
 static void
 atfork_prepare(void)
@@ -121,11 +121,14 @@ atfork_parent(void)
 static void
 atfork_child(void)
 {
-	mri_meta_reinit();
-	mri_pageheap_reinit_locks();
-	mri_central_reinit_locks();
+	/* The forking thread holds every lock (prepare took them): release
+	 * them.  Re-initialising a locked mutex is undefined (ThreadSanitizer
+	 * reports it as a double lock). */
+	mri_meta_unlock();
+	mri_pageheap_unlock_all();
+	mri_central_unlock_all();
 	mri_tcache_atfork_child();
-	pthread_mutex_init(&init_mu, NULL);
+	pthread_mutex_unlock(&init_mu);
 	mri_purge_atfork_child();
 	if (mri_scavenger_atfork_child)
 		mri_scavenger_atfork_child();

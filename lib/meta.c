@@ -95,9 +95,3 @@ mri_meta_unlock(void)
 {
 	pthread_mutex_unlock(&meta_mu);
 }
-
-void
-mri_meta_reinit(void)
-{
-	pthread_mutex_init(&meta_mu, NULL);
-}

@@ -31,6 +31,5 @@ MRI_HIDDEN uint64_t mri_meta_bytes(void);
 /* fork() support: the metadata lock. */
 MRI_HIDDEN void mri_meta_lock(void);
 MRI_HIDDEN void mri_meta_unlock(void);
-MRI_HIDDEN void mri_meta_reinit(void);
 
 #endif

@@ -221,8 +221,10 @@ hp_refile(struct mri_pageheap *h, struct mri_hp *hp)
 			list_push_head(&h->pool_rel, hp);
 			hp->list = HPL_POOL_REL;
 		} else {
-			if (!was_free)
+			if (!was_free) {
 				hp->free_since_ns = mri_os->now_ns();
+				h->emptied++;
+			}
 			list_push_head(&h->pool_backed, hp);
 			hp->list = HPL_POOL_BACKED;
 		}
@@ -769,8 +771,11 @@ mri_pageheap_free(struct mri_span *s)
 	size_t n = s->npages;
 	int large = s->cls == 0;
 
+	uint64_t emptied;
+
 	mri_pagemap_set(s->start, large ? 1 : n, NULL);
 	pthread_mutex_lock(&h->lock);
+	emptied = h->emptied;
 	if (large)
 		h->large -= n;
 	if (large && n < MRI_HP_PAGES && n <= MRI_LCACHE_PAGES / 4) {
@@ -779,11 +784,15 @@ mri_pageheap_free(struct mri_span *s)
 		return;
 	}
 	range_unclaim(h, c, pg, n, 0, 0);
+	emptied = h->emptied - emptied;
 	s->next = h->span_free;
 	h->span_free = s;
 	pthread_mutex_unlock(&h->lock);
 	heap_trim_excess(h);
-	if (large && n >= MRI_HP_PAGES && mri_scavenger_wake)
+	/* A whole hugepage just became free: tell the scavenger so its delay
+	 * starts now rather than at its next idle tick.  The wake makes a
+	 * syscall only when the thread sleeps and was not kicked already. */
+	if (emptied && mri_scavenger_wake)
 		mri_scavenger_wake();
 }
 
@@ -1058,13 +1067,3 @@ mri_pageheap_unlock_all(void)
 	pthread_mutex_unlock(&heaps_mu);
 }
 
-void
-mri_pageheap_reinit_locks(void)
-{
-	int n;
-
-	pthread_mutex_init(&heaps_mu, NULL);
-	for (n = 0; n < MRI_MAX_NODES; n++)
-		if (mri_heaps[n])
-			pthread_mutex_init(&mri_heaps[n]->lock, NULL);
-}

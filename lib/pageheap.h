@@ -76,6 +76,7 @@ struct mri_pageheap {
 	struct mri_hplist pool_backed;	/* head newest */
 	struct mri_hplist pool_rel;
 	struct mri_span *span_free;	/* recycled span records */
+	uint64_t emptied;		/* hugepages that became wholly free */
 	/* Recently freed large spans (< one hugepage), kept whole so an
 	 * alloc/free loop of big blocks skips the bitmaps.  FIFO ring of
 	 * MRI_LCACHE_SLOTS, at most MRI_LCACHE_PAGES pages; their pages stay
@@ -118,6 +119,5 @@ MRI_HIDDEN void mri_pageheap_drain_cache(void);
 
 MRI_HIDDEN void mri_pageheap_lock_all(void);
 MRI_HIDDEN void mri_pageheap_unlock_all(void);
-MRI_HIDDEN void mri_pageheap_reinit_locks(void);
 
 #endif

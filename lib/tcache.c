@@ -51,6 +51,10 @@ mri_tcache_get(void)
 		return NULL;
 	tc_state = TC_BUSY;
 	mri_init();
+	if (!__atomic_load_n(&mri_inited, __ATOMIC_ACQUIRE)) {
+		tc_state = TC_NONE;
+		return NULL;
+	}
 	tc = mri_pool_get(&tc_pool);
 	if (!tc) {
 		tc_state = TC_NONE;
@@ -180,8 +184,8 @@ mri_tcache_atfork_child(void)
 {
 	struct mri_tcache *me = mri_tls_tcache;
 
-	pthread_mutex_init(&tc_mu, NULL);
 	tc_live = me;
+	pthread_mutex_unlock(&tc_mu);
 	if (me)
 		me->next = me->prev = NULL;
 }
