@@ -137,7 +137,7 @@ free_slow(void *p, struct mri_span *s)
 		if (b->n && b->slots[b->n - 1] == p)
 			mri_fatal("free(): double free", p);
 		if (b->n >= b->cap)
-			mri_tcache_flush(tc, s->cls, b->cap / 2);
+			(void)mri_tcache_overflow(tc, s->cls);
 		b->slots[b->n++] = p;
 		return;
 	}

@@ -52,7 +52,7 @@ mri_meta_alloc(size_t size)
 }
 
 void *
-mri_pool_get(struct mri_pool *pool)
+mri_pool_get_prefix(struct mri_pool *pool, size_t zero)
 {
 	void *p;
 
@@ -61,12 +61,18 @@ mri_pool_get(struct mri_pool *pool)
 	if (p) {
 		pool->free = *(void **)p;
 		pthread_mutex_unlock(&meta_mu);
-		memset(p, 0, pool->size);
+		memset(p, 0, zero < pool->size ? zero : pool->size);
 		return p;
 	}
 	p = meta_alloc_locked(pool->size);
 	pthread_mutex_unlock(&meta_mu);
 	return p;
+}
+
+void *
+mri_pool_get(struct mri_pool *pool)
+{
+	return mri_pool_get_prefix(pool, pool->size);
 }
 
 void

@@ -26,6 +26,9 @@ struct mri_pool {
 MRI_HIDDEN void *mri_meta_alloc(size_t size);
 /* Zeroed object from the pool, or NULL. */
 MRI_HIDDEN void *mri_pool_get(struct mri_pool *p);
+/* Same, but only the first `zero` bytes are zeroed (a recycled object's
+ * tail keeps old contents; fresh ones are all zero). */
+MRI_HIDDEN void *mri_pool_get_prefix(struct mri_pool *p, size_t zero);
 MRI_HIDDEN void mri_pool_put(struct mri_pool *p, void *obj);
 MRI_HIDDEN uint64_t mri_meta_bytes(void);
 /* fork() support: the metadata lock. */

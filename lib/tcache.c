@@ -21,6 +21,18 @@ static struct mri_tcache *tc_live;	/* registry (tc_mu) */
 static struct mri_pool tc_pool;		/* size set by mri_tcache_init */
 static pthread_key_t tc_key;
 static size_t tc_nslots;
+static uint32_t tc_maxcap[MRI_MAX_CLASSES];	/* slots reserved per bin */
+
+static uint32_t
+tcache_maxcap(unsigned cls)
+{
+	uint32_t start = 2u * mri_class_batch[cls];
+	uint32_t m = (uint32_t)(MRI_TCACHE_MAXBYTES / mri_class_size[cls]);
+
+	if (m > MRI_TCACHE_MAXOBJ)
+		m = MRI_TCACHE_MAXOBJ;
+	return m > start ? m : start;
+}
 
 static void tcache_destroy(void *arg);
 
@@ -30,8 +42,12 @@ mri_tcache_init(void)
 	unsigned cls;
 
 	tc_nslots = 0;
-	for (cls = 1; cls < MRI_MAX_CLASSES; cls++)
-		tc_nslots += 2u * mri_class_batch[cls];
+	/* Slots for every bin's maximum: a few hundred KiB of address space
+	 * per cache, touched only as far as bins actually grow. */
+	for (cls = 1; cls < MRI_MAX_CLASSES; cls++) {
+		tc_maxcap[cls] = tcache_maxcap(cls);
+		tc_nslots += tc_maxcap[cls];
+	}
 	tc_pool.size = (sizeof(struct mri_tcache) + tc_nslots * sizeof(void *) + 63) & ~(size_t)63;
 	tc_pool.free = NULL;
 	/* Keys below PTHREAD_KEY_2NDLEVEL_SIZE need no allocation. */
@@ -55,7 +71,8 @@ mri_tcache_get(void)
 		tc_state = TC_NONE;
 		return NULL;
 	}
-	tc = mri_pool_get(&tc_pool);
+	/* The slots need no zeroing: a bin reads only below its count. */
+	tc = mri_pool_get_prefix(&tc_pool, sizeof(*tc));
 	if (!tc) {
 		tc_state = TC_NONE;
 		return NULL;
@@ -64,7 +81,7 @@ mri_tcache_get(void)
 	for (cls = 1; cls < MRI_MAX_CLASSES; cls++) {
 		tc->bins[cls].slots = slot;
 		tc->bins[cls].cap = 2u * mri_class_batch[cls];
-		slot += tc->bins[cls].cap;
+		slot += tc_maxcap[cls];
 	}
 	tc->node = mri_current_node();
 	pthread_mutex_lock(&tc_mu);
@@ -113,6 +130,22 @@ mri_tcache_refill(struct mri_tcache *tc, unsigned cls)
 		return NULL;
 	b->n += got;
 	return b->slots[--b->n];
+}
+
+int
+mri_tcache_overflow(struct mri_tcache *tc, unsigned cls)
+{
+	struct mri_bin *b = &tc->bins[cls];
+	uint32_t grow = mri_class_batch[cls];
+	size_t bytes = (size_t)grow * mri_class_size[cls];
+
+	if (b->cap + grow <= tc_maxcap[cls] && tc->cap_bytes + bytes <= MRI_TCACHE_BUDGET) {
+		b->cap += grow;
+		tc->cap_bytes += bytes;
+		return 1;
+	}
+	mri_tcache_flush(tc, cls, b->cap / 2);
+	return 0;
 }
 
 void

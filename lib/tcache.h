@@ -2,9 +2,13 @@
  * tcache.h: the front end.  Each thread has a cache of free objects per
  * size class, a plain stack of pointers, so malloc and free of a small
  * object touch no lock and no shared cache line.  A bin refills and
- * flushes a batch at a time through the central lists; its capacity is
- * two batches, so a thread alternating malloc and free never hits the
- * central list twice in a row.
+ * flushes a batch at a time through the central lists.  Its capacity
+ * starts at two batches, so a thread alternating malloc and free never
+ * hits the central list twice in a row, and grows by a batch each time it
+ * overflows (tcmalloc's "slow start"), up to mri_tcache_maxcap(cls) and a
+ * per-thread budget of MRI_TCACHE_BUDGET bytes of such growth: a thread that frees a
+ * thousand objects at a time gets a bin of a thousand, an idle one does
+ * not hold much.
  *
  * Lifetime: created on a thread's first small malloc, registered in a list
  * (stats walk it), flushed and recycled at thread exit through a pthread
@@ -25,8 +29,14 @@ struct mri_bin {
 	uint32_t n, cap;
 };
 
+#define MRI_TCACHE_BUDGET ((size_t)2 << 20)	/* bytes of capacity */
+#define MRI_TCACHE_MAXOBJ 1024			/* objects per bin */
+#define MRI_TCACHE_MAXBYTES ((size_t)256 << 10)	/* bytes per bin */
+
 struct mri_tcache {
 	struct mri_bin bins[MRI_MAX_CLASSES];
+	size_t cap_bytes;		/* bytes of capacity grown beyond the
+					 * starting two batches, all bins */
 	int node;			/* heap objects come from */
 	struct mri_tcache *next, *prev;	/* registry (registry lock) */
 	void *storage[];		/* the slots of every bin */
@@ -41,6 +51,9 @@ extern __thread struct mri_tcache *mri_tls_tcache
 MRI_HIDDEN struct mri_tcache *mri_tcache_get(void);
 /* Refill bin cls and return one object, or NULL (ENOMEM). */
 MRI_HIDDEN void *mri_tcache_refill(struct mri_tcache *tc, unsigned cls);
+/* The bin of cls is full: grow it by a batch if the limits allow
+ * (returns 1), or return all but half of it to central (returns 0). */
+MRI_HIDDEN int mri_tcache_overflow(struct mri_tcache *tc, unsigned cls);
 /* Return all but `keep` objects of bin cls (the oldest) to central. */
 MRI_HIDDEN void mri_tcache_flush(struct mri_tcache *tc, unsigned cls, unsigned keep);
 /* Add each class's cached object count over live caches into cached[]. */
