@@ -321,11 +321,14 @@ mr_memalign(size_t alignment, size_t size)
 static size_t
 os_page(void)
 {
-	static size_t pg;
+	static size_t pg;	/* racing first callers store the same value */
+	size_t v = __atomic_load_n(&pg, __ATOMIC_RELAXED);
 
-	if (!pg)
-		pg = (size_t)sysconf(_SC_PAGESIZE);
-	return pg;
+	if (!v) {
+		v = (size_t)sysconf(_SC_PAGESIZE);
+		__atomic_store_n(&pg, v, __ATOMIC_RELAXED);
+	}
+	return v;
 }
 
 MR_API void *

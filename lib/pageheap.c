@@ -741,25 +741,27 @@ static size_t heap_release_one(struct mri_pageheap *h, size_t bytes, int advice,
  * Worked example: 800 MiB in use, 400 MiB just freed: 400 > 200, release
  * 300 MiB, keep 100 MiB for the next burst.  Measured on a python json
  * round trip of 600 MiB live: peak RSS 744 MiB (band at 1/2: 796 MiB;
- * jemalloc 692, mimalloc 789, tcmalloc 891, glibc 608).  Costs three loads
- * per span free when there is nothing to do.
+ * jemalloc 692, mimalloc 789, tcmalloc 891, glibc 608).  The decision is
+ * a few arithmetic operations made under the heap lock the free already
+ * holds; the release itself runs after it is dropped.
  */
-static void
-heap_trim_excess(struct mri_pageheap *h)
+static size_t
+heap_excess_locked(const struct mri_pageheap *h)
 {
-	uint64_t mapped = __atomic_load_n(&h->mapped, __ATOMIC_RELAXED);
-	uint64_t nfree = __atomic_load_n(&h->nfree, __ATOMIC_RELAXED);
-	uint64_t nrel = __atomic_load_n(&h->nrel, __ATOMIC_RELAXED);
-	uint64_t in_use, idle, floor = ((uint64_t)64 << 20) / MRI_PAGE_SIZE, keep;
+	uint64_t in_use = h->mapped - h->nfree, idle = h->nfree - h->nrel;
+	uint64_t floor = ((uint64_t)64 << 20) / MRI_PAGE_SIZE, keep;
 
-	if (nfree > mapped || nrel > nfree)
-		return;		/* torn read: next time */
-	in_use = mapped - nfree;
-	idle = nfree - nrel;
 	if (idle <= floor || idle <= in_use / 4)
-		return;
+		return 0;
 	keep = in_use / 8 > floor ? in_use / 8 : floor;
-	(void)heap_release_one(h, (idle - keep) * MRI_PAGE_SIZE, MADV_DONTNEED, 0, 0);
+	return (size_t)(idle - keep) * MRI_PAGE_SIZE;
+}
+
+static void
+heap_trim(struct mri_pageheap *h, size_t excess)
+{
+	if (excess)
+		(void)heap_release_one(h, excess, MADV_DONTNEED, 0, 0);
 }
 
 void
@@ -772,6 +774,7 @@ mri_pageheap_free(struct mri_span *s)
 	int large = s->cls == 0;
 
 	uint64_t emptied;
+	size_t excess;
 
 	mri_pagemap_set(s->start, large ? 1 : n, NULL);
 	pthread_mutex_lock(&h->lock);
@@ -785,10 +788,11 @@ mri_pageheap_free(struct mri_span *s)
 	}
 	range_unclaim(h, c, pg, n, 0, 0);
 	emptied = h->emptied - emptied;
+	excess = heap_excess_locked(h);
 	s->next = h->span_free;
 	h->span_free = s;
 	pthread_mutex_unlock(&h->lock);
-	heap_trim_excess(h);
+	heap_trim(h, excess);
 	/* A whole hugepage just became free: tell the scavenger so its delay
 	 * starts now rather than at its next idle tick.  The wake makes a
 	 * syscall only when the thread sleeps and was not kicked already. */
@@ -814,6 +818,7 @@ mri_pageheap_move(struct mri_span *s, size_t npages)
 	struct mri_chunk *c = s->chunk;
 	size_t pg = (s->start - c->base) / MRI_PAGE_SIZE, n = s->npages;
 	struct mri_span *t;
+	size_t excess;
 	int rc;
 
 	if (!mri_os->move || s->cls || n < MRI_HP_PAGES || npages <= n)
@@ -839,10 +844,11 @@ mri_pageheap_move(struct mri_span *s, size_t npages)
 	pthread_mutex_lock(&h->lock);
 	range_unclaim(h, c, pg, n, 1, 0);	/* fresh zero pages */
 	h->large -= n;
+	excess = heap_excess_locked(h);
 	s->next = h->span_free;
 	h->span_free = s;
 	pthread_mutex_unlock(&h->lock);
-	heap_trim_excess(h);
+	heap_trim(h, excess);
 	return t;
 }
 
