@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <malloc.h>
+#include <sys/mman.h>
 #include "memreclaim.h"
 #include "heap.h"
 
@@ -43,5 +44,6 @@ __attribute__((visibility("default"))) int
 malloc_trim(size_t pad)
 {
 	(void)pad;
-	return mr_release((size_t)-1, MR_URGENCY_NOW) > 0;
+	return mri_heap_release((size_t)-1, MADV_DONTNEED,
+				MRI_RELEASE_SPLIT | MRI_RELEASE_DRAIN, 0) > 0;
 }
