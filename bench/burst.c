@@ -8,7 +8,8 @@
  * and stay alive but idle, as a server's workers would, holding whatever
  * their thread caches kept.  The main thread then records RSS every 100 ms
  * for the idle time (default 4 s), as `series rss_MiB T RSS` lines, T in
- * seconds since the free ended.  Nothing is called to force a release: the
+ * seconds since the free ended (the point at T = -0.1 is the peak, before
+ * the free).  Nothing is called to force a release: the
  * curve is whatever the allocator does by itself.
  *
  * Figures: RSS at the peak, right after the free, after 1 s and at the end;
@@ -105,6 +106,7 @@ main(int argc, char **argv)
 	pthread_barrier_wait(&freed);
 	t0 = bench_now_ns();
 	at_free = (double)bench_rss_bytes();
+	bench_series("rss_MiB", -0.1, mib(peak));	/* before the free */
 	bench_series("rss_MiB", 0, mib(at_free));
 	rss = at_free;
 	for (s = 1, next = t0 + SAMPLE_NS; s <= samples;

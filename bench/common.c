@@ -5,6 +5,7 @@
  * measures.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -80,6 +81,33 @@ bench_parse_double(const char *s, const char *what)
 	return v;
 }
 
+/* Say which shared object serves malloc, so the runner can tell a preload
+ * that took effect from one that silently did not (a library that does not
+ * export malloc is preloaded without complaint and glibc keeps serving). */
+static void
+bench_report_malloc(void)
+{
+	void *sym = dlsym(RTLD_DEFAULT, "malloc");
+	Dl_info info;
+
+	if (sym && dladdr(sym, &info) && info.dli_fname)
+		printf("malloc_from %s\n", info.dli_fname);
+	else
+		printf("malloc_from ?\n");
+}
+
+/* Peak RSS of this program.  The runner cannot use the rusage of its child
+ * for it: Linux carries the high-water mark of the forking process (the
+ * runner itself, tens of MiB) across exec into ru_maxrss. */
+static void
+bench_report_hwm(void)
+{
+	long hwm = bench_hwm_bytes();
+
+	if (hwm >= 0)
+		printf("hwm_bytes %ld\n", hwm);
+}
+
 void
 bench_parse(int argc, char **argv, struct bench_opts *o, const char *modes,
     const char *about)
@@ -129,6 +157,8 @@ bench_parse(int argc, char **argv, struct bench_opts *o, const char *modes,
 	if (optind < argc)
 		bench_die(BENCH_EXIT_USAGE, "unexpected argument '%s'",
 		    argv[optind]);
+	bench_report_malloc();
+	atexit(bench_report_hwm);
 	/* A smoke run only proves the program works: a thousandth of the
 	 * work, still with at least two threads so cross-thread paths run. */
 	if (o->smoke) {

@@ -10,6 +10,8 @@
  *
  *	metric NAME VALUE UNIT lower|higher	a figure of the workload
  *	series NAME X Y				one point of a curve
+ *	malloc_from PATH			the object serving malloc
+ *	hwm_bytes N				peak RSS (VmHWM), at exit
  *
  * Everything else a workload prints starts with '#'.  A corrupted object,
  * a failed allocation or a bad option ends the program with a non-zero
