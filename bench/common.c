@@ -81,13 +81,18 @@ bench_parse_double(const char *s, const char *what)
 	return v;
 }
 
-/* Say which shared object serves malloc, so the runner can tell a preload
- * that took effect from one that silently did not (a library that does not
- * export malloc is preloaded without complaint and glibc keeps serving). */
+/* Say which shared object serves this program's malloc calls, so the
+ * runner can tell a preload that took effect from one that silently did
+ * not: a library that does not export malloc, or exports it under a symbol
+ * version other than glibc's (the program asks for malloc@GLIBC_2.2.5), is
+ * preloaded without complaint and glibc keeps serving.  The address is
+ * taken the way the program's own calls resolve it (through the GOT with
+ * the versioned reference), not with dlsym, which ignores the version. */
 static void
 bench_report_malloc(void)
 {
-	void *sym = dlsym(RTLD_DEFAULT, "malloc");
+	void *(*volatile fn)(size_t) = malloc;
+	void *sym = (void *)fn;
 	Dl_info info;
 
 	if (sym && dladdr(sym, &info) && info.dli_fname)
