@@ -383,8 +383,14 @@ mr_realloc(void *p, size_t size)
 		size_t npages = (size + MRI_PAGE_SIZE - 1) >> MRI_PAGE_SHIFT;
 		/* Grow into the free pages that follow, or give back a tail;
 		 * either way the data stays where it is. */
+		struct mri_span *t;
 		if (npages == s->npages || mri_pageheap_resize(s, npages) == 0)
 			return p;
+		/* Big blocks move by remapping their pages, as glibc does
+		 * for its mmapped chunks: no copy, and the old and new
+		 * block are never both resident. */
+		if ((t = mri_pageheap_move(s, npages)) != NULL)
+			return (void *)t->start;
 	}
 	return realloc_move(p, (size_t)s->npages * MRI_PAGE_SIZE, size);
 }

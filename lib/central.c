@@ -100,6 +100,22 @@ span_pop(struct mri_span *s)
 	return p;
 }
 
+/* The allocation bits agree with the count of objects handed out. */
+static inline void
+span_check(const struct mri_span *s)
+{
+#ifdef MR_DEBUG
+	unsigned w, n = 0;
+
+	for (w = 0; w < 8; w++)
+		n += (unsigned)__builtin_popcountll(s->allocbits[w]);
+	mri_assert(n == s->nalloc);
+	mri_assert(s->nalloc <= s->nobj);
+#else
+	(void)s;
+#endif
+}
+
 static inline int
 span_full(const struct mri_span *s)
 {
@@ -134,6 +150,7 @@ mri_central_fetch(int node, unsigned cls, void **dst, unsigned n)
 			dst[got++] = p;
 			c->out++;
 		}
+		span_check(s);
 		if (span_full(s))
 			partial_unlink(c, s);
 	}
@@ -164,6 +181,7 @@ span_push(struct mri_central *c, void *obj)
 	s->freelist = obj;
 	s->nalloc--;
 	c->out--;
+	span_check(s);
 	if (s->nalloc == 0) {
 		/* Empty: back to the page heap so its pages can drain. */
 		if (s->in_partial)

@@ -31,6 +31,18 @@ os_unmap(void *addr, size_t len)
 }
 
 static int
+os_move(void *from, size_t len, void *to)
+{
+	void *p = mremap(from, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	p = mmap(from, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+	return p == MAP_FAILED ? -EFAULT : 0;
+}
+
+static int
 os_advise(void *addr, size_t len, int advice)
 {
 	return madvise(addr, len, advice) == 0 ? 0 : -errno;
@@ -100,6 +112,7 @@ const struct mri_os_ops mri_os_real = {
 	.unmap = os_unmap,
 	.advise = os_advise,
 	.bind = os_bind,
+	.move = os_move,
 	.now_ns = os_now_ns,
 	.current_cpu = os_current_cpu,
 	.topology = os_topology,

@@ -37,6 +37,12 @@ struct mri_os_ops {
 	/* Fill *t.  Returns 0, or -errno when NUMA is unavailable (then the
 	 * caller uses one node). */
 	int (*topology)(struct mri_topology *t);
+	/* Move the pages of [from, from+len) to [to, to+len) without copying
+	 * (mremap MREMAP_FIXED) and map fresh zero pages back at from, so the
+	 * caller's chunk stays whole.  0, -errno when nothing moved, or
+	 * -EFAULT when the pages moved but the hole could not be refilled.
+	 * NULL in fakes: callers then copy. */
+	int (*move)(void *from, size_t len, void *to);
 	int is_fake;		/* real-kernel-only backends switch off */
 };
 
@@ -52,6 +58,21 @@ __attribute__((visibility("hidden"))) void *mri_os_map_aligned(size_t len, size_
 /* Write a NUL-terminated message to stderr with write(2) and abort.  Used
  * only for detected heap corruption (double free, foreign pointer). */
 __attribute__((visibility("hidden"), noreturn, cold)) void mri_fatal(const char *what, const void *ptr);
+
+/* Internal consistency checks, compiled in with ./configure --enable-debug
+ * (MR_DEBUG).  A failure is heap corruption: one line on stderr, abort. */
+#define MRI_STR2(x) #x
+#define MRI_STR(x) MRI_STR2(x)
+#ifdef MR_DEBUG
+#define mri_assert(cond)                                                      \
+	do {                                                                  \
+		if (__builtin_expect(!(cond), 0))                             \
+			mri_fatal("assertion failed: " #cond " at " __FILE__  \
+				  ":" MRI_STR(__LINE__), 0);                  \
+	} while (0)
+#else
+#define mri_assert(cond) ((void)0)
+#endif
 
 /* Read /proc/self/smaps_rollup Rss and AnonHugePages (bytes) without
  * allocating.  0 or -errno. */

@@ -64,6 +64,8 @@ struct mri_hplist {
 };
 
 #define MRI_FILL_BUCKETS 16
+#define MRI_LCACHE_SLOTS 16
+#define MRI_LCACHE_PAGES 1024	/* 8 MiB */
 
 struct mri_pageheap {
 	pthread_mutex_t lock;
@@ -73,6 +75,14 @@ struct mri_pageheap {
 	uint16_t filler_mask[MRI_FILL_BUCKETS];	/* non-empty bl per bu */
 	struct mri_hplist pool_backed;	/* head newest */
 	struct mri_hplist pool_rel;
+	struct mri_span *span_free;	/* recycled span records */
+	/* Recently freed large spans (< one hugepage), kept whole so an
+	 * alloc/free loop of big blocks skips the bitmaps.  FIFO ring of
+	 * MRI_LCACHE_SLOTS, at most MRI_LCACHE_PAGES pages; their pages stay
+	 * claimed; the release path empties it (DRAIN). */
+	struct mri_span *lcache[16];
+	uint32_t lcache_head, lcache_n;
+	uint64_t lcache_pages;
 	/* Counters in pages (lock). */
 	uint64_t mapped, nfree, nrel, nlazy, large;
 } __attribute__((aligned(64)));
@@ -93,10 +103,18 @@ MRI_HIDDEN void mri_pageheap_free(struct mri_span *s);
 /* Resize a large span in place (grow into free following pages, or give
  * back the tail).  0, or -ENOMEM when the next pages are not free. */
 MRI_HIDDEN int mri_pageheap_resize(struct mri_span *s, size_t npages);
+/* Move large span s (>= one hugepage) into a new span of npages pages
+ * without copying (mremap), and free s.  Returns the new span, or NULL
+ * when the kernel cannot move it here (the caller then copies); s is
+ * untouched in that case. */
+MRI_HIDDEN struct mri_span *mri_pageheap_move(struct mri_span *s, size_t npages);
 
 struct mri_heap_counters;
 /* Add this node set's page figures into *hc (see heap.h). */
 MRI_HIDDEN void mri_pageheap_counters(struct mri_heap_counters *hc);
+
+/* Return the cached large spans' pages to every heap (see lcache). */
+MRI_HIDDEN void mri_pageheap_drain_cache(void);
 
 MRI_HIDDEN void mri_pageheap_lock_all(void);
 MRI_HIDDEN void mri_pageheap_unlock_all(void);
