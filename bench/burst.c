@@ -58,12 +58,6 @@ worker_main(void *arg)
 	return NULL;
 }
 
-static double
-mib(double bytes)
-{
-	return bytes / 1048576.0;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -106,8 +100,8 @@ main(int argc, char **argv)
 	pthread_barrier_wait(&freed);
 	t0 = bench_now_ns();
 	at_free = (double)bench_rss_bytes();
-	bench_series("rss_MiB", -0.1, mib(peak));	/* before the free */
-	bench_series("rss_MiB", 0, mib(at_free));
+	bench_series("rss_MiB", -0.1, bench_mib(peak));	/* before the free */
+	bench_series("rss_MiB", 0, bench_mib(at_free));
 	rss = at_free;
 	for (s = 1, next = t0 + SAMPLE_NS; s <= samples;
 	    s++, next += SAMPLE_NS) {
@@ -115,7 +109,7 @@ main(int argc, char **argv)
 
 		bench_sleep_until(next);
 		rss = (double)bench_rss_bytes();
-		bench_series("rss_MiB", ts, mib(rss));
+		bench_series("rss_MiB", ts, bench_mib(rss));
 		if (s == 10)
 			at_1s = rss;
 		if (half_s < 0 && rss - base <= (peak - base) / 2)
@@ -134,12 +128,12 @@ main(int argc, char **argv)
 	free(w);
 
 	printf("# %u threads, %zu objects each; base RSS %.1f MiB\n",
-	    o.threads, per, mib(base));
-	bench_metric("rss_peak", mib(peak), "MiB", "lower");
-	bench_metric("rss_after_free", mib(at_free), "MiB", "lower");
+	    o.threads, per, bench_mib(base));
+	bench_metric("rss_peak", bench_mib(peak), "MiB", "lower");
+	bench_metric("rss_after_free", bench_mib(at_free), "MiB", "lower");
 	if (at_1s >= 0)
-		bench_metric("rss_after_1s", mib(at_1s), "MiB", "lower");
-	bench_metric("rss_final", mib(rss), "MiB", "lower");
+		bench_metric("rss_after_1s", bench_mib(at_1s), "MiB", "lower");
+	bench_metric("rss_final", bench_mib(rss), "MiB", "lower");
 	bench_metric("released_pct", peak > base ?
 	    100.0 * (peak - rss) / (peak - base) : 0, "%", "higher");
 	bench_metric("half_released_s", half_s < 0 ? o.idle_s : half_s, "s",

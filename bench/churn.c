@@ -60,7 +60,7 @@ main(int argc, char **argv)
 	struct bench_opts o;
 	struct worker *w;
 	struct bench_rng r;
-	uint64_t rounds, ops, t0, ns, total;
+	uint64_t rounds, ops, ns, total;
 	size_t nslots, i;
 	unsigned t, round;
 
@@ -91,13 +91,13 @@ main(int argc, char **argv)
 		}
 	}
 
-	t0 = bench_now_ns();
+	ns = 0;
 	for (round = 0; round < rounds; round++) {
 		for (t = 0; t < o.threads; t++)
 			w[t].seed = bench_rng_next(&r);
-		bench_run_threads(o.threads, worker_main, w, sizeof(*w));
+		ns += bench_run_threads(o.threads, worker_main, w,
+		    sizeof(*w));
 	}
-	ns = bench_now_ns() - t0;
 
 	for (t = 0; t < o.threads; t++) {
 		for (i = 0; i < nslots; i++)

@@ -382,11 +382,12 @@ bench_series(const char *name, double x, double y)
 	printf("series %s %.6g %.6g\n", name, x, y);
 }
 
-void
+uint64_t
 bench_run_threads(unsigned n, void *(*fn)(void *), void *args,
     size_t arg_size)
 {
 	pthread_t *t = bench_malloc(n * sizeof(*t));
+	uint64_t t0 = bench_now_ns(), ns;
 	unsigned i;
 	int err;
 
@@ -399,5 +400,7 @@ bench_run_threads(unsigned n, void *(*fn)(void *), void *args,
 	}
 	for (i = 0; i < n; i++)
 		pthread_join(t[i], NULL);
+	ns = bench_now_ns() - t0;
 	free(t);
+	return ns;
 }

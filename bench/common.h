@@ -122,13 +122,20 @@ void bench_die(int status, const char *fmt, ...)
 long bench_rss_bytes(void);
 long bench_hwm_bytes(void);
 
+static inline double
+bench_mib(double bytes)
+{
+	return bytes / 1048576.0;
+}
+
 /* Result lines for the runner. */
 void bench_metric(const char *name, double value, const char *unit,
     const char *better);
 void bench_series(const char *name, double x, double y);
 
-/* Start `n` threads running fn(i) and wait for all of them. */
-void bench_run_threads(unsigned n, void *(*fn)(void *), void *args,
+/* Start `n` threads, thread i running fn(args + i * arg_size), and wait
+ * for all of them.  Returns the elapsed nanoseconds, start to last join. */
+uint64_t bench_run_threads(unsigned n, void *(*fn)(void *), void *args,
     size_t arg_size);
 
 #endif /* BENCH_COMMON_H */

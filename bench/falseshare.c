@@ -68,7 +68,7 @@ main(int argc, char **argv)
 {
 	struct bench_opts o;
 	struct worker *w;
-	uint64_t iters, writes, t0, ns;
+	uint64_t iters, writes, ns;
 	unsigned t;
 	int scratch;
 	size_t k;
@@ -95,9 +95,7 @@ main(int argc, char **argv)
 		}
 	}
 
-	t0 = bench_now_ns();
-	bench_run_threads(o.threads, worker_main, w, sizeof(*w));
-	ns = bench_now_ns() - t0;
+	ns = bench_run_threads(o.threads, worker_main, w, sizeof(*w));
 	free(w);
 
 	printf("# %s: %u threads, %llu objects x %llu writes in %.3f s\n",

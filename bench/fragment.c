@@ -80,12 +80,6 @@ obj_new(struct obj *o, struct bench_rng *r)
 	bench_fill(o->p, o->n, o->tag);
 }
 
-static double
-mib(double bytes)
-{
-	return bytes / 1048576.0;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -137,14 +131,14 @@ main(int argc, char **argv)
 	free(objs);
 
 	printf("# %zu objects, %zu kept (%.1f MiB live), base RSS %.1f MiB\n",
-	    count, keep, mib(live), mib(base));
-	bench_metric("rss_peak", mib(peak), "MiB", "lower");
-	bench_metric("rss_after_free", mib(after_free), "MiB", "lower");
-	bench_metric("rss_after_idle", mib(after_idle), "MiB", "lower");
-	bench_metric("floor", mib(floor), "MiB", "info");
-	bench_metric("releasable", mib(after_free - floor), "MiB", "info");
+	    count, keep, bench_mib(live), bench_mib(base));
+	bench_metric("rss_peak", bench_mib(peak), "MiB", "lower");
+	bench_metric("rss_after_free", bench_mib(after_free), "MiB", "lower");
+	bench_metric("rss_after_idle", bench_mib(after_idle), "MiB", "lower");
+	bench_metric("floor", bench_mib(floor), "MiB", "info");
+	bench_metric("releasable", bench_mib(after_free - floor), "MiB", "info");
 	bench_metric("released_pct", peak > floor ?
 	    100.0 * (peak - after_idle) / (peak - floor) : 0, "%", "higher");
-	bench_metric("refill_growth", mib(refill - peak), "MiB", "lower");
+	bench_metric("refill_growth", bench_mib(refill - peak), "MiB", "lower");
 	return 0;
 }

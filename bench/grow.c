@@ -164,7 +164,7 @@ main(int argc, char **argv)
 {
 	struct bench_opts o;
 	struct worker *w;
-	uint64_t buffers, t0, ns, reallocs = 0;
+	uint64_t buffers, ns, reallocs = 0;
 	unsigned t;
 
 	bench_parse(argc, argv, &o, "",
@@ -176,9 +176,7 @@ main(int argc, char **argv)
 	for (t = 0; t < o.threads; t++)
 		w[t] = (struct worker){ buffers, o.seed * 1000 + t, 0 };
 
-	t0 = bench_now_ns();
-	bench_run_threads(o.threads, worker_main, w, sizeof(*w));
-	ns = bench_now_ns() - t0;
+	ns = bench_run_threads(o.threads, worker_main, w, sizeof(*w));
 	for (t = 0; t < o.threads; t++)
 		reallocs += w[t].reallocs;
 	free(w);

@@ -56,7 +56,7 @@ main(int argc, char **argv)
 {
 	struct bench_opts o;
 	struct worker *w;
-	uint64_t iters, t0, ns, bytes = 0;
+	uint64_t iters, ns, bytes = 0;
 	unsigned t;
 
 	bench_parse(argc, argv, &o, "",
@@ -68,9 +68,7 @@ main(int argc, char **argv)
 	for (t = 0; t < o.threads; t++)
 		w[t] = (struct worker){ iters, o.seed * 1000 + t, 0 };
 
-	t0 = bench_now_ns();
-	bench_run_threads(o.threads, worker_main, w, sizeof(*w));
-	ns = bench_now_ns() - t0;
+	ns = bench_run_threads(o.threads, worker_main, w, sizeof(*w));
 	for (t = 0; t < o.threads; t++)
 		bytes += w[t].bytes;
 	free(w);

@@ -123,7 +123,7 @@ main(int argc, char **argv)
 	struct bench_opts o;
 	struct pair *pairs;
 	struct role *roles;
-	uint64_t count, t0, ns;
+	uint64_t count, ns;
 	unsigned npairs, i;
 
 	bench_parse(argc, argv, &o, "",
@@ -145,9 +145,7 @@ main(int argc, char **argv)
 		roles[2 * i + 1] = (struct role){ &pairs[i], 1 };
 	}
 
-	t0 = bench_now_ns();
-	bench_run_threads(2 * npairs, role_main, roles, sizeof(*roles));
-	ns = bench_now_ns() - t0;
+	ns = bench_run_threads(2 * npairs, role_main, roles, sizeof(*roles));
 
 	free(roles);
 	free(pairs);
