@@ -123,6 +123,7 @@ bench_parse(int argc, char **argv, struct bench_opts *o, const char *modes,
 	o->name = slash ? slash + 1 : argv[0];
 	bench_name = o->name;
 	o->threads = bench_ncpus();
+	o->threads_set = 0;
 	o->scale = 1.0;
 	o->seed = 1;
 	o->smoke = 0;
@@ -136,6 +137,7 @@ bench_parse(int argc, char **argv, struct bench_opts *o, const char *modes,
 			if (o->threads < 1 || o->threads > 4096)
 				bench_die(BENCH_EXIT_USAGE,
 				    "thread count must be 1..4096");
+			o->threads_set = 1;
 			break;
 		case 'S':
 			o->scale = bench_parse_double(optarg, "scale");

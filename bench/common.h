@@ -32,6 +32,7 @@
 struct bench_opts {
 	const char *name;	/* workload name for messages */
 	unsigned threads;	/* -t; default: CPUs this process may use */
+	int threads_set;	/* -t was given */
 	double scale;		/* -S; multiplies the amount of work */
 	uint64_t seed;		/* -r; random seed */
 	int smoke;		/* -s: tiny parameters, for `make check` */
