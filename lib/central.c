@@ -232,8 +232,9 @@ mri_central_drain_all(void)
 	}
 }
 
-void
-mri_central_lock_all(void)
+/* Apply fn to every central list's lock, in lock order. */
+static void
+central_each_lock(int (*fn)(pthread_mutex_t *))
 {
 	int node;
 	unsigned cls;
@@ -241,29 +242,29 @@ mri_central_lock_all(void)
 	for (node = 0; node < MRI_MAX_NODES; node++)
 		if (mri_centrals[node])
 			for (cls = 1; cls < MRI_MAX_CLASSES; cls++)
-				pthread_mutex_lock(&mri_centrals[node][cls].lock);
+				fn(&mri_centrals[node][cls].lock);
+}
+
+static int
+central_reinit_one(pthread_mutex_t *mu)
+{
+	return pthread_mutex_init(mu, NULL);
+}
+
+void
+mri_central_lock_all(void)
+{
+	central_each_lock(pthread_mutex_lock);
 }
 
 void
 mri_central_unlock_all(void)
 {
-	int node;
-	unsigned cls;
-
-	for (node = 0; node < MRI_MAX_NODES; node++)
-		if (mri_centrals[node])
-			for (cls = 1; cls < MRI_MAX_CLASSES; cls++)
-				pthread_mutex_unlock(&mri_centrals[node][cls].lock);
+	central_each_lock(pthread_mutex_unlock);
 }
 
 void
 mri_central_reinit_locks(void)
 {
-	int node;
-	unsigned cls;
-
-	for (node = 0; node < MRI_MAX_NODES; node++)
-		if (mri_centrals[node])
-			for (cls = 1; cls < MRI_MAX_CLASSES; cls++)
-				pthread_mutex_init(&mri_centrals[node][cls].lock, NULL);
+	central_each_lock(central_reinit_one);
 }
