@@ -5,7 +5,8 @@
 bin="${top_builddir:-..}/bench"
 shim="${top_builddir:-..}/tests/.libs/bench_corrupt.so"
 err=$(mktemp)
-trap 'rm -f "$err"' EXIT
+out=$(mktemp -d)
+trap 'rm -rf "$err" "$out"' EXIT
 fail=0
 for w in "sizes random" "sizes fixed" "fragment"; do
 	set -- $w
@@ -27,4 +28,17 @@ for w in "sizes random" "sizes fixed" "fragment"; do
 		echo "ok: $w caught it: $(cat "$err")"
 	fi
 done
+# The runner reports it as a failure too, not as a result.
+if "${top_srcdir:-..}/bench/run" --smoke --bindir "$bin" \
+	--add corrupt="$shim" -a corrupt -w random-sizes -o "$out" \
+	>"$err" 2>&1; then
+	echo "FAIL: bench/run passed a corrupting allocator:"; cat "$err"
+	fail=1
+elif ! grep -q '^FAIL random-sizes under corrupt.*corrupted object' "$err"
+then
+	echo "FAIL: bench/run did not name the corrupted object:"; cat "$err"
+	fail=1
+else
+	echo "ok: bench/run: $(head -1 "$err")"
+fi
 exit $fail
