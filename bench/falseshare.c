@@ -75,12 +75,12 @@ main(int argc, char **argv)
 
 	bench_parse(argc, argv, &o, "scratch|thrash",
 	    "False sharing (cache-scratch / cache-thrash): threads allocate\n"
-	    "8 B objects and write each 1000 times; 50000 objects per thread\n"
+	    "8 B objects and write each 1000 times; 120000 objects per thread\n"
 	    "(thrash); scratch first frees an object the main thread made.\n");
 	if (!o.mode || (strcmp(o.mode, "scratch") && strcmp(o.mode, "thrash")))
 		bench_die(BENCH_EXIT_USAGE, "mode must be scratch or thrash");
 	scratch = strcmp(o.mode, "scratch") == 0;
-	iters = bench_scaled(&o, 50000, 10);
+	iters = bench_scaled(&o, 120000, 10);
 	writes = o.smoke ? 100 : 1000;
 
 	w = bench_malloc(o.threads * sizeof(*w));
