@@ -1,14 +1,17 @@
 #!/bin/bash
-# demo.sh: memreclaim in three minutes, on a fresh Debian 12 machine, as root.
+# demo.sh: memreclaim in about a minute, on a fresh Debian 12 machine, as root.
 #
 #   sudo contrib/demo.sh
 #
 # Installs the build dependencies, builds memreclaim in _build-demo/, starts
 # memreclaimd with its built-in defaults (no config file), and runs a real
-# service in a memory-limited child cgroup twice:
+# service in a memory-limited child cgroup three times:
 #
 #   1. redis-server with libmemreclaim preloaded;
-#   2. the same redis-server with its own allocator, for contrast.
+#   2. the same redis-server on glibc's malloc, for contrast (Debian's
+#      redis links jemalloc, so a small preloaded shim, tests/glibc_malloc.c,
+#      routes its malloc family to glibc);
+#   3. the same redis-server with its own allocator (jemalloc).
 #
 # Each run fills redis (DEBUG POPULATE), deletes half of the keys (the memory
 # is free inside the allocator but still resident), then a second process
@@ -97,12 +100,13 @@ NPROC=${DEMO_JOBS:-$(nproc)}
 	cd "$BUILD"
 	[ -f Makefile ] || "$SRC/configure" -q
 	make -s -j"$NPROC" >/dev/null
-	make -s -C tests pressure >/dev/null
+	make -s -C tests pressure libglibc_malloc.la >/dev/null
 ) > "$TMP/build.log" 2>&1 || { tail -n 30 "$TMP/build.log"; die "build failed"; }
 LIB=$BUILD/lib/.libs/libmemreclaim.so
 DAEMON=$BUILD/daemon/memreclaimd
 CTL=$BUILD/daemon/memreclaimctl
 PRESSURE=$BUILD/tests/pressure
+GLIBC_SHIM=$BUILD/tests/.libs/libglibc_malloc.so
 for f in "$LIB" "$DAEMON" "$CTL" "$PRESSURE"; do
 	[ -e "$f" ] || die "$f was not built"
 done
@@ -213,12 +217,13 @@ sed -n 's/.*\(ready on .*\)/\1/p' "$TMP/daemon.log"
 STOCK=glibc
 ldd "$(command -v redis-server)" | grep -q jemalloc && STOCK=jemalloc
 
-# run_case KEY PRELOAD: one full run; results into R[KEY.*].
+# run_case KEY PRELOAD CLIENT: one full run; results into R[KEY.*].  CLIENT
+# is 1 when the preload is libmemreclaim (a memreclaimd client).
 declare -A R
 run_case() {
-	local key=$1 preload=$2 peak=0.00 s t0 b0
+	local key=$1 preload=$2 client=$3 peak=0.00 s t0 b0
 	cg_create "$key"
-	if [ -n "$preload" ]; then
+	if [ "$client" = 1 ]; then
 		# Freed memory is kept 60 s (a cache that refills soon would
 		# want that): only memreclaimd gives it back earlier.
 		"${ENTER[@]}" env LD_PRELOAD="$preload" \
@@ -227,7 +232,8 @@ run_case() {
 			--appendonly no --enable-debug-command local \
 			--loglevel warning > "$TMP/redis.$key.log" 2>&1 &
 	else
-		"${ENTER[@]}" redis-server --port "$PORT" --bind 127.0.0.1 --save '' \
+		"${ENTER[@]}" env ${preload:+LD_PRELOAD="$preload"} \
+			redis-server --port "$PORT" --bind 127.0.0.1 --save '' \
 			--appendonly no --enable-debug-command local \
 			--loglevel warning > "$TMP/redis.$key.log" 2>&1 &
 	fi
@@ -238,7 +244,7 @@ run_case() {
 	done
 	[ "$(rcli ping 2>/dev/null)" = PONG ] ||
 		{ cat "$TMP/redis.$key.log"; die "redis-server did not start"; }
-	if [ -n "$preload" ]; then
+	if [ "$client" = 1 ]; then
 		for _ in $(seq 50); do
 			is_client $RPID && break
 			sleep 0.1
@@ -281,12 +287,12 @@ run_case() {
 	R[$key.rss1]=$(rss_mib $RPID)
 	R[$key.stall1]=$(psi_total_ms)
 	R[$key.hits1]=$(limit_hits)
-	if [ -n "$preload" ]; then
+	if [ "$client" = 1 ]; then
 		R[$key.trims]=$(( $(status_field trims_sent) - t0 ))
 		R[$key.trimmed]=$(( ($(status_field trim_bytes_released) - b0) >> 20 ))
 		R[$key.limit]=$(soft_limit $RPID)
 	else
-		R[$key.trims]="- (no client)"
+		R[$key.trims]="-"
 		R[$key.trimmed]="-"
 		R[$key.limit]="-"
 	fi
@@ -305,12 +311,27 @@ run_case() {
 	RPID=
 }
 
-step "run 1/2: redis-server with libmemreclaim (limit ${LIMIT_MIB} MiB)"
-run_case mr "$LIB"
+NRUNS=2
+[ "$STOCK" = jemalloc ] && [ -f "$GLIBC_SHIM" ] && NRUNS=3
+step "run 1/$NRUNS: redis-server with libmemreclaim (limit ${LIMIT_MIB} MiB)"
+run_case mr "$LIB" 1
 say "done"
-step "run 2/2: redis-server with its own allocator ($STOCK), same limit"
-run_case stock ""
-say "done"
+COLS="mr glibc"
+if [ "$STOCK" = jemalloc ]; then
+	# Debian's redis links jemalloc: the glibc run preloads a shim that
+	# routes its malloc family to glibc's allocator.
+	step "run 2/$NRUNS: redis-server on glibc malloc, same limit"
+	run_case glibc "$GLIBC_SHIM" 0
+	say "done"
+	step "run 3/$NRUNS: redis-server with its own allocator (jemalloc), same limit"
+	run_case jemalloc "" 0
+	say "done"
+	COLS="mr glibc jemalloc"
+else
+	step "run 2/$NRUNS: redis-server on glibc malloc, same limit"
+	run_case glibc "" 0
+	say "done"
+fi
 
 # ---- the table -------------------------------------------------------------
 step "results"
@@ -320,25 +341,40 @@ say "second process in the same cgroup takes ${BURST_MIB} MiB at once, then grow
 say "${PRESSURE_MIB} MiB at ${RATE}/s."
 say "'before' is after the delete, 'after' when the pressure is done."
 say ""
-fmt='%-30s %12s %12s   %12s %12s\n'
-printf "$fmt" "" "memreclaim" "" "$STOCK" ""
-printf "$fmt" "" "before" "after" "before" "after"
-printf "$fmt" "PSI some/full avg10 (%)" "${R[mr.psi0]}" "${R[mr.psi1]}" \
-	"${R[stock.psi0]}" "${R[stock.psi1]}"
-printf "$fmt" "PSI some avg10, peak (%)" "" "${R[mr.peak]}" "" "${R[stock.peak]}"
-printf "$fmt" "PSI some total stall (ms)" "${R[mr.stall0]}" "${R[mr.stall1]}" \
-	"${R[stock.stall0]}" "${R[stock.stall1]}"
-printf "$fmt" "times usage hit the limit" "${R[mr.hits0]}" "${R[mr.hits1]}" \
-	"${R[stock.hits0]}" "${R[stock.hits1]}"
-printf "$fmt" "redis RSS (MiB)" "${R[mr.rss0]}" "${R[mr.rss1]}" \
-	"${R[stock.rss0]}" "${R[stock.rss1]}"
-printf "$fmt" "  (full, before the delete)" "${R[mr.full]}" "" "${R[stock.full]}" ""
-printf "$fmt" "trims memreclaimd sent" "0" "${R[mr.trims]}" "" "${R[stock.trims]}"
-printf "$fmt" "  MiB they released" "0" "${R[mr.trimmed]}" "" "${R[stock.trimmed]}"
-printf "$fmt" "soft limit sent (MiB)" "" "${R[mr.limit]}" "" "${R[stock.limit]}"
-printf "$fmt" "OOM kills in the cgroup" "" "${R[mr.oom]}" "" "${R[stock.oom]}"
-printf "$fmt" "pressure process" "" "${R[mr.pressure]}" "" "${R[stock.pressure]}"
-printf "$fmt" "redis keys left" "" "${R[mr.keys]}" "" "${R[stock.keys]}"
+# row LABEL FIELD_BEFORE FIELD_AFTER: one line, a before/after pair per run
+# (an empty field name prints nothing; a field starting with = is literal).
+row() {
+	local label=$1 fb=$2 fa=$3 k line
+	line=$(printf '%-28s' "$label")
+	for k in $COLS; do
+		local b="" a=""
+		case $fb in =*) b=${fb#=} ;; "") ;; *) b=${R[$k.$fb]} ;; esac
+		case $fa in =*) a=${fa#=} ;; "") ;; *) a=${R[$k.$fa]} ;; esac
+		line+=$(printf ' %10s %10s  ' "$b" "$a")
+	done
+	echo "$line"
+}
+hdr=$(printf '%-28s' "")
+hdr2=$hdr
+for k in $COLS; do
+	case $k in mr) n=memreclaim ;; *) n=$k ;; esac
+	hdr+=$(printf ' %21s  ' "$n")
+	hdr2+=$(printf ' %10s %10s  ' before after)
+done
+echo "$hdr"
+echo "$hdr2"
+row "PSI some/full avg10 (%)" psi0 psi1
+row "PSI some avg10, peak (%)" "" peak
+row "PSI some total stall (ms)" stall0 stall1
+row "times usage hit the limit" hits0 hits1
+row "redis RSS (MiB)" rss0 rss1
+row "  (full, before the delete)" full ""
+row "trims memreclaimd sent" "" trims
+row "  MiB they released" "" trimmed
+row "soft limit sent (MiB)" "" limit
+row "OOM kills in the cgroup" "" oom
+row "pressure process" "" pressure
+row "redis keys left" "" keys
 say ""
 say "memreclaimd's log (last lines):"
 tail -n 8 "$TMP/daemon.log" | sed 's/^/  /'

@@ -26,6 +26,7 @@
 
 /* The release path is a separate part of the library (see pageheap.c). */
 extern __typeof__(mri_limit_init) mri_limit_init __attribute__((weak));
+extern __typeof__(mri_limit_atfork_child) mri_limit_atfork_child __attribute__((weak));
 extern __typeof__(mri_scavenger_start) mri_scavenger_start __attribute__((weak));
 extern __typeof__(mri_scavenger_atfork_prepare) mri_scavenger_atfork_prepare __attribute__((weak));
 extern __typeof__(mri_scavenger_atfork_parent) mri_scavenger_atfork_parent __attribute__((weak));
@@ -130,6 +131,8 @@ atfork_child(void)
 	mri_tcache_atfork_child();
 	pthread_mutex_unlock(&init_mu);
 	mri_purge_atfork_child();
+	if (mri_limit_atfork_child)
+		mri_limit_atfork_child();
 	if (mri_scavenger_atfork_child)
 		mri_scavenger_atfork_child();
 }

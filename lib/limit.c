@@ -203,3 +203,11 @@ mr_limit_get(void)
 	mri_limit_sync();
 	return (size_t)__atomic_load_n(&mri_heap_soft_limit, __ATOMIC_RELAXED);
 }
+
+void
+mri_limit_atfork_child(void)
+{
+	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+
+	limit_lock = fresh;
+}

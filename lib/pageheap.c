@@ -975,7 +975,7 @@ heap_release_one(struct mri_pageheap *h, size_t bytes, int advice, unsigned flag
 	int lazy = advice == MADV_FREE;
 
 	while (done < bytes) {
-		size_t left = bytes - done;
+		size_t left = bytes - done, before = done;
 		size_t want = left / MRI_PAGE_SIZE + (left % MRI_PAGE_SIZE != 0);
 		unsigned nt, i;
 
@@ -996,9 +996,10 @@ heap_release_one(struct mri_pageheap *h, size_t bytes, int advice, unsigned flag
 		pthread_mutex_unlock(&h->lock);
 		if (nt < MRI_PURGE_MAX && !(flags & MRI_RELEASE_SPLIT))
 			break;
-		/* A batch that released nothing (all failed) ends the loop
-		 * rather than retrying the same ranges forever. */
-		if (done == 0)
+		/* A batch that released nothing (every range failed) ends the
+		 * loop: failed ranges go back as backed and would be picked
+		 * again forever. */
+		if (done == before)
 			break;
 	}
 	return done;

@@ -277,6 +277,28 @@ START_TEST(test_pageheap_large_cache_reuses_and_is_bounded)
 }
 END_TEST
 
+/* A range the kernel keeps refusing goes back as backed; the release loop
+ * must still end (it used to pick it again forever once anything else had
+ * been released). */
+START_TEST(test_pageheap_release_ends_when_a_range_keeps_failing)
+{
+	struct mri_span *a = mri_pageheap_alloc(0, MRI_HP_PAGES, MRI_PAGE_SIZE, 0);
+	struct mri_span *b = mri_pageheap_alloc(0, MRI_HP_PAGES, MRI_PAGE_SIZE, 0);
+	struct mri_heap_counters hc;
+	size_t done;
+
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	fake.refuse_addr = b->start;
+	mri_pageheap_free(a);
+	mri_pageheap_free(b);
+	done = mri_heap_release((size_t)-1, MADV_DONTNEED, MRI_RELEASE_SPLIT, 0);
+	ck_assert_uint_eq(done, MRI_HUGE_SIZE);
+	mri_heap_counters(&hc);
+	ck_assert_uint_eq(hc.idle_bytes, MRI_HUGE_SIZE);	/* b, still backed */
+}
+END_TEST
+
 START_TEST(test_pageheap_aligned_spans)
 {
 	size_t al;
@@ -307,6 +329,7 @@ suite(void)
 	tcase_add_test(tc, test_pageheap_resize_in_place);
 	tcase_add_test(tc, test_pageheap_large_realloc_grows_in_place);
 	tcase_add_test(tc, test_pageheap_aligned_spans);
+	tcase_add_test(tc, test_pageheap_release_ends_when_a_range_keeps_failing);
 	tcase_add_test(tc, test_pageheap_large_cache_reuses_and_is_bounded);
 	suite_add_tcase(s, tc);
 	return s;

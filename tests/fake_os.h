@@ -30,6 +30,7 @@ static struct {
 	struct fake_rec advice[FAKE_MAX_REC];
 	struct fake_rec bind[FAKE_MAX_REC];
 	int nnodes;		/* 0: topology fails (no NUMA) */
+	uintptr_t refuse_addr;	/* advice on a range starting here fails */
 } fake;
 static __thread int fake_cpu;
 
@@ -56,6 +57,8 @@ fake_unmap(void *addr, size_t len)
 static int
 fake_advise(void *addr, size_t len, int advice)
 {
+	if (fake.refuse_addr && (uintptr_t)addr == fake.refuse_addr)
+		return -EIO;
 	if (fake.nadvice < FAKE_MAX_REC)
 		fake.advice[fake.nadvice++] = (struct fake_rec){ (uintptr_t)addr, len, advice };
 	return 0;
