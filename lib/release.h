@@ -26,10 +26,11 @@ extern struct mri_release_stats mri_release_st;
 #define mri_release_add(field, v) \
 	__atomic_add_fetch(&mri_release_st.field, (v), __ATOMIC_RELAXED)
 
-/* The limit read from the process's cgroup through libcgroup: the smallest
+/* The limit read from the process's cgroup (/proc/self/mountinfo and
+ * /proc/self/cgroup, then the limit files up the tree): the smallest
  * of v1 memory.limit_in_bytes, v2 memory.max and memory.high from the
  * process's memory cgroup up to the hierarchy's root.  *bytes = 0 when none
- * is set ("max", or the v1 "unlimited" value).  Allocates (libcgroup):
+ * is set ("max", or the v1 "unlimited" value).  Does not allocate;
  * never call it inside malloc.  0 or -errno (-ENOENT: no memory cgroup). */
 MRI_HIDDEN int mri_limit_cgroup(uint64_t *bytes);
 /* The walk itself: from mnt/rel up to mnt.  Does not allocate; a root
