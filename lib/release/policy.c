@@ -1,0 +1,337 @@
+/*
+ * policy.c: the release decision (see policy.h).  Pure: no I/O, no clock,
+ * no globals.
+ *
+ * Two stages.  Free memory is first made reclaimable, then returned:
+ *
+ *   1. Lazy free.  Idle memory above the goal gets MADV_FREE at once (no
+ *      age rule), whole hugepages first.  The kernel may then take those
+ *      pages whenever it needs them, before any OOM kill, even with no
+ *      swap; if it does not, reusing them costs no fault.  A whole-hugepage
+ *      MADV_FREE keeps the transparent huge page whole.
+ *   2. Honest RSS.  Pages lazily freed at least release_delay ago get
+ *      MADV_DONTNEED, so RSS and the cgroup's usage stop counting them.
+ *
+ * Timers decide when RSS becomes honest, never when memory becomes
+ * reclaimable: a free that empties a hugepage wakes the scavenger
+ * (mri_relpol_wake_on_free) and the first stage runs within milliseconds.
+ * With the first stage off (MEMRECLAIM_LAZY=0), idle pages wait
+ * release_delay and then go with the advice option (MEMRECLAIM_ADVICE), as
+ * in memreclaim 0.1; with MEMRECLAIM_ADVICE=free the second stage is left
+ * out and lazily freed pages stay so.
+ *
+ * The goal (Go's rule).  Retained memory (mapped, not released, not lazily
+ * freed) should stay at most goal_percent (10%) above the memory the heap
+ * uses in spans, and with a soft limit at most limit_goal_percent (95%) of
+ * the limit:
+ *
+ *	goal = min(in_use * (100 + goal_percent) / 100,
+ *		   limit * limit_goal_percent / 100)
+ *
+ * Example: 800 MiB in spans, 1 GiB retained, no limit: the goal is 880 MiB
+ * and 144 MiB go.  With a 900 MiB limit the limit goal (855 MiB) wins and
+ * 169 MiB go.
+ *
+ * Excess.  A large excess goes back at once, not lazily: when idle memory
+ * passes max(64 MiB, in use / 4), whole hugepages go with MADV_DONTNEED
+ * down to max(64 MiB, in use / 8) of idle memory, with no age rule; the
+ * rest above the goal takes the two stages.  Example: 800 MiB in use,
+ * 400 MiB just freed: 400 > 200, so 300 MiB go now and 100 MiB stay for
+ * the next burst (of which 100 - 80 = 20 MiB above the goal are lazily
+ * freed).  A program that freed a big structure shrinks at once, as it
+ * would under glibc, whose big blocks are unmapped on free.
+ *
+ * Limit.  Past the limit goal the delay is ignored, hugepages may be split,
+ * transfer caches are drained, and MADV_DONTNEED is used whatever the
+ * options say: the limit is about RSS.  An allocation that would push
+ * retained memory past the limit goal releases synchronously what it needs
+ * first (cause MRI_REL_LIMIT): whole free hugepages, then split ones.  With
+ * limit_hard, an allocation that still leaves retained memory more than
+ * limit / 16 above the limit fails with ENOMEM.  Example: limit 1 GiB, goal
+ * 972.8 MiB, margin 64 MiB: with 1000 MiB retained, a 40 MiB allocation
+ * releases 67.2 MiB first; had nothing been free, it would still go ahead
+ * (1040 < 1088 MiB), but a 100 MiB one would fail (1100 > 1088 MiB).
+ * When a synchronous release finds nothing at all, the heap in use fills
+ * the limit by itself: allocating threads then skip the release for
+ * MRI_REL_LIMIT_BACKOFF_NS (the scavenger keeps at it), so each new span
+ * does not pay a drain of the central lists for nothing.
+ *
+ * Sparse heap.  A dense heap never has its hugepages split by the
+ * scavenger.  But when the heap in use is under half of what it retains
+ * and nothing changed for a whole delay, the rest sits in mostly empty
+ * hugepages pinned by a few spans: their free runs go too (Go's scavenger
+ * likewise breaks sparse hugepages and spares dense ones).
+ *
+ * CPU budget.  Time spent in budgeted steps is charged against a credit
+ * that grows at cpu_percent of wall time, capped at MRI_REL_CREDIT_MAX_NS:
+ * a quiet process may release a burst at once, steady churn is held to
+ * about cpu_percent of one CPU.  With 1% and 20 ms spent, the credit is
+ * back after 2 s.  Wall time, not thread CPU time, because the io_uring
+ * backend works in kernel threads.  The limit is never held to the budget.
+ *
+ * Scheduling.  With nothing left above the goal the next cycle is the slow
+ * tick (1 s).  Lazily freed pages are due for the second stage when the
+ * oldest of them is a delay old.  When pages were too young, the next
+ * cycle comes a quarter of a delay later; after more than a whole delay of
+ * fruitless cycles with no activity what is left cannot go without
+ * splitting a dense heap, and the slow tick resumes.
+ */
+#include "policy.h"
+
+#define MIB (1ULL << 20)
+#define REL_EXCESS_FLOOR (64 * MIB)
+#define REL_SHORT_STEPS 4
+
+static uint64_t
+pct_of(uint64_t v, uint64_t pct)
+{
+	/* v * pct / 100 without overflow for any v and pct <= 1000 */
+	return v / 100 * pct + v % 100 * pct / 100;
+}
+
+static uint64_t
+sat_add(uint64_t a, uint64_t b)
+{
+	return a + b < a ? UINT64_MAX : a + b;
+}
+
+uint64_t
+mri_relpol_limit_goal(uint64_t limit, const struct mri_rel_opts *o)
+{
+	uint64_t pct = o->limit_goal_percent;
+
+	if (pct == 0 || pct > 100)
+		pct = 100;
+	return pct_of(limit, pct);
+}
+
+uint64_t
+mri_relpol_goal(uint64_t in_use, uint64_t limit, const struct mri_rel_opts *o)
+{
+	uint64_t pct = o->goal_percent > 1000 ? 1000 : o->goal_percent;
+	uint64_t goal = sat_add(in_use, pct_of(in_use, pct));
+	uint64_t lgoal = limit ? mri_relpol_limit_goal(limit, o) : 0;
+
+	return lgoal && lgoal < goal ? lgoal : goal;
+}
+
+static uint64_t
+cpu_pct(const struct mri_rel_opts *o)
+{
+	return o->cpu_percent < 1 ? 1 : o->cpu_percent > 100 ? 100 :
+							      o->cpu_percent;
+}
+
+static void
+add_step(struct mri_rel_plan *p, uint64_t bytes, int advice, unsigned flags,
+	 uint64_t min_age_ns)
+{
+	struct mri_rel_step *s;
+
+	if (bytes == 0 || p->nsteps == MRI_REL_MAX_STEPS)
+		return;
+	s = &p->step[p->nsteps++];
+	s->bytes = bytes;
+	s->advice = advice;
+	s->flags = flags;
+	s->min_age_ns = min_age_ns;
+}
+
+static void
+plan_cycle(const struct mri_rel_in *in, struct mri_rel_state *st,
+	   struct mri_rel_plan *p)
+{
+	const struct mri_rel_opts *o = &in->opt;
+	uint64_t now = in->now_ns, rem = in->retained_bytes;
+	uint64_t goal = p->goal_bytes, lgoal = p->limit_goal_bytes;
+	int second = o->lazy_first && !o->advice_free;
+	int adv2 = o->advice_free ? MRI_ADV_FREE : MRI_ADV_DONTNEED;
+	int urgent = lgoal && rem > lgoal;
+
+	/* Earn CPU credit for the time since the last decision. */
+	if (now > st->credit_at_ns) {
+		uint64_t earned = (now - st->credit_at_ns) / 100 * cpu_pct(o);
+
+		st->credit_ns = sat_add(st->credit_ns, earned);
+		if (st->credit_ns > MRI_REL_CREDIT_MAX_NS)
+			st->credit_ns = MRI_REL_CREDIT_MAX_NS;
+	}
+	st->credit_at_ns = now;
+	/* Activity (a wake after a free, or the heap in use changed)
+	 * restarts the delay: the free memory may be young. */
+	if (in->woken || in->in_use_bytes != st->in_use_seen) {
+		st->fruitless = 0;
+		st->active_at_ns = now;
+	}
+	st->in_use_seen = in->in_use_bytes;
+
+	if (urgent) {
+		add_step(p, rem - lgoal, MRI_ADV_DONTNEED,
+			 MRI_STEP_SPLIT | MRI_STEP_DRAIN, 0);
+		rem = lgoal;
+	}
+	if (st->credit_ns == 0)
+		return;
+	/* A large excess goes at once (whole hugepages, no age rule). */
+	if (!urgent) {
+		uint64_t q = in->in_use_bytes / 4, e = in->in_use_bytes / 8;
+		uint64_t band = q > REL_EXCESS_FLOOR ? q : REL_EXCESS_FLOOR;
+		uint64_t keep = e > REL_EXCESS_FLOOR ? e : REL_EXCESS_FLOOR;
+
+		if (in->idle_bytes > band) {
+			uint64_t b = in->idle_bytes - keep;
+
+			if (rem - b < goal)
+				b = rem > goal ? rem - goal : 0;
+			add_step(p, b, MRI_ADV_DONTNEED, MRI_STEP_BUDGET, 0);
+			rem -= b;
+		}
+	}
+	if (rem > goal) {
+		uint64_t b = rem - goal;
+
+		if (o->lazy_first) {
+			add_step(p, b, MRI_ADV_FREE, MRI_STEP_BUDGET, 0);
+			add_step(p, b, MRI_ADV_FREE,
+				 MRI_STEP_BUDGET | MRI_STEP_DRAIN |
+					 MRI_STEP_IF_SHORT,
+				 0);
+		} else {
+			add_step(p, b, adv2, MRI_STEP_BUDGET, o->delay_ns);
+			add_step(p, b, adv2,
+				 MRI_STEP_BUDGET | MRI_STEP_DRAIN |
+					 MRI_STEP_IF_SHORT,
+				 o->delay_ns);
+		}
+		/* Sparse heap: quiet for a delay, using under half. */
+		if (!urgent && now - st->active_at_ns >= o->delay_ns &&
+		    in->in_use_bytes < rem / 2)
+			add_step(p, b, adv2,
+				 MRI_STEP_BUDGET | MRI_STEP_SPLIT |
+					 MRI_STEP_IF_SHORT,
+				 0);
+	}
+	/* Second stage: lazily freed pages a delay old become honest. */
+	if (second && in->lazy_bytes && in->oldest_lazy_ns &&
+	    now - in->oldest_lazy_ns >= o->delay_ns)
+		add_step(p, in->lazy_bytes, MRI_ADV_DONTNEED,
+			 MRI_STEP_BUDGET | MRI_STEP_LAZY, o->delay_ns);
+}
+
+void
+mri_relpol_plan(const struct mri_rel_in *in, struct mri_rel_state *st,
+		struct mri_rel_plan *p)
+{
+	const struct mri_rel_opts *o = &in->opt;
+	uint64_t lim = in->limit_bytes, n = in->request_bytes;
+
+	p->nsteps = 0;
+	p->goal_bytes = mri_relpol_goal(in->in_use_bytes, lim, o);
+	p->limit_goal_bytes = lim ? mri_relpol_limit_goal(lim, o) : 0;
+	p->hard_bytes = 0;
+
+	switch (in->cause) {
+	case MRI_REL_CYCLE:
+		plan_cycle(in, st, p);
+		break;
+	case MRI_REL_LIMIT:
+		if (!lim)
+			break;
+		if (o->limit_hard)
+			p->hard_bytes = sat_add(lim, lim / 16);
+		if (in->now_ns < st->limit_backoff_until_ns)
+			break;
+		if (sat_add(in->retained_bytes, n) > p->limit_goal_bytes) {
+			uint64_t need = sat_add(in->retained_bytes, n) -
+					p->limit_goal_bytes;
+
+			/* Whole free hugepages first; split only if that was
+			 * not enough.  No age rule: the limit wins. */
+			add_step(p, need, MRI_ADV_DONTNEED, MRI_STEP_DRAIN, 0);
+			add_step(p, need, MRI_ADV_DONTNEED,
+				 MRI_STEP_SPLIT | MRI_STEP_DRAIN |
+					 MRI_STEP_IF_SHORT,
+				 0);
+		}
+		break;
+	case MRI_REL_API_LAZY:
+		add_step(p, n, MRI_ADV_FREE, 0, 0);
+		break;
+	case MRI_REL_API_NOW:
+		add_step(p, n, MRI_ADV_DONTNEED,
+			 MRI_STEP_SPLIT | MRI_STEP_DRAIN, 0);
+		/* Now means RSS too: lazily freed pages go for good. */
+		add_step(p, in->lazy_bytes, MRI_ADV_DONTNEED, MRI_STEP_LAZY,
+			 0);
+		break;
+	}
+}
+
+uint64_t
+mri_relpol_done(const struct mri_rel_in *in, struct mri_rel_state *st,
+		const struct mri_rel_plan *p, const uint64_t *got,
+		uint64_t spent_ns, uint64_t now_ns)
+{
+	const struct mri_rel_opts *o = &in->opt;
+	uint64_t released = 0, debt = 0, next, quarter;
+	unsigned i;
+	int budgeted = 0;
+
+	for (i = 0; i < p->nsteps; i++) {
+		if (!(p->step[i].flags & MRI_STEP_LAZY))
+			released = sat_add(released, got[i]);
+		if (p->step[i].flags & MRI_STEP_BUDGET)
+			budgeted = 1;
+	}
+	if (in->cause == MRI_REL_LIMIT) {
+		if (p->nsteps && released == 0)
+			st->limit_backoff_until_ns =
+				now_ns + MRI_REL_LIMIT_BACKOFF_NS;
+		return 0;
+	}
+	if (in->cause != MRI_REL_CYCLE)
+		return 0;
+	if (budgeted) {
+		if (spent_ns > st->credit_ns) {
+			debt = spent_ns - st->credit_ns;
+			st->credit_ns = 0;
+		} else {
+			st->credit_ns -= spent_ns;
+		}
+	}
+
+	quarter = o->delay_ns / REL_SHORT_STEPS;
+	if (quarter < MRI_REL_MIN_SLEEP_NS)
+		quarter = MRI_REL_MIN_SLEEP_NS;
+	if (in->retained_bytes <= sat_add(p->goal_bytes, released)) {
+		st->fruitless = 0;
+		next = now_ns + MRI_REL_IDLE_TICK_NS;
+	} else if (st->credit_ns == 0) {
+		/* Out of budget: come back when it is earned again. */
+		st->fruitless = 0;
+		next = now_ns + (debt ? debt : MRI_REL_MIN_SLEEP_NS) /
+					cpu_pct(o) * 100;
+	} else {
+		st->fruitless = released ? 0 : st->fruitless + 1;
+		if (st->fruitless > REL_SHORT_STEPS &&
+		    now_ns - st->active_at_ns > o->delay_ns)
+			next = now_ns + MRI_REL_IDLE_TICK_NS;
+		else
+			next = now_ns + quarter;
+	}
+	return next;
+}
+
+uint64_t
+mri_relpol_lazy_due(const struct mri_rel_opts *o, uint64_t oldest_lazy_ns,
+		    uint64_t now_ns)
+{
+	uint64_t due;
+
+	if (!o->lazy_first || o->advice_free || !oldest_lazy_ns)
+		return UINT64_MAX;
+	due = sat_add(oldest_lazy_ns, o->delay_ns);
+	return due > now_ns + MRI_REL_MIN_SLEEP_NS ?
+		       due :
+		       now_ns + MRI_REL_MIN_SLEEP_NS;
+}

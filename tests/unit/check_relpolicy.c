@@ -1,0 +1,399 @@
+/*
+ * check_relpolicy.c: the library's release decision (lib/release/policy.c)
+ * on hand-made snapshots and sequences.  Every expected figure is worked
+ * out here from the rules in policy.c's opening comment, not taken from
+ * the module.
+ */
+#include <stdint.h>
+#include <string.h>
+#include "check_main.h"
+#include "release/policy.h"
+
+#define MIB (1ULL << 20)
+#define MS 1000000ULL
+#define SEC 1000000000ULL
+
+static struct mri_rel_in
+snap(uint64_t in_use, uint64_t idle, uint64_t lazy)
+{
+	struct mri_rel_in in;
+
+	memset(&in, 0, sizeof(in));
+	in.cause = MRI_REL_CYCLE;
+	in.now_ns = 100 * SEC;
+	in.in_use_bytes = in_use;
+	in.idle_bytes = idle;
+	in.retained_bytes = in_use + idle;
+	in.lazy_bytes = lazy;
+	in.opt.goal_percent = 10;
+	in.opt.limit_goal_percent = 95;
+	in.opt.cpu_percent = 1;
+	in.opt.delay_ns = 1 * SEC;
+	in.opt.lazy_first = 1;
+	return in;
+}
+
+static struct mri_rel_state
+fresh_state(uint64_t now)
+{
+	struct mri_rel_state st;
+
+	memset(&st, 0, sizeof(st));
+	st.credit_ns = MRI_REL_CREDIT_MAX_NS;
+	st.credit_at_ns = now;
+	return st;
+}
+
+START_TEST(test_relpolicy_goal_worked_examples)
+{
+	struct mri_rel_opts o = { .goal_percent = 10,
+				  .limit_goal_percent = 95 };
+
+	ck_assert_uint_eq(mri_relpol_goal(800 * MIB, 0, &o), 880 * MIB);
+	/* 900 MiB * 0.95 = 855 MiB wins over 880 MiB */
+	ck_assert_uint_eq(mri_relpol_goal(800 * MIB, 900 * MIB, &o),
+			  855 * MIB);
+	/* no overflow near the top */
+	ck_assert_uint_eq(mri_relpol_goal(UINT64_MAX - 5, 0, &o),
+			  UINT64_MAX);
+	o.limit_goal_percent = 0; /* out of range: the whole limit */
+	ck_assert_uint_eq(mri_relpol_limit_goal(1000, &o), 1000);
+}
+END_TEST
+
+/* 800 MiB in use, 150 MiB idle (under the excess band, 200 MiB), no
+ * limit: the 70 MiB above the goal (880 MiB) are lazily freed at once,
+ * whole hugepages, no age rule. */
+START_TEST(test_relpolicy_first_stage_is_lazy_and_immediate)
+{
+	struct mri_rel_in in = snap(800 * MIB, 150 * MIB, 0);
+	struct mri_rel_state st = fresh_state(in.now_ns);
+	struct mri_rel_plan p;
+
+	in.woken = 1;
+	mri_relpol_plan(&in, &st, &p);
+	ck_assert_uint_ge(p.nsteps, 1);
+	ck_assert_uint_eq(p.step[0].bytes, 70 * MIB);
+	ck_assert_int_eq(p.step[0].advice, MRI_ADV_FREE);
+	ck_assert_uint_eq(p.step[0].min_age_ns, 0);
+	ck_assert(!(p.step[0].flags & MRI_STEP_SPLIT));
+	ck_assert(p.step[0].flags & MRI_STEP_BUDGET);
+	/* no second stage step: nothing lazily freed yet */
+	for (unsigned i = 0; i < p.nsteps; i++)
+		ck_assert(!(p.step[i].flags & MRI_STEP_LAZY));
+}
+END_TEST
+
+/* With the first stage off, idle pages wait a delay and go with the advice
+ * option, as in 0.1. */
+START_TEST(test_relpolicy_no_lazy_stage_waits_the_delay)
+{
+	struct mri_rel_in in = snap(800 * MIB, 150 * MIB, 0);
+	struct mri_rel_state st = fresh_state(in.now_ns);
+	struct mri_rel_plan p;
+
+	in.opt.lazy_first = 0;
+	mri_relpol_plan(&in, &st, &p);
+	ck_assert_uint_eq(p.step[0].bytes, 70 * MIB);
+	ck_assert_int_eq(p.step[0].advice, MRI_ADV_DONTNEED);
+	ck_assert_uint_eq(p.step[0].min_age_ns, 1 * SEC);
+	in.opt.advice_free = 1;
+	mri_relpol_plan(&in, &st, &p);
+	ck_assert_int_eq(p.step[0].advice, MRI_ADV_FREE);
+}
+END_TEST
+
+/* 800 MiB in use, 400 MiB just freed: 400 > max(64, 200): 300 MiB go at
+ * once with DONTNEED, down to 100 MiB idle; of those, 20 MiB above the goal
+ * (880 MiB) are lazily freed. */
+START_TEST(test_relpolicy_large_excess_goes_at_once)
+{
+	struct mri_rel_in in = snap(800 * MIB, 400 * MIB, 0);
+	struct mri_rel_state st = fresh_state(in.now_ns);
+	struct mri_rel_plan p;
+
+	mri_relpol_plan(&in, &st, &p);
+	ck_assert_uint_ge(p.nsteps, 2);
+	ck_assert_uint_eq(p.step[0].bytes, 300 * MIB);
+	ck_assert_int_eq(p.step[0].advice, MRI_ADV_DONTNEED);
+	ck_assert_uint_eq(p.step[0].min_age_ns, 0);
+	ck_assert_uint_eq(p.step[1].bytes, 20 * MIB);
+	ck_assert_int_eq(p.step[1].advice, MRI_ADV_FREE);
+	/* below the band (64 MiB floor): only the lazy stage */
+	in = snap(20 * MIB, 60 * MIB, 0);
+	mri_relpol_plan(&in, &st, &p);
+	ck_assert_int_eq(p.step[0].advice, MRI_ADV_FREE);
+	ck_assert_uint_eq(p.step[0].bytes, 58 * MIB);
+}
+END_TEST
+
+/* The second stage: lazily freed pages a delay old get DONTNEED; younger
+ * ones wait; with advice=free there is no second stage. */
+START_TEST(test_relpolicy_second_stage_after_the_delay)
+{
+	struct mri_rel_in in = snap(100 * MIB, 10 * MIB, 300 * MIB);
+	struct mri_rel_state st = fresh_state(in.now_ns);
+	struct mri_rel_plan p;
+	int found = 0;
+
+	in.oldest_lazy_ns = in.now_ns - 999 * MS;
+	mri_relpol_plan(&in, &st, &p);
+	for (unsigned i = 0; i < p.nsteps; i++)
+		ck_assert(!(p.step[i].flags & MRI_STEP_LAZY));
+	ck_assert_uint_eq(mri_relpol_lazy_due(&in.opt, in.oldest_lazy_ns,
+					      in.now_ns),
+			  in.now_ns + 1 * MS);
+
+	in.oldest_lazy_ns = in.now_ns - 1 * SEC;
+	mri_relpol_plan(&in, &st, &p);
+	for (unsigned i = 0; i < p.nsteps; i++)
+		if (p.step[i].flags & MRI_STEP_LAZY) {
+			found = 1;
+			ck_assert_uint_eq(p.step[i].bytes, 300 * MIB);
+			ck_assert_int_eq(p.step[i].advice, MRI_ADV_DONTNEED);
+			ck_assert_uint_eq(p.step[i].min_age_ns, 1 * SEC);
+		}
+	ck_assert(found);
+
+	in.opt.advice_free = 1;
+	mri_relpol_plan(&in, &st, &p);
+	for (unsigned i = 0; i < p.nsteps; i++)
+		ck_assert(!(p.step[i].flags & MRI_STEP_LAZY));
+	ck_assert_uint_eq(mri_relpol_lazy_due(&in.opt, in.oldest_lazy_ns,
+					      in.now_ns),
+			  UINT64_MAX);
+}
+END_TEST
+
+/* Past the limit goal: DONTNEED, split, drain, no age, whatever the budget
+ * and the options say. */
+START_TEST(test_relpolicy_over_limit_goal_is_urgent)
+{
+	struct mri_rel_in in = snap(800 * MIB, 224 * MIB, 0);
+	struct mri_rel_state st = fresh_state(in.now_ns);
+	struct mri_rel_plan p;
+
+	in.limit_bytes = 900 * MIB;
+	in.opt.advice_free = 1;
+	st.credit_ns = 0;
+	st.credit_at_ns = in.now_ns;
+	mri_relpol_plan(&in, &st, &p);
+	ck_assert_uint_eq(p.nsteps, 1);
+	ck_assert_uint_eq(p.step[0].bytes, 1024 * MIB - 855 * MIB);
+	ck_assert_int_eq(p.step[0].advice, MRI_ADV_DONTNEED);
+	ck_assert_uint_eq(p.step[0].flags, MRI_STEP_SPLIT | MRI_STEP_DRAIN);
+	ck_assert_uint_eq(p.step[0].min_age_ns, 0);
+}
+END_TEST
+
+/* The essay's example: limit 1 GiB, 1000 MiB retained, 40 MiB asked:
+ * release 1040 - 972.8 MiB; refuse past 1088 MiB with limit_hard; after a
+ * release that found nothing, skip for the back-off. */
+START_TEST(test_relpolicy_limit_path_worked_example)
+{
+	struct mri_rel_in in = snap(900 * MIB, 100 * MIB, 0);
+	struct mri_rel_state st = fresh_state(in.now_ns);
+	struct mri_rel_plan p;
+	uint64_t got[MRI_REL_MAX_STEPS] = { 0 };
+	uint64_t lgoal = (1024 * MIB) / 100 * 95 + (1024 * MIB) % 100 * 95 / 100;
+
+	in.cause = MRI_REL_LIMIT;
+	in.limit_bytes = 1024 * MIB;
+	in.request_bytes = 40 * MIB;
+	mri_relpol_plan(&in, &st, &p);
+	ck_assert_uint_eq(p.hard_bytes, 0);
+	ck_assert_uint_eq(p.nsteps, 2);
+	ck_assert_uint_eq(p.step[0].bytes, 1040 * MIB - lgoal);
+	ck_assert_uint_eq(p.step[0].flags, MRI_STEP_DRAIN);
+	ck_assert(p.step[1].flags & MRI_STEP_SPLIT);
+	ck_assert(p.step[1].flags & MRI_STEP_IF_SHORT);
+
+	in.opt.limit_hard = 1;
+	mri_relpol_plan(&in, &st, &p);
+	ck_assert_uint_eq(p.hard_bytes, 1088 * MIB);
+
+	/* nothing found: back off for 1 ms, but still police the hard line */
+	ck_assert_uint_eq(mri_relpol_done(&in, &st, &p, got, 0, in.now_ns),
+			  0);
+	in.now_ns += MRI_REL_LIMIT_BACKOFF_NS / 2;
+	mri_relpol_plan(&in, &st, &p);
+	ck_assert_uint_eq(p.nsteps, 0);
+	ck_assert_uint_eq(p.hard_bytes, 1088 * MIB);
+	in.now_ns += MRI_REL_LIMIT_BACKOFF_NS;
+	mri_relpol_plan(&in, &st, &p);
+	ck_assert_uint_eq(p.nsteps, 2);
+
+	/* under the goal: nothing to do */
+	in.request_bytes = 1 * MIB;
+	in.retained_bytes = 900 * MIB;
+	mri_relpol_plan(&in, &st, &p);
+	ck_assert_uint_eq(p.nsteps, 0);
+}
+END_TEST
+
+/* 1% of a CPU: 20 ms spent with 10 ms of credit leaves 10 ms of debt, paid
+ * back in 1 s; with no credit only the limit may release. */
+START_TEST(test_relpolicy_cpu_budget)
+{
+	struct mri_rel_in in = snap(100 * MIB, 200 * MIB, 0);
+	struct mri_rel_state st = fresh_state(in.now_ns);
+	struct mri_rel_plan p;
+	uint64_t got[MRI_REL_MAX_STEPS] = { 0 };
+	uint64_t next;
+
+	st.credit_ns = 10 * MS;
+	mri_relpol_plan(&in, &st, &p);
+	ck_assert_uint_ge(p.nsteps, 1);
+	got[0] = 50 * MIB;	/* short of the goal */
+	next = mri_relpol_done(&in, &st, &p, got, 20 * MS, in.now_ns);
+	ck_assert_uint_eq(st.credit_ns, 0);
+	ck_assert_uint_eq(next, in.now_ns + 1 * SEC);
+	/* no credit earned yet: no budgeted step */
+	mri_relpol_plan(&in, &st, &p);
+	ck_assert_uint_eq(p.nsteps, 0);
+	/* 10 s later 100 ms are earned */
+	in.now_ns += 10 * SEC;
+	mri_relpol_plan(&in, &st, &p);
+	ck_assert_uint_eq(st.credit_ns, 100 * MS);
+	ck_assert_uint_ge(p.nsteps, 1);
+	/* and the credit is capped */
+	in.now_ns += 1000 * SEC;
+	mri_relpol_plan(&in, &st, &p);
+	ck_assert_uint_eq(st.credit_ns, MRI_REL_CREDIT_MAX_NS);
+}
+END_TEST
+
+/* Short of the goal with young pages: a quarter delay later; after more
+ * than four fruitless cycles and a quiet delay, the slow tick.  At the
+ * goal: the slow tick. */
+START_TEST(test_relpolicy_scheduling)
+{
+	struct mri_rel_in in = snap(100 * MIB, 50 * MIB, 0);
+	struct mri_rel_state st = fresh_state(in.now_ns);
+	struct mri_rel_plan p;
+	uint64_t got[MRI_REL_MAX_STEPS] = { 0 };
+	uint64_t next;
+	int i;
+
+	in.opt.lazy_first = 0;
+	for (i = 0; i < 5; i++) {
+		mri_relpol_plan(&in, &st, &p);
+		next = mri_relpol_done(&in, &st, &p, got, 0, in.now_ns);
+		ck_assert_uint_eq(next, in.now_ns + 250 * MS);
+		in.now_ns = next;
+	}
+	/* fifth fruitless cycle, and quiet for more than a delay */
+	in.now_ns += 1;
+	mri_relpol_plan(&in, &st, &p);
+	next = mri_relpol_done(&in, &st, &p, got, 0, in.now_ns);
+	ck_assert_uint_eq(next, in.now_ns + MRI_REL_IDLE_TICK_NS);
+	/* a wake restarts the short cycles */
+	in.woken = 1;
+	mri_relpol_plan(&in, &st, &p);
+	next = mri_relpol_done(&in, &st, &p, got, 0, in.now_ns);
+	ck_assert_uint_eq(next, in.now_ns + 250 * MS);
+	/* all above the goal released: slow tick */
+	in.woken = 0;
+	mri_relpol_plan(&in, &st, &p);
+	got[0] = p.step[0].bytes;
+	next = mri_relpol_done(&in, &st, &p, got, 0, in.now_ns);
+	ck_assert_uint_eq(next, in.now_ns + MRI_REL_IDLE_TICK_NS);
+}
+END_TEST
+
+/* Sparse heap: quiet for a delay and using under half of what it retains:
+ * free runs inside used hugepages go too; a busy or dense heap keeps its
+ * hugepages whole. */
+START_TEST(test_relpolicy_sparse_heap_splits_only_when_quiet)
+{
+	struct mri_rel_in in = snap(10 * MIB, 50 * MIB, 0);
+	struct mri_rel_state st = fresh_state(in.now_ns);
+	struct mri_rel_plan p;
+	unsigned i;
+	int split;
+
+	in.woken = 1;
+	mri_relpol_plan(&in, &st, &p);
+	for (split = 0, i = 0; i < p.nsteps; i++)
+		split |= !!(p.step[i].flags & MRI_STEP_SPLIT);
+	ck_assert_int_eq(split, 0);
+	in.woken = 0;
+	in.now_ns += 1 * SEC;
+	mri_relpol_plan(&in, &st, &p);
+	for (split = 0, i = 0; i < p.nsteps; i++)
+		split |= !!(p.step[i].flags & MRI_STEP_SPLIT);
+	ck_assert_int_eq(split, 1);
+	/* dense: 50 in use of 60 retained */
+	in = snap(50 * MIB, 10 * MIB, 0);
+	st = fresh_state(in.now_ns);
+	in.now_ns += 2 * SEC;
+	mri_relpol_plan(&in, &st, &p);
+	for (split = 0, i = 0; i < p.nsteps; i++)
+		split |= !!(p.step[i].flags & MRI_STEP_SPLIT);
+	ck_assert_int_eq(split, 0);
+}
+END_TEST
+
+START_TEST(test_relpolicy_api_requests)
+{
+	struct mri_rel_in in = snap(10 * MIB, 50 * MIB, 30 * MIB);
+	struct mri_rel_state st = fresh_state(in.now_ns);
+	struct mri_rel_plan p;
+
+	in.cause = MRI_REL_API_LAZY;
+	in.request_bytes = 7 * MIB;
+	mri_relpol_plan(&in, &st, &p);
+	ck_assert_uint_eq(p.nsteps, 1);
+	ck_assert_int_eq(p.step[0].advice, MRI_ADV_FREE);
+	ck_assert_uint_eq(p.step[0].bytes, 7 * MIB);
+
+	in.cause = MRI_REL_API_NOW;
+	mri_relpol_plan(&in, &st, &p);
+	ck_assert_uint_eq(p.nsteps, 2);
+	ck_assert_int_eq(p.step[0].advice, MRI_ADV_DONTNEED);
+	ck_assert_uint_eq(p.step[0].flags, MRI_STEP_SPLIT | MRI_STEP_DRAIN);
+	ck_assert_uint_eq(p.step[1].flags, MRI_STEP_LAZY);
+	ck_assert_uint_eq(p.step[1].bytes, 30 * MIB);
+}
+END_TEST
+
+/* Absurd inputs do not wrap: retained near 2^64, a huge request. */
+START_TEST(test_relpolicy_saturates)
+{
+	struct mri_rel_in in = snap(UINT64_MAX / 2, UINT64_MAX / 2, 0);
+	struct mri_rel_state st = fresh_state(in.now_ns);
+	struct mri_rel_plan p;
+
+	in.cause = MRI_REL_LIMIT;
+	in.limit_bytes = UINT64_MAX - 1;
+	in.request_bytes = UINT64_MAX;
+	in.opt.limit_hard = 1;
+	mri_relpol_plan(&in, &st, &p);
+	ck_assert_uint_eq(p.hard_bytes, UINT64_MAX);
+	ck_assert_uint_ge(p.nsteps, 1);
+	ck_assert_uint_le(p.step[0].bytes, UINT64_MAX);
+	ck_assert_uint_gt(p.step[0].bytes, 0);
+}
+END_TEST
+
+Suite *
+test_suite(void)
+{
+	Suite *s = suite_create("relpolicy");
+	TCase *tc = tcase_create("decide");
+
+	tcase_add_test(tc, test_relpolicy_goal_worked_examples);
+	tcase_add_test(tc, test_relpolicy_first_stage_is_lazy_and_immediate);
+	tcase_add_test(tc, test_relpolicy_no_lazy_stage_waits_the_delay);
+	tcase_add_test(tc, test_relpolicy_large_excess_goes_at_once);
+	tcase_add_test(tc, test_relpolicy_second_stage_after_the_delay);
+	tcase_add_test(tc, test_relpolicy_over_limit_goal_is_urgent);
+	tcase_add_test(tc, test_relpolicy_limit_path_worked_example);
+	tcase_add_test(tc, test_relpolicy_cpu_budget);
+	tcase_add_test(tc, test_relpolicy_scheduling);
+	tcase_add_test(tc, test_relpolicy_sparse_heap_splits_only_when_quiet);
+	tcase_add_test(tc, test_relpolicy_api_requests);
+	tcase_add_test(tc, test_relpolicy_saturates);
+	suite_add_tcase(s, tc);
+	return s;
+}
