@@ -2,7 +2,7 @@
  * gen_sizeclasses.c: generates sizeclasses.inc, the size class table.
  *
  * Run `make sizeclasses` after changing the rule; the output is committed
- * (like Go's runtime/sizeclasses.go) and tests/check_sizeclass compares the
+ * (like Go's runtime/sizeclasses.go) and tests/unit/check_sizeclass compares the
  * committed file with a fresh run.
  *
  * The rule is Go's (runtime/mksizeclasses.go), with a 16-byte minimum
