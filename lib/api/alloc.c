@@ -101,8 +101,10 @@ bad_pointer(const char *fn, void *p)
 	size_t n = strlen(fn);
 
 	memcpy(msg, fn, n);
-	memcpy(msg + n, "(): invalid pointer (not from memreclaim, interior, or freed)",
-	       sizeof("(): invalid pointer (not from memreclaim, interior, or freed)"));
+	memcpy(msg + n,
+	       "(): invalid pointer (not from memreclaim, interior, or freed)",
+	       sizeof("(): invalid pointer (not from memreclaim, interior, or "
+		      "freed)"));
 	mri_fatal(msg, p);
 }
 
@@ -154,7 +156,8 @@ mr_free(void *p)
 		return;
 	s = mri_pagemap_lookup(p);
 	tc = mri_tls_tcache;
-	if (likely(s != NULL && s->cls != 0 && tc != NULL && s->node == tc->node)) {
+	if (likely(s != NULL && s->cls != 0 && tc != NULL &&
+		   s->node == tc->node)) {
 		struct mri_bin *b = &tc->bins[s->cls];
 		if (likely(b->n < b->cap && small_ptr_ok(s, p))) {
 			/* The most recent free of the same object is the
@@ -236,7 +239,8 @@ aligned_class(size_t size, size_t align)
 	size = (size + align - 1) & ~(align - 1);
 	if (size > MRI_SMALL_MAX)
 		return 0;
-	for (cls = mri_size_class(size ? size : 1); cls < MRI_MAX_CLASSES; cls++)
+	for (cls = mri_size_class(size ? size : 1); cls < MRI_MAX_CLASSES;
+	     cls++)
 		if ((mri_class_size[cls] & (align - 1)) == 0)
 			return cls;
 	return 0;
@@ -321,7 +325,7 @@ mr_memalign(size_t alignment, size_t size)
 static size_t
 os_page(void)
 {
-	static size_t pg;	/* racing first callers store the same value */
+	static size_t pg; /* racing first callers store the same value */
 	size_t v = __atomic_load_n(&pg, __ATOMIC_RELAXED);
 
 	if (!v) {
@@ -356,7 +360,7 @@ realloc_move(void *p, size_t old, size_t size)
 	void *q = mr_malloc(size);
 
 	if (!q)
-		return NULL;	/* p untouched, as POSIX requires */
+		return NULL; /* p untouched, as POSIX requires */
 	memcpy(q, p, old < size ? old : size);
 	mr_free(p);
 	return q;

@@ -20,6 +20,7 @@
 #include "release/scavenger.h"
 
 /* The daemon client, run by the scavenger thread. */
+/* clang-format off */
 static const struct mri_scavenger_client client_hooks = {
 	.fd = mri_client_fd,
 	.tick = mri_client_tick,
@@ -28,6 +29,7 @@ static const struct mri_scavenger_client client_hooks = {
 	.atfork_child = mri_client_atfork_child,
 	.stats = mri_client_stats,
 };
+/* clang-format on */
 
 /*
  * fork(): take every allocator lock in the prepare handler (in lock order,

@@ -13,53 +13,67 @@
 enum opt_type { T_SIZE, T_BOOL, T_UINT, T_ENUM, T_STRING };
 
 struct opt_desc {
-	const char *name;	/* lower case; env is MEMRECLAIM_ + upper */
+	const char *name; /* lower case; env is MEMRECLAIM_ + upper */
 	enum opt_type type;
 	int64_t def;
 	const char *const *enums; /* T_ENUM: NULL-terminated names */
 };
 
-static const char *const purge_names[] = { "auto", "uring", "process_madvise", "madvise", NULL };
+static const char *const purge_names[] = {"auto", "uring", "process_madvise",
+					  "madvise", NULL};
+/* clang-format off */
 static const char *const advice_names[] = {
 	[MRI_ADVICE_DONTNEED] = "dontneed",
 	[MRI_ADVICE_FREE] = "free",
 	NULL,
 };
+/* clang-format on */
+/* clang-format off */
 static const char *const huge_names[] = {
 	[MRI_HUGEPAGES_AUTO] = "auto",
 	[MRI_HUGEPAGES_ALWAYS] = "always",
 	[MRI_HUGEPAGES_NEVER] = "never",
 	NULL,
 };
+/* clang-format on */
+/* clang-format off */
 static const char *const numa_names[] = {
 	[MRI_NUMA_PREFERRED] = "preferred",
 	[MRI_NUMA_STRICT] = "strict",
 	[MRI_NUMA_OFF] = "off",
 	NULL,
 };
+/* clang-format on */
 
 #define MiB (1024LL * 1024)
+/* clang-format off */
 static const struct opt_desc opt_table[MRI_OPT__COUNT] = {
 	[MRI_OPT_LIMIT] = { "limit", T_SIZE, 0, NULL },
 	[MRI_OPT_LIMIT_HARD] = { "limit_hard", T_BOOL, 0, NULL },
 	[MRI_OPT_PURGE] = { "purge", T_ENUM, MRI_PURGE_AUTO, purge_names },
-	[MRI_OPT_ADVICE] = { "advice", T_ENUM, MRI_ADVICE_DONTNEED, advice_names },
+	[MRI_OPT_ADVICE] = { "advice", T_ENUM, MRI_ADVICE_DONTNEED,
+			     advice_names },
 	[MRI_OPT_RELEASE_DELAY_MS] = { "release_delay_ms", T_UINT, 1000, NULL },
 	[MRI_OPT_SCAVENGER] = { "scavenger", T_BOOL, 1, NULL },
 	[MRI_OPT_SCAVENGER_CPU] = { "scavenger_cpu", T_UINT, 1, NULL },
 	[MRI_OPT_GOAL_PERCENT] = { "goal_percent", T_UINT, 10, NULL },
-	[MRI_OPT_LIMIT_GOAL_PERCENT] = { "limit_goal_percent", T_UINT, 95, NULL },
+	[MRI_OPT_LIMIT_GOAL_PERCENT] = { "limit_goal_percent", T_UINT, 95,
+					 NULL },
 	[MRI_OPT_TRACE] = { "trace", T_BOOL, 0, NULL },
 	[MRI_OPT_STATS] = { "stats", T_BOOL, 0, NULL },
-	[MRI_OPT_HUGEPAGES] = { "hugepages", T_ENUM, MRI_HUGEPAGES_AUTO, huge_names },
-	[MRI_OPT_HUGEPAGE_THRESHOLD] = { "hugepage_threshold", T_SIZE, 16 * MiB, NULL },
+	[MRI_OPT_HUGEPAGES] = { "hugepages", T_ENUM, MRI_HUGEPAGES_AUTO,
+				huge_names },
+	[MRI_OPT_HUGEPAGE_THRESHOLD] = { "hugepage_threshold", T_SIZE,
+					 16 * MiB, NULL },
 	[MRI_OPT_HUGETLB] = { "hugetlb", T_BOOL, 0, NULL },
 	[MRI_OPT_NUMA] = { "numa", T_ENUM, MRI_NUMA_PREFERRED, numa_names },
 	[MRI_OPT_CHUNK_SIZE] = { "chunk_size", T_SIZE, 32 * MiB, NULL },
 	[MRI_OPT_DAEMON] = { "daemon", T_BOOL, 1, NULL },
 	[MRI_OPT_SOCKET] = { "socket", T_STRING, 0, NULL },
-	[MRI_OPT_STATS_INTERVAL_MS] = { "stats_interval_ms", T_UINT, 1000, NULL },
+	[MRI_OPT_STATS_INTERVAL_MS] = { "stats_interval_ms", T_UINT, 1000,
+					NULL },
 };
+/* clang-format on */
 
 int64_t mri_opt_values[MRI_OPT__COUNT];
 static char opt_socket[108] = "/run/memreclaim/memreclaimd.sock";
@@ -100,12 +114,32 @@ mri_parse_size(const char *s, uint64_t *out)
 	if (digits == 0)
 		return -EINVAL;
 	switch (*p) {
-	case 'k': case 'K': mult = 1ULL << 10; p++; break;
-	case 'm': case 'M': mult = 1ULL << 20; p++; break;
-	case 'g': case 'G': mult = 1ULL << 30; p++; break;
-	case 't': case 'T': mult = 1ULL << 40; p++; break;
-	case 'b': case 'B': case '\0': break;
-	default: return -EINVAL;
+	case 'k':
+	case 'K':
+		mult = 1ULL << 10;
+		p++;
+		break;
+	case 'm':
+	case 'M':
+		mult = 1ULL << 20;
+		p++;
+		break;
+	case 'g':
+	case 'G':
+		mult = 1ULL << 30;
+		p++;
+		break;
+	case 't':
+	case 'T':
+		mult = 1ULL << 40;
+		p++;
+		break;
+	case 'b':
+	case 'B':
+	case '\0':
+		break;
+	default:
+		return -EINVAL;
 	}
 	/* Accept K, KB, KiB, kib (all binary: memory sizes). */
 	if (mult > 1 && (*p == 'i' || *p == 'I'))
@@ -138,11 +172,13 @@ opt_parse(int id, const char *v, int64_t *out)
 		*out = (int64_t)u;
 		return 0;
 	case T_BOOL:
-		if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on")) {
+		if (!strcmp(v, "1") || !strcmp(v, "true") ||
+		    !strcmp(v, "yes") || !strcmp(v, "on")) {
 			*out = 1;
 			return 0;
 		}
-		if (!strcmp(v, "0") || !strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "off")) {
+		if (!strcmp(v, "0") || !strcmp(v, "false") ||
+		    !strcmp(v, "no") || !strcmp(v, "off")) {
 			*out = 0;
 			return 0;
 		}
@@ -152,7 +188,8 @@ opt_parse(int id, const char *v, int64_t *out)
 		if (*v == '\0')
 			return -EINVAL;
 		for (; *v; v++) {
-			if (*v < '0' || *v > '9' || u > (uint64_t)INT64_MAX / 10)
+			if (*v < '0' || *v > '9' ||
+			    u > (uint64_t)INT64_MAX / 10)
 				return -EINVAL;
 			u = u * 10 + (uint64_t)(*v - '0');
 		}
@@ -188,7 +225,8 @@ opt_set(int id, const char *v)
 	rc = opt_parse(id, v, &val);
 	if (rc < 0)
 		return rc;
-	if (id == MRI_OPT_CHUNK_SIZE && (val < (2 << 20) || (val & ((2 << 20) - 1))))
+	if (id == MRI_OPT_CHUNK_SIZE &&
+	    (val < (2 << 20) || (val & ((2 << 20) - 1))))
 		return -EINVAL;
 	__atomic_store_n(&mri_opt_values[id], val, __ATOMIC_RELAXED);
 	return 0;
@@ -280,7 +318,8 @@ mr_option_get(const char *name, char *buf, size_t len)
 		n = snprintf(tmp, sizeof(tmp), "%s", opt_socket);
 		break;
 	case T_ENUM:
-		n = snprintf(tmp, sizeof(tmp), "%s", opt_table[id].enums[mri_opt(id)]);
+		n = snprintf(tmp, sizeof(tmp), "%s",
+			     opt_table[id].enums[mri_opt(id)]);
 		break;
 	default:
 		n = snprintf(tmp, sizeof(tmp), "%lld", (long long)mri_opt(id));

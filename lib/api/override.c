@@ -20,19 +20,71 @@
 void free_sized(void *ptr, size_t size);
 void free_aligned_sized(void *ptr, size_t alignment, size_t size);
 
-MR_EXPORT void *malloc(size_t size) { return mr_malloc(size); }
-MR_EXPORT void free(void *ptr) { mr_free(ptr); }
-MR_EXPORT void *calloc(size_t nmemb, size_t size) { return mr_calloc(nmemb, size); }
-MR_EXPORT void *realloc(void *ptr, size_t size) { return mr_realloc(ptr, size); }
-MR_EXPORT void *reallocarray(void *ptr, size_t nmemb, size_t size) { return mr_reallocarray(ptr, nmemb, size); }
-MR_EXPORT int posix_memalign(void **memptr, size_t alignment, size_t size) { return mr_posix_memalign(memptr, alignment, size); }
-MR_EXPORT void *aligned_alloc(size_t alignment, size_t size) { return mr_aligned_alloc(alignment, size); }
-MR_EXPORT void *memalign(size_t alignment, size_t size) { return mr_memalign(alignment, size); }
-MR_EXPORT void *valloc(size_t size) { return mr_valloc(size); }
-MR_EXPORT void *pvalloc(size_t size) { return mr_pvalloc(size); }
-MR_EXPORT size_t malloc_usable_size(void *ptr) { return mr_malloc_usable_size(ptr); }
-MR_EXPORT void free_sized(void *ptr, size_t size) { mr_free_sized(ptr, size); }
-MR_EXPORT void free_aligned_sized(void *ptr, size_t alignment, size_t size) { mr_free_aligned_sized(ptr, alignment, size); }
+MR_EXPORT void *
+malloc(size_t size)
+{
+	return mr_malloc(size);
+}
+MR_EXPORT void
+free(void *ptr)
+{
+	mr_free(ptr);
+}
+MR_EXPORT void *
+calloc(size_t nmemb, size_t size)
+{
+	return mr_calloc(nmemb, size);
+}
+MR_EXPORT void *
+realloc(void *ptr, size_t size)
+{
+	return mr_realloc(ptr, size);
+}
+MR_EXPORT void *
+reallocarray(void *ptr, size_t nmemb, size_t size)
+{
+	return mr_reallocarray(ptr, nmemb, size);
+}
+MR_EXPORT int
+posix_memalign(void **memptr, size_t alignment, size_t size)
+{
+	return mr_posix_memalign(memptr, alignment, size);
+}
+MR_EXPORT void *
+aligned_alloc(size_t alignment, size_t size)
+{
+	return mr_aligned_alloc(alignment, size);
+}
+MR_EXPORT void *
+memalign(size_t alignment, size_t size)
+{
+	return mr_memalign(alignment, size);
+}
+MR_EXPORT void *
+valloc(size_t size)
+{
+	return mr_valloc(size);
+}
+MR_EXPORT void *
+pvalloc(size_t size)
+{
+	return mr_pvalloc(size);
+}
+MR_EXPORT size_t
+malloc_usable_size(void *ptr)
+{
+	return mr_malloc_usable_size(ptr);
+}
+MR_EXPORT void
+free_sized(void *ptr, size_t size)
+{
+	mr_free_sized(ptr, size);
+}
+MR_EXPORT void
+free_aligned_sized(void *ptr, size_t alignment, size_t size)
+{
+	mr_free_aligned_sized(ptr, alignment, size);
+}
 
 int malloc_trim(size_t pad);
 

@@ -36,30 +36,34 @@
  * queues many; poll() wakes the scavenger again for the rest. */
 #define CLIENT_FRAMES_PER_TICK 16
 
+/* clang-format off */
 static const struct mri_client_ops client_ops_real = {
 	.release = mr_release,
 	.limit_set = mr_limit_set,
 	.stats_get = mr_stats_get,
 };
+/* clang-format on */
 
+/* clang-format off */
 static struct {
 	const struct mri_client_ops *ops;
-	int fd;			/* registered connection, or -1 */
-	uint32_t seq;		/* our frame counter */
-	uint64_t next_connect_ns; /* fd < 0: next attempt */
-	uint64_t backoff_ns;	/* wait after the next failure */
-	uint64_t connected_ns;	/* fd >= 0: when it connected */
-	uint64_t next_stats_ns;	/* fd >= 0: next STATS */
-	struct mr_stats st;	/* scratch for mr_stats_get (too big for
-				 * a thread stack we do not size) */
+	int fd;			      /* registered connection, or -1 */
+	uint32_t seq;		      /* our frame counter */
+	uint64_t next_connect_ns;     /* fd < 0: next attempt */
+	uint64_t backoff_ns;	      /* wait after the next failure */
+	uint64_t connected_ns;	      /* fd >= 0: when it connected */
+	uint64_t next_stats_ns;	      /* fd >= 0: next STATS */
+	struct mr_stats st;	      /* scratch for mr_stats_get (too big for
+				       * a thread stack we do not size) */
 	struct mri_client_counters n; /* relaxed atomics */
 } cl = {
 	.ops = &client_ops_real,
 	.fd = -1,
 	.backoff_ns = MRI_CLIENT_BACKOFF_MIN_NS,
 };
+/* clang-format on */
 
-#define CLIENT_COUNT(field, v) \
+#define CLIENT_COUNT(field, v)                                                 \
 	__atomic_add_fetch(&cl.n.field, (v), __ATOMIC_RELAXED)
 
 static uint64_t
@@ -125,7 +129,7 @@ client_close(uint64_t now_ns, uint64_t backoff_ns)
 static int
 client_send_bye(uint32_t reason)
 {
-	struct mr_proto_bye bye = { .reason = reason };
+	struct mr_proto_bye bye = {.reason = reason};
 	char buf[MR_PROTO_MAX_FRAME];
 	int len = mr_proto_encode_bye(buf, sizeof(buf), ++cl.seq, &bye);
 
@@ -158,7 +162,7 @@ client_send_stats(void)
 	cl.st.size = sizeof(cl.st);
 	rc = cl.ops->stats_get(&cl.st);
 	if (rc < 0)
-		return 0;	/* nothing to report; try next interval */
+		return 0; /* nothing to report; try next interval */
 	memset(&ps, 0, sizeof(ps));
 	ps.allocated_bytes = cl.st.allocated_bytes;
 	ps.in_use_bytes = cl.st.in_use_bytes;
@@ -169,8 +173,8 @@ client_send_stats(void)
 	ps.retained_bytes = cl.st.retained_bytes;
 	ps.rss_bytes = cl.st.rss_bytes;
 	ps.limit_bytes = cl.st.limit_bytes;
-	ps.trims_received = __atomic_load_n(&cl.n.trims_received,
-					    __ATOMIC_RELAXED);
+	ps.trims_received =
+	    __atomic_load_n(&cl.n.trims_received, __ATOMIC_RELAXED);
 	ps.purge_backend = client_backend(cl.st.purge_backend);
 	len = mr_proto_encode_stats(buf, sizeof(buf), ++cl.seq, &ps);
 	if (len < 0)
@@ -196,8 +200,8 @@ client_connect(uint64_t now_ns)
 	cl.connected_ns = now_ns;
 	if (plen == 0 || plen >= sizeof(sa.sun_path))
 		goto failed;
-	cl.fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		       0);
+	cl.fd =
+	    socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (cl.fd < 0)
 		goto failed;
 	memset(&sa, 0, sizeof(sa));
@@ -213,9 +217,8 @@ client_connect(uint64_t now_ns)
 		goto failed;
 
 	memset(&hello, 0, sizeof(hello));
-	hello.lib_version = MR_PROTO_LIBVERSION(MR_VERSION_MAJOR,
-						MR_VERSION_MINOR,
-						MR_VERSION_PATCH);
+	hello.lib_version = MR_PROTO_LIBVERSION(
+	    MR_VERSION_MAJOR, MR_VERSION_MINOR, MR_VERSION_PATCH);
 	hello.features = MR_FEAT_TRIM_LAZY | MR_FEAT_TRIM_NOW | MR_FEAT_LIMIT;
 	hello.stats_interval_ms = (uint32_t)(client_interval_ns() / 1000000);
 	len = mr_proto_encode_hello(buf, sizeof(buf), ++cl.seq, &hello);
@@ -244,10 +247,11 @@ static int
 client_obey_trim(const struct mr_proto_msg *m)
 {
 	struct mr_proto_trim_done done;
-	enum mr_urgency urg = m->u.trim.urgency == MR_PROTO_URGENCY_NOW ?
-	    MR_URGENCY_NOW : MR_URGENCY_LAZY;
-	size_t bytes = m->u.trim.bytes > SIZE_MAX ? SIZE_MAX :
-	    (size_t)m->u.trim.bytes;
+	enum mr_urgency urg = m->u.trim.urgency == MR_PROTO_URGENCY_NOW
+				  ? MR_URGENCY_NOW
+				  : MR_URGENCY_LAZY;
+	size_t bytes =
+	    m->u.trim.bytes > SIZE_MAX ? SIZE_MAX : (size_t)m->u.trim.bytes;
 	char buf[MR_PROTO_MAX_FRAME];
 	uint64_t t0;
 	ssize_t r;
@@ -308,15 +312,16 @@ client_read(uint64_t now_ns)
 			uint64_t lim = m.u.limit.limit_bytes;
 
 			CLIENT_COUNT(limits_received, 1);
-			(void)cl.ops->limit_set(lim > SIZE_MAX ? SIZE_MAX :
-						(size_t)lim);
+			(void)cl.ops->limit_set(lim > SIZE_MAX ? SIZE_MAX
+							       : (size_t)lim);
 			break;
 		}
 		case MR_MSG_BYE:
 			/* A daemon that refuses our version will refuse it
 			 * again: come back rarely. */
-			client_close(now_ns, m.u.bye.reason == MR_BYE_VERSION ?
-			    MRI_CLIENT_BACKOFF_MAX_NS : 0);
+			client_close(now_ns, m.u.bye.reason == MR_BYE_VERSION
+						 ? MRI_CLIENT_BACKOFF_MAX_NS
+						 : 0);
 			break;
 		default:
 			/* Malformed, or a type only clients send. */
@@ -399,16 +404,16 @@ mri_client_atfork_child(void)
 void
 mri_client_stats(struct mr_stats *st)
 {
-	st->trims_received = __atomic_load_n(&cl.n.trims_received,
-					     __ATOMIC_RELAXED);
-	st->daemon_connected = __atomic_load_n(&cl.n.connected,
-					       __ATOMIC_RELAXED);
+	st->trims_received =
+	    __atomic_load_n(&cl.n.trims_received, __ATOMIC_RELAXED);
+	st->daemon_connected =
+	    __atomic_load_n(&cl.n.connected, __ATOMIC_RELAXED);
 }
 
 void
 mri_client_counters(struct mri_client_counters *c)
 {
-#define CLIENT_LOAD(field) \
+#define CLIENT_LOAD(field)                                                     \
 	c->field = __atomic_load_n(&cl.n.field, __ATOMIC_RELAXED)
 	CLIENT_LOAD(connects);
 	CLIENT_LOAD(connect_failures);

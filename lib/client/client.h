@@ -24,9 +24,9 @@
  * for at least MRI_CLIENT_STABLE_NS resets the wait to MIN, so a daemon
  * restart is rejoined within about 100 ms of the new daemon listening,
  * while a daemon that drops us at once is not hammered. */
-#define MRI_CLIENT_BACKOFF_MIN_NS 100000000ULL	/* 100 ms */
-#define MRI_CLIENT_BACKOFF_MAX_NS 10000000000ULL	/* 10 s */
-#define MRI_CLIENT_STABLE_NS 1000000000ULL		/* 1 s */
+#define MRI_CLIENT_BACKOFF_MIN_NS 100000000ULL	 /* 100 ms */
+#define MRI_CLIENT_BACKOFF_MAX_NS 10000000000ULL /* 10 s */
+#define MRI_CLIENT_STABLE_NS 1000000000ULL	 /* 1 s */
 
 /* The fd the scavenger should poll for input, or -1. */
 MRI_HIDDEN int mri_client_fd(void);
@@ -47,16 +47,16 @@ MRI_HIDDEN void mri_client_stats(struct mr_stats *st);
 
 /* Everything the client counts, for tests and trace output. */
 struct mri_client_counters {
-	uint64_t connects;	/* connections made (HELLO sent) */
-	uint64_t connect_failures; /* attempts that found no daemon */
-	uint64_t disconnects;	/* connections lost or closed */
-	uint64_t trims_received; /* TRIM frames obeyed */
+	uint64_t connects;	      /* connections made (HELLO sent) */
+	uint64_t connect_failures;    /* attempts that found no daemon */
+	uint64_t disconnects;	      /* connections lost or closed */
+	uint64_t trims_received;      /* TRIM frames obeyed */
 	uint64_t trim_bytes_released; /* sum of what those trims released */
-	uint64_t limits_received; /* LIMIT frames applied */
-	uint64_t stats_sent;	/* STATS frames sent */
-	uint64_t frames_dropped; /* frames not sent: daemon not reading */
+	uint64_t limits_received;     /* LIMIT frames applied */
+	uint64_t stats_sent;	      /* STATS frames sent */
+	uint64_t frames_dropped;      /* frames not sent: daemon not reading */
 	uint64_t frames_rejected; /* malformed or unexpected frames received */
-	uint32_t connected;	/* 1 while registered */
+	uint32_t connected;	  /* 1 while registered */
 };
 MRI_HIDDEN void mri_client_counters(struct mri_client_counters *c);
 

@@ -67,8 +67,8 @@ partial_unlink(struct mri_central *c, struct mri_span *s)
 static struct mri_span *
 central_new_span(struct mri_central *c)
 {
-	struct mri_span *s = mri_pageheap_alloc((int)c->node, mri_class_npages[c->cls],
-						MRI_PAGE_SIZE, c->cls);
+	struct mri_span *s = mri_pageheap_alloc(
+	    (int)c->node, mri_class_npages[c->cls], MRI_PAGE_SIZE, c->cls);
 	if (!s)
 		return NULL;
 	s->nobj = mri_class_nobj[c->cls];
@@ -218,7 +218,8 @@ mri_central_drain_all(void)
 	unsigned cls, i;
 
 	for (node = 0; node < MRI_MAX_NODES; node++) {
-		struct mri_central *cs = __atomic_load_n(&mri_centrals[node], __ATOMIC_ACQUIRE);
+		struct mri_central *cs =
+		    __atomic_load_n(&mri_centrals[node], __ATOMIC_ACQUIRE);
 		if (!cs)
 			continue;
 		for (cls = 1; cls < MRI_MAX_CLASSES; cls++) {
@@ -245,7 +246,6 @@ central_each_lock(int (*fn)(pthread_mutex_t *))
 				fn(&mri_centrals[node][cls].lock);
 }
 
-
 void
 mri_central_lock_all(void)
 {
@@ -257,4 +257,3 @@ mri_central_unlock_all(void)
 {
 	central_each_lock(pthread_mutex_unlock);
 }
-

@@ -22,17 +22,17 @@
 #include "core/span.h"
 
 #define MRI_HIDDEN __attribute__((visibility("hidden")))
-#define MRI_XFER_BATCHES 4	/* transfer cache capacity, in batches */
+#define MRI_XFER_BATCHES 4 /* transfer cache capacity, in batches */
 
 struct mri_central {
 	pthread_mutex_t lock;
-	struct mri_span *partial;	/* spans with free objects */
-	void **xfer;			/* transfer cache */
+	struct mri_span *partial; /* spans with free objects */
+	void **xfer;		  /* transfer cache */
 	uint32_t nxfer, xfer_cap;
 	uint32_t cls, node;
-	uint64_t spans;			/* spans owned */
-	uint64_t out;			/* objects out of spans (in programs,
-					 * thread caches or xfer) */
+	uint64_t spans; /* spans owned */
+	uint64_t out;	/* objects out of spans (in programs,
+			 * thread caches or xfer) */
 	uint64_t refills, flushes;
 } __attribute__((aligned(64)));
 
@@ -41,9 +41,11 @@ extern struct mri_central *mri_centrals[] MRI_HIDDEN;
 MRI_HIDDEN int mri_central_init(int node);
 /* Take up to n objects of class cls from node's central list into dst.
  * Returns the count (0: out of memory, errno ENOMEM). */
-MRI_HIDDEN unsigned mri_central_fetch(int node, unsigned cls, void **dst, unsigned n);
+MRI_HIDDEN unsigned mri_central_fetch(int node, unsigned cls, void **dst,
+				      unsigned n);
 /* Give n objects of class cls back; each must belong to node's spans. */
-MRI_HIDDEN void mri_central_return(int node, unsigned cls, void **src, unsigned n);
+MRI_HIDDEN void mri_central_return(int node, unsigned cls, void **src,
+				   unsigned n);
 /* Return every transfer-cached object to its span. */
 MRI_HIDDEN void mri_central_drain_all(void);
 MRI_HIDDEN void mri_central_lock_all(void);

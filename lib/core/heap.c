@@ -15,8 +15,7 @@
 #include "os/os.h"
 
 size_t
-mri_heap_release(size_t bytes, int advice, unsigned flags,
-		 uint64_t min_age_ns)
+mri_heap_release(size_t bytes, int advice, unsigned flags, uint64_t min_age_ns)
 {
 	/* Objects parked in transfer caches go back to their spans first,
 	 * so spans that become empty return their pages to the page heap. */
@@ -26,7 +25,7 @@ mri_heap_release(size_t bytes, int advice, unsigned flags,
 }
 
 struct class_counts {
-	uint64_t out[MRI_MAX_CLASSES];	/* out of spans */
+	uint64_t out[MRI_MAX_CLASSES];	  /* out of spans */
 	uint64_t cached[MRI_MAX_CLASSES]; /* in thread or transfer caches */
 	uint64_t spans[MRI_MAX_CLASSES];
 	uint64_t refills[MRI_MAX_CLASSES], flushes[MRI_MAX_CLASSES];
@@ -44,7 +43,8 @@ class_counts(struct class_counts *k)
 	memset(k, 0, sizeof(*k));
 	mri_tcache_cached(k->cached);
 	for (node = 0; node < MRI_MAX_NODES; node++) {
-		struct mri_central *cs = __atomic_load_n(&mri_centrals[node], __ATOMIC_ACQUIRE);
+		struct mri_central *cs =
+		    __atomic_load_n(&mri_centrals[node], __ATOMIC_ACQUIRE);
 		if (!cs)
 			continue;
 		for (cls = 1; cls < MRI_MAX_CLASSES; cls++) {
@@ -69,7 +69,7 @@ class_in_use(const struct class_counts *k, unsigned cls)
 void
 mri_heap_counters(struct mri_heap_counters *hc)
 {
-	struct class_counts k;	/* 3 KiB: fine on any thread's stack */
+	struct class_counts k; /* 3 KiB: fine on any thread's stack */
 	unsigned cls;
 
 	memset(hc, 0, sizeof(*hc));
@@ -77,7 +77,8 @@ mri_heap_counters(struct mri_heap_counters *hc)
 	class_counts(&k);
 	hc->allocated_bytes = hc->large_bytes;
 	for (cls = 1; cls < MRI_MAX_CLASSES; cls++)
-		hc->allocated_bytes += class_in_use(&k, cls) * mri_class_size[cls];
+		hc->allocated_bytes +=
+		    class_in_use(&k, cls) * mri_class_size[cls];
 }
 
 void

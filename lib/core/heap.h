@@ -21,11 +21,13 @@
 #define MRI_HIDDEN __attribute__((visibility("hidden")))
 
 /* Flags for mri_heap_release. */
-#define MRI_RELEASE_SPLIT 0x1	/* may release free pages inside partly used
-				 * hugepages (splits THP: only under a limit or
-				 * an urgent trim) */
-#define MRI_RELEASE_DRAIN 0x2	/* first return objects parked in transfer
-				 * caches to their spans, so more pages free */
+#define MRI_RELEASE_SPLIT                                                      \
+	0x1 /* may release free pages inside partly used                       \
+	     * hugepages (splits THP: only under a limit or                    \
+	     * an urgent trim) */
+#define MRI_RELEASE_DRAIN                                                      \
+	0x2 /* first return objects parked in transfer                         \
+	     * caches to their spans, so more pages free */
 
 /*
  * Release up to `bytes` of free memory with `advice` (MADV_DONTNEED or
@@ -39,15 +41,15 @@ MRI_HIDDEN size_t mri_heap_release(size_t bytes, int advice, unsigned flags,
 				   uint64_t min_age_ns);
 
 struct mri_heap_counters {
-	uint64_t mapped_bytes;	/* chunk mappings */
-	uint64_t in_use_bytes;	/* pages in spans */
-	uint64_t idle_bytes;	/* free pages, backed */
+	uint64_t mapped_bytes;	 /* chunk mappings */
+	uint64_t in_use_bytes;	 /* pages in spans */
+	uint64_t idle_bytes;	 /* free pages, backed */
 	uint64_t released_bytes; /* free pages released with DONTNEED, or
-				 * never touched since mmap */
-	uint64_t lazy_bytes;	/* free pages released with MADV_FREE */
+				  * never touched since mmap */
+	uint64_t lazy_bytes;	 /* free pages released with MADV_FREE */
 	uint64_t metadata_bytes;
 	uint64_t allocated_bytes; /* objects held by the program (approx.) */
-	uint64_t large_bytes;	/* pages in large-object spans */
+	uint64_t large_bytes;	  /* pages in large-object spans */
 	uint32_t nodes;
 };
 MRI_HIDDEN void mri_heap_counters(struct mri_heap_counters *c);

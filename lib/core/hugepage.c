@@ -102,7 +102,7 @@ hp_unlist(struct mri_pageheap *h, struct mri_hp *hp)
 	case HPL_FILLER:
 		list_unlink(&h->filler[hp->bu][hp->bl], hp);
 		if (!h->filler[hp->bu][hp->bl].head)
-			h->filler_mask[hp->bu] &= (uint16_t)~(1u << hp->bl);
+			h->filler_mask[hp->bu] &= (uint16_t) ~(1u << hp->bl);
 		break;
 	case HPL_POOL_BACKED:
 		list_unlink(&h->pool_backed, hp);
@@ -121,8 +121,10 @@ hp_refile(struct mri_pageheap *h, struct mri_hp *hp)
 	int was_free = hp->list == HPL_POOL_BACKED || hp->list == HPL_POOL_REL;
 
 	/* Most claims and frees keep a filler hugepage in its bucket. */
-	if (hp->list == HPL_FILLER && hp->nfree != 0 && hp->nfree != MRI_HP_PAGES &&
-	    hp->bu == (MRI_HP_PAGES - hp->nfree) >> 4 && hp->bl == hp->longest >> 4)
+	if (hp->list == HPL_FILLER && hp->nfree != 0 &&
+	    hp->nfree != MRI_HP_PAGES &&
+	    hp->bu == (MRI_HP_PAGES - hp->nfree) >> 4 &&
+	    hp->bl == hp->longest >> 4)
 		return;
 
 	hp_unlist(h, hp);
@@ -160,7 +162,7 @@ mri_hp_claim(struct mri_pageheap *h, struct mri_hp *hp, int i, int n)
 		uint64_t m = bits_word_mask(w, i, i + n);
 		if (!m)
 			continue;
-		mri_assert((hp->free[w] & m) == m);	/* claiming free pages */
+		mri_assert((hp->free[w] & m) == m); /* claiming free pages */
 		if (hp->rel[w] & m) {
 			crel += __builtin_popcountll(hp->rel[w] & m);
 			clazy += __builtin_popcountll(hp->lazy[w] & m);
@@ -177,7 +179,9 @@ mri_hp_claim(struct mri_pageheap *h, struct mri_hp *hp, int i, int n)
 	h->nrel -= (uint64_t)crel;
 	h->nlazy -= (uint64_t)clazy;
 	if (crel)
-		__atomic_add_fetch(&mri_heap_retained_bytes, (uint64_t)crel * MRI_PAGE_SIZE, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&mri_heap_retained_bytes,
+				   (uint64_t)crel * MRI_PAGE_SIZE,
+				   __ATOMIC_RELAXED);
 	hp_refile(h, hp);
 	hp_check(hp);
 	return crel;
@@ -185,7 +189,8 @@ mri_hp_claim(struct mri_pageheap *h, struct mri_hp *hp, int i, int n)
 
 /* Mark pages [i, i+n) of hp free; rel/lazy say whether they were released. */
 void
-mri_hp_unclaim(struct mri_pageheap *h, struct mri_hp *hp, int i, int n, int rel, int lazy)
+mri_hp_unclaim(struct mri_pageheap *h, struct mri_hp *hp, int i, int n, int rel,
+	       int lazy)
 {
 	int w, crel = 0, clazy = 0;
 
@@ -193,7 +198,8 @@ mri_hp_unclaim(struct mri_pageheap *h, struct mri_hp *hp, int i, int n, int rel,
 		uint64_t m = bits_word_mask(w, i, i + n);
 		if (!m)
 			continue;
-		mri_assert((hp->free[w] & m) == 0);	/* no double free of pages */
+		mri_assert((hp->free[w] & m) ==
+			   0); /* no double free of pages */
 		hp->free[w] |= m;
 		if (rel) {
 			crel += __builtin_popcountll(m & ~hp->rel[w]);
@@ -212,14 +218,17 @@ mri_hp_unclaim(struct mri_pageheap *h, struct mri_hp *hp, int i, int n, int rel,
 	h->nrel += (uint64_t)crel;
 	h->nlazy += (uint64_t)clazy;
 	if (crel)
-		__atomic_sub_fetch(&mri_heap_retained_bytes, (uint64_t)crel * MRI_PAGE_SIZE, __ATOMIC_RELAXED);
+		__atomic_sub_fetch(&mri_heap_retained_bytes,
+				   (uint64_t)crel * MRI_PAGE_SIZE,
+				   __ATOMIC_RELAXED);
 	hp_refile(h, hp);
 	hp_check(hp);
 }
 
 /* Claim chunk pages [pg, pg+n) across hugepages; returns released count. */
 int
-mri_range_claim(struct mri_pageheap *h, struct mri_chunk *c, size_t pg, size_t n)
+mri_range_claim(struct mri_pageheap *h, struct mri_chunk *c, size_t pg,
+		size_t n)
 {
 	int crel = 0;
 
@@ -234,7 +243,8 @@ mri_range_claim(struct mri_pageheap *h, struct mri_chunk *c, size_t pg, size_t n
 }
 
 void
-mri_range_unclaim(struct mri_pageheap *h, struct mri_chunk *c, size_t pg, size_t n, int rel, int lazy)
+mri_range_unclaim(struct mri_pageheap *h, struct mri_chunk *c, size_t pg,
+		  size_t n, int rel, int lazy)
 {
 	while (n) {
 		size_t hi = pg / MRI_HP_PAGES, off = pg % MRI_HP_PAGES;
@@ -271,7 +281,8 @@ mri_range_is_zero(struct mri_chunk *c, size_t pg, size_t n)
 		struct mri_hp *hp = &c->hp[hi];
 		int w;
 		for (w = 0; w < 4; w++) {
-			uint64_t m = bits_word_mask(w, (int)off, (int)(off + k));
+			uint64_t m =
+			    bits_word_mask(w, (int)off, (int)(off + k));
 			if ((hp->rel[w] & m) != m || (hp->lazy[w] & m))
 				return 0;
 		}

@@ -48,7 +48,7 @@ mri_numa_nodes(void)
 int
 mri_numa_setup(void)
 {
-	static struct mri_topology t;	/* 1 KiB: not on the stack */
+	static struct mri_topology t; /* 1 KiB: not on the stack */
 	int node, rc;
 
 	mri_init();

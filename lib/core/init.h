@@ -13,8 +13,8 @@
 #define MRI_HIDDEN __attribute__((visibility("hidden")))
 
 extern int mri_inited MRI_HIDDEN;
-extern int mri_nnodes MRI_HIDDEN;	/* page heaps in use, >= 1 */
-extern int mri_numa_ok MRI_HIDDEN;	/* libnuma answered */
+extern int mri_nnodes MRI_HIDDEN;  /* page heaps in use, >= 1 */
+extern int mri_numa_ok MRI_HIDDEN; /* libnuma answered */
 extern uint8_t mri_cpu_node[MRI_MAX_CPUS] MRI_HIDDEN;
 
 MRI_HIDDEN void mri_init_slow(void);
@@ -24,7 +24,8 @@ MRI_HIDDEN void mri_init_slow(void);
 static inline void
 mri_init(void)
 {
-	if (__builtin_expect(!__atomic_load_n(&mri_inited, __ATOMIC_ACQUIRE), 0))
+	if (__builtin_expect(!__atomic_load_n(&mri_inited, __ATOMIC_ACQUIRE),
+			     0))
 		mri_init_slow();
 }
 

@@ -23,7 +23,9 @@ meta_alloc_locked(size_t size)
 
 	size = (size + 63) & ~(size_t)63;
 	if ((size_t)(meta_end - meta_cur) < size) {
-		size_t len = size > META_BLOCK ? (size + META_BLOCK - 1) & ~(META_BLOCK - 1) : META_BLOCK;
+		size_t len = size > META_BLOCK
+				 ? (size + META_BLOCK - 1) & ~(META_BLOCK - 1)
+				 : META_BLOCK;
 		char *m = mri_os->map(len);
 		if (!m) {
 			errno = ENOMEM;
@@ -37,7 +39,7 @@ meta_alloc_locked(size_t size)
 	}
 	p = meta_cur;
 	meta_cur += size;
-	return p;		/* fresh mapping: already zero */
+	return p; /* fresh mapping: already zero */
 }
 
 void *

@@ -17,10 +17,13 @@
 
 /* A pool of fixed-size objects.  Initialise with MRI_POOL_INIT(size). */
 struct mri_pool {
-	size_t size;		/* object size, rounded to 64 */
-	void *free;		/* free list through the first word */
+	size_t size; /* object size, rounded to 64 */
+	void *free;  /* free list through the first word */
 };
-#define MRI_POOL_INIT(sz) { (((sz) + 63) & ~(size_t)63), NULL }
+#define MRI_POOL_INIT(sz)                                                      \
+	{                                                                      \
+		(((sz) + 63) & ~(size_t)63), NULL                              \
+	}
 
 /* Zeroed, 64-byte aligned; NULL (errno ENOMEM) when the OS refuses. */
 MRI_HIDDEN void *mri_meta_alloc(size_t size);

@@ -39,7 +39,7 @@ static pthread_mutex_t heaps_mu = PTHREAD_MUTEX_INITIALIZER;
 /* Global figures kept with atomics so the limit check is a plain load
  * (mri_heap_retained_bytes is hugepage.c's). */
 static uint64_t heap_mapped_bytes;
-static int heap_thp_on;		/* auto mode crossed the threshold */
+static int heap_thp_on; /* auto mode crossed the threshold */
 
 /* What the upper layers asked to be told (NULL: nobody).  Read on slow
  * paths only: the soft limit crossed, a hugepage emptied. */
@@ -74,7 +74,10 @@ heap_advise_all_locked(void)
 			continue;
 		for (c = h->chunks; c; c = c->next)
 			if (!c->advised) {
-				(void)mri_os->advise((void *)c->base, (size_t)c->nhp * MRI_HUGE_SIZE, MADV_HUGEPAGE);
+				(void)mri_os->advise((void *)c->base,
+						     (size_t)c->nhp *
+							 MRI_HUGE_SIZE,
+						     MADV_HUGEPAGE);
 				c->advised = 1;
 			}
 	}
@@ -123,7 +126,8 @@ heap_grow(struct mri_pageheap *h, size_t min_bytes, size_t align)
 		return NULL;
 	if (mri_pagemap_ensure((uintptr_t)base, len) < 0)
 		goto fail_unmap;
-	c = mri_meta_alloc(sizeof(*c) + (len / MRI_HUGE_SIZE) * sizeof(struct mri_hp));
+	c = mri_meta_alloc(sizeof(*c) +
+			   (len / MRI_HUGE_SIZE) * sizeof(struct mri_hp));
 	if (!c)
 		goto fail_unmap;
 	c->base = (uintptr_t)base;
@@ -139,10 +143,13 @@ heap_grow(struct mri_pageheap *h, size_t min_bytes, size_t align)
 		hp_list_push_head(&h->pool_rel, hp);
 		hp->list = HPL_POOL_REL;
 	}
-	if (mri_opt(MRI_OPT_NUMA) != MRI_NUMA_OFF && __atomic_load_n(&heap_numa_nodes, __ATOMIC_RELAXED) > 0)
-		(void)mri_os->bind(base, len, h->node, mri_opt(MRI_OPT_NUMA) == MRI_NUMA_STRICT);
+	if (mri_opt(MRI_OPT_NUMA) != MRI_NUMA_OFF &&
+	    __atomic_load_n(&heap_numa_nodes, __ATOMIC_RELAXED) > 0)
+		(void)mri_os->bind(base, len, h->node,
+				   mri_opt(MRI_OPT_NUMA) == MRI_NUMA_STRICT);
 	if (mode == MRI_HUGEPAGES_ALWAYS ||
-	    (mode == MRI_HUGEPAGES_AUTO && __atomic_load_n(&heap_thp_on, __ATOMIC_RELAXED))) {
+	    (mode == MRI_HUGEPAGES_AUTO &&
+	     __atomic_load_n(&heap_thp_on, __ATOMIC_RELAXED))) {
 		(void)mri_os->advise(base, len, MADV_HUGEPAGE);
 		c->advised = 1;
 	}
@@ -204,7 +211,8 @@ pool_find_run(struct mri_pageheap *h, size_t k, size_t align, size_t *first)
 				run = 0;
 				continue;
 			}
-			if (run == 0 && ((c->base + i * MRI_HUGE_SIZE) & (align - 1)))
+			if (run == 0 &&
+			    ((c->base + i * MRI_HUGE_SIZE) & (align - 1)))
 				continue;
 			if (++run == k) {
 				*first = i + 1 - k;
@@ -217,7 +225,8 @@ pool_find_run(struct mri_pageheap *h, size_t k, size_t align, size_t *first)
 
 /* Find and claim npages; returns the chunk and first page, or NULL. */
 static struct mri_chunk *
-heap_take(struct mri_pageheap *h, size_t npages, size_t align, size_t *pg, int *zero)
+heap_take(struct mri_pageheap *h, size_t npages, size_t align, size_t *pg,
+	  int *zero)
 {
 	struct mri_chunk *c;
 	struct mri_hp *hp;
@@ -225,11 +234,13 @@ heap_take(struct mri_pageheap *h, size_t npages, size_t align, size_t *pg, int *
 	size_t first;
 
 	if (npages < MRI_HP_PAGES && align <= MRI_HUGE_SIZE) {
-		int ap = align > MRI_PAGE_SIZE ? (int)(align / MRI_PAGE_SIZE) : 1;
+		int ap =
+		    align > MRI_PAGE_SIZE ? (int)(align / MRI_PAGE_SIZE) : 1;
 		hp = filler_pick(h, (int)npages, ap, &start);
 		if (!hp) {
 			/* A fresh hugepage: a backed one if any (no faults). */
-			hp = h->pool_backed.head ? h->pool_backed.head : h->pool_rel.head;
+			hp = h->pool_backed.head ? h->pool_backed.head
+						 : h->pool_rel.head;
 			if (!hp) {
 				if (!heap_grow(h, MRI_HUGE_SIZE, MRI_HUGE_SIZE))
 					return NULL;
@@ -271,7 +282,9 @@ lcache_evict_one(struct mri_pageheap *h)
 	h->lcache_head = (i + 1) % MRI_LCACHE_SLOTS;
 	h->lcache_n--;
 	h->lcache_pages -= s->npages;
-	mri_range_unclaim(h, s->chunk, (s->start - s->chunk->base) / MRI_PAGE_SIZE, s->npages, 0, 0);
+	mri_range_unclaim(h, s->chunk,
+			  (s->start - s->chunk->base) / MRI_PAGE_SIZE,
+			  s->npages, 0, 0);
 	s->next = h->span_free;
 	h->span_free = s;
 }
@@ -279,7 +292,8 @@ lcache_evict_one(struct mri_pageheap *h)
 static void
 lcache_put(struct mri_pageheap *h, struct mri_span *s)
 {
-	while (h->lcache_n == MRI_LCACHE_SLOTS || h->lcache_pages + s->npages > MRI_LCACHE_PAGES)
+	while (h->lcache_n == MRI_LCACHE_SLOTS ||
+	       h->lcache_pages + s->npages > MRI_LCACHE_PAGES)
 		lcache_evict_one(h);
 	h->lcache[(h->lcache_head + h->lcache_n) % MRI_LCACHE_SLOTS] = s;
 	h->lcache_n++;
@@ -297,7 +311,8 @@ lcache_take(struct mri_pageheap *h, size_t npages)
 
 	for (k = 0; k < h->lcache_n; k++) {
 		i = (h->lcache_head + k) % MRI_LCACHE_SLOTS;
-		if (h->lcache[i]->npages >= npages && h->lcache[i]->npages < bestn) {
+		if (h->lcache[i]->npages >= npages &&
+		    h->lcache[i]->npages < bestn) {
 			best = k;
 			bestn = h->lcache[i]->npages;
 			if (bestn == npages)
@@ -337,7 +352,8 @@ mri_pageheap_drain_cache(void)
 	int n;
 
 	for (n = 0; n < MRI_MAX_NODES; n++) {
-		struct mri_pageheap *h = __atomic_load_n(&mri_heaps[n], __ATOMIC_ACQUIRE);
+		struct mri_pageheap *h =
+		    __atomic_load_n(&mri_heaps[n], __ATOMIC_ACQUIRE);
 		if (h)
 			mri_pageheap_lcache_drain(h);
 	}
@@ -351,7 +367,7 @@ mri_pageheap_alloc(int node, size_t npages, size_t align, unsigned cls)
 	struct mri_span *s;
 	size_t pg;
 
-	if (!h) {		/* the core failed to start */
+	if (!h) { /* the core failed to start */
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -363,9 +379,10 @@ mri_pageheap_alloc(int node, size_t npages, size_t align, unsigned cls)
 		return NULL;
 	}
 	if (lim && __atomic_load_n(&mri_heap_retained_bytes, __ATOMIC_RELAXED) +
-			   npages * MRI_PAGE_SIZE > lim) {
+			   npages * MRI_PAGE_SIZE >
+		       lim) {
 		const struct mri_heap_hooks *hk =
-			__atomic_load_n(&heap_hooks, __ATOMIC_ACQUIRE);
+		    __atomic_load_n(&heap_hooks, __ATOMIC_ACQUIRE);
 		if (hk && hk->limit_exceeded &&
 		    hk->limit_exceeded(npages * MRI_PAGE_SIZE) < 0) {
 			errno = ENOMEM;
@@ -373,7 +390,8 @@ mri_pageheap_alloc(int node, size_t npages, size_t align, unsigned cls)
 		}
 	}
 	pthread_mutex_lock(&h->lock);
-	if (!cls && h->lcache_n && align <= MRI_PAGE_SIZE && npages < MRI_HP_PAGES) {
+	if (!cls && h->lcache_n && align <= MRI_PAGE_SIZE &&
+	    npages < MRI_HP_PAGES) {
 		s = lcache_take(h, npages);
 		if (s) {
 			h->large += s->npages;
@@ -456,7 +474,7 @@ mri_pageheap_free(struct mri_span *s)
 	 * syscall only when the thread sleeps and was not kicked already. */
 	if (emptied) {
 		const struct mri_heap_hooks *hk =
-			__atomic_load_n(&heap_hooks, __ATOMIC_ACQUIRE);
+		    __atomic_load_n(&heap_hooks, __ATOMIC_ACQUIRE);
 		if (hk && hk->wake)
 			hk->wake();
 	}
@@ -469,8 +487,10 @@ chunk_restore_attrs(struct mri_chunk *c, uintptr_t a, size_t len)
 {
 	if (c->advised)
 		(void)mri_os->advise((void *)a, len, MADV_HUGEPAGE);
-	if (mri_opt(MRI_OPT_NUMA) != MRI_NUMA_OFF && __atomic_load_n(&heap_numa_nodes, __ATOMIC_RELAXED) > 0)
-		(void)mri_os->bind((void *)a, len, c->node, mri_opt(MRI_OPT_NUMA) == MRI_NUMA_STRICT);
+	if (mri_opt(MRI_OPT_NUMA) != MRI_NUMA_OFF &&
+	    __atomic_load_n(&heap_numa_nodes, __ATOMIC_RELAXED) > 0)
+		(void)mri_os->bind((void *)a, len, c->node,
+				   mri_opt(MRI_OPT_NUMA) == MRI_NUMA_STRICT);
 }
 
 struct mri_span *
@@ -490,7 +510,8 @@ mri_pageheap_move(struct mri_span *s, size_t npages)
 	t = mri_pageheap_alloc(s->node, npages, MRI_HUGE_SIZE, 0);
 	if (!t)
 		return NULL;
-	rc = mri_os->move((void *)s->start, n * MRI_PAGE_SIZE, (void *)t->start);
+	rc =
+	    mri_os->move((void *)s->start, n * MRI_PAGE_SIZE, (void *)t->start);
 	if (rc < 0 && rc != -EFAULT) {
 		mri_pageheap_free(t);
 		return NULL;
@@ -504,7 +525,7 @@ mri_pageheap_move(struct mri_span *s, size_t npages)
 	}
 	chunk_restore_attrs(c, s->start, n * MRI_PAGE_SIZE);
 	pthread_mutex_lock(&h->lock);
-	mri_range_unclaim(h, c, pg, n, 1, 0);	/* fresh zero pages */
+	mri_range_unclaim(h, c, pg, n, 1, 0); /* fresh zero pages */
 	h->large -= n;
 	excess = mri_pageheap_excess_locked(h);
 	s->next = h->span_free;
@@ -570,7 +591,8 @@ mri_pageheap_counters(struct mri_heap_counters *hc)
 	int n;
 
 	for (n = 0; n < MRI_MAX_NODES; n++) {
-		struct mri_pageheap *h = __atomic_load_n(&mri_heaps[n], __ATOMIC_ACQUIRE);
+		struct mri_pageheap *h =
+		    __atomic_load_n(&mri_heaps[n], __ATOMIC_ACQUIRE);
 		if (!h)
 			continue;
 		pthread_mutex_lock(&h->lock);

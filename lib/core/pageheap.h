@@ -38,23 +38,23 @@
 #define MRI_HIDDEN __attribute__((visibility("hidden")))
 
 struct mri_hp {
-	uint64_t free[4];	/* page i is free */
-	uint64_t rel[4];	/* page i is free and not backed */
-	uint64_t lazy[4];	/* subset of rel: released with MADV_FREE */
+	uint64_t free[4]; /* page i is free */
+	uint64_t rel[4];  /* page i is free and not backed */
+	uint64_t lazy[4]; /* subset of rel: released with MADV_FREE */
 	uint16_t nfree, longest, nrel, nlazy;
 	uint8_t list;		/* HPL_* */
 	uint8_t bu, bl;		/* filler bucket while on the filler */
 	uint32_t idx;		/* index in chunk */
-	uint64_t free_since_ns;	/* when it last became wholly free */
+	uint64_t free_since_ns; /* when it last became wholly free */
 	struct mri_hp *next, *prev;
 	struct mri_chunk *chunk;
 };
 
 struct mri_chunk {
-	uintptr_t base;		/* 2 MiB aligned */
-	uint32_t nhp;		/* hugepages */
+	uintptr_t base; /* 2 MiB aligned */
+	uint32_t nhp;	/* hugepages */
 	uint8_t node;
-	uint8_t advised;	/* MADV_HUGEPAGE applied */
+	uint8_t advised; /* MADV_HUGEPAGE applied */
 	struct mri_chunk *next;
 	struct mri_hp hp[];
 };
@@ -65,18 +65,18 @@ struct mri_hplist {
 
 #define MRI_FILL_BUCKETS 16
 #define MRI_LCACHE_SLOTS 16
-#define MRI_LCACHE_PAGES 1024	/* 8 MiB */
+#define MRI_LCACHE_PAGES 1024 /* 8 MiB */
 
 struct mri_pageheap {
 	pthread_mutex_t lock;
 	int node;
 	struct mri_chunk *chunks;
 	struct mri_hplist filler[MRI_FILL_BUCKETS][MRI_FILL_BUCKETS];
-	uint16_t filler_mask[MRI_FILL_BUCKETS];	/* non-empty bl per bu */
-	struct mri_hplist pool_backed;	/* head newest */
+	uint16_t filler_mask[MRI_FILL_BUCKETS]; /* non-empty bl per bu */
+	struct mri_hplist pool_backed;		/* head newest */
 	struct mri_hplist pool_rel;
-	struct mri_span *span_free;	/* recycled span records */
-	uint64_t emptied;		/* hugepages that became wholly free */
+	struct mri_span *span_free; /* recycled span records */
+	uint64_t emptied;	    /* hugepages that became wholly free */
 	/* Recently freed large spans (< one hugepage), kept whole so an
 	 * alloc/free loop of big blocks skips the bitmaps.  FIFO ring of
 	 * MRI_LCACHE_SLOTS, at most MRI_LCACHE_PAGES pages; their pages stay
@@ -108,7 +108,8 @@ MRI_HIDDEN int mri_pageheap_resize(struct mri_span *s, size_t npages);
  * without copying (mremap), and free s.  Returns the new span, or NULL
  * when the kernel cannot move it here (the caller then copies); s is
  * untouched in that case. */
-MRI_HIDDEN struct mri_span *mri_pageheap_move(struct mri_span *s, size_t npages);
+MRI_HIDDEN struct mri_span *mri_pageheap_move(struct mri_span *s,
+					      size_t npages);
 
 struct mri_heap_counters;
 /* Add this node set's page figures into *hc (see heap.h). */
@@ -120,8 +121,8 @@ MRI_HIDDEN void mri_pageheap_counters(struct mri_heap_counters *hc);
  * heap first takes back its cached large spans; the central lists are
  * the caller's to drain (the page heap never calls up into them).
  */
-MRI_HIDDEN size_t mri_pageheap_release(size_t bytes, int advice,
-				       unsigned flags, uint64_t min_age_ns);
+MRI_HIDDEN size_t mri_pageheap_release(size_t bytes, int advice, unsigned flags,
+				       uint64_t min_age_ns);
 
 /* Nodes libnuma reported (0 when NUMA is unavailable): new chunks are
  * bound to their node only when this is > 0.  Set by the core's start-up

@@ -89,8 +89,8 @@ MRI_HIDDEN int mri_hp_find(const struct mri_hp *hp, int n, int align);
 MRI_HIDDEN int mri_hp_claim(struct mri_pageheap *h, struct mri_hp *hp, int i,
 			    int n);
 /* Mark pages [i, i+n) of hp free; rel/lazy say whether they were released. */
-MRI_HIDDEN void mri_hp_unclaim(struct mri_pageheap *h, struct mri_hp *hp,
-			       int i, int n, int rel, int lazy);
+MRI_HIDDEN void mri_hp_unclaim(struct mri_pageheap *h, struct mri_hp *hp, int i,
+			       int n, int rel, int lazy);
 /* The same on chunk pages [pg, pg+n), across hugepages. */
 MRI_HIDDEN int mri_range_claim(struct mri_pageheap *h, struct mri_chunk *c,
 			       size_t pg, size_t n);
@@ -114,8 +114,8 @@ MRI_HIDDEN size_t mri_pageheap_excess_locked(const struct mri_pageheap *h);
 /* Release excess bytes of h (no lock held; does nothing for 0). */
 MRI_HIDDEN void mri_pageheap_trim(struct mri_pageheap *h, size_t excess);
 /* mri_pageheap_release on one heap.  No lock held. */
-MRI_HIDDEN size_t mri_pageheap_release_one(struct mri_pageheap *h,
-					   size_t bytes, int advice,
-					   unsigned flags, uint64_t min_age_ns);
+MRI_HIDDEN size_t mri_pageheap_release_one(struct mri_pageheap *h, size_t bytes,
+					   int advice, unsigned flags,
+					   uint64_t min_age_ns);
 
 #endif

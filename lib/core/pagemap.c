@@ -31,7 +31,8 @@ mri_pagemap_ensure(uintptr_t addr, size_t len)
 				return -ENOMEM;
 			}
 			pm_bytes += leaf_len;
-			__atomic_store_n(&mri_pagemap_root[i], leaf, __ATOMIC_RELEASE);
+			__atomic_store_n(&mri_pagemap_root[i], leaf,
+					 __ATOMIC_RELEASE);
 		}
 		pthread_mutex_unlock(&pm_mu);
 	}
@@ -44,8 +45,10 @@ mri_pagemap_set(uintptr_t addr, size_t npages, struct mri_span *s)
 	size_t i;
 
 	for (i = 0; i < npages; i++, addr += MRI_PAGE_SIZE) {
-		struct mri_span **leaf = mri_pagemap_root[addr >> MRI_PM_LEAF_SHIFT];
-		__atomic_store_n(&leaf[(addr >> MRI_PAGE_SHIFT) & ((1u << MRI_PM_LEAF_BITS) - 1)],
+		struct mri_span **leaf =
+		    mri_pagemap_root[addr >> MRI_PM_LEAF_SHIFT];
+		__atomic_store_n(&leaf[(addr >> MRI_PAGE_SHIFT) &
+				       ((1u << MRI_PM_LEAF_BITS) - 1)],
 				 s, __ATOMIC_RELEASE);
 	}
 }

@@ -34,7 +34,8 @@ mri_pagemap_lookup(const void *p)
 
 	if (a >> 48)
 		return NULL;
-	leaf = __atomic_load_n(&mri_pagemap_root[a >> MRI_PM_LEAF_SHIFT], __ATOMIC_ACQUIRE);
+	leaf = __atomic_load_n(&mri_pagemap_root[a >> MRI_PM_LEAF_SHIFT],
+			       __ATOMIC_ACQUIRE);
 	if (!leaf)
 		return NULL;
 	return leaf[(a >> MRI_PAGE_SHIFT) & ((1u << MRI_PM_LEAF_BITS) - 1)];
@@ -43,7 +44,8 @@ mri_pagemap_lookup(const void *p)
 /* Make sure leaves exist for [addr, addr+len).  0 or -ENOMEM. */
 MRI_HIDDEN int mri_pagemap_ensure(uintptr_t addr, size_t len);
 /* Point npages pages from addr at s (NULL to clear).  Leaves must exist. */
-MRI_HIDDEN void mri_pagemap_set(uintptr_t addr, size_t npages, struct mri_span *s);
+MRI_HIDDEN void mri_pagemap_set(uintptr_t addr, size_t npages,
+				struct mri_span *s);
 MRI_HIDDEN uint64_t mri_pagemap_bytes(void);
 
 #endif

@@ -56,7 +56,7 @@ mri_pageheap_trim(struct mri_pageheap *h, size_t excess)
 struct taken {
 	struct mri_chunk *c;
 	size_t pg, n;
-	size_t fresh;		/* pages that become newly released */
+	size_t fresh; /* pages that become newly released */
 };
 
 /* Claim ranges to release from h into b/t, up to want pages.  Lock held. */
@@ -69,17 +69,22 @@ release_pick(struct mri_pageheap *h, struct mri_purge_batch *b, struct taken *t,
 	struct mri_hp *hp, *prev;
 
 	/* Whole hugepages, oldest first: no THP is split. */
-	for (hp = h->pool_backed.tail; hp && nt < MRI_PURGE_MAX && got < want; hp = prev) {
+	for (hp = h->pool_backed.tail; hp && nt < MRI_PURGE_MAX && got < want;
+	     hp = prev) {
 		prev = hp->prev;
-		if (!(flags & MRI_RELEASE_SPLIT) && now - hp->free_since_ns < min_age_ns)
-			break;	/* the rest are younger */
+		if (!(flags & MRI_RELEASE_SPLIT) &&
+		    now - hp->free_since_ns < min_age_ns)
+			break; /* the rest are younger */
 		t[nt].c = hp->chunk;
 		t[nt].pg = (size_t)hp->idx * MRI_HP_PAGES;
 		t[nt].n = MRI_HP_PAGES;
 		t[nt].fresh = MRI_HP_PAGES - hp->nrel;
 		got += t[nt].fresh;
 		mri_hp_claim(h, hp, 0, MRI_HP_PAGES);
-		mri_purge_add(b, (void *)(hp->chunk->base + (size_t)hp->idx * MRI_HUGE_SIZE), MRI_HUGE_SIZE);
+		mri_purge_add(
+		    b,
+		    (void *)(hp->chunk->base + (size_t)hp->idx * MRI_HUGE_SIZE),
+		    MRI_HUGE_SIZE);
 		nt++;
 	}
 	if (!(flags & MRI_RELEASE_SPLIT))
@@ -91,22 +96,29 @@ release_pick(struct mri_pageheap *h, struct mri_purge_batch *b, struct taken *t,
 		for (u = 0; u < MRI_FILL_BUCKETS && !found; u++) {
 			unsigned l;
 			for (l = 0; l < MRI_FILL_BUCKETS && !found; l++) {
-				for (hp = h->filler[u][l].head; hp; hp = hp->next) {
+				for (hp = h->filler[u][l].head; hp;
+				     hp = hp->next) {
 					uint64_t bk[4];
 					int w, s, e;
 					for (w = 0; w < 4; w++)
-						bk[w] = hp->free[w] & ~hp->rel[w];
+						bk[w] =
+						    hp->free[w] & ~hp->rel[w];
 					s = bits_next_set(bk, 0);
 					if (s >= 256)
 						continue;
 					e = bits_next_clear(bk, s);
 					t[nt].c = hp->chunk;
-					t[nt].pg = (size_t)hp->idx * MRI_HP_PAGES + (size_t)s;
+					t[nt].pg =
+					    (size_t)hp->idx * MRI_HP_PAGES +
+					    (size_t)s;
 					t[nt].n = (size_t)(e - s);
 					t[nt].fresh = (size_t)(e - s);
 					got += t[nt].n;
-					mri_purge_add(b, (void *)(hp->chunk->base + t[nt].pg * MRI_PAGE_SIZE),
-						      t[nt].n * MRI_PAGE_SIZE);
+					mri_purge_add(
+					    b,
+					    (void *)(hp->chunk->base +
+						     t[nt].pg * MRI_PAGE_SIZE),
+					    t[nt].n * MRI_PAGE_SIZE);
 					mri_hp_claim(h, hp, s, e - s);
 					nt++;
 					found = 1;
@@ -121,8 +133,8 @@ release_pick(struct mri_pageheap *h, struct mri_purge_batch *b, struct taken *t,
 }
 
 size_t
-mri_pageheap_release_one(struct mri_pageheap *h, size_t bytes, int advice, unsigned flags,
-		 uint64_t min_age_ns)
+mri_pageheap_release_one(struct mri_pageheap *h, size_t bytes, int advice,
+			 unsigned flags, uint64_t min_age_ns)
 {
 	struct mri_purge_batch b;
 	struct taken t[MRI_PURGE_MAX];
@@ -131,12 +143,14 @@ mri_pageheap_release_one(struct mri_pageheap *h, size_t bytes, int advice, unsig
 
 	while (done < bytes) {
 		size_t left = bytes - done, before = done;
-		size_t want = left / MRI_PAGE_SIZE + (left % MRI_PAGE_SIZE != 0);
+		size_t want =
+		    left / MRI_PAGE_SIZE + (left % MRI_PAGE_SIZE != 0);
 		unsigned nt, i;
 
 		mri_purge_batch_init(&b, advice);
 		pthread_mutex_lock(&h->lock);
-		nt = release_pick(h, &b, t, want, flags, min_age_ns, mri_os->now_ns());
+		nt = release_pick(h, &b, t, want, flags, min_age_ns,
+				  mri_os->now_ns());
 		pthread_mutex_unlock(&h->lock);
 		if (nt == 0)
 			break;
@@ -144,7 +158,8 @@ mri_pageheap_release_one(struct mri_pageheap *h, size_t bytes, int advice, unsig
 		pthread_mutex_lock(&h->lock);
 		for (i = 0; i < nt; i++) {
 			int ok = b.r[i].err == 0;
-			mri_range_unclaim(h, t[i].c, t[i].pg, t[i].n, ok, ok && lazy);
+			mri_range_unclaim(h, t[i].c, t[i].pg, t[i].n, ok,
+					  ok && lazy);
 			if (ok)
 				done += t[i].fresh * MRI_PAGE_SIZE;
 		}
@@ -168,7 +183,8 @@ mri_pageheap_release(size_t bytes, int advice, unsigned flags,
 	int n;
 
 	for (n = 0; n < MRI_MAX_NODES && done < bytes; n++) {
-		struct mri_pageheap *h = __atomic_load_n(&mri_heaps[n], __ATOMIC_ACQUIRE);
+		struct mri_pageheap *h =
+		    __atomic_load_n(&mri_heaps[n], __ATOMIC_ACQUIRE);
 		if (!h)
 			continue;
 		if (flags & MRI_RELEASE_DRAIN)

@@ -21,8 +21,9 @@ mr_print_classes(int fd)
 	unsigned i;
 	int n;
 
-	n = snprintf(line, sizeof(line),
-		     "class  bytes/obj  pages  objects  batch  tail waste  max waste\n");
+	n = snprintf(
+	    line, sizeof(line),
+	    "class  bytes/obj  pages  objects  batch  tail waste  max waste\n");
 	if (write(fd, line, (size_t)n) != n)
 		return -errno;
 	for (i = 1; i < MRI_NCLASSES; i++) {
@@ -30,10 +31,13 @@ mr_print_classes(int fd)
 		unsigned nobj = mri_class_nobj[i];
 		unsigned tail = span - nobj * mri_class_size[i];
 		unsigned prev = mri_class_size[i - 1];
-		double maxw = (double)((mri_class_size[i] - prev - 1) * nobj + tail) / span * 100;
+		double maxw =
+		    (double)((mri_class_size[i] - prev - 1) * nobj + tail) /
+		    span * 100;
 
-		n = snprintf(line, sizeof(line), "%5u  %9u  %5u  %7u  %5u  %10u  %8.2f%%\n",
-			     i, mri_class_size[i], mri_class_npages[i], nobj,
+		n = snprintf(line, sizeof(line),
+			     "%5u  %9u  %5u  %7u  %5u  %10u  %8.2f%%\n", i,
+			     mri_class_size[i], mri_class_npages[i], nobj,
 			     mri_class_batch[i], tail, maxw);
 		if (write(fd, line, (size_t)n) != n)
 			return -errno;

@@ -16,12 +16,12 @@
 #define MRI_HIDDEN __attribute__((visibility("hidden")))
 
 #define MRI_PAGE_SHIFT 13
-#define MRI_PAGE_SIZE ((size_t)1 << MRI_PAGE_SHIFT)	/* allocator page */
+#define MRI_PAGE_SIZE ((size_t)1 << MRI_PAGE_SHIFT) /* allocator page */
 #define MRI_HUGE_SHIFT 21
-#define MRI_HUGE_SIZE ((size_t)1 << MRI_HUGE_SHIFT)	/* 2 MiB hugepage */
-#define MRI_HP_PAGES (MRI_HUGE_SIZE / MRI_PAGE_SIZE)	/* 256 */
+#define MRI_HUGE_SIZE ((size_t)1 << MRI_HUGE_SHIFT)  /* 2 MiB hugepage */
+#define MRI_HP_PAGES (MRI_HUGE_SIZE / MRI_PAGE_SIZE) /* 256 */
 #define MRI_SMALL_MAX 32768
-#define MRI_MAX_CLASSES 77	/* must equal MRI_NCLASSES */
+#define MRI_MAX_CLASSES 77 /* must equal MRI_NCLASSES */
 #define MRI_MAX_BATCH 32
 
 extern const uint32_t mri_class_size[MRI_MAX_CLASSES] MRI_HIDDEN;

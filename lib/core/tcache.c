@@ -11,17 +11,17 @@
 #include "core/pagemap.h"
 #include "core/tcache.h"
 
-__thread struct mri_tcache *mri_tls_tcache __attribute__((tls_model("initial-exec")));
+__thread struct mri_tcache *mri_tls_tcache MRI_TLS_IE;
 
 enum { TC_NONE, TC_BUSY, TC_ACTIVE, TC_DEAD };
-static __thread uint8_t tc_state __attribute__((tls_model("initial-exec")));
+static __thread uint8_t tc_state MRI_TLS_IE;
 
 static pthread_mutex_t tc_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct mri_tcache *tc_live;	/* registry (tc_mu) */
-static struct mri_pool tc_pool;		/* size set by mri_tcache_init */
+static struct mri_tcache *tc_live; /* registry (tc_mu) */
+static struct mri_pool tc_pool;	   /* size set by mri_tcache_init */
 static pthread_key_t tc_key;
 static size_t tc_nslots;
-static uint32_t tc_maxcap[MRI_MAX_CLASSES];	/* slots reserved per bin */
+static uint32_t tc_maxcap[MRI_MAX_CLASSES]; /* slots reserved per bin */
 
 static uint32_t
 tcache_maxcap(unsigned cls)
@@ -48,7 +48,9 @@ mri_tcache_init(void)
 		tc_maxcap[cls] = tcache_maxcap(cls);
 		tc_nslots += tc_maxcap[cls];
 	}
-	tc_pool.size = (sizeof(struct mri_tcache) + tc_nslots * sizeof(void *) + 63) & ~(size_t)63;
+	tc_pool.size =
+	    (sizeof(struct mri_tcache) + tc_nslots * sizeof(void *) + 63) &
+	    ~(size_t)63;
 	tc_pool.free = NULL;
 	/* Keys below PTHREAD_KEY_2NDLEVEL_SIZE need no allocation. */
 	return pthread_key_create(&tc_key, tcache_destroy) == 0 ? 0 : -EAGAIN;
@@ -111,7 +113,8 @@ tcache_return(unsigned cls, void **objs, unsigned n)
 	}
 	for (i = 0; i < n; i = j) {
 		int node = mri_pagemap_lookup(objs[i])->node;
-		for (j = i + 1; j < n && mri_pagemap_lookup(objs[j])->node == node; j++)
+		for (j = i + 1;
+		     j < n && mri_pagemap_lookup(objs[j])->node == node; j++)
 			;
 		mri_central_return(node, cls, objs + i, j - i);
 	}
@@ -125,7 +128,8 @@ mri_tcache_refill(struct mri_tcache *tc, unsigned cls)
 
 	if (__atomic_load_n(&mri_nnodes, __ATOMIC_RELAXED) > 1)
 		tc->node = mri_current_node();
-	got = mri_central_fetch(tc->node, cls, b->slots + b->n, mri_class_batch[cls]);
+	got = mri_central_fetch(tc->node, cls, b->slots + b->n,
+				mri_class_batch[cls]);
 	if (!got)
 		return NULL;
 	b->n += got;
@@ -139,7 +143,8 @@ mri_tcache_overflow(struct mri_tcache *tc, unsigned cls)
 	uint32_t grow = mri_class_batch[cls];
 	size_t bytes = (size_t)grow * mri_class_size[cls];
 
-	if (b->cap + grow <= tc_maxcap[cls] && tc->cap_bytes + bytes <= MRI_TCACHE_BUDGET) {
+	if (b->cap + grow <= tc_maxcap[cls] &&
+	    tc->cap_bytes + bytes <= MRI_TCACHE_BUDGET) {
 		b->cap += grow;
 		tc->cap_bytes += bytes;
 		return 1;
@@ -192,7 +197,8 @@ mri_tcache_cached(uint64_t *cached)
 	pthread_mutex_lock(&tc_mu);
 	for (tc = tc_live; tc; tc = tc->next)
 		for (cls = 1; cls < MRI_MAX_CLASSES; cls++)
-			cached[cls] += __atomic_load_n(&tc->bins[cls].n, __ATOMIC_RELAXED);
+			cached[cls] +=
+			    __atomic_load_n(&tc->bins[cls].n, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&tc_mu);
 }
 

@@ -6,8 +6,8 @@
  * starts at two batches, so a thread alternating malloc and free never
  * hits the central list twice in a row, and grows by a batch each time it
  * overflows (tcmalloc's "slow start"), up to mri_tcache_maxcap(cls) and a
- * per-thread budget of MRI_TCACHE_BUDGET bytes of such growth: a thread that frees a
- * thousand objects at a time gets a bin of a thousand, an idle one does
+ * per-thread budget of MRI_TCACHE_BUDGET bytes of such growth: a thread that
+ * frees a thousand objects at a time gets a bin of a thousand, an idle one does
  * not hold much.
  *
  * Lifetime: created on a thread's first small malloc, registered in a list
@@ -25,25 +25,27 @@
 #define MRI_HIDDEN __attribute__((visibility("hidden")))
 
 struct mri_bin {
-	void **slots;		/* stack of free objects, top at n-1 */
+	void **slots; /* stack of free objects, top at n-1 */
 	uint32_t n, cap;
 };
 
 #define MRI_TCACHE_BUDGET ((size_t)2 << 20)	/* bytes of capacity */
 #define MRI_TCACHE_MAXOBJ 1024			/* objects per bin */
-#define MRI_TCACHE_MAXBYTES ((size_t)256 << 10)	/* bytes per bin */
+#define MRI_TCACHE_MAXBYTES ((size_t)256 << 10) /* bytes per bin */
 
 struct mri_tcache {
 	struct mri_bin bins[MRI_MAX_CLASSES];
 	size_t cap_bytes;		/* bytes of capacity grown beyond the
 					 * starting two batches, all bins */
 	int node;			/* heap objects come from */
-	struct mri_tcache *next, *prev;	/* registry (registry lock) */
+	struct mri_tcache *next, *prev; /* registry (registry lock) */
 	void *storage[];		/* the slots of every bin */
 };
 
-extern __thread struct mri_tcache *mri_tls_tcache
-	__attribute__((tls_model("initial-exec"))) MRI_HIDDEN;
+/* Initial-exec TLS: one load from the thread pointer, no __tls_get_addr. */
+#define MRI_TLS_IE __attribute__((tls_model("initial-exec")))
+
+extern __thread struct mri_tcache *mri_tls_tcache MRI_TLS_IE MRI_HIDDEN;
 
 /* This thread's cache, created if needed; NULL while it is being created
  * (re-entrant malloc from pthread internals) or after the thread's
@@ -55,7 +57,8 @@ MRI_HIDDEN void *mri_tcache_refill(struct mri_tcache *tc, unsigned cls);
  * (returns 1), or return all but half of it to central (returns 0). */
 MRI_HIDDEN int mri_tcache_overflow(struct mri_tcache *tc, unsigned cls);
 /* Return all but `keep` objects of bin cls (the oldest) to central. */
-MRI_HIDDEN void mri_tcache_flush(struct mri_tcache *tc, unsigned cls, unsigned keep);
+MRI_HIDDEN void mri_tcache_flush(struct mri_tcache *tc, unsigned cls,
+				 unsigned keep);
 /* Add each class's cached object count over live caches into cached[]. */
 MRI_HIDDEN void mri_tcache_cached(uint64_t *cached);
 MRI_HIDDEN int mri_tcache_init(void);

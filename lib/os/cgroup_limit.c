@@ -22,7 +22,6 @@
 #include "memreclaim.h"
 #include "os/cgroup_limit.h"
 
-
 /* v1 reports "no limit" as PAGE_COUNTER_MAX pages (0x7ffffffffffff000 on
  * x86-64); anything this large is no limit. */
 #define LIMIT_UNLIMITED_FLOOR (1ULL << 62)
@@ -121,7 +120,8 @@ limit_unescape(char *out, size_t cap, const char *f, size_t len)
 	for (i = 0; i < len; i++) {
 		char ch = f[i];
 		if (ch == '\\' && i + 3 < len) {
-			ch = (char)(((f[i + 1] - '0') << 6) | ((f[i + 2] - '0') << 3) | (f[i + 3] - '0'));
+			ch = (char)(((f[i + 1] - '0') << 6) |
+				    ((f[i + 2] - '0') << 3) | (f[i + 3] - '0'));
 			i += 3;
 		}
 		if (o + 1 >= cap)
@@ -147,7 +147,7 @@ limit_unescape(char *out, size_t cap, const char *f, size_t len)
 static int
 limit_find_memcg(char *mnt, size_t mcap, char *rel, size_t rcap)
 {
-	static char buf[65536];		/* scavenger thread or start-up only */
+	static char buf[65536]; /* scavenger thread or start-up only */
 	char root[2048] = "/", want[16] = "", path[4096];
 	ssize_t n = limit_slurp("/proc/self/mountinfo", buf, sizeof(buf));
 	char *line, *e;
@@ -165,7 +165,7 @@ limit_find_memcg(char *mnt, size_t mcap, char *rel, size_t rcap)
 		dash = strstr(line, " - ");
 		if (!dash)
 			continue;
-		while (nf < 10 && p < dash) {		/* fields before " - " */
+		while (nf < 10 && p < dash) { /* fields before " - " */
 			f[nf++] = p;
 			p = strchr(p, ' ');
 			if (!p || p > dash)
@@ -174,17 +174,20 @@ limit_find_memcg(char *mnt, size_t mcap, char *rel, size_t rcap)
 		}
 		if (nf < 5)
 			continue;
-		p = dash + 3;				/* fstype source super */
+		p = dash + 3; /* fstype source super */
 		isv1 = !strncmp(p, "cgroup ", 7);
 		isv2 = !strncmp(p, "cgroup2 ", 8);
 		if (!isv1 && !isv2)
 			continue;
 		if (isv1) {
 			char *super = strrchr(p, ' ');
-			if (!super || !limit_has_word(super + 1, super + 1 + strlen(super + 1), "memory"))
+			if (!super ||
+			    !limit_has_word(super + 1,
+					    super + 1 + strlen(super + 1),
+					    "memory"))
 				continue;
 		} else if (found) {
-			continue;			/* v1 memory wins */
+			continue; /* v1 memory wins */
 		}
 		if (limit_unescape(mnt, mcap, f[4], strlen(f[4])) ||
 		    limit_unescape(root, sizeof(root), f[3], strlen(f[3])))
@@ -201,7 +204,8 @@ limit_find_memcg(char *mnt, size_t mcap, char *rel, size_t rcap)
 		/* v2: only if the memory controller is enabled there
 		 * (cgroup.controllers lists them separated by spaces) */
 		char *q;
-		if (snprintf(path, sizeof(path), "%s/cgroup.controllers", mnt) >= (int)sizeof(path))
+		if (snprintf(path, sizeof(path), "%s/cgroup.controllers",
+			     mnt) >= (int)sizeof(path))
 			return -ENAMETOOLONG;
 		n = limit_slurp(path, buf, 4096);
 		if (n < 0)
@@ -225,12 +229,14 @@ limit_find_memcg(char *mnt, size_t mcap, char *rel, size_t rcap)
 			*e = '\0';
 		if (!c1 || !(c2 = strchr(c1 + 1, ':')))
 			continue;
-		if (v1 ? !limit_has_word(c1 + 1, c2, want) : (c2 != c1 + 1 || strncmp(line, "0:", 2)))
+		if (v1 ? !limit_has_word(c1 + 1, c2, want)
+		       : (c2 != c1 + 1 || strncmp(line, "0:", 2)))
 			continue;
 		/* strip the mount's root (the cgroup namespace's base) */
 		rl = strlen(root);
 		c2++;
-		if (rl > 1 && !strncmp(c2, root, rl) && (c2[rl] == '/' || !c2[rl]))
+		if (rl > 1 && !strncmp(c2, root, rl) &&
+		    (c2[rl] == '/' || !c2[rl]))
 			c2 += rl;
 		if (strlen(c2) + 1 > rcap)
 			return -ENAMETOOLONG;
@@ -244,7 +250,9 @@ int
 mri_limit_cgroup_walk(const char *mnt, const char *rel, uint64_t *bytes)
 {
 	static const char *const files[] = {
-		"memory.limit_in_bytes", "memory.max", "memory.high",
+	    "memory.limit_in_bytes",
+	    "memory.max",
+	    "memory.high",
 	};
 	size_t ml = strlen(mnt), rl = strlen(rel);
 	uint64_t best = 0;
@@ -279,7 +287,6 @@ mri_limit_cgroup_walk(const char *mnt, const char *rel, uint64_t *bytes)
 	*bytes = best;
 	return found ? 0 : -ENOENT;
 }
-
 
 int
 mri_limit_cgroup(uint64_t *bytes)

@@ -38,7 +38,8 @@ os_move(void *from, size_t len, void *to)
 	if (p == MAP_FAILED)
 		return -errno;
 	p = mmap(from, len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1,
+		 0);
 	return p == MAP_FAILED ? -EFAULT : 0;
 }
 
@@ -56,7 +57,8 @@ os_bind(void *addr, size_t len, int node, int strict)
 	if (node < 0 || node >= MRI_MAX_NODES)
 		return -EINVAL;
 	memset(mask, 0, sizeof(mask));
-	mask[node / (8 * sizeof(unsigned long))] |= 1UL << (node % (8 * sizeof(unsigned long)));
+	mask[node / (8 * sizeof(unsigned long))] |=
+	    1UL << (node % (8 * sizeof(unsigned long)));
 	/* libnuma's mbind(2) wrapper; maxnode counts bits. */
 	if (mbind(addr, len, strict ? MPOL_BIND : MPOL_PREFERRED, mask,
 		  MRI_MAX_NODES + 1, 0) != 0)
@@ -107,6 +109,7 @@ os_topology(struct mri_topology *t)
 	return 0;
 }
 
+/* clang-format off */
 const struct mri_os_ops mri_os_real = {
 	.map = os_map,
 	.unmap = os_unmap,
@@ -118,6 +121,7 @@ const struct mri_os_ops mri_os_real = {
 	.topology = os_topology,
 	.is_fake = 0,
 };
+/* clang-format on */
 
 const struct mri_os_ops *mri_os = &mri_os_real;
 
@@ -181,7 +185,8 @@ mri_fatal(const char *what, const void *ptr)
 		hex[1] = '0';
 		hex[2] = 'x';
 		for (i = 0; i < 16; i++)
-			hex[3 + i] = "0123456789abcdef"[(v >> (60 - 4 * i)) & 0xf];
+			hex[3 + i] =
+			    "0123456789abcdef"[(v >> (60 - 4 * i)) & 0xf];
 		memcpy(buf + n, hex, 19);
 		n += 19;
 	}

@@ -52,28 +52,32 @@
 
 enum purge_backend_idx { PB_URING, PB_PMADV, PB_MADV, PB__N };
 
+/* clang-format off */
 static const enum mr_purge_backend purge_public[PB__N] = {
-	MR_PURGE_URING, MR_PURGE_PROCESS_MADVISE, MR_PURGE_MADVISE,
+	MR_PURGE_URING,
+	MR_PURGE_PROCESS_MADVISE,
+	MR_PURGE_MADVISE,
 };
+/* clang-format on */
 
 static pthread_mutex_t purge_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* All fields under purge_lock. */
 static struct {
-	int off[PB__N];		/* 1: switched off for good */
-	int off_err[PB__N];	/* the -errno that switched it off */
+	int off[PB__N];	    /* 1: switched off for good */
+	int off_err[PB__N]; /* the -errno that switched it off */
 	struct io_uring ring;
 	int ring_ready;
-	pid_t ring_pid;		/* process that owns ring */
-	int pidfd;		/* -1 until opened */
+	pid_t ring_pid; /* process that owns ring */
+	int pidfd;	/* -1 until opened */
 	pid_t pidfd_pid;
-} purge = { .pidfd = -1 };
+} purge = {.pidfd = -1};
 
 /* Counters, updated with relaxed atomics so mri_purge_stats needs no lock. */
 static struct {
 	uint64_t batches, ranges, bytes, errors, ns;
 	uint32_t fallbacks;
-	uint32_t last;		/* enum mr_purge_backend */
+	uint32_t last; /* enum mr_purge_backend */
 } purge_st;
 
 /* Probe buffer: header plus one entry per possible opcode (u8). */
@@ -145,8 +149,8 @@ purge_uring_setup(void)
 		return rc;
 	memset(&purge_probe, 0, sizeof(purge_probe));
 	rc = io_uring_register_probe(&purge.ring, &purge_probe.p, 256);
-	if (rc < 0 || !io_uring_opcode_supported(&purge_probe.p,
-						 IORING_OP_MADVISE)) {
+	if (rc < 0 ||
+	    !io_uring_opcode_supported(&purge_probe.p, IORING_OP_MADVISE)) {
 		io_uring_queue_exit(&purge.ring);
 		return rc < 0 ? rc : -EINVAL;
 	}
@@ -294,8 +298,7 @@ purge_pmadv_run(struct mri_purge_batch *b, const uint8_t *pending)
 			int err = -errno;
 			if (err == -EINTR || err == -EAGAIN)
 				continue;
-			if (err == -EPERM || err == -ENOSYS ||
-			    err == -EINVAL) {
+			if (err == -EPERM || err == -ENOSYS || err == -EINVAL) {
 				/* Most likely the call itself (old kernel,
 				 * seccomp): the rest goes to the next
 				 * backend, which tells whose fault it is. */
@@ -307,7 +310,7 @@ purge_pmadv_run(struct mri_purge_batch *b, const uint8_t *pending)
 			continue;
 		}
 		done = (size_t)ret;
-		if (done == 0) {	/* no progress: hand it on */
+		if (done == 0) { /* no progress: hand it on */
 			b->r[idx[k++]].err = -EAGAIN;
 			continue;
 		}
@@ -445,10 +448,10 @@ void
 mri_purge_stats(struct mr_stats *st)
 {
 	st->purge_backend = __atomic_load_n(&purge_st.last, __ATOMIC_RELAXED);
-	st->purge_fallbacks = __atomic_load_n(&purge_st.fallbacks,
-					      __ATOMIC_RELAXED);
-	st->purge_batches = __atomic_load_n(&purge_st.batches,
-					    __ATOMIC_RELAXED);
+	st->purge_fallbacks =
+	    __atomic_load_n(&purge_st.fallbacks, __ATOMIC_RELAXED);
+	st->purge_batches =
+	    __atomic_load_n(&purge_st.batches, __ATOMIC_RELAXED);
 	st->purge_ranges = __atomic_load_n(&purge_st.ranges, __ATOMIC_RELAXED);
 	st->purge_bytes = __atomic_load_n(&purge_st.bytes, __ATOMIC_RELAXED);
 	st->purge_errors = __atomic_load_n(&purge_st.errors, __ATOMIC_RELAXED);

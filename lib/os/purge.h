@@ -22,11 +22,11 @@
 struct mri_purge_range {
 	void *addr;
 	size_t len;
-	int err;		/* out: 0 advised, or -errno (range still backed) */
+	int err; /* out: 0 advised, or -errno (range still backed) */
 };
 
 struct mri_purge_batch {
-	int advice;		/* MADV_DONTNEED or MADV_FREE */
+	int advice; /* MADV_DONTNEED or MADV_FREE */
 	unsigned n;
 	struct mri_purge_range r[MRI_PURGE_MAX];
 };

@@ -42,12 +42,12 @@
 static pthread_mutex_t limit_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Under limit_lock. */
 static struct {
-	uint64_t cgroup;	/* derived at init, 0 = none */
-	int cgroup_read;	/* mri_limit_init has run */
-	int api_set;		/* mr_limit_set called after the option */
-	uint64_t api;		/* its value (0 = none) */
-	int64_t opt_seen;	/* "limit" option value last seen */
-} limit = { .opt_seen = -1 };
+	uint64_t cgroup;  /* derived at init, 0 = none */
+	int cgroup_read;  /* mri_limit_init has run */
+	int api_set;	  /* mr_limit_set called after the option */
+	uint64_t api;	  /* its value (0 = none) */
+	int64_t opt_seen; /* "limit" option value last seen */
+} limit = {.opt_seen = -1};
 
 /* Guards against re-entry: a release inside mri_limit_exceeded must not
  * call it again on the same thread. */
@@ -64,7 +64,7 @@ static __thread int limit_busy;
  * short because under churn free memory comes back within milliseconds
  * (a longer pause let a churn workload overshoot its limit; bench/README).
  */
-#define LIMIT_BACKOFF_NS 1000000ULL	/* 1 ms */
+#define LIMIT_BACKOFF_NS 1000000ULL /* 1 ms */
 static uint64_t limit_backoff_until;
 
 /* The limit in force from the current sources.  Under limit_lock. */
@@ -115,10 +115,12 @@ mri_limit_read_cgroup(void)
 }
 
 /* What the heap tells the release path (see heap.h). */
+/* clang-format off */
 static const struct mri_heap_hooks limit_heap_hooks = {
 	.limit_exceeded = mri_limit_exceeded,
 	.wake = mri_scavenger_wake,
 };
+/* clang-format on */
 
 /*
  * The cgroup is read at start, synchronously: two small /proc files and
@@ -157,17 +159,17 @@ mri_limit_exceeded(size_t n)
 	goal = mri_limit_goal();
 	retained = mri_heap_retained();
 	if (retained + n > goal &&
-	    mri_os->now_ns() >= __atomic_load_n(&limit_backoff_until,
-						__ATOMIC_RELAXED)) {
+	    mri_os->now_ns() >=
+		__atomic_load_n(&limit_backoff_until, __ATOMIC_RELAXED)) {
 		need = retained + n - goal;
 		/* Whole free hugepages first; split only if that was not
 		 * enough.  No age rule: the limit wins over the delay. */
-		got = mri_heap_release(need, MADV_DONTNEED, MRI_RELEASE_DRAIN,
-				       0);
+		got =
+		    mri_heap_release(need, MADV_DONTNEED, MRI_RELEASE_DRAIN, 0);
 		if (got < need)
-			got += mri_heap_release(need - got, MADV_DONTNEED,
-						MRI_RELEASE_SPLIT |
-						MRI_RELEASE_DRAIN, 0);
+			got += mri_heap_release(
+			    need - got, MADV_DONTNEED,
+			    MRI_RELEASE_SPLIT | MRI_RELEASE_DRAIN, 0);
 		mri_release_add(sync_releases, 1);
 		mri_release_add(sync_bytes, got);
 		if (got == 0)
@@ -189,7 +191,7 @@ mr_limit_set(size_t bytes)
 {
 	mri_options_init();
 	pthread_mutex_lock(&limit_lock);
-	(void)limit_compute();	/* take in an option change first */
+	(void)limit_compute(); /* take in an option change first */
 	limit.api_set = 1;
 	limit.api = bytes;
 	pthread_mutex_unlock(&limit_lock);

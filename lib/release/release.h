@@ -16,14 +16,14 @@ struct mri_release_stats {
 	uint64_t scav_bytes;	/* bytes the scavenger released */
 	uint64_t scav_ns;	/* time the scavenger spent releasing */
 	uint64_t goal_bytes;	/* the goal of the last cycle */
-	uint64_t sync_releases;	/* limit-driven releases by allocating
+	uint64_t sync_releases; /* limit-driven releases by allocating
 				 * threads */
 	uint64_t sync_bytes;	/* bytes those released */
 	uint64_t api_bytes;	/* bytes released through mr_release */
 	uint64_t hard_enomem;	/* allocations refused by limit_hard */
 };
 extern struct mri_release_stats mri_release_st;
-#define mri_release_add(field, v) \
+#define mri_release_add(field, v)                                              \
 	__atomic_add_fetch(&mri_release_st.field, (v), __ATOMIC_RELAXED)
 
 /* Read the cgroup's limit (once; later calls only publish) and publish

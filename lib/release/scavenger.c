@@ -88,35 +88,37 @@
  * start-up, before the thread starts (mri_scavenger_set_client). */
 static const struct mri_scavenger_client *scav_client;
 
-#define SCAV_IDLE_TICK_NS	1000000000ULL	/* 1 s */
-#define SCAV_SHORT_STEPS	4	/* checks per delay while short */
-#define SCAV_CREDIT_MAX_NS	200000000ULL	/* 200 ms of releasing */
-#define SCAV_STEP_BYTES		((size_t)64 << 20) /* per heap release */
-#define SCAV_MIN_SLEEP_NS	1000000ULL	/* 1 ms */
+#define SCAV_IDLE_TICK_NS 1000000000ULL	   /* 1 s */
+#define SCAV_SHORT_STEPS 4		   /* checks per delay while short */
+#define SCAV_CREDIT_MAX_NS 200000000ULL	   /* 200 ms of releasing */
+#define SCAV_STEP_BYTES ((size_t)64 << 20) /* per heap release */
+#define SCAV_MIN_SLEEP_NS 1000000ULL	   /* 1 ms */
 
+/* clang-format off */
 static struct {
-	pthread_mutex_t start_lock;	/* start/stop/fork */
-	pthread_mutex_t cycle_lock;	/* held for a whole cycle */
+	pthread_mutex_t start_lock; /* start/stop/fork */
+	pthread_mutex_t cycle_lock; /* held for a whole cycle */
 	pthread_t thread;
-	int running;		/* thread exists (atomic) */
-	int stop;		/* asked to exit (atomic) */
-	int efd;		/* eventfd, -1 when not running */
-	int idle;		/* thread sleeps the slow tick (atomic) */
-	int kicked;		/* efd written since the thread last read */
-	int pending;		/* a wake came since the cycle began */
+	int running; /* thread exists (atomic) */
+	int stop;    /* asked to exit (atomic) */
+	int efd;     /* eventfd, -1 when not running */
+	int idle;    /* thread sleeps the slow tick (atomic) */
+	int kicked;  /* efd written since the thread last read */
+	int pending; /* a wake came since the cycle began */
 	/* Scavenger thread only: */
-	uint64_t credit_ns;	/* may spend this much releasing now */
-	uint64_t credit_at;	/* when credit_ns was last brought up */
-	uint64_t due_ns;	/* next cycle */
-	unsigned fruitless;	/* cycles that fell short in a row */
-	uint64_t in_use_seen;	/* heap in use at the last cycle */
-	uint64_t freed_at;	/* last cycle that saw heap activity */
-	uint64_t start_ns;	/* thread start, for the trace */
+	uint64_t credit_ns;   /* may spend this much releasing now */
+	uint64_t credit_at;   /* when credit_ns was last brought up */
+	uint64_t due_ns;      /* next cycle */
+	unsigned fruitless;   /* cycles that fell short in a row */
+	uint64_t in_use_seen; /* heap in use at the last cycle */
+	uint64_t freed_at;    /* last cycle that saw heap activity */
+	uint64_t start_ns;    /* thread start, for the trace */
 } scav = {
 	.start_lock = PTHREAD_MUTEX_INITIALIZER,
 	.cycle_lock = PTHREAD_MUTEX_INITIALIZER,
 	.efd = -1,
 };
+/* clang-format on */
 
 uint64_t
 mri_scavenger_goal(uint64_t in_use_bytes)
@@ -134,7 +136,8 @@ mri_scavenger_goal(uint64_t in_use_bytes)
 int
 mri_release_advice(void)
 {
-	return mri_opt(MRI_OPT_ADVICE) == MRI_ADVICE_FREE ? MADV_FREE : MADV_DONTNEED;
+	return mri_opt(MRI_OPT_ADVICE) == MRI_ADVICE_FREE ? MADV_FREE
+							  : MADV_DONTNEED;
 }
 
 static const char *
@@ -193,9 +196,9 @@ scav_trace(uint64_t now, uint64_t in_use, uint64_t retained, uint64_t goal,
 	const uint64_t mib = 1 << 20;
 
 	n = scav_put(b, n, sizeof(b), "memreclaim: scav #");
-	n = scav_put_u(b, n, sizeof(b),
-		       __atomic_load_n(&mri_release_st.cycles,
-				       __ATOMIC_RELAXED));
+	n = scav_put_u(
+	    b, n, sizeof(b),
+	    __atomic_load_n(&mri_release_st.cycles, __ATOMIC_RELAXED));
 	n = scav_put(b, n, sizeof(b), " @");
 	n = scav_put_fixed(b, n, sizeof(b), now - scav.start_ns, 1000000000);
 	n = scav_put(b, n, sizeof(b), "s: in_use ");
@@ -231,8 +234,9 @@ scav_earn(uint64_t now)
 
 	if (now > scav.credit_at) {
 		uint64_t earned = (now - scav.credit_at) / 100 * pct;
-		scav.credit_ns = scav.credit_ns + earned > SCAV_CREDIT_MAX_NS ?
-				 SCAV_CREDIT_MAX_NS : scav.credit_ns + earned;
+		scav.credit_ns = scav.credit_ns + earned > SCAV_CREDIT_MAX_NS
+				     ? SCAV_CREDIT_MAX_NS
+				     : scav.credit_ns + earned;
 	}
 	scav.credit_at = now;
 }
@@ -250,8 +254,8 @@ scav_cycle(uint64_t now)
 {
 	struct mri_heap_counters c;
 	uint64_t retained, goal, lgoal, released = 0, spent = 0, debt = 0;
-	uint64_t delay_ns = (uint64_t)mri_opt(MRI_OPT_RELEASE_DELAY_MS) *
-			    1000000ULL;
+	uint64_t delay_ns =
+	    (uint64_t)mri_opt(MRI_OPT_RELEASE_DELAY_MS) * 1000000ULL;
 	int short_of_goal = 0, drained = 0, woken;
 
 	pthread_mutex_lock(&scav.cycle_lock);
@@ -281,12 +285,11 @@ scav_cycle(uint64_t now)
 		if (want > SCAV_STEP_BYTES)
 			want = SCAV_STEP_BYTES;
 		t0 = mri_os->now_ns();
-		got = urgent ?
-		      mri_heap_release(want, MADV_DONTNEED,
-				       MRI_RELEASE_SPLIT | MRI_RELEASE_DRAIN,
-				       0) :
-		      mri_heap_release(want, mri_release_advice(), 0,
-				       delay_ns);
+		got = urgent ? mri_heap_release(
+				   want, MADV_DONTNEED,
+				   MRI_RELEASE_SPLIT | MRI_RELEASE_DRAIN, 0)
+			     : mri_heap_release(want, mri_release_advice(), 0,
+						delay_ns);
 		dt = mri_os->now_ns() - t0;
 		spent += dt;
 		if (!urgent) {
@@ -313,8 +316,8 @@ scav_cycle(uint64_t now)
 					       MRI_RELEASE_DRAIN, delay_ns);
 			dt = mri_os->now_ns() - t0;
 			spent += dt;
-			scav.credit_ns = dt > scav.credit_ns ? 0 :
-					 scav.credit_ns - dt;
+			scav.credit_ns =
+			    dt > scav.credit_ns ? 0 : scav.credit_ns - dt;
 			released += got;
 			break;
 		}
@@ -393,7 +396,7 @@ static void *
 scav_main(void *arg)
 {
 	const struct mri_scavenger_client *cl =
-		__atomic_load_n(&scav_client, __ATOMIC_ACQUIRE);
+	    __atomic_load_n(&scav_client, __ATOMIC_ACQUIRE);
 	uint64_t now = mri_os->now_ns();
 
 	(void)arg;
@@ -425,8 +428,8 @@ scav_main(void *arg)
 			}
 		}
 		now = mri_os->now_ns();
-		timeout_ms = wake_at > now ?
-			     (wake_at - now + 999999) / 1000000 : 0;
+		timeout_ms =
+		    wake_at > now ? (wake_at - now + 999999) / 1000000 : 0;
 		if (timeout_ms > 60000)
 			timeout_ms = 60000;
 		if (poll(pfd, (nfds_t)nfd, (int)timeout_ms) > 0 &&
@@ -490,7 +493,7 @@ mri_scavenger_start(void)
 		close(efd);
 		scav.efd = -1;
 		pthread_mutex_unlock(&scav.start_lock);
-		mri_limit_read_cgroup();	/* as the thread would */
+		mri_limit_read_cgroup(); /* as the thread would */
 		return;
 	} else {
 		pthread_setname_np(scav.thread, "mr-scavenger");
@@ -553,7 +556,7 @@ void
 mri_scavenger_atfork_child(void)
 {
 	const struct mri_scavenger_client *cl =
-		__atomic_load_n(&scav_client, __ATOMIC_ACQUIRE);
+	    __atomic_load_n(&scav_client, __ATOMIC_ACQUIRE);
 	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
 	int was_running = scav.running;
 
@@ -563,7 +566,7 @@ mri_scavenger_atfork_child(void)
 	scav.start_lock = fresh;
 	scav.cycle_lock = fresh;
 	if (scav.efd >= 0)
-		close(scav.efd);	/* shared with the parent */
+		close(scav.efd); /* shared with the parent */
 	scav.efd = -1;
 	scav.running = 0;
 	scav.stop = 0;
@@ -591,7 +594,7 @@ void
 mri_scavenger_client_stats(struct mr_stats *st)
 {
 	const struct mri_scavenger_client *cl =
-		__atomic_load_n(&scav_client, __ATOMIC_ACQUIRE);
+	    __atomic_load_n(&scav_client, __ATOMIC_ACQUIRE);
 
 	if (cl && cl->stats)
 		cl->stats(st);

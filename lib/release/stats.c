@@ -45,9 +45,9 @@ mr_release(size_t bytes, enum mr_urgency urgency)
 	if (urgency == MR_URGENCY_LAZY)
 		got = mri_heap_release(bytes, MADV_FREE, 0, 0);
 	else
-		got = mri_heap_release(bytes, MADV_DONTNEED,
-				       MRI_RELEASE_SPLIT | MRI_RELEASE_DRAIN,
-				       0);
+		got =
+		    mri_heap_release(bytes, MADV_DONTNEED,
+				     MRI_RELEASE_SPLIT | MRI_RELEASE_DRAIN, 0);
 	mri_release_add(api_bytes, got);
 	return got > (size_t)SSIZE_MAX ? SSIZE_MAX : (ssize_t)got;
 }
@@ -77,17 +77,16 @@ stats_fill(struct mr_stats *st)
 		t.rss_bytes = rss;
 		t.anon_huge_bytes = huge;
 		t.hugepage_coverage_permille =
-			rss ? (uint32_t)(huge * 1000 / rss) : 0;
+		    rss ? (uint32_t)(huge * 1000 / rss) : 0;
 	}
 	t.nodes = c.nodes;
 	mri_limit_sync();
-	t.limit_bytes = __atomic_load_n(&mri_heap_soft_limit,
-					__ATOMIC_RELAXED);
+	t.limit_bytes = __atomic_load_n(&mri_heap_soft_limit, __ATOMIC_RELAXED);
 	t.goal_bytes = mri_scavenger_goal(c.in_use_bytes);
-	t.scavenger_cycles = __atomic_load_n(&mri_release_st.cycles,
-					     __ATOMIC_RELAXED);
-	t.sync_releases = __atomic_load_n(&mri_release_st.sync_releases,
-					  __ATOMIC_RELAXED);
+	t.scavenger_cycles =
+	    __atomic_load_n(&mri_release_st.cycles, __ATOMIC_RELAXED);
+	t.sync_releases =
+	    __atomic_load_n(&mri_release_st.sync_releases, __ATOMIC_RELAXED);
 	mri_purge_stats(&t);
 	mri_heap_class_stats(&t);
 	mri_scavenger_client_stats(&t);
@@ -112,7 +111,10 @@ static const char *
 stats_backend_name(uint32_t b)
 {
 	static const char *const names[] = {
-		"none", "uring", "process_madvise", "madvise",
+	    "none",
+	    "uring",
+	    "process_madvise",
+	    "madvise",
 	};
 	return b < 4 ? names[b] : "?";
 }
@@ -128,40 +130,41 @@ mri_stats_print(int fd)
 	st.size = sizeof(st);
 	stats_fill(&st);
 	/* snprintf with these formats does not allocate. */
-	n = snprintf(buf, sizeof(buf),
-		"memreclaim: stats: allocated %.1f MiB, in use %.1f MiB, "
-		"idle %.1f MiB, released %.1f MiB, lazily freed %.1f MiB, "
-		"mapped %.1f MiB, metadata %.1f MiB, retained %.1f MiB\n"
-		"memreclaim: stats: rss %.1f MiB, hugepages %.1f MiB "
-		"(%u.%u%%), limit %.1f MiB, goal %.1f MiB, nodes %u\n"
-		"memreclaim: stats: scavenger %llu cycles, %.1f MiB in "
-		"%.1f ms; limit releases %llu (%.1f MiB); mr_release "
-		"%.1f MiB; refused by limit_hard %llu\n"
-		"memreclaim: stats: purge backend %s, %llu batches, "
-		"%llu ranges, %.1f MiB, %llu redone, %u fallbacks, "
-		"%.1f ms\n",
-		st.allocated_bytes / mib, st.in_use_bytes / mib,
-		st.idle_bytes / mib, st.released_bytes / mib,
-		st.lazy_freed_bytes / mib, st.mapped_bytes / mib,
-		st.metadata_bytes / mib, st.retained_bytes / mib,
-		st.rss_bytes / mib, st.anon_huge_bytes / mib,
-		st.hugepage_coverage_permille / 10,
-		st.hugepage_coverage_permille % 10,
-		st.limit_bytes / mib, st.goal_bytes / mib, st.nodes,
-		(unsigned long long)st.scavenger_cycles,
-		mri_release_st.scav_bytes / mib, mri_release_st.scav_ns / 1e6,
-		(unsigned long long)st.sync_releases,
-		mri_release_st.sync_bytes / mib,
-		mri_release_st.api_bytes / mib,
-		(unsigned long long)mri_release_st.hard_enomem,
-		stats_backend_name(st.purge_backend),
-		(unsigned long long)st.purge_batches,
-		(unsigned long long)st.purge_ranges, st.purge_bytes / mib,
-		(unsigned long long)st.purge_errors, st.purge_fallbacks,
-		st.purge_ns / 1e6);
+	n = snprintf(
+	    buf, sizeof(buf),
+	    "memreclaim: stats: allocated %.1f MiB, in use %.1f MiB, "
+	    "idle %.1f MiB, released %.1f MiB, lazily freed %.1f MiB, "
+	    "mapped %.1f MiB, metadata %.1f MiB, retained %.1f MiB\n"
+	    "memreclaim: stats: rss %.1f MiB, hugepages %.1f MiB "
+	    "(%u.%u%%), limit %.1f MiB, goal %.1f MiB, nodes %u\n"
+	    "memreclaim: stats: scavenger %llu cycles, %.1f MiB in "
+	    "%.1f ms; limit releases %llu (%.1f MiB); mr_release "
+	    "%.1f MiB; refused by limit_hard %llu\n"
+	    "memreclaim: stats: purge backend %s, %llu batches, "
+	    "%llu ranges, %.1f MiB, %llu redone, %u fallbacks, "
+	    "%.1f ms\n",
+	    st.allocated_bytes / mib, st.in_use_bytes / mib,
+	    st.idle_bytes / mib, st.released_bytes / mib,
+	    st.lazy_freed_bytes / mib, st.mapped_bytes / mib,
+	    st.metadata_bytes / mib, st.retained_bytes / mib,
+	    st.rss_bytes / mib, st.anon_huge_bytes / mib,
+	    st.hugepage_coverage_permille / 10,
+	    st.hugepage_coverage_permille % 10, st.limit_bytes / mib,
+	    st.goal_bytes / mib, st.nodes,
+	    (unsigned long long)st.scavenger_cycles,
+	    mri_release_st.scav_bytes / mib, mri_release_st.scav_ns / 1e6,
+	    (unsigned long long)st.sync_releases,
+	    mri_release_st.sync_bytes / mib, mri_release_st.api_bytes / mib,
+	    (unsigned long long)mri_release_st.hard_enomem,
+	    stats_backend_name(st.purge_backend),
+	    (unsigned long long)st.purge_batches,
+	    (unsigned long long)st.purge_ranges, st.purge_bytes / mib,
+	    (unsigned long long)st.purge_errors, st.purge_fallbacks,
+	    st.purge_ns / 1e6);
 	if (n > 0)
-		(void)!write(fd, buf, (size_t)n < sizeof(buf) ?
-				      (size_t)n : sizeof(buf) - 1);
+		(void)!write(fd, buf,
+			     (size_t)n < sizeof(buf) ? (size_t)n
+						     : sizeof(buf) - 1);
 }
 
 /* MEMRECLAIM_STATS=1: the summary at exit. */
