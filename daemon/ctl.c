@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <memreclaim/protocol.h>
+#include "common/protocol.h"
 
 #include "conf.h"
 
@@ -135,7 +136,7 @@ ctl_recv(int fd, struct mr_proto_msg *m)
 		return -errno;
 	if (n == 0)
 		return -ECONNRESET;
-	return mr_proto_decode(buf, (size_t)n, m);
+	return mrc_proto_decode(buf, (size_t)n, m);
 }
 
 /* The daemon said BYE: print why; the exit status. */
@@ -400,7 +401,7 @@ main(int argc, char **argv)
 			sock, strerror(-fd));
 		return 1;
 	}
-	n = mr_proto_encode(buf, sizeof(buf), MR_MSG_CTL_REQUEST, 1, &req);
+	n = mrc_proto_encode(buf, sizeof(buf), MR_MSG_CTL_REQUEST, 1, &req);
 	if (n < 0)
 		return 1;
 	if (send(fd, buf, (size_t)n, MSG_NOSIGNAL) != n) {

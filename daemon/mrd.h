@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include <memreclaim/protocol.h>
+#include "common/protocol.h"
 
 #include "cgroupfs.h"
 #include "conf.h"

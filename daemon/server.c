@@ -160,7 +160,7 @@ server_send_raw(struct mrd_client *c, uint16_t type, const void *payload)
 	unsigned char buf[MR_PROTO_MAX_FRAME];
 	int n;
 
-	n = mr_proto_encode(buf, sizeof(buf), type, ++c->seq_out, payload);
+	n = mrc_proto_encode(buf, sizeof(buf), type, ++c->seq_out, payload);
 	if (n < 0)
 		return n;
 	/* never block on a peer: a full socket means it stopped reading */
@@ -258,7 +258,7 @@ server_accept(struct mrd *d)
 		if ((uint32_t)d->nclients >= d->conf.max_clients) {
 			struct mr_proto_bye bye = {MR_BYE_LIMIT, 0};
 			unsigned char buf[64];
-			int n = mr_proto_encode_bye(buf, sizeof(buf), 1, &bye);
+			int n = mrc_proto_encode_bye(buf, sizeof(buf), 1, &bye);
 
 			(void)send(fd, buf, (size_t)n,
 				   MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -387,7 +387,7 @@ server_frame(struct mrd *d, struct mrd_client *c, const struct mr_proto_msg *m)
 		control_request(d, c, &m->u.ctl_request);
 		return server_find_fd(d, c->fd) == c ? 0 : -1;
 	}
-	if (!mr_proto_from_client(type) || c->kind == MRD_CLIENT_CTL) {
+	if (!mrc_proto_from_client(type) || c->kind == MRD_CLIENT_CTL) {
 		d->n.frames_rejected++;
 		server_drop(d, c, MR_BYE_PROTOCOL,
 			    "frame type not allowed "
@@ -461,7 +461,7 @@ server_input(struct mrd *d, struct mrd_client *c)
 				    "max_frame_rate");
 			return;
 		}
-		rc = mr_proto_decode(buf, (size_t)n, &m);
+		rc = mrc_proto_decode(buf, (size_t)n, &m);
 		if (rc < 0) {
 			char why[96];
 

@@ -77,7 +77,7 @@ next_frame(struct mr_proto_msg *m)
 
 	if (n < 0)
 		return -errno;
-	return mr_proto_decode(buf, (size_t)n, m);
+	return mrc_proto_decode(buf, (size_t)n, m);
 }
 
 static void

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include <memreclaim/protocol.h>
+#include "common/protocol.h"
 
 static FILE *events;
 static unsigned char *mem;
@@ -82,7 +83,7 @@ static int
 send_frame(int fd, uint16_t type, const void *p)
 {
 	unsigned char buf[MR_PROTO_MAX_FRAME];
-	int n = mr_proto_encode(buf, sizeof(buf), type, ++seq, p);
+	int n = mrc_proto_encode(buf, sizeof(buf), type, ++seq, p);
 
 	if (n < 0)
 		return n;
@@ -137,7 +138,7 @@ do_trim(int fd, uint32_t tseq, const struct mr_proto_trim *t)
 	      (unsigned long long)before, (unsigned long long)after,
 	      (unsigned long long)d.released_bytes);
 	/* TRIM_DONE echoes the TRIM's sequence number */
-	n = mr_proto_encode_trim_done(buf, sizeof(buf), tseq, &d);
+	n = mrc_proto_encode_trim_done(buf, sizeof(buf), tseq, &d);
 	if (n > 0)
 		(void)send(fd, buf, (size_t)n, MSG_NOSIGNAL);
 }
@@ -297,7 +298,7 @@ main(int argc, char **argv)
 		n = recv(fd, buf, sizeof(buf), 0);
 		if (n <= 0)
 			break;
-		rc = mr_proto_decode(buf, (size_t)n, &m);
+		rc = mrc_proto_decode(buf, (size_t)n, &m);
 		if (rc < 0) {
 			fprintf(stderr,
 				"fakeclient: bad frame from daemon: "
@@ -328,7 +329,7 @@ drain:
 			n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (n <= 0)
 			break;
-		if (mr_proto_decode(buf, (size_t)n, &m) == MR_MSG_BYE)
+		if (mrc_proto_decode(buf, (size_t)n, &m) == MR_MSG_BYE)
 			event("BYE %u", m.u.bye.reason);
 	}
 	event("CLOSED");
