@@ -12,6 +12,7 @@
 
 #include "conf.h"
 #include "policy.h"
+#include "check_main.h"
 #include "daemon_test.h"
 
 #define MIB (1ull << 20)
@@ -330,8 +331,8 @@ START_TEST(test_policy_soft_limit_hysteresis_and_lifting)
 }
 END_TEST
 
-int
-main(void)
+Suite *
+test_suite(void)
 {
 	Suite *s = suite_create("policy");
 	TCase *tc = tcase_create("core");
@@ -348,5 +349,5 @@ main(void)
 	tcase_add_test(tc, test_policy_nothing_idle_and_unwatched);
 	tcase_add_test(tc, test_policy_soft_limit_hysteresis_and_lifting);
 	suite_add_tcase(s, tc);
-	return dt_run(s);
+	return s;
 }

@@ -14,6 +14,7 @@
 #include <memreclaim/protocol.h>
 #include "common/protocol.h"
 
+#include "check_main.h"
 #include "daemon_test.h"
 
 static unsigned char buf[MR_PROTO_MAX_FRAME + 64];
@@ -318,8 +319,8 @@ START_TEST(test_protocol_mutations)
 }
 END_TEST
 
-int
-main(void)
+Suite *
+test_suite(void)
 {
 	Suite *s = suite_create("protocol");
 	TCase *tc = tcase_create("core");
@@ -330,5 +331,5 @@ main(void)
 	tcase_add_test(tc, test_protocol_encode_checks);
 	tcase_add_test(tc, test_protocol_mutations);
 	suite_add_tcase(s, tc);
-	return dt_run(s);
+	return s;
 }

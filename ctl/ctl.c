@@ -21,9 +21,9 @@
 #include <unistd.h>
 
 #include <memreclaim/protocol.h>
-#include "common/protocol.h"
 
-#include "conf.h"
+#include "common/parse.h"
+#include "common/protocol.h"
 
 static int json;
 
@@ -358,7 +358,7 @@ main(int argc, char **argv)
 			return 2;
 		}
 		who = argv[optind];
-		if (conf_parse_size(argv[optind + 1], &req.bytes) < 0 ||
+		if (mrc_parse_size(argv[optind + 1], &req.bytes) < 0 ||
 		    req.bytes == 0) {
 			fprintf(stderr, "memreclaimctl: bad size '%s'\n",
 				argv[optind + 1]);
