@@ -106,8 +106,8 @@ cgpath_field(const char **pp, const char *end, const char **f, size_t *fl)
 }
 
 int
-mrc_cgpath_mountinfo_find(const char *text, const char *controller,
-			  char *mnt, size_t mntlen, char *root, size_t rootlen)
+mrc_cgpath_mountinfo_find(const char *text, const char *controller, char *mnt,
+			  size_t mntlen, char *root, size_t rootlen)
 {
 	const char *line = text;
 
@@ -230,9 +230,8 @@ cgpath_join(char *out, size_t cap, const char *dir, const char *name)
 }
 
 int
-mrc_cgpath_self_memory(const char *proc_root, char *buf, size_t cap,
-		       char *mnt, size_t mntlen, char *rel, size_t rellen,
-		       int *is_v2)
+mrc_cgpath_self_memory(const char *proc_root, char *buf, size_t cap, char *mnt,
+		       size_t mntlen, char *rel, size_t rellen, int *is_v2)
 {
 	char root[4096], path[4096];
 	ssize_t n;

@@ -45,8 +45,8 @@ int mrc_cgpath_mountinfo_find(const char *text, const char *controller,
  * Returns 0, -EINVAL for a line that is not ID:CONTROLLERS:/PATH, or
  * -ENAMETOOLONG.
  */
-int mrc_cgpath_proc_cgroup(const char *text, const char *controller,
-			   char *mem, size_t memlen, char *v2, size_t v2len);
+int mrc_cgpath_proc_cgroup(const char *text, const char *controller, char *mem,
+			   size_t memlen, char *v2, size_t v2len);
 
 /* Take a mount's root (from mrc_cgpath_mountinfo_find) off the front of a
  * /proc/PID/cgroup path, in place: in a cgroup namespace "/ns/app" under

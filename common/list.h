@@ -18,11 +18,14 @@ struct mrc_list {
 	struct mrc_list *prev;
 };
 
-#define MRC_LIST_INIT(name) { &(name), &(name) }
+#define MRC_LIST_INIT(name)                                                    \
+	{                                                                      \
+		&(name), &(name)                                               \
+	}
 
 /* The element of type `type` whose member `member` is link l. */
 #define mrc_list_entry(l, type, member)                                        \
-	((type *)(void *)((char *)(l) - offsetof(type, member)))
+	((type *)(void *)((char *)(l)-offsetof(type, member)))
 
 static inline void
 mrc_list_init(struct mrc_list *h)
@@ -81,8 +84,10 @@ mrc_list_del(struct mrc_list *n)
  * type. */
 #define mrc_list_for_each_safe(e, tmp, h, member)                              \
 	for ((e) = mrc_list_entry((h)->next, __typeof__(*(e)), member),        \
-	    (tmp) = mrc_list_entry((e)->member.next, __typeof__(*(e)), member);\
-	     &(e)->member != (h); (e) = (tmp),                                 \
-	    (tmp) = mrc_list_entry((e)->member.next, __typeof__(*(e)), member))
+	    (tmp) =                                                            \
+		 mrc_list_entry((e)->member.next, __typeof__(*(e)), member);   \
+	     &(e)->member != (h);                                              \
+	     (e) = (tmp), (tmp) = mrc_list_entry((e)->member.next,             \
+						 __typeof__(*(e)), member))
 
 #endif

@@ -122,12 +122,12 @@ mrc_parse_duration_ns(const char *s, uint64_t default_unit_ns, uint64_t *out)
 		const char *name;
 		uint64_t ns;
 	} units[] = {
-		{ "ns", 1 },
-		{ "us", MRC_NS_PER_US },
-		{ "ms", MRC_NS_PER_MS },
-		{ "s", MRC_NS_PER_S },
-		{ "m", 60 * MRC_NS_PER_S },
-		{ "h", 3600 * MRC_NS_PER_S },
+	    {"ns", 1},
+	    {"us", MRC_NS_PER_US},
+	    {"ms", MRC_NS_PER_MS},
+	    {"s", MRC_NS_PER_S},
+	    {"m", 60 * MRC_NS_PER_S},
+	    {"h", 3600 * MRC_NS_PER_S},
 	};
 	struct parse_num n;
 	uint64_t mult = default_unit_ns;
@@ -147,8 +147,8 @@ mrc_parse_duration_ns(const char *s, uint64_t default_unit_ns, uint64_t *out)
 
 			while (*u != '\0' && parse_lower(*q) == *u)
 				u++, q++;
-			if (*u == '\0' && (*q == '\0' || *q == ' ' ||
-					   *q == '\t')) {
+			if (*u == '\0' &&
+			    (*q == '\0' || *q == ' ' || *q == '\t')) {
 				mult = units[i].ns;
 				p = q;
 				break;
@@ -175,8 +175,8 @@ parse_word_eq(const char *s, const char *word)
 int
 mrc_parse_bool(const char *s, int *out)
 {
-	static const char *const yes[] = { "1", "yes", "true", "on" };
-	static const char *const no[] = { "0", "no", "false", "off" };
+	static const char *const yes[] = {"1", "yes", "true", "on"};
+	static const char *const no[] = {"0", "no", "false", "off"};
 	size_t i;
 
 	if (s == NULL)

@@ -127,19 +127,19 @@ mrc_proto_check_payload(const struct mr_proto_msg *m)
 		return 0;
 	case MR_MSG_CTL_CLIENT:
 		if (!proto_str_ok(m->u.ctl_client.cgroup,
-				     sizeof(m->u.ctl_client.cgroup)))
+				  sizeof(m->u.ctl_client.cgroup)))
 			return -EINVAL;
 		return 0;
 	case MR_MSG_CTL_CGROUP:
 		if (!proto_str_ok(m->u.ctl_cgroup.path,
-				     sizeof(m->u.ctl_cgroup.path)) ||
+				  sizeof(m->u.ctl_cgroup.path)) ||
 		    m->u.ctl_cgroup.psi_mode > MR_PSI_MODE_POLL)
 			return -EINVAL;
 		return 0;
 	case MR_MSG_CTL_DONE:
 		if (m->u.ctl_done.status > 0 ||
 		    !proto_str_ok(m->u.ctl_done.message,
-				     sizeof(m->u.ctl_done.message)))
+				  sizeof(m->u.ctl_done.message)))
 			return -EINVAL;
 		return 0;
 	default:
@@ -192,7 +192,7 @@ mrc_proto_decode(const void *buf, size_t len, struct mr_proto_msg *out)
  */
 int
 mrc_proto_encode(void *buf, size_t len, uint16_t type, uint32_t seq,
-		const void *p)
+		 const void *p)
 {
 	struct mr_proto_msg m;
 	size_t psize = mrc_proto_payload_size(type);
@@ -220,43 +220,42 @@ mrc_proto_encode(void *buf, size_t len, uint16_t type, uint32_t seq,
 /* Typed wrappers: the usual way to build a frame. */
 int
 mrc_proto_encode_hello(void *buf, size_t len, uint32_t seq,
-		      const struct mr_proto_hello *p)
+		       const struct mr_proto_hello *p)
 {
 	return mrc_proto_encode(buf, len, MR_MSG_HELLO, seq, p);
 }
 
 int
 mrc_proto_encode_stats(void *buf, size_t len, uint32_t seq,
-		      const struct mr_proto_stats *p)
+		       const struct mr_proto_stats *p)
 {
 	return mrc_proto_encode(buf, len, MR_MSG_STATS, seq, p);
 }
 
 int
 mrc_proto_encode_trim(void *buf, size_t len, uint32_t seq,
-		     const struct mr_proto_trim *p)
+		      const struct mr_proto_trim *p)
 {
 	return mrc_proto_encode(buf, len, MR_MSG_TRIM, seq, p);
 }
 
 int
 mrc_proto_encode_trim_done(void *buf, size_t len, uint32_t seq,
-			  const struct mr_proto_trim_done *p)
+			   const struct mr_proto_trim_done *p)
 {
 	return mrc_proto_encode(buf, len, MR_MSG_TRIM_DONE, seq, p);
 }
 
 int
 mrc_proto_encode_limit(void *buf, size_t len, uint32_t seq,
-		      const struct mr_proto_limit *p)
+		       const struct mr_proto_limit *p)
 {
 	return mrc_proto_encode(buf, len, MR_MSG_LIMIT, seq, p);
 }
 
 int
 mrc_proto_encode_bye(void *buf, size_t len, uint32_t seq,
-		    const struct mr_proto_bye *p)
+		     const struct mr_proto_bye *p)
 {
 	return mrc_proto_encode(buf, len, MR_MSG_BYE, seq, p);
 }
-

@@ -105,14 +105,12 @@ control_status(struct mrd *d, struct mrd_client *c)
 	    MR_VERSION_MAJOR, MR_VERSION_MINOR, MR_VERSION_PATCH);
 	s.daemon_pid = (uint32_t)getpid();
 	s.uptime_ms = (mrc_now_ns() - d->start_ns) / 1000000;
-	mrc_list_for_each(k, &d->clients, link)
-		if (k->kind == MRD_CLIENT_LIB)
-			s.clients++;
+	mrc_list_for_each(k, &d->clients, link) if (k->kind == MRD_CLIENT_LIB)
+	    s.clients++;
 	s.cgroups = (uint32_t)d->ncgroups;
 	s.tick_ms = d->conf.tick_ms;
-	mrc_list_for_each(cg, &d->cgroups, link)
-		if (cg->trigger_fd >= 0)
-			s.psi_triggers++;
+	mrc_list_for_each(cg, &d->cgroups, link) if (cg->trigger_fd >= 0)
+	    s.psi_triggers++;
 	s.trims_sent = d->n.trims_sent;
 	s.trim_bytes_requested = d->n.trim_bytes_requested;
 	s.trim_bytes_released = d->n.trim_bytes_released;
@@ -134,7 +132,8 @@ control_clients(struct mrd *d, struct mrd_client *c)
 	uint32_t count = 0;
 	int fd = c->fd;
 
-	mrc_list_for_each(k, &d->clients, link) {
+	mrc_list_for_each(k, &d->clients, link)
+	{
 		struct mr_proto_ctl_client r;
 
 		if (k->kind != MRD_CLIENT_LIB)
@@ -169,7 +168,8 @@ control_cgroups(struct mrd *d, struct mrd_client *c)
 	struct mrd_cgroup *cg;
 	uint32_t count = 0;
 
-	mrc_list_for_each(cg, &d->cgroups, link) {
+	mrc_list_for_each(cg, &d->cgroups, link)
+	{
 		struct mr_proto_ctl_cgroup r;
 
 		memset(&r, 0, sizeof(r));
@@ -212,7 +212,8 @@ control_trim(struct mrd *d, struct mrd_client *c,
 	char msg[MR_PROTO_TEXT_MAX];
 	int n = 0, i, j;
 
-	mrc_list_for_each(k, &d->clients, link) {
+	mrc_list_for_each(k, &d->clients, link)
+	{
 		struct policy_client t;
 
 		if (n == 256)

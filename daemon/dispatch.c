@@ -23,7 +23,7 @@ dispatch_ctl_allowed(const struct mrd *d, const struct mrd_client *c)
 
 static void
 dispatch_hello(struct mrd *d, struct mrd_client *c,
-	     const struct mr_proto_hello *h)
+	       const struct mr_proto_hello *h)
 {
 	c->kind = MRD_CLIENT_LIB;
 	c->lib_version = h->lib_version;
@@ -43,7 +43,7 @@ dispatch_hello(struct mrd *d, struct mrd_client *c,
 
 static void
 dispatch_trim_done(struct mrd *d, struct mrd_client *c, uint32_t seq,
-		 const struct mr_proto_trim_done *t)
+		   const struct mr_proto_trim_done *t)
 {
 	uint64_t now = mrc_now_ns();
 
@@ -70,20 +70,22 @@ dispatch_trim_done(struct mrd *d, struct mrd_client *c, uint32_t seq,
 
 /* Handle one decoded frame.  Returns 0, or -1 if c was dropped. */
 static int
-dispatch_frame(struct mrd *d, struct mrd_client *c, const struct mr_proto_msg *m)
+dispatch_frame(struct mrd *d, struct mrd_client *c,
+	       const struct mr_proto_msg *m)
 {
 	int type = m->hdr.type, fd = c->fd;
 
 	if (type == MR_MSG_CTL_REQUEST) {
 		if (c->kind == MRD_CLIENT_LIB) {
-			transport_drop(d, c, MR_BYE_PROTOCOL,
-				    "control request on a client connection");
+			transport_drop(
+			    d, c, MR_BYE_PROTOCOL,
+			    "control request on a client connection");
 			return -1;
 		}
 		if (!dispatch_ctl_allowed(d, c)) {
 			d->n.frames_rejected++;
 			transport_drop(d, c, MR_BYE_PROTOCOL,
-				    "control request without permission");
+				       "control request without permission");
 			return -1;
 		}
 		c->kind = MRD_CLIENT_CTL;
@@ -93,8 +95,8 @@ dispatch_frame(struct mrd *d, struct mrd_client *c, const struct mr_proto_msg *m
 	if (!mrc_proto_from_client(type) || c->kind == MRD_CLIENT_CTL) {
 		d->n.frames_rejected++;
 		transport_drop(d, c, MR_BYE_PROTOCOL,
-			    "frame type not allowed "
-			    "from a client");
+			       "frame type not allowed "
+			       "from a client");
 		return -1;
 	}
 	if (type == MR_MSG_BYE) {
@@ -125,7 +127,8 @@ dispatch_frame(struct mrd *d, struct mrd_client *c, const struct mr_proto_msg *m
 	if (m->hdr.seq == 0 || m->hdr.seq > c->seq_out ||
 	    c->last_trim_ns == 0) {
 		d->n.frames_rejected++;
-		transport_drop(d, c, MR_BYE_PROTOCOL, "TRIM_DONE without a TRIM");
+		transport_drop(d, c, MR_BYE_PROTOCOL,
+			       "TRIM_DONE without a TRIM");
 		return -1;
 	}
 	dispatch_trim_done(d, c, m->hdr.seq, &m->u.trim_done);
@@ -143,8 +146,8 @@ dispatch_closing(struct mrd *d, struct mrd_client *c)
 }
 
 static const struct transport_hooks dispatch_hooks = {
-	.frame = dispatch_frame,
-	.closing = dispatch_closing,
+    .frame = dispatch_frame,
+    .closing = dispatch_closing,
 };
 
 void

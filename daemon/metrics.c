@@ -174,8 +174,8 @@ metrics_render(const struct mrd *d, char *buf, size_t len)
 		mb_head(&b, name, "counter", help);                            \
 		mb_printf(&b, "%s %llu\n", name, (unsigned long long)(value)); \
 	} while (0)
-	mrc_list_for_each(c, &d->clients, link)
-		nlib += c->kind == MRD_CLIENT_LIB;
+	mrc_list_for_each(c, &d->clients, link) nlib +=
+	    c->kind == MRD_CLIENT_LIB;
 	mb_head(&b, "memreclaim_server_clients", "gauge",
 		"Registered library clients.");
 	mb_printf(&b, "memreclaim_server_clients %d\n", nlib);
@@ -230,7 +230,8 @@ metrics_render(const struct mrd *d, char *buf, size_t len)
 #define CG_GAUGE(name, type, help, fmt, expr)                                  \
 	do {                                                                   \
 		mb_head(&b, name, type, help);                                 \
-		mrc_list_for_each(cg, &d->cgroups, link) {                     \
+		mrc_list_for_each(cg, &d->cgroups, link)                       \
+		{                                                              \
 			if (!cg->have_sample)                                  \
 				continue;                                      \
 			mb_label(lab, sizeof(lab), cg->g.path);                \
@@ -271,7 +272,8 @@ metrics_render(const struct mrd *d, char *buf, size_t len)
 #define CL_GAUGE(name, help, field)                                            \
 	do {                                                                   \
 		mb_head(&b, name, "gauge", help);                              \
-		mrc_list_for_each(c, &d->clients, link) {                         \
+		mrc_list_for_each(c, &d->clients, link)                        \
+		{                                                              \
 			if (c->kind != MRD_CLIENT_LIB || !c->has_stats)        \
 				continue;                                      \
 			mb_label(lab, sizeof(lab), c->mem_path);               \

@@ -26,9 +26,7 @@ transport_find_fd(struct mrd *d, int fd)
 {
 	struct mrd_client *c;
 
-	mrc_list_for_each(c, &d->clients, link)
-		if (c->fd == fd)
-			return c;
+	mrc_list_for_each(c, &d->clients, link) if (c->fd == fd) return c;
 	return NULL;
 }
 
@@ -132,10 +130,9 @@ void
 transport_close(struct mrd *d)
 {
 	while (!mrc_list_empty(&d->clients))
-		transport_drop(d,
-			       mrc_list_entry(d->clients.next,
-					      struct mrd_client, link),
-			       MR_BYE_SHUTDOWN, "daemon exiting");
+		transport_drop(
+		    d, mrc_list_entry(d->clients.next, struct mrd_client, link),
+		    MR_BYE_SHUTDOWN, "daemon exiting");
 	if (d->listen_fd >= 0) {
 		close(d->listen_fd);
 		unlink(d->conf.socket);
@@ -160,7 +157,7 @@ transport_send_raw(struct mrd_client *c, uint16_t type, const void *payload)
 
 void
 transport_drop(struct mrd *d, struct mrd_client *c, uint32_t reason,
-	    const char *why)
+	       const char *why)
 {
 	struct mr_proto_bye bye = {reason, 0};
 
@@ -177,7 +174,7 @@ transport_drop(struct mrd *d, struct mrd_client *c, uint32_t reason,
 
 int
 transport_send(struct mrd *d, struct mrd_client *c, uint16_t type,
-	    const void *payload)
+	       const void *payload)
 {
 	int rc = transport_send_raw(c, type, payload);
 
@@ -186,15 +183,15 @@ transport_send(struct mrd *d, struct mrd_client *c, uint16_t type,
 
 		snprintf(why, sizeof(why), "send: %s%s", strerror(-rc),
 			 rc == -EAGAIN ? " (not reading)" : "");
-		transport_drop(d, c, rc == -EAGAIN ? MR_BYE_LIMIT : MR_BYE_NORMAL,
-			    why);
+		transport_drop(
+		    d, c, rc == -EAGAIN ? MR_BYE_LIMIT : MR_BYE_NORMAL, why);
 	}
 	return rc;
 }
 
 int
 transport_send_trim(struct mrd *d, struct mrd_client *c, uint64_t bytes,
-		 uint32_t urgency)
+		    uint32_t urgency)
 {
 	struct mr_proto_trim t = {bytes, urgency, d->conf.trim_deadline_ms};
 	int rc;
@@ -328,8 +325,8 @@ transport_input(struct mrd *d, struct mrd_client *c)
 		if (!transport_rate_ok(d, c, mrc_now_ns())) {
 			d->n.frames_rejected++;
 			transport_drop(d, c, MR_BYE_LIMIT,
-				    "frame rate over "
-				    "max_frame_rate");
+				       "frame rate over "
+				       "max_frame_rate");
 			return;
 		}
 		rc = mrc_proto_decode(buf, (size_t)n, &m);

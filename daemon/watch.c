@@ -80,12 +80,13 @@ watch_get(struct mrd *d, const char *mem, const char *v2,
 	int rc;
 
 	*out = NULL;
-	mrc_list_for_each(cg, &d->cgroups, link)
-		if (strcmp(cg->g.path, mem) == 0) {
-			cg->refs++;
-			*out = cg;
-			return 0;
-		}
+	mrc_list_for_each(cg, &d->cgroups,
+			  link) if (strcmp(cg->g.path, mem) == 0)
+	{
+		cg->refs++;
+		*out = cg;
+		return 0;
+	}
 	cg = calloc(1, sizeof(*cg));
 	if (cg == NULL)
 		return -ENOMEM;
@@ -176,9 +177,8 @@ watch_find_trigger(struct mrd *d, int fd)
 {
 	struct mrd_cgroup *cg;
 
-	mrc_list_for_each(cg, &d->cgroups, link)
-		if (cg->trigger_fd == fd)
-			return cg;
+	mrc_list_for_each(cg, &d->cgroups,
+			  link) if (cg->trigger_fd == fd) return cg;
 	return NULL;
 }
 
@@ -187,8 +187,7 @@ watch_retrigger(struct mrd *d)
 {
 	struct mrd_cgroup *cg;
 
-	mrc_list_for_each(cg, &d->cgroups, link)
-		watch_trigger_open(d, cg);
+	mrc_list_for_each(cg, &d->cgroups, link) watch_trigger_open(d, cg);
 }
 
 /* A cgroup went away: detach its clients and look each up again. */
@@ -200,16 +199,17 @@ watch_vanished(struct mrd *d, struct mrd_cgroup *cg)
 	log_info("cgroup %s is gone", cg->g.path);
 	d->n.cgroups_vanished++;
 	cg->refs++; /* keep it alive while its clients move */
-	mrc_list_for_each(c, &d->clients, link)
-		if (c->cg == cg) {
-			c->cg = NULL;
-			cg->refs--;
-			c->mem_path[0] = '\0';
-		}
+	mrc_list_for_each(c, &d->clients, link) if (c->cg == cg)
+	{
+		c->cg = NULL;
+		cg->refs--;
+		c->mem_path[0] = '\0';
+	}
 	watch_put(d, cg);
-	mrc_list_for_each_safe(c, next, &d->clients, link)
-		if (c->kind == MRD_CLIENT_LIB && c->cg == NULL)
-			(void)watch_attach(d, c);
+	mrc_list_for_each_safe(c, next, &d->clients,
+			       link) if (c->kind == MRD_CLIENT_LIB &&
+					 c->cg == NULL)(void)
+	    watch_attach(d, c);
 }
 
 void
@@ -237,7 +237,8 @@ watch_decide(struct mrd *d, struct mrd_cgroup *cg, uint64_t now)
 	struct policy_out out;
 	int n = 0, i, asked;
 
-	mrc_list_for_each(c, &d->clients, link) {
+	mrc_list_for_each(c, &d->clients, link)
+	{
 		if (n == 256)
 			break;
 		if (c->cg != cg || c->kind != MRD_CLIENT_LIB)
@@ -285,7 +286,8 @@ watch_decide(struct mrd *d, struct mrd_cgroup *cg, uint64_t now)
 		if (transport_find_fd(d, c->fd) != c)
 			continue;
 		if (co[i].trim_bytes > 0 &&
-		    transport_send_trim(d, c, co[i].trim_bytes, co[i].urgency) < 0)
+		    transport_send_trim(d, c, co[i].trim_bytes, co[i].urgency) <
+			0)
 			continue;
 		if (co[i].limit_bytes != POLICY_LIMIT_KEEP &&
 		    (c->features & MR_FEAT_LIMIT)) {
@@ -318,14 +320,15 @@ watch_cycle(struct mrd *d, uint64_t now)
 	d->host_psi_ok = fd >= 0 && psi_read_fd(fd, &d->host_psi) == 0;
 	if (fd >= 0)
 		close(fd);
-	mrc_list_for_each_safe(c, cnext, &d->clients, link) {
+	mrc_list_for_each_safe(c, cnext, &d->clients, link)
+	{
 		uint64_t dl = (uint64_t)d->conf.trim_deadline_ms * 1000000ull;
 
 		if (c->kind == MRD_CLIENT_NEW &&
 		    now - c->connected_ns > MRD_HELLO_TIMEOUT_MS * 1000000ull) {
 			transport_drop(d, c, MR_BYE_PROTOCOL,
-				    "no frame within "
-				    "5 s of connecting");
+				       "no frame within "
+				       "5 s of connecting");
 			continue;
 		}
 		if (c->kind != MRD_CLIENT_LIB)
@@ -344,7 +347,8 @@ watch_cycle(struct mrd *d, uint64_t now)
 			(void)watch_attach(d, c);
 	}
 	for (l = d->cgroups.next; l != &d->cgroups; l = lnext) {
-		struct mrd_cgroup *cg = mrc_list_entry(l, struct mrd_cgroup, link);
+		struct mrd_cgroup *cg =
+		    mrc_list_entry(l, struct mrd_cgroup, link);
 		int rc;
 
 		lnext = l->next;

@@ -30,7 +30,6 @@ void watch_retrigger(struct mrd *d);
 void watch_cycle(struct mrd *d, uint64_t now_ns);
 /* The policy's view of a client (what policy_eval and policy_before
  * read). */
-void watch_policy_client(const struct mrd_client *c,
-			 struct policy_client *pc);
+void watch_policy_client(const struct mrd_client *c, struct policy_client *pc);
 
 #endif

@@ -49,9 +49,9 @@ START_TEST(test_cgpath_mountinfo_finds_v1_controller_and_cgroup2)
 						   sizeof(out), NULL, 0),
 			 -ENOENT);
 	/* too small a buffer is an error, not a truncated path */
-	ck_assert_int_eq(mrc_cgpath_mountinfo_find(hybrid_mi, "memory", out, 8,
-						   NULL, 0),
-			 -ENAMETOOLONG);
+	ck_assert_int_eq(
+	    mrc_cgpath_mountinfo_find(hybrid_mi, "memory", out, 8, NULL, 0),
+	    -ENAMETOOLONG);
 }
 END_TEST
 
@@ -70,8 +70,7 @@ START_TEST(test_cgpath_mountinfo_decodes_octal_escapes)
 			 0);
 	ck_assert_str_eq(out, "/mnt/cg v1\tx\\y");
 	ck_assert_str_eq(root, "/my box");
-	ck_assert_int_eq(mrc_cgpath_unescape(out, sizeof(out), "a\\040", 5),
-			 0);
+	ck_assert_int_eq(mrc_cgpath_unescape(out, sizeof(out), "a\\040", 5), 0);
 	ck_assert_str_eq(out, "a ");
 	/* a backslash not followed by three octal digits stays as it is */
 	ck_assert_int_eq(mrc_cgpath_unescape(out, sizeof(out), "a\\09", 4), 0);
@@ -99,9 +98,8 @@ START_TEST(test_cgpath_proc_cgroup_paths)
 	ck_assert_int_eq(mrc_cgpath_proc_cgroup("4:memory\n", "memory", mem,
 						sizeof(mem), v2, sizeof(v2)),
 			 -EINVAL);
-	ck_assert_int_eq(mrc_cgpath_proc_cgroup("4:memory:box\n", "memory",
-						mem, sizeof(mem), v2,
-						sizeof(v2)),
+	ck_assert_int_eq(mrc_cgpath_proc_cgroup("4:memory:box\n", "memory", mem,
+						sizeof(mem), v2, sizeof(v2)),
 			 -EINVAL);
 	ck_assert_int_eq(mrc_cgpath_proc_cgroup("4:memory:/a/long/path\n",
 						"memory", mem, 8, v2,

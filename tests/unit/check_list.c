@@ -21,16 +21,14 @@ list_digits(struct mrc_list *h)
 	struct item *it;
 	int n = 0;
 
-	mrc_list_for_each(it, h, link)
-		n = n * 10 + it->v;
+	mrc_list_for_each(it, h, link) n = n * 10 + it->v;
 	return n;
 }
 
 START_TEST(test_list_add_is_newest_first_add_tail_is_oldest_first)
 {
 	struct mrc_list h = MRC_LIST_INIT(h), t;
-	struct item a = { 1, { 0, 0 } }, b = { 2, { 0, 0 } },
-		    c = { 3, { 0, 0 } };
+	struct item a = {1, {0, 0}}, b = {2, {0, 0}}, c = {3, {0, 0}};
 
 	ck_assert(mrc_list_empty(&h));
 	mrc_list_add(&h, &a.link);
@@ -62,12 +60,10 @@ START_TEST(test_list_safe_walk_removes_every_other)
 		it[i].v = i + 1;
 		mrc_list_add_tail(&h, &it[i].link);
 	}
-	mrc_list_for_each_safe(e, tmp, &h, link)
-		if (e->v % 2 == 0)
-			mrc_list_del(&e->link);
+	mrc_list_for_each_safe(e, tmp, &h, link) if (e->v % 2 == 0)
+	    mrc_list_del(&e->link);
 	ck_assert_int_eq(list_digits(&h), 135);
-	mrc_list_for_each_safe(e, tmp, &h, link)
-		mrc_list_del(&e->link);
+	mrc_list_for_each_safe(e, tmp, &h, link) mrc_list_del(&e->link);
 	ck_assert(mrc_list_empty(&h));
 }
 END_TEST
@@ -75,7 +71,7 @@ END_TEST
 START_TEST(test_list_del_twice_is_harmless)
 {
 	struct mrc_list h = MRC_LIST_INIT(h);
-	struct item a = { 1, { 0, 0 } }, b = { 2, { 0, 0 } };
+	struct item a = {1, {0, 0}}, b = {2, {0, 0}};
 
 	mrc_list_add_tail(&h, &a.link);
 	mrc_list_add_tail(&h, &b.link);

@@ -90,9 +90,12 @@ END_TEST
 START_TEST(test_parse_size_rejects_text_outside_the_grammar)
 {
 	static const char *const bad[] = {
-		"", " ", "-1", "+1", "1X", "K", "1 K", "1.", ".5K", "1..5",
-		"1KiBB", "1iB", "1Ki", "0x10", "1e3", "1,5K", "12 34",
-		"1.0000000000000000001K", /* 19 fraction digits */
+	    "",	    " ",     "-1",
+	    "+1",   "1X",    "K",
+	    "1 K",  "1.",    ".5K",
+	    "1..5", "1KiBB", "1iB",
+	    "1Ki",  "0x10",  "1e3",
+	    "1,5K", "12 34", "1.0000000000000000001K", /* 19 fraction digits */
 	};
 	size_t i;
 
@@ -113,8 +116,7 @@ START_TEST(test_parse_duration_units_and_default_unit)
 	ck_assert_uint_eq(v, 2 * MRC_NS_PER_S);
 	ck_assert_int_eq(mrc_parse_duration_ns("1.5s", MRC_NS_PER_MS, &v), 0);
 	ck_assert_uint_eq(v, 1500 * MRC_NS_PER_MS);
-	ck_assert_int_eq(mrc_parse_duration_ns("100us", MRC_NS_PER_MS, &v),
-			 0);
+	ck_assert_int_eq(mrc_parse_duration_ns("100us", MRC_NS_PER_MS, &v), 0);
 	ck_assert_uint_eq(v, 100 * MRC_NS_PER_US);
 	ck_assert_int_eq(mrc_parse_duration_ns("5m", MRC_NS_PER_MS, &v), 0);
 	ck_assert_uint_eq(v, 300 * MRC_NS_PER_S);
@@ -133,15 +135,15 @@ END_TEST
 START_TEST(test_parse_duration_rejects_and_overflows)
 {
 	static const char *const bad[] = {
-		"", "s", "1x", "1 s", "-1s", "1sec", "1mss", "1.s",
+	    "", "s", "1x", "1 s", "-1s", "1sec", "1mss", "1.s",
 	};
 	uint64_t v = 5;
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ck_assert_msg(mrc_parse_duration_ns(bad[i], MRC_NS_PER_MS,
-						    &v) == -EINVAL,
-			      "'%s' accepted", bad[i]);
+		ck_assert_msg(
+		    mrc_parse_duration_ns(bad[i], MRC_NS_PER_MS, &v) == -EINVAL,
+		    "'%s' accepted", bad[i]);
 	ck_assert_uint_eq(v, 5);
 	ck_assert_int_eq(mrc_parse_duration_ns("6000000h", MRC_NS_PER_MS, &v),
 			 -ERANGE);
@@ -151,12 +153,12 @@ END_TEST
 
 START_TEST(test_parse_bool_words)
 {
-	static const char *const yes[] = { "1", "yes", "true", "on", "Yes",
-					   "TRUE" };
-	static const char *const no[] = { "0", "no", "false", "off", "NO",
-					  "Off" };
-	static const char *const bad[] = { "", "2", "y", "n", "yess", " on",
-					   "enable" };
+	static const char *const yes[] = {"1",	"yes", "true",
+					  "on", "Yes", "TRUE"};
+	static const char *const no[] = {"0",	"no", "false",
+					 "off", "NO", "Off"};
+	static const char *const bad[] = {"",	  "2",	 "y",	  "n",
+					  "yess", " on", "enable"};
 	size_t i;
 	int v;
 

@@ -186,7 +186,7 @@ START_TEST(test_protocol_rejects_bad_fields)
 		n = enc(buf, sizeof(buf), 1, &obj);                            \
 		ck_assert_int_gt(n, 0);                                        \
 		PATCH(type, field, value);                                     \
-		ck_assert_int_eq(mrc_proto_decode(buf, n, &m), -EINVAL);        \
+		ck_assert_int_eq(mrc_proto_decode(buf, n, &m), -EINVAL);       \
 	} while (0)
 	BAD(mrc_proto_encode_hello, h, struct mr_proto_hello, reserved, 1);
 	BAD(mrc_proto_encode_hello, h, struct mr_proto_hello, features, 0x8);
@@ -194,7 +194,8 @@ START_TEST(test_protocol_rejects_bad_fields)
 	    0);
 	memset(&st, 0, sizeof(st));
 	BAD(mrc_proto_encode_stats, st, struct mr_proto_stats, reserved, 9);
-	BAD(mrc_proto_encode_stats, st, struct mr_proto_stats, purge_backend, 4);
+	BAD(mrc_proto_encode_stats, st, struct mr_proto_stats, purge_backend,
+	    4);
 	n = trim_frame();
 	PATCH(struct mr_proto_trim, bytes, 0);
 	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), -EINVAL);
@@ -277,7 +278,8 @@ START_TEST(test_protocol_encode_checks)
 			 -EINVAL);
 	ck_assert_int_eq(mrc_proto_encode_limit(buf, 23, 1, &l), -ENOBUFS);
 	ck_assert_int_eq(mrc_proto_encode_limit(buf, 24, 1, &l), 24);
-	ck_assert_int_eq(mrc_proto_encode(buf, sizeof(buf), 99, 1, &l), -EPROTO);
+	ck_assert_int_eq(mrc_proto_encode(buf, sizeof(buf), 99, 1, &l),
+			 -EPROTO);
 	ck_assert_int_eq(mrc_proto_from_client(MR_MSG_HELLO), 1);
 	ck_assert_int_eq(mrc_proto_from_client(MR_MSG_TRIM), 0);
 	ck_assert_int_eq(mrc_proto_from_client(MR_MSG_CTL_REQUEST), 0);

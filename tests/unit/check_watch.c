@@ -112,10 +112,9 @@ static void
 teardown(void)
 {
 	while (!mrc_list_empty(&d.clients))
-		transport_drop(&d,
-			       mrc_list_entry(d.clients.next, struct mrd_client,
-					      link),
-			       MR_BYE_SHUTDOWN, "test over");
+		transport_drop(
+		    &d, mrc_list_entry(d.clients.next, struct mrd_client, link),
+		    MR_BYE_SHUTDOWN, "test over");
 	ck_assert_int_eq(d.ncgroups, 0); /* every reference returned */
 	cgfs_close(&d.fs);
 	close(d.epfd);
