@@ -45,7 +45,7 @@ int cgfs_open(struct cgfs *fs, const char *memory_root, int memory_v2,
 
 /* Find the real roots: the memory controller's mount through libcgroup
  * (cgroup_get_subsys_mount_point, else mountinfo), the cgroup2 mount from
- * <proc_root>/self/mountinfo (both with \040 escapes decoded).  Returns 0 or
+ * <proc_root>/self/mountinfo (its \040 escapes decoded).  Returns 0 or
  * -errno (-ENOENT: no memory controller mounted). */
 int cgfs_discover(struct cgfs *fs, const char *proc_root);
 
