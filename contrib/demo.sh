@@ -105,7 +105,7 @@ NPROC=${DEMO_JOBS:-$(nproc)}
 ) > "$TMP/build.log" 2>&1 || { tail -n 30 "$TMP/build.log"; die "build failed"; }
 LIB=$BUILD/lib/.libs/libmemreclaim.so
 DAEMON=$BUILD/daemon/memreclaimd
-CTL=$BUILD/daemon/memreclaimctl
+CTL=$BUILD/ctl/memreclaimctl
 PRESSURE=$BUILD/tests/system/pressure
 GLIBC_SHIM=$BUILD/tests/programs/.libs/libglibc_malloc.so
 for f in "$LIB" "$DAEMON" "$CTL" "$PRESSURE"; do

@@ -28,6 +28,7 @@
 #include <unistd.h>
 #include "memreclaim.h"
 #include "memreclaim/protocol.h"
+#include "common/protocol.h"
 #include "client/client.h"
 #include "api/options.h"
 #include "os/os.h"
@@ -131,7 +132,7 @@ client_send_bye(uint32_t reason)
 {
 	struct mr_proto_bye bye = {.reason = reason};
 	char buf[MR_PROTO_MAX_FRAME];
-	int len = mr_proto_encode_bye(buf, sizeof(buf), ++cl.seq, &bye);
+	int len = mrc_proto_encode_bye(buf, sizeof(buf), ++cl.seq, &bye);
 
 	return len < 0 ? len : client_send(buf, len);
 }
@@ -176,7 +177,7 @@ client_send_stats(void)
 	ps.trims_received =
 	    __atomic_load_n(&cl.n.trims_received, __ATOMIC_RELAXED);
 	ps.purge_backend = client_backend(cl.st.purge_backend);
-	len = mr_proto_encode_stats(buf, sizeof(buf), ++cl.seq, &ps);
+	len = mrc_proto_encode_stats(buf, sizeof(buf), ++cl.seq, &ps);
 	if (len < 0)
 		return 0;
 	rc = client_send(buf, len);
@@ -221,7 +222,7 @@ client_connect(uint64_t now_ns)
 	    MR_VERSION_MAJOR, MR_VERSION_MINOR, MR_VERSION_PATCH);
 	hello.features = MR_FEAT_TRIM_LAZY | MR_FEAT_TRIM_NOW | MR_FEAT_LIMIT;
 	hello.stats_interval_ms = (uint32_t)(client_interval_ns() / 1000000);
-	len = mr_proto_encode_hello(buf, sizeof(buf), ++cl.seq, &hello);
+	len = mrc_proto_encode_hello(buf, sizeof(buf), ++cl.seq, &hello);
 	if (len < 0 || client_send(buf, len) < 0)
 		goto failed;
 	__atomic_store_n(&cl.n.connected, 1, __ATOMIC_RELAXED);
@@ -272,7 +273,7 @@ client_obey_trim(const struct mr_proto_msg *m)
 	cl.st.size = sizeof(cl.st);
 	if (cl.ops->stats_get(&cl.st) == 0)
 		done.backend = client_backend(cl.st.purge_backend);
-	len = mr_proto_encode_trim_done(buf, sizeof(buf), m->hdr.seq, &done);
+	len = mrc_proto_encode_trim_done(buf, sizeof(buf), m->hdr.seq, &done);
 	if (len < 0)
 		return 0;
 	len = client_send(buf, len);
@@ -302,7 +303,7 @@ client_read(uint64_t now_ns)
 			client_close(now_ns, 0);
 			return;
 		}
-		type = mr_proto_decode(buf, (size_t)n, &m);
+		type = mrc_proto_decode(buf, (size_t)n, &m);
 		switch (type) {
 		case MR_MSG_TRIM:
 			if (client_obey_trim(&m) < 0)

@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include "memreclaim.h"
 #include "memreclaim/protocol.h"
+#include "common/protocol.h"
 #include "client/client.h"
 #include "api/options.h"
 #include "check_main.h"
@@ -138,7 +139,7 @@ daemon_recv(struct mr_proto_msg *m)
 		return -errno;
 	if (n == 0)
 		return 0;
-	return mr_proto_decode(buf, (size_t)n, m);
+	return mrc_proto_decode(buf, (size_t)n, m);
 }
 
 static void
@@ -160,7 +161,7 @@ static void
 daemon_send(uint16_t type, uint32_t seq, const void *payload)
 {
 	char buf[MR_PROTO_MAX_FRAME];
-	int len = mr_proto_encode(buf, sizeof(buf), type, seq, payload);
+	int len = mrc_proto_encode(buf, sizeof(buf), type, seq, payload);
 
 	ck_assert_int_gt(len, 0);
 	daemon_send_raw(buf, (size_t)len);
@@ -507,7 +508,7 @@ START_TEST(test_client_rejects_an_oversized_frame)
 	connect_client(T0);
 	/* A valid TRIM followed by garbage: too long, so not obeyed. */
 	memset(big, 0, sizeof(big));
-	len = mr_proto_encode(big, sizeof(big), MR_MSG_TRIM, 1, &t);
+	len = mrc_proto_encode(big, sizeof(big), MR_MSG_TRIM, 1, &t);
 	ck_assert_int_gt(len, 0);
 	daemon_send_raw(big, sizeof(big));
 	mri_client_tick(T0 + MS(1));

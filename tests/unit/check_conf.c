@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "check_main.h"
 #include "daemon_test.h"
 
 static char errs[8192];
@@ -218,23 +219,6 @@ START_TEST(test_conf_file_errors_name_the_file)
 }
 END_TEST
 
-START_TEST(test_conf_sizes)
-{
-	uint64_t v;
-
-	ck_assert_int_eq(conf_parse_size("4096", &v), 0);
-	ck_assert_uint_eq(v, 4096);
-	ck_assert_int_eq(conf_parse_size("1.5GiB", &v), 0);
-	ck_assert_uint_eq(v, 3ull << 29);
-	ck_assert_int_eq(conf_parse_size("2M", &v), 0);
-	ck_assert_uint_eq(v, 2ull << 20);
-	ck_assert_int_eq(conf_parse_size("-1", &v), -EINVAL);
-	ck_assert_int_eq(conf_parse_size("1X", &v), -EINVAL);
-	ck_assert_int_eq(conf_parse_size("0.3", &v), -EINVAL);
-	ck_assert_int_eq(conf_parse_size("", &v), -EINVAL);
-}
-END_TEST
-
 /* The shipped example must load cleanly and change nothing: every key in
  * it is commented out at its default. */
 START_TEST(test_conf_contrib_example_is_defaults)
@@ -362,8 +346,8 @@ START_TEST(test_conf_contrib_values_are_the_defaults_and_documented)
 }
 END_TEST
 
-int
-main(void)
+Suite *
+test_suite(void)
 {
 	Suite *s = suite_create("conf");
 	TCase *tc = tcase_create("core");
@@ -372,11 +356,10 @@ main(void)
 	tcase_add_test(tc, test_conf_good_file_every_key);
 	tcase_add_test(tc, test_conf_bad_file_reports_every_error);
 	tcase_add_test(tc, test_conf_file_errors_name_the_file);
-	tcase_add_test(tc, test_conf_sizes);
 	tcase_add_test(tc, test_conf_mutations);
 	tcase_add_test(tc, test_conf_contrib_example_is_defaults);
 	tcase_add_test(
 	    tc, test_conf_contrib_values_are_the_defaults_and_documented);
 	suite_add_tcase(s, tc);
-	return dt_run(s);
+	return s;
 }

@@ -1,16 +1,5 @@
 /*
- * server.c: the SOCK_SEQPACKET socket clients and memreclaimctl talk to.
- *
- * Owns the listening socket, accepting (with the max_clients limit), the
- * peer's identity (SO_PEERCRED only), reading and strictly decoding
- * frames, the per-client frame-rate bucket, sending, and dropping.  What
- * a valid frame means is decided here for the client conversation (HELLO
- * first, then STATS and TRIM_DONE) and by control.c for CTL_REQUEST.
- *
- * Our peers are untrusted: a malformed frame, a frame out of order, a
- * frame too many per second, or a socket that stops reading gets that
- * client a BYE and a close, counted in clients_dropped.  Nothing a client
- * sends reaches fatal().
+ * transport.c: sockets, accept, frame I/O and closing (see transport.h).
  */
 #include "config.h"
 
@@ -27,23 +16,24 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "mrd.h"
+#include "common/clock.h"
+#include "common/protocol.h"
+
+#include "transport.h"
 
 struct mrd_client *
-server_find_fd(struct mrd *d, int fd)
+transport_find_fd(struct mrd *d, int fd)
 {
 	struct mrd_client *c;
 
-	for (c = d->clients; c; c = c->next)
-		if (c->fd == fd)
-			return c;
+	mrc_list_for_each(c, &d->clients, link) if (c->fd == fd) return c;
 	return NULL;
 }
 
 /* mkdir -p of the socket's directory (systemd's RuntimeDirectory= usually
  * made it already). */
 static int
-server_mkdirs(const char *path)
+transport_mkdirs(const char *path)
 {
 	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)], *s;
 
@@ -64,7 +54,7 @@ server_mkdirs(const char *path)
 }
 
 int
-server_listen(struct mrd *d)
+transport_listen(struct mrd *d)
 {
 	struct sockaddr_un sa;
 	const char *path = d->conf.socket;
@@ -75,7 +65,7 @@ server_listen(struct mrd *d)
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	strcpy(sa.sun_path, path);
-	rc = server_mkdirs(path);
+	rc = transport_mkdirs(path);
 	if (rc < 0)
 		return rc;
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -124,29 +114,25 @@ server_listen(struct mrd *d)
 	return 0;
 }
 
-static void
-server_free(struct mrd *d, struct mrd_client *c)
+void
+transport_free(struct mrd *d, struct mrd_client *c)
 {
-	struct mrd_client **pp;
-
-	for (pp = &d->clients; *pp; pp = &(*pp)->next)
-		if (*pp == c) {
-			*pp = c->next;
-			break;
-		}
+	if (d->hooks != NULL && d->hooks->closing != NULL)
+		d->hooks->closing(d, c);
+	mrc_list_del(&c->link);
 	epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
-	if (c->cg)
-		watch_put(d, c->cg);
 	d->nclients--;
 	free(c);
 }
 
 void
-server_close(struct mrd *d)
+transport_close(struct mrd *d)
 {
-	while (d->clients)
-		server_drop(d, d->clients, MR_BYE_SHUTDOWN, "daemon exiting");
+	while (!mrc_list_empty(&d->clients))
+		transport_drop(
+		    d, mrc_list_entry(d->clients.next, struct mrd_client, link),
+		    MR_BYE_SHUTDOWN, "daemon exiting");
 	if (d->listen_fd >= 0) {
 		close(d->listen_fd);
 		unlink(d->conf.socket);
@@ -155,12 +141,12 @@ server_close(struct mrd *d)
 }
 
 static int
-server_send_raw(struct mrd_client *c, uint16_t type, const void *payload)
+transport_send_raw(struct mrd_client *c, uint16_t type, const void *payload)
 {
 	unsigned char buf[MR_PROTO_MAX_FRAME];
 	int n;
 
-	n = mr_proto_encode(buf, sizeof(buf), type, ++c->seq_out, payload);
+	n = mrc_proto_encode(buf, sizeof(buf), type, ++c->seq_out, payload);
 	if (n < 0)
 		return n;
 	/* never block on a peer: a full socket means it stopped reading */
@@ -170,12 +156,12 @@ server_send_raw(struct mrd_client *c, uint16_t type, const void *payload)
 }
 
 void
-server_drop(struct mrd *d, struct mrd_client *c, uint32_t reason,
-	    const char *why)
+transport_drop(struct mrd *d, struct mrd_client *c, uint32_t reason,
+	       const char *why)
 {
 	struct mr_proto_bye bye = {reason, 0};
 
-	(void)server_send_raw(c, MR_MSG_BYE, &bye);
+	(void)transport_send_raw(c, MR_MSG_BYE, &bye);
 	if (reason != MR_BYE_NORMAL && reason != MR_BYE_SHUTDOWN) {
 		d->n.clients_dropped++;
 		log_warnx("client pid %d uid %u dropped: %s", (int)c->pid,
@@ -183,39 +169,39 @@ server_drop(struct mrd *d, struct mrd_client *c, uint32_t reason,
 	} else {
 		log_debug("client pid %d closed: %s", (int)c->pid, why);
 	}
-	server_free(d, c);
+	transport_free(d, c);
 }
 
 int
-server_send(struct mrd *d, struct mrd_client *c, uint16_t type,
-	    const void *payload)
+transport_send(struct mrd *d, struct mrd_client *c, uint16_t type,
+	       const void *payload)
 {
-	int rc = server_send_raw(c, type, payload);
+	int rc = transport_send_raw(c, type, payload);
 
 	if (rc < 0) {
 		char why[96];
 
 		snprintf(why, sizeof(why), "send: %s%s", strerror(-rc),
 			 rc == -EAGAIN ? " (not reading)" : "");
-		server_drop(d, c, rc == -EAGAIN ? MR_BYE_LIMIT : MR_BYE_NORMAL,
-			    why);
+		transport_drop(
+		    d, c, rc == -EAGAIN ? MR_BYE_LIMIT : MR_BYE_NORMAL, why);
 	}
 	return rc;
 }
 
 int
-server_send_trim(struct mrd *d, struct mrd_client *c, uint64_t bytes,
-		 uint32_t urgency)
+transport_send_trim(struct mrd *d, struct mrd_client *c, uint64_t bytes,
+		    uint32_t urgency)
 {
 	struct mr_proto_trim t = {bytes, urgency, d->conf.trim_deadline_ms};
 	int rc;
 
-	rc = server_send(d, c, MR_MSG_TRIM, &t);
+	rc = transport_send(d, c, MR_MSG_TRIM, &t);
 	if (rc < 0)
 		return rc;
 	c->pending_bytes = bytes;
 	c->pending_seq = c->seq_out;
-	c->pending_ns = mrd_now_ns();
+	c->pending_ns = mrc_now_ns();
 	c->trims++;
 	c->last_trim_bytes = bytes;
 	c->last_trim_released = 0;
@@ -234,7 +220,7 @@ server_send_trim(struct mrd *d, struct mrd_client *c, uint64_t bytes,
 }
 
 void
-server_accept(struct mrd *d)
+transport_accept(struct mrd *d)
 {
 	for (;;) {
 		struct mrd_client *c;
@@ -258,7 +244,7 @@ server_accept(struct mrd *d)
 		if ((uint32_t)d->nclients >= d->conf.max_clients) {
 			struct mr_proto_bye bye = {MR_BYE_LIMIT, 0};
 			unsigned char buf[64];
-			int n = mr_proto_encode_bye(buf, sizeof(buf), 1, &bye);
+			int n = mrc_proto_encode_bye(buf, sizeof(buf), 1, &bye);
 
 			(void)send(fd, buf, (size_t)n,
 				   MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -280,15 +266,14 @@ server_accept(struct mrd *d)
 		c->uid = cr.uid;
 		c->gid = cr.gid;
 		c->tokens = d->conf.max_frame_rate;
-		c->tokens_ns = c->connected_ns = mrd_now_ns();
+		c->tokens_ns = c->connected_ns = mrc_now_ns();
 		if (mrd_epoll_add(d->epfd, fd, EPOLLIN) < 0) {
 			log_warn("epoll_ctl");
 			close(fd);
 			free(c);
 			continue;
 		}
-		c->next = d->clients;
-		d->clients = c;
+		mrc_list_add(&d->clients, &c->link);
 		d->nclients++;
 		d->n.clients_accepted++;
 		log_debug("connection from pid %d uid %u", (int)c->pid,
@@ -298,7 +283,7 @@ server_accept(struct mrd *d)
 
 /* Token bucket: max_frame_rate frames per second, bursts of as many. */
 static int
-server_rate_ok(struct mrd *d, struct mrd_client *c, uint64_t now)
+transport_rate_ok(struct mrd *d, struct mrd_client *c, uint64_t now)
 {
 	double rate = d->conf.max_frame_rate;
 
@@ -312,125 +297,8 @@ server_rate_ok(struct mrd *d, struct mrd_client *c, uint64_t now)
 	return 1;
 }
 
-static int
-server_ctl_allowed(const struct mrd *d, const struct mrd_client *c)
-{
-	return c->uid == 0 || c->uid == geteuid() || c->gid == d->sock_gid;
-}
-
-static void
-server_hello(struct mrd *d, struct mrd_client *c,
-	     const struct mr_proto_hello *h)
-{
-	c->kind = MRD_CLIENT_LIB;
-	c->lib_version = h->lib_version;
-	c->features = h->features;
-	c->stats_interval_ms = h->stats_interval_ms;
-	if (cgfs_oom_score_adj(&d->fs, c->pid, &c->oom_score_adj) < 0)
-		c->oom_score_adj = 0;
-	/* a client whose cgroup cannot be found stays registered (listed,
-	 * trimmable by hand) and is looked up again every round */
-	(void)watch_attach(d, c);
-	log_info("client pid %d uid %u registered (library %u.%u.%u, "
-		 "cgroup %s, oom_score_adj %d)",
-		 (int)c->pid, (unsigned)c->uid, h->lib_version >> 16,
-		 (h->lib_version >> 8) & 0xff, h->lib_version & 0xff,
-		 c->mem_path[0] ? c->mem_path : "?", c->oom_score_adj);
-}
-
-static void
-server_trim_done(struct mrd *d, struct mrd_client *c, uint32_t seq,
-		 const struct mr_proto_trim_done *t)
-{
-	uint64_t now = mrd_now_ns();
-
-	c->last_trim_released = t->released_bytes;
-	d->n.trim_bytes_released += t->released_bytes;
-	if (c->cg) {
-		c->cg->released_since_action += t->released_bytes;
-		c->cg->released_bytes += t->released_bytes;
-	}
-	if (c->pending_bytes != 0 && seq == c->pending_seq) {
-		if (now - c->pending_ns >
-		    (uint64_t)d->conf.trim_deadline_ms * 1000000ull) {
-			c->trims_late++;
-			d->n.trims_late++;
-		}
-		c->pending_bytes = 0;
-	}
-	log_info("TRIM_DONE pid %d: %llu bytes released in %llu us%s%s",
-		 (int)c->pid, (unsigned long long)t->released_bytes,
-		 (unsigned long long)(t->duration_ns / 1000),
-		 t->error ? ", error: " : "",
-		 t->error ? strerror(-t->error) : "");
-}
-
-/* Handle one decoded frame.  Returns 0, or -1 if c was dropped. */
-static int
-server_frame(struct mrd *d, struct mrd_client *c, const struct mr_proto_msg *m)
-{
-	int type = m->hdr.type;
-
-	if (type == MR_MSG_CTL_REQUEST) {
-		if (c->kind == MRD_CLIENT_LIB) {
-			server_drop(d, c, MR_BYE_PROTOCOL,
-				    "control request on a client connection");
-			return -1;
-		}
-		if (!server_ctl_allowed(d, c)) {
-			d->n.frames_rejected++;
-			server_drop(d, c, MR_BYE_PROTOCOL,
-				    "control request without permission");
-			return -1;
-		}
-		c->kind = MRD_CLIENT_CTL;
-		control_request(d, c, &m->u.ctl_request);
-		return server_find_fd(d, c->fd) == c ? 0 : -1;
-	}
-	if (!mr_proto_from_client(type) || c->kind == MRD_CLIENT_CTL) {
-		d->n.frames_rejected++;
-		server_drop(d, c, MR_BYE_PROTOCOL,
-			    "frame type not allowed "
-			    "from a client");
-		return -1;
-	}
-	if (type == MR_MSG_BYE) {
-		server_free(d, c);
-		return -1;
-	}
-	if (type == MR_MSG_HELLO) {
-		if (c->kind != MRD_CLIENT_NEW) {
-			d->n.frames_rejected++;
-			server_drop(d, c, MR_BYE_PROTOCOL, "second HELLO");
-			return -1;
-		}
-		server_hello(d, c, &m->u.hello);
-		return 0;
-	}
-	if (c->kind != MRD_CLIENT_LIB) {
-		d->n.frames_rejected++;
-		server_drop(d, c, MR_BYE_PROTOCOL, "frame before HELLO");
-		return -1;
-	}
-	if (type == MR_MSG_STATS) {
-		c->stats = m->u.stats;
-		c->has_stats = 1;
-		c->stats_ns = mrd_now_ns();
-		return 0;
-	}
-	/* TRIM_DONE: must answer a TRIM we sent */
-	if (m->hdr.seq == 0 || m->hdr.seq > c->seq_out ||
-	    c->last_trim_ns == 0) {
-		d->n.frames_rejected++;
-		server_drop(d, c, MR_BYE_PROTOCOL, "TRIM_DONE without a TRIM");
-		return -1;
-	}
-	server_trim_done(d, c, m->hdr.seq, &m->u.trim_done);
-	return 0;
-}
-
 void
-server_input(struct mrd *d, struct mrd_client *c)
+transport_input(struct mrd *d, struct mrd_client *c)
 {
 	/* one byte more than any valid frame, to see oversized ones */
 	unsigned char buf[MR_PROTO_MAX_FRAME + 1];
@@ -445,23 +313,23 @@ server_input(struct mrd *d, struct mrd_client *c)
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				return;
-			server_drop(d, c, MR_BYE_NORMAL, strerror(errno));
+			transport_drop(d, c, MR_BYE_NORMAL, strerror(errno));
 			return;
 		}
 		if (n == 0) {
 			log_debug("client pid %d disconnected", (int)c->pid);
-			server_free(d, c);
+			transport_free(d, c);
 			return;
 		}
 		d->n.frames_received++;
-		if (!server_rate_ok(d, c, mrd_now_ns())) {
+		if (!transport_rate_ok(d, c, mrc_now_ns())) {
 			d->n.frames_rejected++;
-			server_drop(d, c, MR_BYE_LIMIT,
-				    "frame rate over "
-				    "max_frame_rate");
+			transport_drop(d, c, MR_BYE_LIMIT,
+				       "frame rate over "
+				       "max_frame_rate");
 			return;
 		}
-		rc = mr_proto_decode(buf, (size_t)n, &m);
+		rc = mrc_proto_decode(buf, (size_t)n, &m);
 		if (rc < 0) {
 			char why[96];
 
@@ -470,7 +338,7 @@ server_input(struct mrd *d, struct mrd_client *c)
 				 "malformed frame (%zd bytes): "
 				 "%s",
 				 n, strerror(-rc));
-			server_drop(
+			transport_drop(
 			    d, c,
 			    rc == -EPROTO &&
 				    n >= (ssize_t)sizeof(struct mr_proto_hdr) &&
@@ -481,7 +349,11 @@ server_input(struct mrd *d, struct mrd_client *c)
 			    why);
 			return;
 		}
-		if (server_frame(d, c, &m) < 0)
+		if (d->hooks == NULL || d->hooks->frame == NULL) {
+			transport_drop(d, c, MR_BYE_PROTOCOL, "not served");
+			return;
+		}
+		if (d->hooks->frame(d, c, &m) < 0)
 			return;
 	}
 }

@@ -21,7 +21,11 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "mrd.h"
+#include "common/protocol.h"
+#include "dispatch.h"
+#include "transport.h"
+#include "watch.h"
+#include "check_main.h"
 #include "daemon_test.h"
 
 #define MIB (1ull << 20)
@@ -62,8 +66,7 @@ add_client(pid_t pid, uint64_t idle)
 	c->has_stats = 1;
 	c->stats.idle_bytes = idle;
 	c->stats.retained_bytes = idle;
-	c->next = d.clients;
-	d.clients = c;
+	mrc_list_add(&d.clients, &c->link);
 	d.nclients++;
 	return c;
 }
@@ -77,7 +80,7 @@ next_frame(struct mr_proto_msg *m)
 
 	if (n < 0)
 		return -errno;
-	return mr_proto_decode(buf, (size_t)n, m);
+	return mrc_proto_decode(buf, (size_t)n, m);
 }
 
 static void
@@ -94,9 +97,9 @@ setup(void)
 	    "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
 	put("proc/4242/cgroup", "4:memory:/box\n0::/box\n");
 	put("proc/4242/oom_score_adj", "300\n");
-	memset(&d, 0, sizeof(d));
+	mrd_init(&d);
+	dispatch_init(&d);
 	conf_defaults(&d.conf);
-	d.listen_fd = -1;
 	d.epfd = epoll_create1(EPOLL_CLOEXEC);
 	ck_assert_int_ge(d.epfd, 0);
 	ck_assert_int_eq(cgfs_open(&d.fs, dt_path("mem"), 0, dt_path("uni"),
@@ -108,8 +111,10 @@ setup(void)
 static void
 teardown(void)
 {
-	while (d.clients)
-		server_drop(&d, d.clients, MR_BYE_SHUTDOWN, "test over");
+	while (!mrc_list_empty(&d.clients))
+		transport_drop(
+		    &d, mrc_list_entry(d.clients.next, struct mrd_client, link),
+		    MR_BYE_SHUTDOWN, "test over");
 	ck_assert_int_eq(d.ncgroups, 0); /* every reference returned */
 	cgfs_close(&d.fs);
 	close(d.epfd);
@@ -196,8 +201,8 @@ START_TEST(test_watch_dir_without_memory_files_is_not_watched)
 }
 END_TEST
 
-int
-main(void)
+Suite *
+test_suite(void)
 {
 	Suite *s = suite_create("watch");
 	TCase *tc = tcase_create("fake");
@@ -208,5 +213,5 @@ main(void)
 	    tc, test_watch_vanished_cgroup_is_forgotten_and_client_moves);
 	tcase_add_test(tc, test_watch_dir_without_memory_files_is_not_watched);
 	suite_add_tcase(s, tc);
-	return dt_run(s);
+	return s;
 }

@@ -65,15 +65,3 @@ dt_root_remove(void)
 {
 	dt_rm("");
 }
-
-int
-dt_run(Suite *s)
-{
-	SRunner *sr = srunner_create(s);
-	int nf;
-
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? 1 : 0;
-}

@@ -4,7 +4,7 @@
 # the second one pushes the working set past the headroom, the TRIM goes
 # to the one with oom_score_adj 500, and the other is left alone because
 # that one trim covered the excess.
-. "${top_srcdir:-..}/tests/daemon_lib.sh"
+. "${top_srcdir:-../..}/tests/system/daemon_lib.sh"
 
 MIB=$((1 << 20))
 make_cgroup "mrd-order-$$" $((200 * MIB))

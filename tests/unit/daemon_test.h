@@ -1,7 +1,7 @@
 /*
  * daemon_test.h: helpers shared by the daemon's Check tests: fake
- * directory trees (cgroupfs, procfs) under a temporary root, and running
- * a suite.  Implemented in daemon_test.c.
+ * directory trees (cgroupfs, procfs) under a temporary root.  Running a
+ * suite is check_main.c's.  Implemented in daemon_test.c.
  */
 #ifndef MRD_DAEMON_TEST_H
 #define MRD_DAEMON_TEST_H
@@ -18,7 +18,5 @@ const char *dt_path(const char *rel);
 void dt_put(const char *rel, const char *text);
 /* rm -rf rel ("" is the whole root). */
 void dt_rm(const char *rel);
-/* Run every test of s; the process exit status (0: all passed). */
-int dt_run(Suite *s);
 
 #endif

@@ -5,7 +5,7 @@
 # the headroom and a reader churning page cache creates real memory stall.
 # The daemon must see the cgroup's limit, usage and pressure, send TRIM to
 # the client, and the client's RSS must fall.
-. "${top_srcdir:-..}/tests/daemon_lib.sh"
+. "${top_srcdir:-../..}/tests/system/daemon_lib.sh"
 
 MIB=$((1 << 20))
 make_cgroup "mrd-test-$$" $((200 * MIB))

@@ -12,7 +12,9 @@
 #include <string.h>
 
 #include <memreclaim/protocol.h>
+#include "common/protocol.h"
 
+#include "check_main.h"
 #include "daemon_test.h"
 
 static unsigned char buf[MR_PROTO_MAX_FRAME + 64];
@@ -34,33 +36,33 @@ START_TEST(test_protocol_round_trip_every_type)
 	struct mr_proto_ctl_done cd;
 	int n;
 
-	n = mr_proto_encode_hello(buf, sizeof(buf), 1, &h);
+	n = mrc_proto_encode_hello(buf, sizeof(buf), 1, &h);
 	ck_assert_int_eq(n, 32);
-	ck_assert_int_eq(mr_proto_decode(buf, n, &m), MR_MSG_HELLO);
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), MR_MSG_HELLO);
 	ck_assert_int_eq(memcmp(&m.u.hello, &h, sizeof(h)), 0);
 	ck_assert_uint_eq(m.hdr.seq, 1);
 
-	n = mr_proto_encode_stats(buf, sizeof(buf), 2, &st);
-	ck_assert_int_eq(mr_proto_decode(buf, n, &m), MR_MSG_STATS);
+	n = mrc_proto_encode_stats(buf, sizeof(buf), 2, &st);
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), MR_MSG_STATS);
 	ck_assert_int_eq(memcmp(&m.u.stats, &st, sizeof(st)), 0);
 
-	n = mr_proto_encode_trim(buf, sizeof(buf), 3, &t);
-	ck_assert_int_eq(mr_proto_decode(buf, n, &m), MR_MSG_TRIM);
+	n = mrc_proto_encode_trim(buf, sizeof(buf), 3, &t);
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), MR_MSG_TRIM);
 	ck_assert_uint_eq(m.u.trim.bytes, 1 << 20);
 	ck_assert_uint_eq(m.u.trim.deadline_ms, 500);
 
-	n = mr_proto_encode_trim_done(buf, sizeof(buf), 3, &d);
-	ck_assert_int_eq(mr_proto_decode(buf, n, &m), MR_MSG_TRIM_DONE);
+	n = mrc_proto_encode_trim_done(buf, sizeof(buf), 3, &d);
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), MR_MSG_TRIM_DONE);
 	ck_assert_int_eq(memcmp(&m.u.trim_done, &d, sizeof(d)), 0);
 	d.error = -ENOMEM;
-	n = mr_proto_encode_trim_done(buf, sizeof(buf), 3, &d);
-	ck_assert_int_eq(mr_proto_decode(buf, n, &m), MR_MSG_TRIM_DONE);
+	n = mrc_proto_encode_trim_done(buf, sizeof(buf), 3, &d);
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), MR_MSG_TRIM_DONE);
 	ck_assert_int_eq(m.u.trim_done.error, -ENOMEM);
 
-	n = mr_proto_encode_limit(buf, sizeof(buf), 4, &l);
-	ck_assert_int_eq(mr_proto_decode(buf, n, &m), MR_MSG_LIMIT);
-	n = mr_proto_encode_bye(buf, sizeof(buf), 5, &b);
-	ck_assert_int_eq(mr_proto_decode(buf, n, &m), MR_MSG_BYE);
+	n = mrc_proto_encode_limit(buf, sizeof(buf), 4, &l);
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), MR_MSG_LIMIT);
+	n = mrc_proto_encode_bye(buf, sizeof(buf), 5, &b);
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), MR_MSG_BYE);
 	ck_assert_uint_eq(m.u.bye.reason, MR_BYE_SHUTDOWN);
 
 	memset(&r, 0, sizeof(r));
@@ -68,36 +70,36 @@ START_TEST(test_protocol_round_trip_every_type)
 	r.bytes = 4096;
 	r.urgency = MR_PROTO_URGENCY_LAZY;
 	strcpy(r.cgroup, "/box/app");
-	n = mr_proto_encode(buf, sizeof(buf), MR_MSG_CTL_REQUEST, 6, &r);
-	ck_assert_int_eq(mr_proto_decode(buf, n, &m), MR_MSG_CTL_REQUEST);
+	n = mrc_proto_encode(buf, sizeof(buf), MR_MSG_CTL_REQUEST, 6, &r);
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), MR_MSG_CTL_REQUEST);
 	ck_assert_str_eq(m.u.ctl_request.cgroup, "/box/app");
 
 	memset(&cs, 0, sizeof(cs));
 	cs.clients = 3;
 	cs.host_some_avg10 = 1.5;
-	n = mr_proto_encode(buf, sizeof(buf), MR_MSG_CTL_STATUS, 7, &cs);
-	ck_assert_int_eq(mr_proto_decode(buf, n, &m), MR_MSG_CTL_STATUS);
+	n = mrc_proto_encode(buf, sizeof(buf), MR_MSG_CTL_STATUS, 7, &cs);
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), MR_MSG_CTL_STATUS);
 	ck_assert_uint_eq(m.u.ctl_status.clients, 3);
 
 	memset(&cc, 0, sizeof(cc));
 	cc.pid = 42;
 	strcpy(cc.cgroup, "/x");
-	n = mr_proto_encode(buf, sizeof(buf), MR_MSG_CTL_CLIENT, 8, &cc);
-	ck_assert_int_eq(mr_proto_decode(buf, n, &m), MR_MSG_CTL_CLIENT);
+	n = mrc_proto_encode(buf, sizeof(buf), MR_MSG_CTL_CLIENT, 8, &cc);
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), MR_MSG_CTL_CLIENT);
 	ck_assert_int_eq(m.u.ctl_client.pid, 42);
 
 	memset(&cg, 0, sizeof(cg));
 	cg.limit_bytes = UINT64_MAX;
 	strcpy(cg.path, "/");
-	n = mr_proto_encode(buf, sizeof(buf), MR_MSG_CTL_CGROUP, 9, &cg);
+	n = mrc_proto_encode(buf, sizeof(buf), MR_MSG_CTL_CGROUP, 9, &cg);
 	ck_assert_int_le(n, MR_PROTO_MAX_FRAME);
-	ck_assert_int_eq(mr_proto_decode(buf, n, &m), MR_MSG_CTL_CGROUP);
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), MR_MSG_CTL_CGROUP);
 
 	memset(&cd, 0, sizeof(cd));
 	cd.status = -ESRCH;
 	strcpy(cd.message, "no such client");
-	n = mr_proto_encode(buf, sizeof(buf), MR_MSG_CTL_DONE, 10, &cd);
-	ck_assert_int_eq(mr_proto_decode(buf, n, &m), MR_MSG_CTL_DONE);
+	n = mrc_proto_encode(buf, sizeof(buf), MR_MSG_CTL_DONE, 10, &cd);
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), MR_MSG_CTL_DONE);
 	ck_assert_str_eq(m.u.ctl_done.message, "no such client");
 }
 END_TEST
@@ -107,7 +109,7 @@ trim_frame(void)
 {
 	struct mr_proto_trim t = {4096, MR_PROTO_URGENCY_LAZY, 100};
 
-	return mr_proto_encode_trim(buf, sizeof(buf), 1, &t);
+	return mrc_proto_encode_trim(buf, sizeof(buf), 1, &t);
 }
 
 START_TEST(test_protocol_rejects_bad_header)
@@ -116,47 +118,47 @@ START_TEST(test_protocol_rejects_bad_header)
 	struct mr_proto_hdr *h = (struct mr_proto_hdr *)buf;
 	int n;
 
-	ck_assert_int_eq(mr_proto_decode(buf, 0, &m), -EBADMSG);
-	ck_assert_int_eq(mr_proto_decode(buf, 15, &m), -EBADMSG);
-	ck_assert_int_eq(mr_proto_decode(NULL, 32, &m), -EBADMSG);
+	ck_assert_int_eq(mrc_proto_decode(buf, 0, &m), -EBADMSG);
+	ck_assert_int_eq(mrc_proto_decode(buf, 15, &m), -EBADMSG);
+	ck_assert_int_eq(mrc_proto_decode(NULL, 32, &m), -EBADMSG);
 
 	n = trim_frame();
 	h->magic ^= 1;
-	ck_assert_int_eq(mr_proto_decode(buf, n, &m), -EBADMSG);
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), -EBADMSG);
 	n = trim_frame();
 	h->version = 2;
-	ck_assert_int_eq(mr_proto_decode(buf, n, &m), -EPROTO);
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), -EPROTO);
 	n = trim_frame();
 	h->version = 0;
-	ck_assert_int_eq(mr_proto_decode(buf, n, &m), -EPROTO);
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), -EPROTO);
 	n = trim_frame();
 	h->type = 0;
-	ck_assert_int_eq(mr_proto_decode(buf, n, &m), -EPROTO);
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), -EPROTO);
 	h->type = 7;
-	ck_assert_int_eq(mr_proto_decode(buf, n, &m), -EPROTO);
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), -EPROTO);
 	h->type = 0xffff;
-	ck_assert_int_eq(mr_proto_decode(buf, n, &m), -EPROTO);
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), -EPROTO);
 	/* header length disagrees with the datagram */
 	n = trim_frame();
 	h->length = (uint32_t)n + 1;
-	ck_assert_int_eq(mr_proto_decode(buf, n, &m), -EMSGSIZE);
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), -EMSGSIZE);
 	h->length = (uint32_t)n - 1;
-	ck_assert_int_eq(mr_proto_decode(buf, n, &m), -EMSGSIZE);
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), -EMSGSIZE);
 	/* datagram cut short, or padded, with a matching header */
 	n = trim_frame();
 	h->length = (uint32_t)n - 8;
-	ck_assert_int_eq(mr_proto_decode(buf, n - 8, &m), -EMSGSIZE);
+	ck_assert_int_eq(mrc_proto_decode(buf, n - 8, &m), -EMSGSIZE);
 	n = trim_frame();
 	h->length = (uint32_t)n + 8;
-	ck_assert_int_eq(mr_proto_decode(buf, n + 8, &m), -EMSGSIZE);
+	ck_assert_int_eq(mrc_proto_decode(buf, n + 8, &m), -EMSGSIZE);
 	/* a TRIM payload labelled as STATS */
 	n = trim_frame();
 	h->type = MR_MSG_STATS;
-	ck_assert_int_eq(mr_proto_decode(buf, n, &m), -EMSGSIZE);
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), -EMSGSIZE);
 	/* oversized */
 	n = trim_frame();
 	h->length = MR_PROTO_MAX_FRAME + 1;
-	ck_assert_int_eq(mr_proto_decode(buf, MR_PROTO_MAX_FRAME + 1, &m),
+	ck_assert_int_eq(mrc_proto_decode(buf, MR_PROTO_MAX_FRAME + 1, &m),
 			 -EMSGSIZE);
 }
 END_TEST
@@ -184,70 +186,71 @@ START_TEST(test_protocol_rejects_bad_fields)
 		n = enc(buf, sizeof(buf), 1, &obj);                            \
 		ck_assert_int_gt(n, 0);                                        \
 		PATCH(type, field, value);                                     \
-		ck_assert_int_eq(mr_proto_decode(buf, n, &m), -EINVAL);        \
+		ck_assert_int_eq(mrc_proto_decode(buf, n, &m), -EINVAL);       \
 	} while (0)
-	BAD(mr_proto_encode_hello, h, struct mr_proto_hello, reserved, 1);
-	BAD(mr_proto_encode_hello, h, struct mr_proto_hello, features, 0x8);
-	BAD(mr_proto_encode_hello, h, struct mr_proto_hello, stats_interval_ms,
+	BAD(mrc_proto_encode_hello, h, struct mr_proto_hello, reserved, 1);
+	BAD(mrc_proto_encode_hello, h, struct mr_proto_hello, features, 0x8);
+	BAD(mrc_proto_encode_hello, h, struct mr_proto_hello, stats_interval_ms,
 	    0);
 	memset(&st, 0, sizeof(st));
-	BAD(mr_proto_encode_stats, st, struct mr_proto_stats, reserved, 9);
-	BAD(mr_proto_encode_stats, st, struct mr_proto_stats, purge_backend, 4);
+	BAD(mrc_proto_encode_stats, st, struct mr_proto_stats, reserved, 9);
+	BAD(mrc_proto_encode_stats, st, struct mr_proto_stats, purge_backend,
+	    4);
 	n = trim_frame();
 	PATCH(struct mr_proto_trim, bytes, 0);
-	ck_assert_int_eq(mr_proto_decode(buf, n, &m), -EINVAL);
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), -EINVAL);
 	n = trim_frame();
 	PATCH(struct mr_proto_trim, urgency, 3);
-	ck_assert_int_eq(mr_proto_decode(buf, n, &m), -EINVAL);
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), -EINVAL);
 	n = trim_frame();
 	PATCH(struct mr_proto_trim, urgency, 0);
-	ck_assert_int_eq(mr_proto_decode(buf, n, &m), -EINVAL);
-	BAD(mr_proto_encode_trim_done, d, struct mr_proto_trim_done, error, 5);
-	BAD(mr_proto_encode_trim_done, d, struct mr_proto_trim_done, error,
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), -EINVAL);
+	BAD(mrc_proto_encode_trim_done, d, struct mr_proto_trim_done, error, 5);
+	BAD(mrc_proto_encode_trim_done, d, struct mr_proto_trim_done, error,
 	    -5000);
-	BAD(mr_proto_encode_trim_done, d, struct mr_proto_trim_done, backend,
+	BAD(mrc_proto_encode_trim_done, d, struct mr_proto_trim_done, backend,
 	    9);
-	BAD(mr_proto_encode_bye, b, struct mr_proto_bye, reason, 99);
-	BAD(mr_proto_encode_bye, b, struct mr_proto_bye, reserved, 1);
+	BAD(mrc_proto_encode_bye, b, struct mr_proto_bye, reason, 99);
+	BAD(mrc_proto_encode_bye, b, struct mr_proto_bye, reserved, 1);
 #undef BAD
 
 	memset(&r, 0, sizeof(r));
 	r.cmd = MR_CTL_STATUS;
-	n = mr_proto_encode(buf, sizeof(buf), MR_MSG_CTL_REQUEST, 1, &r);
+	n = mrc_proto_encode(buf, sizeof(buf), MR_MSG_CTL_REQUEST, 1, &r);
 	ck_assert_int_gt(n, 0);
 	PATCH(struct mr_proto_ctl_request, cmd, 0);
-	ck_assert_int_eq(mr_proto_decode(buf, n, &m), -EINVAL);
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), -EINVAL);
 	PATCH(struct mr_proto_ctl_request, cmd, MR_CTL_CMD_MAX + 1);
-	ck_assert_int_eq(mr_proto_decode(buf, n, &m), -EINVAL);
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), -EINVAL);
 	PATCH(struct mr_proto_ctl_request, cmd, MR_CTL_STATUS);
 	PATCH(struct mr_proto_ctl_request, pid, 5); /* status takes none */
-	ck_assert_int_eq(mr_proto_decode(buf, n, &m), -EINVAL);
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), -EINVAL);
 	PATCH(struct mr_proto_ctl_request, pid, 0);
 	/* unterminated string */
 	memset(buf + sizeof(struct mr_proto_hdr) +
 		   offsetof(struct mr_proto_ctl_request, cgroup),
 	       'a', MR_PROTO_CGROUP_MAX);
-	ck_assert_int_eq(mr_proto_decode(buf, n, &m), -EINVAL);
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), -EINVAL);
 	/* bytes after the NUL must be zero */
 	memset(&r, 0, sizeof(r));
 	r.cmd = MR_CTL_TRIM_CGROUP;
 	r.bytes = 1;
 	r.urgency = MR_PROTO_URGENCY_NOW;
 	strcpy(r.cgroup, "/a");
-	n = mr_proto_encode(buf, sizeof(buf), MR_MSG_CTL_REQUEST, 1, &r);
+	n = mrc_proto_encode(buf, sizeof(buf), MR_MSG_CTL_REQUEST, 1, &r);
 	ck_assert_int_gt(n, 0);
 	buf[sizeof(struct mr_proto_hdr) +
 	    offsetof(struct mr_proto_ctl_request, cgroup) + 10] = 'x';
-	ck_assert_int_eq(mr_proto_decode(buf, n, &m), -EINVAL);
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), -EINVAL);
 	/* trims need bytes, urgency, a pid > 0 / an absolute cgroup */
 	r.bytes = 0;
 	ck_assert_int_eq(
-	    mr_proto_encode(buf, sizeof(buf), MR_MSG_CTL_REQUEST, 1, &r),
+	    mrc_proto_encode(buf, sizeof(buf), MR_MSG_CTL_REQUEST, 1, &r),
 	    -EINVAL);
 	r.bytes = 1;
 	strcpy(r.cgroup, "rel");
 	ck_assert_int_eq(
-	    mr_proto_encode(buf, sizeof(buf), MR_MSG_CTL_REQUEST, 1, &r),
+	    mrc_proto_encode(buf, sizeof(buf), MR_MSG_CTL_REQUEST, 1, &r),
 	    -EINVAL);
 	memset(&r, 0, sizeof(r));
 	r.cmd = MR_CTL_TRIM_PID;
@@ -255,12 +258,12 @@ START_TEST(test_protocol_rejects_bad_fields)
 	r.urgency = MR_PROTO_URGENCY_NOW;
 	r.pid = -1;
 	ck_assert_int_eq(
-	    mr_proto_encode(buf, sizeof(buf), MR_MSG_CTL_REQUEST, 1, &r),
+	    mrc_proto_encode(buf, sizeof(buf), MR_MSG_CTL_REQUEST, 1, &r),
 	    -EINVAL);
 	memset(&cd, 0, sizeof(cd));
 	cd.status = 1;
 	ck_assert_int_eq(
-	    mr_proto_encode(buf, sizeof(buf), MR_MSG_CTL_DONE, 1, &cd),
+	    mrc_proto_encode(buf, sizeof(buf), MR_MSG_CTL_DONE, 1, &cd),
 	    -EINVAL);
 }
 END_TEST
@@ -271,14 +274,15 @@ START_TEST(test_protocol_encode_checks)
 	struct mr_proto_limit l = {1};
 
 	/* a sender cannot build what its peer must reject */
-	ck_assert_int_eq(mr_proto_encode_trim(buf, sizeof(buf), 1, &t),
+	ck_assert_int_eq(mrc_proto_encode_trim(buf, sizeof(buf), 1, &t),
 			 -EINVAL);
-	ck_assert_int_eq(mr_proto_encode_limit(buf, 23, 1, &l), -ENOBUFS);
-	ck_assert_int_eq(mr_proto_encode_limit(buf, 24, 1, &l), 24);
-	ck_assert_int_eq(mr_proto_encode(buf, sizeof(buf), 99, 1, &l), -EPROTO);
-	ck_assert_int_eq(mr_proto_from_client(MR_MSG_HELLO), 1);
-	ck_assert_int_eq(mr_proto_from_client(MR_MSG_TRIM), 0);
-	ck_assert_int_eq(mr_proto_from_client(MR_MSG_CTL_REQUEST), 0);
+	ck_assert_int_eq(mrc_proto_encode_limit(buf, 23, 1, &l), -ENOBUFS);
+	ck_assert_int_eq(mrc_proto_encode_limit(buf, 24, 1, &l), 24);
+	ck_assert_int_eq(mrc_proto_encode(buf, sizeof(buf), 99, 1, &l),
+			 -EPROTO);
+	ck_assert_int_eq(mrc_proto_from_client(MR_MSG_HELLO), 1);
+	ck_assert_int_eq(mrc_proto_from_client(MR_MSG_TRIM), 0);
+	ck_assert_int_eq(mrc_proto_from_client(MR_MSG_CTL_REQUEST), 0);
 }
 END_TEST
 
@@ -293,17 +297,17 @@ START_TEST(test_protocol_mutations)
 		int j, flips = 1 + (int)(rand_r(&seed) % 4);
 		size_t len;
 
-		n = mr_proto_encode_stats(buf, sizeof(buf), 1, &st);
+		n = mrc_proto_encode_stats(buf, sizeof(buf), 1, &st);
 		len = (size_t)n;
 		for (j = 0; j < flips; j++)
 			buf[rand_r(&seed) % (unsigned)n] ^=
 			    (unsigned char)(1 + rand_r(&seed) % 255);
 		if (rand_r(&seed) % 8 == 0)
 			len = rand_r(&seed) % sizeof(buf);
-		rc = mr_proto_decode(buf, len, &m);
+		rc = mrc_proto_decode(buf, len, &m);
 		if (rc > 0) {
 			ok++;
-			ck_assert_int_eq(mr_proto_check_payload(&m), 0);
+			ck_assert_int_eq(mrc_proto_check_payload(&m), 0);
 			ck_assert_uint_eq(m.hdr.length, len);
 		} else {
 			bad++;
@@ -317,8 +321,8 @@ START_TEST(test_protocol_mutations)
 }
 END_TEST
 
-int
-main(void)
+Suite *
+test_suite(void)
 {
 	Suite *s = suite_create("protocol");
 	TCase *tc = tcase_create("core");
@@ -329,5 +333,5 @@ main(void)
 	tcase_add_test(tc, test_protocol_encode_checks);
 	tcase_add_test(tc, test_protocol_mutations);
 	suite_add_tcase(s, tc);
-	return dt_run(s);
+	return s;
 }

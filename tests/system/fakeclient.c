@@ -34,20 +34,13 @@
 #include <unistd.h>
 
 #include <memreclaim/protocol.h>
+#include "common/clock.h"
+#include "common/protocol.h"
 
 static FILE *events;
 static unsigned char *mem;
 static size_t held, released; /* released: tail bytes given back */
 static uint32_t seq;
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static uint64_t
 rss_bytes(void)
@@ -82,7 +75,7 @@ static int
 send_frame(int fd, uint16_t type, const void *p)
 {
 	unsigned char buf[MR_PROTO_MAX_FRAME];
-	int n = mr_proto_encode(buf, sizeof(buf), type, ++seq, p);
+	int n = mrc_proto_encode(buf, sizeof(buf), type, ++seq, p);
 
 	if (n < 0)
 		return n;
@@ -108,7 +101,7 @@ static void
 do_trim(int fd, uint32_t tseq, const struct mr_proto_trim *t)
 {
 	struct mr_proto_trim_done d;
-	uint64_t before = rss_bytes(), after, t0 = now_ns();
+	uint64_t before = rss_bytes(), after, t0 = mrc_now_ns();
 	size_t give = t->bytes, pg = (size_t)sysconf(_SC_PAGESIZE);
 	unsigned char buf[MR_PROTO_MAX_FRAME];
 	int n;
@@ -129,7 +122,7 @@ do_trim(int fd, uint32_t tseq, const struct mr_proto_trim *t)
 	}
 	after = rss_bytes();
 	d.released_bytes = d.error ? 0 : give;
-	d.duration_ns = now_ns() - t0;
+	d.duration_ns = mrc_now_ns() - t0;
 	d.backend = 3;
 	event("TRIM %u %llu %s %llu %llu %llu", tseq,
 	      (unsigned long long)t->bytes,
@@ -137,7 +130,7 @@ do_trim(int fd, uint32_t tseq, const struct mr_proto_trim *t)
 	      (unsigned long long)before, (unsigned long long)after,
 	      (unsigned long long)d.released_bytes);
 	/* TRIM_DONE echoes the TRIM's sequence number */
-	n = mr_proto_encode_trim_done(buf, sizeof(buf), tseq, &d);
+	n = mrc_proto_encode_trim_done(buf, sizeof(buf), tseq, &d);
 	if (n > 0)
 		(void)send(fd, buf, (size_t)n, MSG_NOSIGNAL);
 }
@@ -243,7 +236,7 @@ main(int argc, char **argv)
 		perror(sock);
 		return 2;
 	}
-	end = now_ns() + (uint64_t)duration * 1000000000ull;
+	end = mrc_now_ns() + (uint64_t)duration * 1000000000ull;
 	memset(&h, 0, sizeof(h));
 	h.lib_version = MR_PROTO_LIBVERSION(0, 1, 0);
 	h.features = MR_FEAT_ALL;
@@ -265,7 +258,7 @@ main(int argc, char **argv)
 		memset(mem, 0x5a, held);
 		event("TOUCHED");
 	}
-	while (now_ns() < end) {
+	while (mrc_now_ns() < end) {
 		unsigned char buf[MR_PROTO_MAX_FRAME + 1];
 		struct mr_proto_msg m;
 		struct pollfd p = {fd, POLLIN, 0};
@@ -286,10 +279,10 @@ main(int argc, char **argv)
 					break;
 		} else if (hostile == 'q') {
 			/* keep quiet */
-		} else if (now_ns() >= next_stats) {
+		} else if (mrc_now_ns() >= next_stats) {
 			if (send_stats(fd) < 0)
 				break;
-			next_stats = now_ns() + (uint64_t)interval * 1000000ull;
+			next_stats = mrc_now_ns() + (uint64_t)interval * 1000000ull;
 		}
 		rc = poll(&p, 1, (int)(interval < 100 ? interval : 100));
 		if (rc <= 0)
@@ -297,7 +290,7 @@ main(int argc, char **argv)
 		n = recv(fd, buf, sizeof(buf), 0);
 		if (n <= 0)
 			break;
-		rc = mr_proto_decode(buf, (size_t)n, &m);
+		rc = mrc_proto_decode(buf, (size_t)n, &m);
 		if (rc < 0) {
 			fprintf(stderr,
 				"fakeclient: bad frame from daemon: "
@@ -328,12 +321,12 @@ drain:
 			n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (n <= 0)
 			break;
-		if (mr_proto_decode(buf, (size_t)n, &m) == MR_MSG_BYE)
+		if (mrc_proto_decode(buf, (size_t)n, &m) == MR_MSG_BYE)
 			event("BYE %u", m.u.bye.reason);
 	}
 	event("CLOSED");
 	/* hostile modes succeed when the daemon threw them out */
 	if (hostile)
-		return now_ns() < end ? 0 : 1;
+		return mrc_now_ns() < end ? 0 : 1;
 	return exit_after_trim ? 1 : 0;
 }

@@ -3,10 +3,10 @@
 # and cleans up processes (and the caller's cgroups) on any exit.
 
 set -u
-B=${top_builddir:-..}
+B=${top_builddir:-../..}
 MRD=$B/daemon/memreclaimd
-CTL=$B/daemon/memreclaimctl
-FAKE=$B/tests/fakeclient
+CTL=$B/ctl/memreclaimctl
+FAKE=$B/tests/system/fakeclient
 T=$(mktemp -d /tmp/mrd-test.XXXXXX)
 chmod 755 "$T"
 touch "$T/client.ev" "$T/good.ev"

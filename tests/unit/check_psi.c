@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "psi.h"
+#include "check_main.h"
 #include "daemon_test.h"
 
 static int
@@ -209,8 +210,8 @@ START_TEST(test_psi_real_read_and_trigger)
 }
 END_TEST
 
-int
-main(void)
+Suite *
+test_suite(void)
 {
 	Suite *s = suite_create("psi");
 	TCase *tc = tcase_create("core");
@@ -228,8 +229,8 @@ main(void)
 		tcase_add_test(tc, test_psi_real_read_and_trigger);
 		suite_add_tcase(s, tc);
 	} else {
-		fprintf(stderr, "kernel without PSI (CONFIG_PSI, psi=1): "
-				"real-kernel part skipped\n");
+		check_partial("kernel without PSI (CONFIG_PSI, psi=1): "
+			      "real-kernel part skipped\n");
 	}
-	return dt_run(s);
+	return s;
 }

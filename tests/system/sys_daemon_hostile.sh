@@ -6,7 +6,7 @@
 # file:line errors,
 # SIGHUP with a bad file keeps the old config, metrics count the drops,
 # sd_notify readiness/reload/stop, SIGTERM says BYE and removes the socket.
-. "${top_srcdir:-..}/tests/daemon_lib.sh"
+. "${top_srcdir:-../..}/tests/system/daemon_lib.sh"
 
 # a free loopback port for the metrics endpoint
 PORT=
@@ -18,7 +18,7 @@ for p in $(seq $((20000 + $$ % 20000)) 7 65000); do
 done
 [ -n "$PORT" ] || fail "no free port"
 # systemd's notification socket, to see READY/RELOADING/STOPPING
-"$B/tests/notifysink" "$T/notify" 60 > "$T/notify.out" &
+"$B/tests/system/notifysink" "$T/notify" 60 > "$T/notify.out" &
 PIDS="$PIDS $!"
 wait_for 5 test -S "$T/notify" || fail "notifysink did not start"
 export NOTIFY_SOCKET=$T/notify
@@ -92,11 +92,11 @@ http_get /nope | head -n 1 | grep -q "^HTTP/1.0 404" ||
 	fail "bad path not 404"
 # every exported metric is documented in memreclaimd(8)
 for name in $(echo "$m" | sed -n 's/^# HELP \(memreclaim_[a-z_]*\) .*/\1/p'); do
-	grep -q "^\.It Li $name\$" "${top_srcdir:-..}/man/memreclaimd.8" ||
+	grep -q "^\.It Li $name\$" "${top_srcdir:-../..}/man/memreclaimd.8" ||
 		fail "metric $name is not in memreclaimd(8)"
 done
 # every metric the shipped Grafana dashboard plots exists
-for name in $(grep -o 'memreclaim_[a-z_]*' "${top_srcdir:-..}/contrib/grafana/memreclaim.json" | sort -u); do
+for name in $(grep -o 'memreclaim_[a-z_]*' "${top_srcdir:-../..}/contrib/grafana/memreclaim.json" | sort -u); do
 	echo "$m" | grep -q "^# HELP $name " ||
 		fail "dashboard uses $name, which the daemon does not export"
 done

@@ -1,18 +1,25 @@
 /*
- * mrd.h: the state of a running memreclaimd, shared by its modules.
+ * state.h: the state of a running memreclaimd, shared by its modules.
  *
- * One struct mrd holds everything: the config in force, the cgroup
- * filesystem roots, the clients (server.c), the watched cgroups (watch.c),
- * counters for memreclaimctl and the metrics.  Single-threaded: only the
- * epoll loop in main.c touches it, so nothing here is locked.
+ * Data only: one struct mrd holds the config in force, the cgroup
+ * filesystem roots, the clients (created and freed by transport.c), the
+ * watched cgroups (watch.c), and counters for memreclaimctl and the
+ * metrics.  The functions that act on it are declared by each module's
+ * own header.  Single-threaded: only the epoll loop in main.c touches it,
+ * so nothing here is locked.
  */
-#ifndef MRD_H
-#define MRD_H
+#ifndef MRD_STATE_H
+#define MRD_STATE_H
 
+#include <errno.h>
 #include <stdint.h>
+#include <string.h>
+#include <sys/epoll.h>
 #include <sys/types.h>
 
 #include <memreclaim/protocol.h>
+
+#include "common/list.h"
 
 #include "cgroupfs.h"
 #include "conf.h"
@@ -20,6 +27,7 @@
 #include "psi.h"
 
 struct mrd_cgroup;
+struct transport_hooks;
 
 /* A connection must send its first frame within this, or is dropped:
  * silent connections would hold max_clients slots forever. */
@@ -32,7 +40,7 @@ enum mrd_client_kind {
 };
 
 struct mrd_client {
-	struct mrd_client *next;
+	struct mrc_list link; /* in mrd.clients, newest first */
 	int fd;
 	pid_t pid; /* from SO_PEERCRED */
 	uid_t uid;
@@ -66,7 +74,7 @@ struct mrd_client {
 };
 
 struct mrd_cgroup {
-	struct mrd_cgroup *next;
+	struct mrc_list link; /* in mrd.cgroups, newest first */
 	struct cgfs_group g;
 	int refs;	/* clients attached */
 	uint64_t round; /* last round (n.cycles) sampled in */
@@ -107,9 +115,11 @@ struct mrd {
 	int epfd;
 	int listen_fd;
 	gid_t sock_gid; /* group allowed to use CTL */
-	struct mrd_client *clients;
+	/* told of frames and closes by transport.c (set by dispatch_init) */
+	const struct transport_hooks *hooks;
+	struct mrc_list clients; /* struct mrd_client.link */
 	int nclients;
-	struct mrd_cgroup *cgroups;
+	struct mrc_list cgroups; /* struct mrd_cgroup.link */
 	int ncgroups;
 	int host_psi_ok;
 	struct psi_sample host_psi;
@@ -119,54 +129,26 @@ struct mrd {
 	int reload_requested;
 };
 
-/* mrd.c */
-uint64_t mrd_now_ns(void); /* CLOCK_MONOTONIC, ns */
+/* Empty state: no clients, no cgroups, no sockets. */
+static inline void
+mrd_init(struct mrd *d)
+{
+	memset(d, 0, sizeof(*d));
+	mrc_list_init(&d->clients);
+	mrc_list_init(&d->cgroups);
+	d->epfd = d->listen_fd = -1;
+}
+
 /* Add fd to the epoll set with data.fd = fd.  0 or -errno. */
-int mrd_epoll_add(int epfd, int fd, uint32_t events);
+static inline int
+mrd_epoll_add(int epfd, int fd, uint32_t events)
+{
+	struct epoll_event ev;
 
-/* server.c */
-int server_listen(struct mrd *d);
-void server_close(struct mrd *d);
-void server_accept(struct mrd *d);
-/* Read and handle every frame waiting on c; may free c. */
-void server_input(struct mrd *d, struct mrd_client *c);
-/* Send one frame; on failure the client is dropped (returns -errno). */
-int server_send(struct mrd *d, struct mrd_client *c, uint16_t type,
-		const void *payload);
-int server_send_trim(struct mrd *d, struct mrd_client *c, uint64_t bytes,
-		     uint32_t urgency);
-/* Disconnect c (reason MR_BYE_*; counted as dropped unless NORMAL or
- * SHUTDOWN) and free it. */
-void server_drop(struct mrd *d, struct mrd_client *c, uint32_t reason,
-		 const char *why);
-struct mrd_client *server_find_fd(struct mrd *d, int fd);
-
-/* watch.c */
-/* Watch the cgroup at mem (v2: its cgroup2 twin for PSI), or take one
- * more reference to it.  0 or -errno (-ENOENT: no memory cgroup there). */
-int watch_get(struct mrd *d, const char *mem, const char *v2,
-	      struct mrd_cgroup **out);
-void watch_put(struct mrd *d, struct mrd_cgroup *cg);
-/* Find the client's cgroup from /proc and attach it (0 or -errno). */
-int watch_attach(struct mrd *d, struct mrd_client *c);
-struct mrd_cgroup *watch_find_trigger(struct mrd *d, int fd);
-/* Re-arm every PSI trigger with the current config (after reload). */
-void watch_retrigger(struct mrd *d);
-/* One sample-decide-act round over every watched cgroup. */
-void watch_cycle(struct mrd *d, uint64_t now_ns);
-
-/* control.c */
-void control_request(struct mrd *d, struct mrd_client *c,
-		     const struct mr_proto_ctl_request *r);
-/* Reload the config file; 0 or the number of errors (old one kept). */
-int control_reload(struct mrd *d, char *msg, size_t msglen);
-
-/* metrics.c */
-int metrics_start(struct mrd *d);
-void metrics_stop(void);
-/* 1 if fd belongs to the metrics server (and was handled). */
-int metrics_event(struct mrd *d, int fd, uint32_t events);
-/* Render the metrics into buf; returns the length (truncated to len). */
-size_t metrics_render(const struct mrd *d, char *buf, size_t len);
+	memset(&ev, 0, sizeof(ev));
+	ev.events = events;
+	ev.data.fd = fd;
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
 
 #endif

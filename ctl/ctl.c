@@ -22,7 +22,8 @@
 
 #include <memreclaim/protocol.h>
 
-#include "conf.h"
+#include "common/parse.h"
+#include "common/protocol.h"
 
 static int json;
 
@@ -135,7 +136,7 @@ ctl_recv(int fd, struct mr_proto_msg *m)
 		return -errno;
 	if (n == 0)
 		return -ECONNRESET;
-	return mr_proto_decode(buf, (size_t)n, m);
+	return mrc_proto_decode(buf, (size_t)n, m);
 }
 
 /* The daemon said BYE: print why; the exit status. */
@@ -357,7 +358,7 @@ main(int argc, char **argv)
 			return 2;
 		}
 		who = argv[optind];
-		if (conf_parse_size(argv[optind + 1], &req.bytes) < 0 ||
+		if (mrc_parse_size(argv[optind + 1], &req.bytes) < 0 ||
 		    req.bytes == 0) {
 			fprintf(stderr, "memreclaimctl: bad size '%s'\n",
 				argv[optind + 1]);
@@ -400,7 +401,7 @@ main(int argc, char **argv)
 			sock, strerror(-fd));
 		return 1;
 	}
-	n = mr_proto_encode(buf, sizeof(buf), MR_MSG_CTL_REQUEST, 1, &req);
+	n = mrc_proto_encode(buf, sizeof(buf), MR_MSG_CTL_REQUEST, 1, &req);
 	if (n < 0)
 		return 1;
 	if (send(fd, buf, (size_t)n, MSG_NOSIGNAL) != n) {

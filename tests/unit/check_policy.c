@@ -12,6 +12,7 @@
 
 #include "conf.h"
 #include "policy.h"
+#include "check_main.h"
 #include "daemon_test.h"
 
 #define MIB (1ull << 20)
@@ -330,8 +331,45 @@ START_TEST(test_policy_soft_limit_hysteresis_and_lifting)
 }
 END_TEST
 
-int
-main(void)
+/* The one client order (policy_before), which operator trims use too:
+ * -1000 last whatever else, then oom_score_adj, then idle bytes not yet
+ * asked for, then pid; with order = idle, oom_score_adj is ignored. */
+START_TEST(test_policy_before_is_the_one_total_order)
+{
+	struct policy_client unkillable = {.pid = 1,
+					   .oom_score_adj = -1000,
+					   .has_stats = 1,
+					   .idle_bytes = 900 << 20};
+	struct policy_client low = {.pid = 2,
+				    .oom_score_adj = 0,
+				    .has_stats = 1,
+				    .idle_bytes = 500 << 20};
+	struct policy_client high = {.pid = 3,
+				     .oom_score_adj = 500,
+				     .has_stats = 1,
+				     .idle_bytes = 1 << 20};
+	struct policy_client high_idle = high, twin = high;
+
+	high_idle.pid = 4;
+	high_idle.idle_bytes = 2 << 20;
+	twin.pid = 5;
+	ck_assert(policy_before(&low, &unkillable, CONF_ORDER_OOM));
+	ck_assert(!policy_before(&unkillable, &low, CONF_ORDER_OOM));
+	ck_assert(policy_before(&low, &unkillable, CONF_ORDER_IDLE));
+	ck_assert(policy_before(&high, &low, CONF_ORDER_OOM));
+	ck_assert(policy_before(&low, &high, CONF_ORDER_IDLE));
+	/* same oom_score_adj: more idle first; then the lower pid */
+	ck_assert(policy_before(&high_idle, &high, CONF_ORDER_OOM));
+	ck_assert(policy_before(&high, &twin, CONF_ORDER_OOM));
+	ck_assert(!policy_before(&twin, &high, CONF_ORDER_OOM));
+	/* what is already asked for does not count as idle */
+	high_idle.pending_bytes = 2 << 20;
+	ck_assert(policy_before(&high, &high_idle, CONF_ORDER_OOM));
+}
+END_TEST
+
+Suite *
+test_suite(void)
 {
 	Suite *s = suite_create("policy");
 	TCase *tc = tcase_create("core");
@@ -347,6 +385,7 @@ main(void)
 	tcase_add_test(tc, test_policy_pending_trims_are_not_asked_twice);
 	tcase_add_test(tc, test_policy_nothing_idle_and_unwatched);
 	tcase_add_test(tc, test_policy_soft_limit_hysteresis_and_lifting);
+	tcase_add_test(tc, test_policy_before_is_the_one_total_order);
 	suite_add_tcase(s, tc);
-	return dt_run(s);
+	return s;
 }
