@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include "memreclaim.h"
 #include "api/options.h"
+#include "common/parse.h"
 
 enum opt_type { T_SIZE, T_BOOL, T_UINT, T_ENUM, T_STRING };
 
@@ -89,75 +90,6 @@ opt_lower_eq(int c1, int c2)
 	return c1 == c2;
 }
 
-int
-mri_parse_size(const char *s, uint64_t *out)
-{
-	uint64_t whole = 0, frac = 0, fracdiv = 1, mult = 1;
-	const char *p = s;
-	int digits = 0;
-
-	while (*p == ' ')
-		p++;
-	for (; *p >= '0' && *p <= '9'; p++, digits++) {
-		if (whole > (UINT64_MAX - 9) / 10)
-			return -EINVAL;
-		whole = whole * 10 + (uint64_t)(*p - '0');
-	}
-	if (*p == '.') {
-		for (p++; *p >= '0' && *p <= '9'; p++, digits++) {
-			if (fracdiv < 1000000000ULL) {
-				frac = frac * 10 + (uint64_t)(*p - '0');
-				fracdiv *= 10;
-			}
-		}
-	}
-	if (digits == 0)
-		return -EINVAL;
-	switch (*p) {
-	case 'k':
-	case 'K':
-		mult = 1ULL << 10;
-		p++;
-		break;
-	case 'm':
-	case 'M':
-		mult = 1ULL << 20;
-		p++;
-		break;
-	case 'g':
-	case 'G':
-		mult = 1ULL << 30;
-		p++;
-		break;
-	case 't':
-	case 'T':
-		mult = 1ULL << 40;
-		p++;
-		break;
-	case 'b':
-	case 'B':
-	case '\0':
-		break;
-	default:
-		return -EINVAL;
-	}
-	/* Accept K, KB, KiB, kib (all binary: memory sizes). */
-	if (mult > 1 && (*p == 'i' || *p == 'I'))
-		p++;
-	if (mult > 1 && (*p == 'b' || *p == 'B'))
-		p++;
-	else if (mult == 1 && (*p == 'b' || *p == 'B'))
-		p++;
-	while (*p == ' ')
-		p++;
-	if (*p != '\0')
-		return -EINVAL;
-	if (whole > UINT64_MAX / mult)
-		return -EINVAL;
-	*out = whole * mult + frac * mult / fracdiv;
-	return 0;
-}
-
 static int
 opt_parse(int id, const char *v, int64_t *out)
 {
@@ -167,22 +99,15 @@ opt_parse(int id, const char *v, int64_t *out)
 
 	switch (d->type) {
 	case T_SIZE:
-		if (mri_parse_size(v, &u) < 0 || u > INT64_MAX)
+		if (mrc_parse_size(v, &u) < 0 || u > INT64_MAX)
 			return -EINVAL;
 		*out = (int64_t)u;
 		return 0;
 	case T_BOOL:
-		if (!strcmp(v, "1") || !strcmp(v, "true") ||
-		    !strcmp(v, "yes") || !strcmp(v, "on")) {
-			*out = 1;
-			return 0;
-		}
-		if (!strcmp(v, "0") || !strcmp(v, "false") ||
-		    !strcmp(v, "no") || !strcmp(v, "off")) {
-			*out = 0;
-			return 0;
-		}
-		return -EINVAL;
+		if (mrc_parse_bool(v, &i) < 0)
+			return -EINVAL;
+		*out = i;
+		return 0;
 	case T_UINT:
 		u = 0;
 		if (*v == '\0')

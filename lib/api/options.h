@@ -71,7 +71,5 @@ extern int64_t mri_opt_values[MRI_OPT__COUNT];
 MRI_HIDDEN void mri_options_init(void);
 /* The socket path (NUL-terminated, static storage). */
 MRI_HIDDEN const char *mri_opt_socket(void);
-/* Parse "512MiB", "2GiB", "1.5G", "4096": 0 or -EINVAL. */
-MRI_HIDDEN int mri_parse_size(const char *s, uint64_t *out);
 
 #endif

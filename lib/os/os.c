@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
+#include "common/clock.h"
 #include "os/os.h"
 
 static void *
@@ -69,10 +70,7 @@ os_bind(void *addr, size_t len, int node, int strict)
 static uint64_t
 os_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	return mrc_now_ns();
 }
 
 static int
