@@ -72,13 +72,17 @@ heap_advise_all_locked(void)
 		struct mri_chunk *c;
 		if (!h)
 			continue;
-		for (c = h->chunks; c; c = c->next)
-			if (!c->advised) {
+		/* Lock-free: heap_grow publishes chunks with a release
+		 * store, and a published chunk's next never changes. */
+		for (c = __atomic_load_n(&h->chunks, __ATOMIC_ACQUIRE); c;
+		     c = c->next)
+			if (!__atomic_load_n(&c->advised, __ATOMIC_RELAXED)) {
 				(void)mri_os->advise((void *)c->base,
 						     (size_t)c->nhp *
 							 MRI_HUGE_SIZE,
 						     MADV_HUGEPAGE);
-				c->advised = 1;
+				__atomic_store_n(&c->advised, 1,
+						 __ATOMIC_RELAXED);
 			}
 	}
 }
@@ -151,7 +155,7 @@ heap_grow(struct mri_pageheap *h, size_t min_bytes, size_t align)
 	    (mode == MRI_HUGEPAGES_AUTO &&
 	     __atomic_load_n(&heap_thp_on, __ATOMIC_RELAXED))) {
 		(void)mri_os->advise(base, len, MADV_HUGEPAGE);
-		c->advised = 1;
+		__atomic_store_n(&c->advised, 1, __ATOMIC_RELAXED);
 	}
 	h->mapped += len / MRI_PAGE_SIZE;
 	h->nfree += len / MRI_PAGE_SIZE;
@@ -485,7 +489,7 @@ mri_pageheap_free(struct mri_span *s)
 static void
 chunk_restore_attrs(struct mri_chunk *c, uintptr_t a, size_t len)
 {
-	if (c->advised)
+	if (__atomic_load_n(&c->advised, __ATOMIC_RELAXED))
 		(void)mri_os->advise((void *)a, len, MADV_HUGEPAGE);
 	if (mri_opt(MRI_OPT_NUMA) != MRI_NUMA_OFF &&
 	    __atomic_load_n(&heap_numa_nodes, __ATOMIC_RELAXED) > 0)

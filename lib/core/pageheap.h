@@ -54,7 +54,8 @@ struct mri_chunk {
 	uintptr_t base; /* 2 MiB aligned */
 	uint32_t nhp;	/* hugepages */
 	uint8_t node;
-	uint8_t advised; /* MADV_HUGEPAGE applied */
+	uint8_t advised; /* MADV_HUGEPAGE applied (relaxed atomic: a hint
+			  * heap_maybe_thp sets without the heap lock) */
 	struct mri_chunk *next;
 	struct mri_hp hp[];
 };
