@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/clock.h"
 #include "common.h"
 
 static const char *bench_name = "bench";
@@ -186,10 +187,7 @@ bench_scaled(const struct bench_opts *o, uint64_t dflt, uint64_t min)
 uint64_t
 bench_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	return mrc_now_ns();
 }
 
 void

@@ -35,9 +35,9 @@
 #include <time.h>
 #include <unistd.h>
 #include "memreclaim.h"
-#include "os.h"
-#include "purge.h"
-#include "scavenger.h"
+#include "os/os.h"
+#include "os/purge.h"
+#include "release/scavenger.h"
 #include "release_probe.h"
 
 #define MiB ((size_t)1 << 20)

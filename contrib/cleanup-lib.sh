@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # cleanup-lib.sh: stopping what a demo or test started, sourced by
-# contrib/demo.sh and tests/client-e2e.sh (bash).
+# contrib/demo.sh and tests/system/sys_client_e2e.sh (bash).
 
 # stop_pids PID...: SIGTERM, a moment to exit cleanly, then SIGKILL; reaps
 # them.  Empty arguments are skipped.

@@ -9,14 +9,14 @@
 #
 #   1. redis-server with libmemreclaim preloaded;
 #   2. the same redis-server on glibc's malloc, for contrast (Debian's
-#      redis links jemalloc, so a small preloaded shim, tests/glibc_malloc.c,
-#      routes its malloc family to glibc);
+#      redis links jemalloc, so a small preloaded shim,
+#      tests/programs/glibc_malloc.c, routes its malloc family to glibc);
 #   3. the same redis-server with its own allocator (jemalloc).
 #
 # Each run fills redis (DEBUG POPULATE), deletes half of the keys (the memory
 # is free inside the allocator but still resident), then a second process
-# (tests/pressure) fills the rest of the cgroup, which only fits if redis
-# gives memory back.  The table shows memory pressure (PSI), redis's RSS and
+# (tests/system/pressure) fills the rest of the cgroup, which only fits if
+# redis gives memory back.  The table shows memory pressure (PSI), redis's RSS and
 # the trims memreclaimd sent, before and after the pressure.
 #
 # Works on cgroup v2 (Debian 12's default) and on hybrid hosts (v1 memory
@@ -100,13 +100,14 @@ NPROC=${DEMO_JOBS:-$(nproc)}
 	cd "$BUILD"
 	[ -f Makefile ] || "$SRC/configure" -q
 	make -s -j"$NPROC" >/dev/null
-	make -s -C tests pressure libglibc_malloc.la >/dev/null
+	make -s -C tests/system pressure >/dev/null
+	make -s -C tests/programs libglibc_malloc.la >/dev/null
 ) > "$TMP/build.log" 2>&1 || { tail -n 30 "$TMP/build.log"; die "build failed"; }
 LIB=$BUILD/lib/.libs/libmemreclaim.so
 DAEMON=$BUILD/daemon/memreclaimd
-CTL=$BUILD/daemon/memreclaimctl
-PRESSURE=$BUILD/tests/pressure
-GLIBC_SHIM=$BUILD/tests/.libs/libglibc_malloc.so
+CTL=$BUILD/ctl/memreclaimctl
+PRESSURE=$BUILD/tests/system/pressure
+GLIBC_SHIM=$BUILD/tests/programs/.libs/libglibc_malloc.so
 for f in "$LIB" "$DAEMON" "$CTL" "$PRESSURE"; do
 	[ -e "$f" ] || die "$f was not built"
 done

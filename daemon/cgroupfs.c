@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/cgpath.h"
+
 #include "cgroupfs.h"
 
 #define CGFS_UNLIMITED (1ull << 62)
@@ -92,57 +94,6 @@ cgfs_close(struct cgfs *fs)
 	fs->memfd = fs->unifd = -1;
 }
 
-int
-cgfs_mountinfo_find(const char *text, const char *controller, char *out,
-		    size_t outlen)
-{
-	const char *line = text;
-
-	while (line && *line) {
-		const char *eol = strchr(line, '\n');
-		size_t ll = eol ? (size_t)(eol - line) : strlen(line);
-		char buf[4096], *f[32], *sep, *save = NULL, *tok;
-		int nf = 0, i;
-
-		if (ll < sizeof(buf)) {
-			memcpy(buf, line, ll);
-			buf[ll] = '\0';
-			for (tok = strtok_r(buf, " ", &save); tok && nf < 32;
-			     tok = strtok_r(NULL, " ", &save))
-				f[nf++] = tok;
-			/* id parent maj:min root mountpoint opts [opt...] -
-			 * fstype source superopts */
-			for (i = 6; i < nf; i++)
-				if (strcmp(f[i], "-") == 0)
-					break;
-			if (i + 2 < nf) {
-				const char *fstype = f[i + 1];
-				const char *super = i + 3 < nf ? f[i + 3] : "";
-				int hit = 0;
-
-				if (controller == NULL)
-					hit = strcmp(fstype, "cgroup2") == 0;
-				else if (strcmp(fstype, "cgroup") == 0) {
-					char sb[1024], *o, *s2 = NULL;
-
-					snprintf(sb, sizeof(sb), "%s", super);
-					for (o = strtok_r(sb, ",", &s2); o;
-					     o = strtok_r(NULL, ",", &s2))
-						if (strcmp(o, controller) == 0)
-							hit = 1;
-				}
-				sep = f[4];
-				if (hit && strlen(sep) < outlen) {
-					strcpy(out, sep);
-					return 0;
-				}
-			}
-		}
-		line = eol ? eol + 1 : NULL;
-	}
-	return -ENOENT;
-}
-
 static int
 cgfs_read_path(const char *path, char *buf, size_t len)
 {
@@ -162,12 +113,12 @@ cgfs_discover(struct cgfs *fs, const char *proc_root)
 	if (text == NULL)
 		return -ENOMEM;
 	snprintf(path, sizeof(path), "%s/self/mountinfo", proc_root);
-	rc = cgfs_read_path(path, text, 1 << 16);
+	rc = (int)mrc_cgpath_read(path, text, 1 << 16);
 	if (rc < 0) {
 		free(text);
 		return rc;
 	}
-	(void)cgfs_mountinfo_find(text, NULL, uni, sizeof(uni));
+	(void)mrc_cgpath_mountinfo_find(text, NULL, uni, sizeof(uni), NULL, 0);
 	/* libcgroup knows v1, v2 and hybrid layouts; ask it first */
 	if (cgroup_init() == 0 &&
 	    cgroup_get_subsys_mount_point("memory", &mp) == 0 && mp) {
@@ -176,7 +127,8 @@ cgfs_discover(struct cgfs *fs, const char *proc_root)
 	}
 	free(mp);
 	if (mem[0] == '\0' &&
-	    cgfs_mountinfo_find(text, "memory", mem, sizeof(mem)) < 0) {
+	    mrc_cgpath_mountinfo_find(text, "memory", mem, sizeof(mem), NULL,
+				      0) < 0) {
 		/* pure v2: memory lives on the unified mount */
 		if (uni[0] == '\0') {
 			free(text);
@@ -197,8 +149,8 @@ int
 cgfs_pid_paths(const struct cgfs *fs, pid_t pid, char *mem, size_t memlen,
 	       char *v2, size_t v2len)
 {
-	char path[PATH_MAX + 32], buf[4096], *line, *save = NULL;
-	int rc, found_mem = 0;
+	char path[PATH_MAX + 32], buf[4096];
+	int rc, found_mem;
 
 	if (pid <= 0)
 		return -ESRCH;
@@ -206,32 +158,10 @@ cgfs_pid_paths(const struct cgfs *fs, pid_t pid, char *mem, size_t memlen,
 	rc = cgfs_read_path(path, buf, sizeof(buf));
 	if (rc < 0)
 		return rc == -ENOENT ? -ESRCH : rc;
-	mem[0] = v2[0] = '\0';
-	for (line = strtok_r(buf, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		char *c1 = strchr(line, ':'), *c2, *ctl, *o, *s2 = NULL;
-
-		if (c1 == NULL || (c2 = strchr(c1 + 1, ':')) == NULL)
-			return -EINVAL;
-		*c1 = *c2 = '\0';
-		ctl = c1 + 1;
-		if (c2[1] != '/')
-			return -EINVAL;
-		if (strcmp(line, "0") == 0 && *ctl == '\0') {
-			if (strlen(c2 + 1) >= v2len)
-				return -ENAMETOOLONG;
-			strcpy(v2, c2 + 1);
-			continue;
-		}
-		for (o = strtok_r(ctl, ",", &s2); o;
-		     o = strtok_r(NULL, ",", &s2))
-			if (strcmp(o, "memory") == 0) {
-				if (strlen(c2 + 1) >= memlen)
-					return -ENAMETOOLONG;
-				strcpy(mem, c2 + 1);
-				found_mem = 1;
-			}
-	}
+	rc = mrc_cgpath_proc_cgroup(buf, "memory", mem, memlen, v2, v2len);
+	if (rc < 0)
+		return rc;
+	found_mem = mem[0] != '\0';
 	if (fs->use_libcgroup && !fs->memory_v2) {
 		char *p = NULL;
 

@@ -8,7 +8,8 @@
  * controller, PSI from the v2 hierarchy, as systemd's "hybrid" mode sets
  * up).  Every root (memory hierarchy, unified hierarchy, procfs) is a
  * parameter, so the unit tests run on fake trees.  cgfs_discover() finds
- * the real ones with libcgroup and /proc/self/mountinfo.
+ * the real ones with libcgroup and /proc/self/mountinfo; parsing the
+ * mountinfo and /proc/PID/cgroup files is common/cgpath's.
  *
  * Periodic reads use openat()/pread() relative to directory fds opened once
  * per watched cgroup.  A cgroup that disappears is normal: reads return
@@ -43,18 +44,12 @@ int cgfs_open(struct cgfs *fs, const char *memory_root, int memory_v2,
 	      const char *unified_root, const char *proc_root);
 
 /* Find the real roots: the memory controller's mount through libcgroup
- * (cgroup_get_subsys_mount_point), the cgroup2 mount from
- * <proc_root>/self/mountinfo.  Returns 0 or -errno (-ENOENT: no memory
- * controller mounted). */
+ * (cgroup_get_subsys_mount_point, else mountinfo), the cgroup2 mount from
+ * <proc_root>/self/mountinfo (its \040 escapes decoded).  Returns 0 or
+ * -errno (-ENOENT: no memory controller mounted). */
 int cgfs_discover(struct cgfs *fs, const char *proc_root);
 
 void cgfs_close(struct cgfs *fs);
-
-/* From the text of /proc/PID/mountinfo, the mount point of the v1
- * hierarchy holding `controller` (controller NULL: the cgroup2 mount).
- * Returns 0 or -ENOENT. */
-int cgfs_mountinfo_find(const char *text, const char *controller, char *out,
-			size_t outlen);
 
 /* The cgroup of pid: the memory controller's path (mem) and its cgroup2
  * path (v2, for PSI; "" when not on a v2 hierarchy).  Paths start with

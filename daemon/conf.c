@@ -12,12 +12,13 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <ini.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+
+#include "common/parse.h"
 
 #include "conf.h"
 
@@ -88,61 +89,6 @@ conf_defaults(struct conf *c)
 	conf_cg_defaults(&c->defaults);
 }
 
-int
-conf_parse_size(const char *s, uint64_t *out)
-{
-	static const struct {
-		const char *sfx;
-		uint64_t mul;
-	} units[] = {
-	    {"", 1},
-	    {"B", 1},
-	    {"K", 1ull << 10},
-	    {"KiB", 1ull << 10},
-	    {"k", 1ull << 10},
-	    {"M", 1ull << 20},
-	    {"MiB", 1ull << 20},
-	    {"G", 1ull << 30},
-	    {"GiB", 1ull << 30},
-	    {"T", 1ull << 40},
-	    {"TiB", 1ull << 40},
-	};
-	char *end;
-	double v;
-	size_t i;
-
-	if (!isdigit((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s)
-		return -EINVAL;
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-		if (strcmp(end, units[i].sfx) == 0) {
-			double b = v * (double)units[i].mul;
-
-			if (b >= 18446744073709551615.0 || b != floor(b))
-				return -EINVAL;
-			*out = (uint64_t)b;
-			return 0;
-		}
-	return -EINVAL;
-}
-
-static int
-conf_bool(const char *v, int *out)
-{
-	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on") ||
-	    !strcmp(v, "1"))
-		*out = 1;
-	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off") ||
-		 !strcmp(v, "0"))
-		*out = 0;
-	else
-		return -EINVAL;
-	return 0;
-}
-
 static int
 conf_u32(const char *v, uint32_t lo, uint32_t hi, uint32_t *out)
 {
@@ -193,12 +139,12 @@ conf_cg_key(struct conf_parse *p, struct conf_cg *g, const char *k,
 	int rc = 1, bad = 0;
 
 	if (!strcmp(k, "watch"))
-		bad = conf_bool(v, &g->watch) < 0;
+		bad = mrc_parse_bool(v, &g->watch) < 0;
 	else if (!strcmp(k, "headroom_percent"))
 		bad = conf_pct(v, &g->headroom_percent) < 0 ||
 		      g->headroom_percent > 90.0;
 	else if (!strcmp(k, "headroom_min"))
-		bad = conf_parse_size(v, &g->headroom_min_bytes) < 0;
+		bad = mrc_parse_size(v, &g->headroom_min_bytes) < 0;
 	else if (!strcmp(k, "pressure_target"))
 		bad = conf_pct(v, &g->pressure_target) < 0;
 	else if (!strcmp(k, "pressure_urgent"))
@@ -210,9 +156,9 @@ conf_cg_key(struct conf_parse *p, struct conf_cg *g, const char *k,
 	else if (!strcmp(k, "max_cooldown_ms"))
 		bad = conf_u32(v, 0, 3600000, &g->max_cooldown_ms) < 0;
 	else if (!strcmp(k, "min_trim"))
-		bad = conf_parse_size(v, &g->min_trim_bytes) < 0;
+		bad = mrc_parse_size(v, &g->min_trim_bytes) < 0;
 	else if (!strcmp(k, "soft_limits"))
-		bad = conf_bool(v, &g->soft_limits) < 0;
+		bad = mrc_parse_bool(v, &g->soft_limits) < 0;
 	else if (!strcmp(k, "order")) {
 		if (!strcmp(v, "oom_score_adj"))
 			g->order = CONF_ORDER_OOM;

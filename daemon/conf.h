@@ -90,7 +90,4 @@ int conf_load_string(const char *name, const char *text, struct conf *c,
  * defaults. */
 const struct conf_cg *conf_match(const struct conf *c, const char *path);
 
-/* "64MiB", "2G", "4096" -> bytes.  0 or -EINVAL. */
-int conf_parse_size(const char *s, uint64_t *out);
-
 #endif

@@ -1,10 +1,5 @@
 /*
- * control.c: memreclaimctl's requests, answered over the client socket.
- *
- * Owns the meaning of CTL_REQUEST: status, the client and cgroup tables,
- * operator trims, and config reload (also used by SIGHUP).  Permission
- * (root, the daemon's user, or the socket's group) is checked by
- * server.c before a request gets here.  Every reply ends with CTL_DONE.
+ * control.c: memreclaimctl's requests and config reload (see control.h).
  */
 #include "config.h"
 
@@ -17,8 +12,13 @@
 
 #include <memreclaim.h>
 
+#include "common/clock.h"
+
+#include "control.h"
 #include "log.h"
-#include "mrd.h"
+#include "policy.h"
+#include "transport.h"
+#include "watch.h"
 
 static void
 control_log_error(void *arg, const char *msg)
@@ -90,7 +90,7 @@ control_done(struct mrd *d, struct mrd_client *c, int status, uint32_t count,
 	done.status = status;
 	done.count = count;
 	snprintf(done.message, sizeof(done.message), "%s", msg);
-	(void)server_send(d, c, MR_MSG_CTL_DONE, &done);
+	(void)transport_send(d, c, MR_MSG_CTL_DONE, &done);
 }
 
 static void
@@ -104,15 +104,13 @@ control_status(struct mrd *d, struct mrd_client *c)
 	s.daemon_version = MR_PROTO_LIBVERSION(
 	    MR_VERSION_MAJOR, MR_VERSION_MINOR, MR_VERSION_PATCH);
 	s.daemon_pid = (uint32_t)getpid();
-	s.uptime_ms = (mrd_now_ns() - d->start_ns) / 1000000;
-	for (k = d->clients; k; k = k->next)
-		if (k->kind == MRD_CLIENT_LIB)
-			s.clients++;
+	s.uptime_ms = (mrc_now_ns() - d->start_ns) / 1000000;
+	mrc_list_for_each(k, &d->clients, link) if (k->kind == MRD_CLIENT_LIB)
+	    s.clients++;
 	s.cgroups = (uint32_t)d->ncgroups;
 	s.tick_ms = d->conf.tick_ms;
-	for (cg = d->cgroups; cg; cg = cg->next)
-		if (cg->trigger_fd >= 0)
-			s.psi_triggers++;
+	mrc_list_for_each(cg, &d->cgroups, link) if (cg->trigger_fd >= 0)
+	    s.psi_triggers++;
 	s.trims_sent = d->n.trims_sent;
 	s.trim_bytes_requested = d->n.trim_bytes_requested;
 	s.trim_bytes_released = d->n.trim_bytes_released;
@@ -122,7 +120,7 @@ control_status(struct mrd *d, struct mrd_client *c)
 	s.config_errors = d->n.config_errors;
 	s.host_some_avg10 = d->host_psi_ok ? d->host_psi.some.avg10 : 0;
 	s.host_full_avg10 = d->host_psi_ok ? d->host_psi.full.avg10 : 0;
-	if (server_send(d, c, MR_MSG_CTL_STATUS, &s) == 0)
+	if (transport_send(d, c, MR_MSG_CTL_STATUS, &s) == 0)
 		control_done(d, c, 0, 1, "");
 }
 
@@ -130,11 +128,12 @@ static void
 control_clients(struct mrd *d, struct mrd_client *c)
 {
 	struct mrd_client *k;
-	uint64_t now = mrd_now_ns();
+	uint64_t now = mrc_now_ns();
 	uint32_t count = 0;
 	int fd = c->fd;
 
-	for (k = d->clients; k; k = k->next) {
+	mrc_list_for_each(k, &d->clients, link)
+	{
 		struct mr_proto_ctl_client r;
 
 		if (k->kind != MRD_CLIENT_LIB)
@@ -155,11 +154,11 @@ control_clients(struct mrd *d, struct mrd_client *c)
 					 : UINT64_MAX;
 		r.soft_limit_bytes = k->limit_sent;
 		snprintf(r.cgroup, sizeof(r.cgroup), "%s", k->mem_path);
-		if (server_send(d, c, MR_MSG_CTL_CLIENT, &r) < 0)
+		if (transport_send(d, c, MR_MSG_CTL_CLIENT, &r) < 0)
 			return;
 		count++;
 	}
-	if (server_find_fd(d, fd) == c)
+	if (transport_find_fd(d, fd) == c)
 		control_done(d, c, 0, count, "");
 }
 
@@ -169,7 +168,8 @@ control_cgroups(struct mrd *d, struct mrd_client *c)
 	struct mrd_cgroup *cg;
 	uint32_t count = 0;
 
-	for (cg = d->cgroups; cg; cg = cg->next) {
+	mrc_list_for_each(cg, &d->cgroups, link)
+	{
 		struct mr_proto_ctl_cgroup r;
 
 		memset(&r, 0, sizeof(r));
@@ -188,38 +188,52 @@ control_cgroups(struct mrd *d, struct mrd_client *c)
 			     : cg->trigger_fd >= 0 ? MR_PSI_MODE_TRIGGER
 						   : MR_PSI_MODE_POLL;
 		snprintf(r.path, sizeof(r.path), "%s", cg->g.path);
-		if (server_send(d, c, MR_MSG_CTL_CGROUP, &r) < 0)
+		if (transport_send(d, c, MR_MSG_CTL_CGROUP, &r) < 0)
 			return;
 		count++;
 	}
 	control_done(d, c, 0, count, "");
 }
 
-/* An operator's trim: ask clients in policy order (highest oom_score_adj
- * first) for their idle bytes until `bytes` are covered; the first asked
- * also takes any remainder, releasing what it can. */
+/* An operator's trim: ask clients in the policy's order (policy_before:
+ * highest oom_score_adj first, -1000 last, ties by idle bytes then pid;
+ * idle bytes alone with order = idle) for their idle bytes until `bytes`
+ * are covered; the last asked also takes any remainder, releasing what it
+ * can. */
 static void
 control_trim(struct mrd *d, struct mrd_client *c,
 	     const struct mr_proto_ctl_request *r)
 {
+	struct policy_client pc[256];
 	struct mrd_client *pick[256], *k;
+	const struct conf_cg *cfg;
 	uint64_t left = r->bytes;
 	uint32_t asked = 0;
 	char msg[MR_PROTO_TEXT_MAX];
 	int n = 0, i, j;
 
-	for (k = d->clients; k && n < 256; k = k->next) {
+	mrc_list_for_each(k, &d->clients, link)
+	{
+		struct policy_client t;
+
+		if (n == 256)
+			break;
 		if (k->kind != MRD_CLIENT_LIB)
 			continue;
 		if (r->cmd == MR_CTL_TRIM_PID
 			? k->pid != r->pid
 			: strcmp(k->mem_path, r->cgroup) != 0)
 			continue;
-		for (j = n;
-		     j > 0 && (pick[j - 1]->oom_score_adj < k->oom_score_adj);
-		     j--)
+		/* the order rule of the client's own cgroup */
+		cfg = conf_match(&d->conf, k->mem_path);
+		watch_policy_client(k, &t);
+		for (j = n; j > 0 && policy_before(&t, &pc[j - 1], cfg->order);
+		     j--) {
 			pick[j] = pick[j - 1];
+			pc[j] = pc[j - 1];
+		}
 		pick[j] = k;
+		pc[j] = t;
 		n++;
 	}
 	if (n == 0) {
@@ -238,7 +252,7 @@ control_trim(struct mrd *d, struct mrd_client *c,
 
 		if (give == 0)
 			continue;
-		if (server_send_trim(d, pick[i], give, r->urgency) == 0) {
+		if (transport_send_trim(d, pick[i], give, r->urgency) == 0) {
 			asked++;
 			left -= give;
 		}

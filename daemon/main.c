@@ -23,8 +23,14 @@
 #include <unistd.h>
 #include <systemd/sd-daemon.h>
 
+#include "common/clock.h"
+
+#include "control.h"
+#include "dispatch.h"
 #include "log.h"
-#include "mrd.h"
+#include "metrics.h"
+#include "transport.h"
+#include "watch.h"
 
 #define MAIN_MIN_ROUND_MS 100
 
@@ -96,6 +102,8 @@ main(int argc, char **argv)
 	uint64_t deadline = 0;
 	sigset_t mask;
 
+	mrd_init(&d);
+	dispatch_init(&d);
 	while ((ch = getopt_long(argc, argv, "df:nvt:hV", longopts, NULL)) !=
 	       -1) {
 		switch (ch) {
@@ -175,8 +183,7 @@ main(int argc, char **argv)
 	log_init(foreground, d.conf.log_level, "memreclaimd");
 	tostderr = 0;
 
-	d.start_ns = mrd_now_ns();
-	d.listen_fd = -1;
+	d.start_ns = mrc_now_ns();
 	d.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d.epfd < 0)
 		fatal("epoll_create1");
@@ -211,7 +218,7 @@ main(int argc, char **argv)
 	    mrd_epoll_add(d.epfd, sfd, EPOLLIN) < 0 ||
 	    mrd_epoll_add(d.epfd, tfd, EPOLLIN) < 0)
 		fatal("signalfd/timerfd");
-	rc = server_listen(&d);
+	rc = transport_listen(&d);
 	if (rc < 0)
 		fatalx("socket %s: %s", d.conf.socket, strerror(-rc));
 	rc = metrics_start(&d);
@@ -248,7 +255,7 @@ main(int argc, char **argv)
 			struct mrd_cgroup *cg;
 
 			if (fd == d.listen_fd) {
-				server_accept(&d);
+				transport_accept(&d);
 			} else if (fd == tfd) {
 				uint64_t exp;
 
@@ -277,13 +284,13 @@ main(int argc, char **argv)
 				log_debug("cgroup %s: PSI trigger fired",
 					  cg->g.path);
 				due = 1;
-			} else if ((c = server_find_fd(&d, fd)) != NULL) {
-				server_input(&d, c);
+			} else if ((c = transport_find_fd(&d, fd)) != NULL) {
+				transport_input(&d, c);
 			} else {
 				(void)metrics_event(&d, fd, evs[i].events);
 			}
 		}
-		now = mrd_now_ns();
+		now = mrc_now_ns();
 		if (due &&
 		    now - d.last_cycle_ns >= MAIN_MIN_ROUND_MS * 1000000ull)
 			watch_cycle(&d, now);
@@ -293,10 +300,11 @@ main(int argc, char **argv)
 		}
 	}
 	sd_notify(0, "STOPPING=1");
-	server_close(&d);
+	transport_close(&d);
 	metrics_stop();
-	while (d.cgroups)
-		watch_put(&d, d.cgroups);
+	while (!mrc_list_empty(&d.cgroups))
+		watch_put(&d, mrc_list_entry(d.cgroups.next, struct mrd_cgroup,
+					     link));
 	cgfs_close(&d.fs);
 	close(tfd);
 	close(sfd);

@@ -22,8 +22,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+
 #include "log.h"
-#include "mrd.h"
+#include "metrics.h"
 
 #define METRICS_MAX_CONN 8
 #define METRICS_REQ_MAX 4096
@@ -172,8 +174,8 @@ metrics_render(const struct mrd *d, char *buf, size_t len)
 		mb_head(&b, name, "counter", help);                            \
 		mb_printf(&b, "%s %llu\n", name, (unsigned long long)(value)); \
 	} while (0)
-	for (c = d->clients; c; c = c->next)
-		nlib += c->kind == MRD_CLIENT_LIB;
+	mrc_list_for_each(c, &d->clients, link) nlib +=
+	    c->kind == MRD_CLIENT_LIB;
 	mb_head(&b, "memreclaim_server_clients", "gauge",
 		"Registered library clients.");
 	mb_printf(&b, "memreclaim_server_clients %d\n", nlib);
@@ -228,7 +230,8 @@ metrics_render(const struct mrd *d, char *buf, size_t len)
 #define CG_GAUGE(name, type, help, fmt, expr)                                  \
 	do {                                                                   \
 		mb_head(&b, name, type, help);                                 \
-		for (cg = d->cgroups; cg; cg = cg->next) {                     \
+		mrc_list_for_each(cg, &d->cgroups, link)                       \
+		{                                                              \
 			if (!cg->have_sample)                                  \
 				continue;                                      \
 			mb_label(lab, sizeof(lab), cg->g.path);                \
@@ -269,7 +272,8 @@ metrics_render(const struct mrd *d, char *buf, size_t len)
 #define CL_GAUGE(name, help, field)                                            \
 	do {                                                                   \
 		mb_head(&b, name, "gauge", help);                              \
-		for (c = d->clients; c; c = c->next) {                         \
+		mrc_list_for_each(c, &d->clients, link)                        \
+		{                                                              \
 			if (c->kind != MRD_CLIENT_LIB || !c->has_stats)        \
 				continue;                                      \
 			mb_label(lab, sizeof(lab), c->mem_path);               \
@@ -344,7 +348,7 @@ metrics_event(struct mrd *d, int fd, uint32_t events)
 		}
 		slot->fd = cfd;
 		slot->len = 0;
-		slot->start_ns = mrd_now_ns();
+		slot->start_ns = mrc_now_ns();
 		if (mrd_epoll_add(d->epfd, cfd, EPOLLIN) < 0) {
 			close(cfd);
 			slot->fd = -1;

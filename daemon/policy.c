@@ -92,9 +92,10 @@ policy_avail(const struct policy_client *c)
 	return c->idle_bytes - c->pending_bytes;
 }
 
-/* qsort_r-free ordering: insertion sort on an index array (clients per
- * cgroup are few, and this must not depend on libc's sort stability). */
-static int
+/* The one client order of memreclaimd (see policy.h).  Callers sort with
+ * insertion sort on an index array: clients per cgroup are few, and this
+ * must not depend on libc's sort stability. */
+int
 policy_before(const struct policy_client *a, const struct policy_client *b,
 	      int order)
 {

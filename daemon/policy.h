@@ -76,6 +76,16 @@ struct policy_client_out {
 	uint64_t limit_bytes; /* POLICY_LIMIT_KEEP, or the LIMIT to send */
 };
 
+/*
+ * The one order in which clients give memory, used by policy_eval() and
+ * by operator trims: 1 if a gives before b.  Clients at -1000 (never to be
+ * OOM-killed) come last; then, with order CONF_ORDER_OOM, the highest
+ * oom_score_adj first; then the most idle bytes not already asked for;
+ * then the lower pid, so the order is total.
+ */
+int policy_before(const struct policy_client *a, const struct policy_client *b,
+		  int order);
+
 /* Decide for one cgroup.  cout has in->nclients entries, in the same
  * order as in->clients.  Returns the number of clients asked to trim. */
 int policy_eval(const struct policy_in *in, uint64_t now_ns,

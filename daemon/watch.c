@@ -1,6 +1,5 @@
 /*
- * watch.c: the cgroups memreclaimd watches, and the sample-decide-act
- * round over them.
+ * watch.c: watched cgroups and the sample-decide-act round (see watch.h).
  *
  * A cgroup is watched while at least one registered client lives in it
  * (found from /proc/PID/cgroup: the memory controller's path for limits,
@@ -23,7 +22,8 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "mrd.h"
+#include "transport.h"
+#include "watch.h"
 
 static void
 watch_trigger_close(struct mrd *d, struct mrd_cgroup *cg)
@@ -80,12 +80,13 @@ watch_get(struct mrd *d, const char *mem, const char *v2,
 	int rc;
 
 	*out = NULL;
-	for (cg = d->cgroups; cg; cg = cg->next)
-		if (strcmp(cg->g.path, mem) == 0) {
-			cg->refs++;
-			*out = cg;
-			return 0;
-		}
+	mrc_list_for_each(cg, &d->cgroups,
+			  link) if (strcmp(cg->g.path, mem) == 0)
+	{
+		cg->refs++;
+		*out = cg;
+		return 0;
+	}
 	cg = calloc(1, sizeof(*cg));
 	if (cg == NULL)
 		return -ENOMEM;
@@ -108,8 +109,7 @@ watch_get(struct mrd *d, const char *mem, const char *v2,
 	cg->have_sample = rc == 0;
 	cg->round = d->n.cycles;
 	watch_trigger_open(d, cg);
-	cg->next = d->cgroups;
-	d->cgroups = cg;
+	mrc_list_add(&d->cgroups, &cg->link);
 	d->ncgroups++;
 	log_info("watching cgroup %s (pressure from %s%s)", mem,
 		 cg->g.psidirfd >= 0 ? "cgroup2 " : "the host",
@@ -121,13 +121,7 @@ watch_get(struct mrd *d, const char *mem, const char *v2,
 static void
 watch_free(struct mrd *d, struct mrd_cgroup *cg)
 {
-	struct mrd_cgroup **pp;
-
-	for (pp = &d->cgroups; *pp; pp = &(*pp)->next)
-		if (*pp == cg) {
-			*pp = cg->next;
-			break;
-		}
+	mrc_list_del(&cg->link);
 	watch_trigger_close(d, cg);
 	cgfs_group_close(&cg->g);
 	d->ncgroups--;
@@ -183,9 +177,8 @@ watch_find_trigger(struct mrd *d, int fd)
 {
 	struct mrd_cgroup *cg;
 
-	for (cg = d->cgroups; cg; cg = cg->next)
-		if (cg->trigger_fd == fd)
-			return cg;
+	mrc_list_for_each(cg, &d->cgroups,
+			  link) if (cg->trigger_fd == fd) return cg;
 	return NULL;
 }
 
@@ -194,8 +187,7 @@ watch_retrigger(struct mrd *d)
 {
 	struct mrd_cgroup *cg;
 
-	for (cg = d->cgroups; cg; cg = cg->next)
-		watch_trigger_open(d, cg);
+	mrc_list_for_each(cg, &d->cgroups, link) watch_trigger_open(d, cg);
 }
 
 /* A cgroup went away: detach its clients and look each up again. */
@@ -207,18 +199,31 @@ watch_vanished(struct mrd *d, struct mrd_cgroup *cg)
 	log_info("cgroup %s is gone", cg->g.path);
 	d->n.cgroups_vanished++;
 	cg->refs++; /* keep it alive while its clients move */
-	for (c = d->clients; c; c = c->next)
-		if (c->cg == cg) {
-			c->cg = NULL;
-			cg->refs--;
-			c->mem_path[0] = '\0';
-		}
-	watch_put(d, cg);
-	for (c = d->clients; c; c = next) {
-		next = c->next;
-		if (c->kind == MRD_CLIENT_LIB && c->cg == NULL)
-			(void)watch_attach(d, c);
+	mrc_list_for_each(c, &d->clients, link) if (c->cg == cg)
+	{
+		c->cg = NULL;
+		cg->refs--;
+		c->mem_path[0] = '\0';
 	}
+	watch_put(d, cg);
+	mrc_list_for_each_safe(c, next, &d->clients,
+			       link) if (c->kind == MRD_CLIENT_LIB &&
+					 c->cg == NULL)(void)
+	    watch_attach(d, c);
+}
+
+void
+watch_policy_client(const struct mrd_client *c, struct policy_client *pc)
+{
+	memset(pc, 0, sizeof(*pc));
+	pc->pid = c->pid;
+	pc->oom_score_adj = c->oom_score_adj;
+	pc->has_stats = c->has_stats;
+	pc->idle_bytes = c->stats.idle_bytes;
+	pc->retained_bytes = c->stats.retained_bytes;
+	pc->in_use_bytes = c->stats.in_use_bytes;
+	pc->pending_bytes = c->pending_bytes;
+	pc->limit_sent = c->features & MR_FEAT_LIMIT ? c->limit_sent : 0;
 }
 
 /* Decide for one cgroup and carry the decision out. */
@@ -232,20 +237,13 @@ watch_decide(struct mrd *d, struct mrd_cgroup *cg, uint64_t now)
 	struct policy_out out;
 	int n = 0, i, asked;
 
-	for (c = d->clients; c && n < 256; c = c->next) {
+	mrc_list_for_each(c, &d->clients, link)
+	{
+		if (n == 256)
+			break;
 		if (c->cg != cg || c->kind != MRD_CLIENT_LIB)
 			continue;
-		memset(&pcs[n], 0, sizeof(pcs[n]));
-		pcs[n].pid = c->pid;
-		pcs[n].oom_score_adj = c->oom_score_adj;
-		pcs[n].has_stats = c->has_stats;
-		pcs[n].idle_bytes = c->stats.idle_bytes;
-		pcs[n].retained_bytes = c->stats.retained_bytes;
-		pcs[n].in_use_bytes = c->stats.in_use_bytes;
-		pcs[n].pending_bytes = c->pending_bytes;
-		pcs[n].limit_sent = c->limit_sent;
-		if (!(c->features & MR_FEAT_LIMIT))
-			pcs[n].limit_sent = 0;
+		watch_policy_client(c, &pcs[n]);
 		who[n++] = c;
 	}
 	memset(&in, 0, sizeof(in));
@@ -285,16 +283,17 @@ watch_decide(struct mrd *d, struct mrd_cgroup *cg, uint64_t now)
 	 * check each is still there */
 	for (i = 0; i < n; i++) {
 		c = who[i];
-		if (server_find_fd(d, c->fd) != c)
+		if (transport_find_fd(d, c->fd) != c)
 			continue;
 		if (co[i].trim_bytes > 0 &&
-		    server_send_trim(d, c, co[i].trim_bytes, co[i].urgency) < 0)
+		    transport_send_trim(d, c, co[i].trim_bytes, co[i].urgency) <
+			0)
 			continue;
 		if (co[i].limit_bytes != POLICY_LIMIT_KEEP &&
 		    (c->features & MR_FEAT_LIMIT)) {
 			struct mr_proto_limit l = {co[i].limit_bytes};
 
-			if (server_send(d, c, MR_MSG_LIMIT, &l) < 0)
+			if (transport_send(d, c, MR_MSG_LIMIT, &l) < 0)
 				continue;
 			c->limit_sent = co[i].limit_bytes;
 			d->n.limits_sent++;
@@ -308,7 +307,7 @@ watch_decide(struct mrd *d, struct mrd_cgroup *cg, uint64_t now)
 void
 watch_cycle(struct mrd *d, uint64_t now)
 {
-	struct mrd_cgroup *cg, *next;
+	struct mrc_list *l, *lnext;
 	struct mrd_client *c, *cnext;
 	char path[PATH_MAX + 32];
 	int fd;
@@ -321,15 +320,15 @@ watch_cycle(struct mrd *d, uint64_t now)
 	d->host_psi_ok = fd >= 0 && psi_read_fd(fd, &d->host_psi) == 0;
 	if (fd >= 0)
 		close(fd);
-	for (c = d->clients; c; c = cnext) {
+	mrc_list_for_each_safe(c, cnext, &d->clients, link)
+	{
 		uint64_t dl = (uint64_t)d->conf.trim_deadline_ms * 1000000ull;
 
-		cnext = c->next;
 		if (c->kind == MRD_CLIENT_NEW &&
 		    now - c->connected_ns > MRD_HELLO_TIMEOUT_MS * 1000000ull) {
-			server_drop(d, c, MR_BYE_PROTOCOL,
-				    "no frame within "
-				    "5 s of connecting");
+			transport_drop(d, c, MR_BYE_PROTOCOL,
+				       "no frame within "
+				       "5 s of connecting");
 			continue;
 		}
 		if (c->kind != MRD_CLIENT_LIB)
@@ -347,10 +346,12 @@ watch_cycle(struct mrd *d, uint64_t now)
 		if (c->cg == NULL)
 			(void)watch_attach(d, c);
 	}
-	for (cg = d->cgroups; cg; cg = next) {
+	for (l = d->cgroups.next; l != &d->cgroups; l = lnext) {
+		struct mrd_cgroup *cg =
+		    mrc_list_entry(l, struct mrd_cgroup, link);
 		int rc;
 
-		next = cg->next;
+		lnext = l->next;
 		if (cg->round == d->n.cycles)
 			continue; /* done this round (list restarted) */
 		cg->round = d->n.cycles;
@@ -359,7 +360,7 @@ watch_cycle(struct mrd *d, uint64_t now)
 			watch_vanished(d, cg);
 			/* the list changed under us: start over, skipping
 			 * what this round has done */
-			next = d->cgroups;
+			lnext = d->cgroups.next;
 			continue;
 		}
 		if (rc < 0) {

@@ -1,0 +1,261 @@
+/*
+ * protocol.c: the one codec of the memreclaimd wire protocol (see
+ * common/protocol.h and include/memreclaim/protocol.h).
+ *
+ * Pure byte shuffling: no allocation, no stdio, no globals, so the library
+ * links it into libmemreclaim.so and calls it on its scavenger thread.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "protocol.h"
+
+/* Payload size of a type in this version, 0 for an unknown type. */
+size_t
+mrc_proto_payload_size(uint16_t type)
+{
+	switch (type) {
+	case MR_MSG_HELLO:
+		return sizeof(struct mr_proto_hello);
+	case MR_MSG_STATS:
+		return sizeof(struct mr_proto_stats);
+	case MR_MSG_TRIM:
+		return sizeof(struct mr_proto_trim);
+	case MR_MSG_TRIM_DONE:
+		return sizeof(struct mr_proto_trim_done);
+	case MR_MSG_LIMIT:
+		return sizeof(struct mr_proto_limit);
+	case MR_MSG_BYE:
+		return sizeof(struct mr_proto_bye);
+	case MR_MSG_CTL_REQUEST:
+		return sizeof(struct mr_proto_ctl_request);
+	case MR_MSG_CTL_STATUS:
+		return sizeof(struct mr_proto_ctl_status);
+	case MR_MSG_CTL_CLIENT:
+		return sizeof(struct mr_proto_ctl_client);
+	case MR_MSG_CTL_CGROUP:
+		return sizeof(struct mr_proto_ctl_cgroup);
+	case MR_MSG_CTL_DONE:
+		return sizeof(struct mr_proto_ctl_done);
+	default:
+		return 0;
+	}
+}
+
+/* 1 if a library client may send this type, 0 otherwise. */
+int
+mrc_proto_from_client(uint16_t type)
+{
+	return type == MR_MSG_HELLO || type == MR_MSG_STATS ||
+	       type == MR_MSG_TRIM_DONE || type == MR_MSG_BYE;
+}
+
+/* 1 if a string field is NUL-terminated within its n bytes and zero
+ * after the NUL (so no stale memory travels), else 0. */
+static int
+proto_str_ok(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && s[i] != '\0')
+		i++;
+	if (i == n)
+		return 0;
+	for (; i < n; i++)
+		if (s[i] != '\0')
+			return 0;
+	return 1;
+}
+
+/* Check the fields of a payload already copied into m: 0 or -EINVAL. */
+int
+mrc_proto_check_payload(const struct mr_proto_msg *m)
+{
+	switch (m->hdr.type) {
+	case MR_MSG_HELLO:
+		if (m->u.hello.reserved != 0 ||
+		    (m->u.hello.features & ~MR_FEAT_ALL) != 0 ||
+		    m->u.hello.stats_interval_ms == 0)
+			return -EINVAL;
+		return 0;
+	case MR_MSG_STATS:
+		if (m->u.stats.reserved != 0 || m->u.stats.purge_backend > 3)
+			return -EINVAL;
+		return 0;
+	case MR_MSG_TRIM:
+		if (m->u.trim.bytes == 0 ||
+		    (m->u.trim.urgency != MR_PROTO_URGENCY_LAZY &&
+		     m->u.trim.urgency != MR_PROTO_URGENCY_NOW))
+			return -EINVAL;
+		return 0;
+	case MR_MSG_TRIM_DONE:
+		if (m->u.trim_done.backend > 3 || m->u.trim_done.error > 0 ||
+		    m->u.trim_done.error < -4095)
+			return -EINVAL;
+		return 0;
+	case MR_MSG_LIMIT:
+		return 0;
+	case MR_MSG_BYE:
+		if (m->u.bye.reason > MR_BYE_MAX || m->u.bye.reserved != 0)
+			return -EINVAL;
+		return 0;
+	case MR_MSG_CTL_REQUEST: {
+		const struct mr_proto_ctl_request *r = &m->u.ctl_request;
+
+		if (r->cmd == 0 || r->cmd > MR_CTL_CMD_MAX ||
+		    r->reserved != 0 ||
+		    !proto_str_ok(r->cgroup, sizeof(r->cgroup)))
+			return -EINVAL;
+		if (r->cmd == MR_CTL_TRIM_PID || r->cmd == MR_CTL_TRIM_CGROUP) {
+			if (r->bytes == 0 ||
+			    (r->urgency != MR_PROTO_URGENCY_LAZY &&
+			     r->urgency != MR_PROTO_URGENCY_NOW))
+				return -EINVAL;
+			if (r->cmd == MR_CTL_TRIM_PID && r->pid <= 0)
+				return -EINVAL;
+			if (r->cmd == MR_CTL_TRIM_CGROUP && r->cgroup[0] != '/')
+				return -EINVAL;
+		} else if (r->pid != 0 || r->bytes != 0 || r->urgency != 0 ||
+			   r->cgroup[0] != '\0') {
+			return -EINVAL;
+		}
+		return 0;
+	}
+	case MR_MSG_CTL_STATUS:
+		return 0;
+	case MR_MSG_CTL_CLIENT:
+		if (!proto_str_ok(m->u.ctl_client.cgroup,
+				  sizeof(m->u.ctl_client.cgroup)))
+			return -EINVAL;
+		return 0;
+	case MR_MSG_CTL_CGROUP:
+		if (!proto_str_ok(m->u.ctl_cgroup.path,
+				  sizeof(m->u.ctl_cgroup.path)) ||
+		    m->u.ctl_cgroup.psi_mode > MR_PSI_MODE_POLL)
+			return -EINVAL;
+		return 0;
+	case MR_MSG_CTL_DONE:
+		if (m->u.ctl_done.status > 0 ||
+		    !proto_str_ok(m->u.ctl_done.message,
+				  sizeof(m->u.ctl_done.message)))
+			return -EINVAL;
+		return 0;
+	default:
+		return -EPROTO;
+	}
+}
+
+/*
+ * Validate one received frame of len bytes and copy it into *out.
+ * Returns the frame type (> 0) or:
+ *   -EBADMSG  shorter than a header, or wrong magic
+ *   -EPROTO   other protocol version, or unknown type
+ *   -EMSGSIZE header length differs from len, or from the type's size
+ *   -EINVAL   a field out of range (see mrc_proto_check_payload)
+ */
+int
+mrc_proto_decode(const void *buf, size_t len, struct mr_proto_msg *out)
+{
+	size_t psize;
+
+	if (buf == NULL || out == NULL || len < sizeof(struct mr_proto_hdr))
+		return -EBADMSG;
+	memset(out, 0, sizeof(*out));
+	memcpy(&out->hdr, buf, sizeof(out->hdr));
+	if (out->hdr.magic != MR_PROTO_MAGIC)
+		return -EBADMSG;
+	if (out->hdr.version != MR_PROTO_VERSION)
+		return -EPROTO;
+	psize = mrc_proto_payload_size(out->hdr.type);
+	if (psize == 0)
+		return -EPROTO;
+	if (len > MR_PROTO_MAX_FRAME || out->hdr.length != len ||
+	    len != sizeof(struct mr_proto_hdr) + psize)
+		return -EMSGSIZE;
+	memcpy(&out->u, (const char *)buf + sizeof(struct mr_proto_hdr), psize);
+	{
+		int rc = mrc_proto_check_payload(out);
+
+		if (rc < 0)
+			return rc;
+	}
+	return out->hdr.type;
+}
+
+/*
+ * Encode a frame of `type` with payload p (the matching mr_proto_* struct)
+ * into buf.  The payload is validated as the receiver would, so a sender
+ * cannot emit a frame its peer must reject.  Returns the frame length or
+ * -ENOBUFS / -EPROTO / -EINVAL.
+ */
+int
+mrc_proto_encode(void *buf, size_t len, uint16_t type, uint32_t seq,
+		 const void *p)
+{
+	struct mr_proto_msg m;
+	size_t psize = mrc_proto_payload_size(type);
+	int rc;
+
+	if (psize == 0 || p == NULL)
+		return -EPROTO;
+	if (buf == NULL || len < sizeof(struct mr_proto_hdr) + psize)
+		return -ENOBUFS;
+	memset(&m, 0, sizeof(m));
+	m.hdr.magic = MR_PROTO_MAGIC;
+	m.hdr.version = MR_PROTO_VERSION;
+	m.hdr.type = type;
+	m.hdr.length = (uint32_t)(sizeof(struct mr_proto_hdr) + psize);
+	m.hdr.seq = seq;
+	memcpy(&m.u, p, psize);
+	rc = mrc_proto_check_payload(&m);
+	if (rc < 0)
+		return rc;
+	memcpy(buf, &m.hdr, sizeof(m.hdr));
+	memcpy((char *)buf + sizeof(m.hdr), &m.u, psize);
+	return (int)m.hdr.length;
+}
+
+/* Typed wrappers: the usual way to build a frame. */
+int
+mrc_proto_encode_hello(void *buf, size_t len, uint32_t seq,
+		       const struct mr_proto_hello *p)
+{
+	return mrc_proto_encode(buf, len, MR_MSG_HELLO, seq, p);
+}
+
+int
+mrc_proto_encode_stats(void *buf, size_t len, uint32_t seq,
+		       const struct mr_proto_stats *p)
+{
+	return mrc_proto_encode(buf, len, MR_MSG_STATS, seq, p);
+}
+
+int
+mrc_proto_encode_trim(void *buf, size_t len, uint32_t seq,
+		      const struct mr_proto_trim *p)
+{
+	return mrc_proto_encode(buf, len, MR_MSG_TRIM, seq, p);
+}
+
+int
+mrc_proto_encode_trim_done(void *buf, size_t len, uint32_t seq,
+			   const struct mr_proto_trim_done *p)
+{
+	return mrc_proto_encode(buf, len, MR_MSG_TRIM_DONE, seq, p);
+}
+
+int
+mrc_proto_encode_limit(void *buf, size_t len, uint32_t seq,
+		       const struct mr_proto_limit *p)
+{
+	return mrc_proto_encode(buf, len, MR_MSG_LIMIT, seq, p);
+}
+
+int
+mrc_proto_encode_bye(void *buf, size_t len, uint32_t seq,
+		     const struct mr_proto_bye *p)
+{
+	return mrc_proto_encode(buf, len, MR_MSG_BYE, seq, p);
+}

@@ -1,0 +1,22 @@
+/*
+ * control.h: memreclaimctl's requests, and config reload.
+ *
+ * Owns the meaning of CTL_REQUEST: status, the client and cgroup tables,
+ * operator trims (given to clients in the policy's order,
+ * policy_before()), and reloading the config file (also used by SIGHUP).
+ * Permission is checked by dispatch.c before a request gets here; every
+ * reply ends with CTL_DONE.  Calls down only (watch, transport, conf).
+ */
+#ifndef MRD_CONTROL_H
+#define MRD_CONTROL_H
+
+#include <stddef.h>
+
+#include "state.h"
+
+void control_request(struct mrd *d, struct mrd_client *c,
+		     const struct mr_proto_ctl_request *r);
+/* Reload the config file; 0 or the number of errors (old one kept). */
+int control_reload(struct mrd *d, char *msg, size_t msglen);
+
+#endif

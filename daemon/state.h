@@ -1,0 +1,154 @@
+/*
+ * state.h: the state of a running memreclaimd, shared by its modules.
+ *
+ * Data only: one struct mrd holds the config in force, the cgroup
+ * filesystem roots, the clients (created and freed by transport.c), the
+ * watched cgroups (watch.c), and counters for memreclaimctl and the
+ * metrics.  The functions that act on it are declared by each module's
+ * own header.  Single-threaded: only the epoll loop in main.c touches it,
+ * so nothing here is locked.
+ */
+#ifndef MRD_STATE_H
+#define MRD_STATE_H
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/types.h>
+
+#include <memreclaim/protocol.h>
+
+#include "common/list.h"
+
+#include "cgroupfs.h"
+#include "conf.h"
+#include "policy.h"
+#include "psi.h"
+
+struct mrd_cgroup;
+struct transport_hooks;
+
+/* A connection must send its first frame within this, or is dropped:
+ * silent connections would hold max_clients slots forever. */
+#define MRD_HELLO_TIMEOUT_MS 5000
+
+enum mrd_client_kind {
+	MRD_CLIENT_NEW = 0, /* connected, nothing sent yet */
+	MRD_CLIENT_LIB = 1, /* sent HELLO: a library client */
+	MRD_CLIENT_CTL = 2, /* sent CTL_REQUEST: memreclaimctl */
+};
+
+struct mrd_client {
+	struct mrc_list link; /* in mrd.clients, newest first */
+	int fd;
+	pid_t pid; /* from SO_PEERCRED */
+	uid_t uid;
+	gid_t gid;
+	int kind;	       /* enum mrd_client_kind */
+	uint64_t connected_ns; /* accept time */
+	uint32_t lib_version;  /* from HELLO */
+	uint32_t features;
+	uint32_t stats_interval_ms;
+	int has_stats;
+	struct mr_proto_stats stats; /* last STATS */
+	uint64_t stats_ns;	     /* when it came */
+	uint32_t seq_out;	     /* our frame counter */
+	double tokens;		     /* frame rate bucket */
+	uint64_t tokens_ns;
+	int oom_score_adj;
+	char mem_path[CGFS_PATH_MAX]; /* memory cgroup, "" unknown */
+	char v2_path[CGFS_PATH_MAX];  /* cgroup2 path for PSI */
+	struct mrd_cgroup *cg;	      /* watched cgroup, or NULL */
+	int attach_warned;	      /* logged that cg is unknown */
+	/* the one outstanding TRIM (0 bytes: none) */
+	uint64_t pending_bytes;
+	uint32_t pending_seq;
+	uint64_t pending_ns;
+	uint64_t trims;	     /* TRIMs sent */
+	uint64_t trims_late; /* answered after the deadline/never */
+	uint64_t last_trim_bytes;
+	uint64_t last_trim_released;
+	uint64_t last_trim_ns; /* 0: never */
+	uint64_t limit_sent;   /* last LIMIT, 0: none */
+};
+
+struct mrd_cgroup {
+	struct mrc_list link; /* in mrd.cgroups, newest first */
+	struct cgfs_group g;
+	int refs;	/* clients attached */
+	uint64_t round; /* last round (n.cycles) sampled in */
+	int trigger_fd; /* PSI trigger, -1: polling */
+	uint64_t trigger_window_us;
+	int have_sample;
+	struct cgfs_sample s; /* last sample */
+	struct policy_state st;
+	struct policy_out last; /* last decision */
+	uint64_t released_since_action;
+	uint64_t trims; /* TRIMs sent for it */
+	uint64_t trim_bytes;
+	uint64_t released_bytes;
+};
+
+struct mrd_counters {
+	uint64_t trims_sent;
+	uint64_t trim_bytes_requested;
+	uint64_t trim_bytes_released;
+	uint64_t trims_late;
+	uint64_t limits_sent;
+	uint64_t clients_accepted;
+	uint64_t clients_dropped; /* for bad behaviour */
+	uint64_t clients_refused; /* over max_clients */
+	uint64_t frames_received;
+	uint64_t frames_rejected;
+	uint64_t config_reloads;
+	uint64_t config_errors;
+	uint64_t cgroups_vanished;
+	uint64_t cycles;
+};
+
+struct mrd {
+	struct conf conf;
+	const char *conf_path; /* NULL: built-in defaults */
+	int conf_explicit;     /* -f given: a missing file is fatal */
+	struct cgfs fs;
+	int epfd;
+	int listen_fd;
+	gid_t sock_gid; /* group allowed to use CTL */
+	/* told of frames and closes by transport.c (set by dispatch_init) */
+	const struct transport_hooks *hooks;
+	struct mrc_list clients; /* struct mrd_client.link */
+	int nclients;
+	struct mrc_list cgroups; /* struct mrd_cgroup.link */
+	int ncgroups;
+	int host_psi_ok;
+	struct psi_sample host_psi;
+	uint64_t start_ns;
+	uint64_t last_cycle_ns;
+	struct mrd_counters n;
+	int reload_requested;
+};
+
+/* Empty state: no clients, no cgroups, no sockets. */
+static inline void
+mrd_init(struct mrd *d)
+{
+	memset(d, 0, sizeof(*d));
+	mrc_list_init(&d->clients);
+	mrc_list_init(&d->cgroups);
+	d->epfd = d->listen_fd = -1;
+}
+
+/* Add fd to the epoll set with data.fd = fd.  0 or -errno. */
+static inline int
+mrd_epoll_add(int epfd, int fd, uint32_t events)
+{
+	struct epoll_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = events;
+	ev.data.fd = fd;
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+#endif

@@ -1,0 +1,53 @@
+/*
+ * transport.h: the SOCK_SEQPACKET socket clients and memreclaimctl use.
+ *
+ * Owns the listening socket, accepting (with the max_clients limit), the
+ * peer's identity (SO_PEERCRED only), the per-client frame-rate bucket,
+ * reading and strictly decoding frames, sending, and closing.  What a
+ * valid frame means is not decided here: each decoded frame goes up
+ * through the hooks dispatch.c registers, and so does the news that a
+ * client is about to be freed.  This module calls nothing above it.
+ *
+ * Our peers are untrusted: a malformed frame, a frame too many per second,
+ * or a socket that stops reading gets that client a BYE and a close,
+ * counted in clients_dropped.  Nothing a client sends reaches fatal().
+ */
+#ifndef MRD_TRANSPORT_H
+#define MRD_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "state.h"
+
+/* How transport tells the layer above (dispatch.c) what happened. */
+struct transport_hooks {
+	/* A valid frame from c.  Returns 0, or -1 if c was freed. */
+	int (*frame)(struct mrd *d, struct mrd_client *c,
+		     const struct mr_proto_msg *m);
+	/* c is about to be freed: drop every reference to it. */
+	void (*closing)(struct mrd *d, struct mrd_client *c);
+};
+
+int transport_listen(struct mrd *d);
+/* Say BYE to every client, free them, and close the listening socket. */
+void transport_close(struct mrd *d);
+void transport_accept(struct mrd *d);
+/* Read and pass up every frame waiting on c; may free c. */
+void transport_input(struct mrd *d, struct mrd_client *c);
+/* Send one frame; on failure the client is dropped (returns -errno). */
+int transport_send(struct mrd *d, struct mrd_client *c, uint16_t type,
+		   const void *payload);
+/* Send a TRIM and record it as c's outstanding one (0 or -errno; on
+ * failure c is dropped). */
+int transport_send_trim(struct mrd *d, struct mrd_client *c, uint64_t bytes,
+			uint32_t urgency);
+/* Disconnect c (reason MR_BYE_*; counted as dropped unless NORMAL or
+ * SHUTDOWN) and free it. */
+void transport_drop(struct mrd *d, struct mrd_client *c, uint32_t reason,
+		    const char *why);
+/* Free c without a BYE (the peer said BYE or hung up). */
+void transport_free(struct mrd *d, struct mrd_client *c);
+struct mrd_client *transport_find_fd(struct mrd *d, int fd);
+
+#endif

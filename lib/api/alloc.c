@@ -1,0 +1,421 @@
+/*
+ * alloc.c: the malloc family as mr_*, on top of the thread caches (small
+ * objects) and the page heaps (large objects).  POSIX/glibc semantics live
+ * here: errno, overflow checks, alignment rules, malloc(0), realloc(p, 0).
+ * Heap corruption that is cheap to see (a pointer we never returned, an
+ * interior pointer, a double free caught by the thread cache or the span's
+ * allocation bits) stops the program through mri_fatal().
+ */
+#include "config.h"
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include "core/central.h"
+#include "core/heap.h"
+#include "core/init.h"
+#include "core/pageheap.h"
+#include "core/pagemap.h"
+#include "core/tcache.h"
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* Largest request we try: beyond it the page count math would overflow
+ * and no machine could map it anyway. */
+#define MR_MAX_REQUEST ((size_t)1 << 46)
+
+static void *
+alloc_small_slow(unsigned cls)
+{
+	struct mri_tcache *tc = mri_tcache_get();
+	void *p;
+
+	if (tc) {
+		struct mri_bin *b = &tc->bins[cls];
+		if (b->n)
+			return b->slots[--b->n];
+		p = mri_tcache_refill(tc, cls);
+	} else {
+		mri_init();
+		/* The core could not start (no memory for its own books). */
+		if (!__atomic_load_n(&mri_inited, __ATOMIC_ACQUIRE) ||
+		    !mri_central_fetch(mri_current_node(), cls, &p, 1))
+			p = NULL;
+	}
+	if (!p)
+		errno = ENOMEM;
+	return p;
+}
+
+static void *
+alloc_large(size_t size, size_t align)
+{
+	struct mri_span *s;
+	size_t npages;
+
+	if (unlikely(size > MR_MAX_REQUEST)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	mri_init();
+	if (!__atomic_load_n(&mri_inited, __ATOMIC_ACQUIRE)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	npages = (size + MRI_PAGE_SIZE - 1) >> MRI_PAGE_SHIFT;
+	if (npages == 0)
+		npages = 1;
+	s = mri_pageheap_alloc(mri_current_node(), npages, align, 0);
+	if (!s) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return (void *)s->start;
+}
+
+static __attribute__((noinline)) void *
+alloc_slow(size_t size)
+{
+	if (size <= MRI_SMALL_MAX)
+		return alloc_small_slow(mri_size_class(size));
+	return alloc_large(size, MRI_PAGE_SIZE);
+}
+
+MR_API void *
+mr_malloc(size_t size)
+{
+	struct mri_tcache *tc = mri_tls_tcache;
+
+	if (likely(tc != NULL && size <= MRI_SMALL_MAX)) {
+		struct mri_bin *b = &tc->bins[mri_size_class(size)];
+		if (likely(b->n != 0))
+			return b->slots[--b->n];
+	}
+	return alloc_slow(size);
+}
+
+static __attribute__((noinline, cold)) void
+bad_pointer(const char *fn, void *p)
+{
+	char msg[96];
+	size_t n = strlen(fn);
+
+	memcpy(msg, fn, n);
+	memcpy(msg + n,
+	       "(): invalid pointer (not from memreclaim, interior, or freed)",
+	       sizeof("(): invalid pointer (not from memreclaim, interior, or "
+		      "freed)"));
+	mri_fatal(msg, p);
+}
+
+/* An object pointer must be at an object boundary of its span. */
+static inline int
+small_ptr_ok(const struct mri_span *s, const void *p)
+{
+	uintptr_t off = (uintptr_t)p - s->start;
+	uint32_t idx = (uint32_t)(((uint64_t)off * s->magic) >> 32);
+
+	return (uintptr_t)idx * s->size == off;
+}
+
+static __attribute__((noinline)) void
+free_slow(void *p, struct mri_span *s)
+{
+	struct mri_tcache *tc;
+
+	if (unlikely(!s))
+		bad_pointer("free", p);
+	if (s->cls == 0) {
+		if (unlikely((uintptr_t)p != s->start))
+			bad_pointer("free", p);
+		mri_pageheap_free(s);
+		return;
+	}
+	if (unlikely(!small_ptr_ok(s, p)))
+		bad_pointer("free", p);
+	tc = mri_tcache_get();
+	if (tc && s->node == tc->node) {
+		struct mri_bin *b = &tc->bins[s->cls];
+		if (b->n && b->slots[b->n - 1] == p)
+			mri_fatal("free(): double free", p);
+		if (b->n >= b->cap)
+			(void)mri_tcache_overflow(tc, s->cls);
+		b->slots[b->n++] = p;
+		return;
+	}
+	mri_central_return(s->node, s->cls, &p, 1);
+}
+
+MR_API void
+mr_free(void *p)
+{
+	struct mri_span *s;
+	struct mri_tcache *tc;
+
+	if (unlikely(p == NULL))
+		return;
+	s = mri_pagemap_lookup(p);
+	tc = mri_tls_tcache;
+	if (likely(s != NULL && s->cls != 0 && tc != NULL &&
+		   s->node == tc->node)) {
+		struct mri_bin *b = &tc->bins[s->cls];
+		if (likely(b->n < b->cap && small_ptr_ok(s, p))) {
+			/* The most recent free of the same object is the
+			 * common double free, and costs one compare. */
+			if (unlikely(b->n && b->slots[b->n - 1] == p))
+				mri_fatal("free(): double free", p);
+			b->slots[b->n++] = p;
+			return;
+		}
+	}
+	free_slow(p, s);
+}
+
+MR_API void
+mr_free_sized(void *p, size_t size)
+{
+	(void)size;
+	mr_free(p);
+}
+
+MR_API void
+mr_free_aligned_sized(void *p, size_t alignment, size_t size)
+{
+	(void)alignment;
+	(void)size;
+	mr_free(p);
+}
+
+MR_API void *
+mr_calloc(size_t nmemb, size_t size)
+{
+	size_t total;
+	void *p;
+	struct mri_span *s;
+
+	if (unlikely(__builtin_mul_overflow(nmemb, size, &total))) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	p = mr_malloc(total);
+	if (unlikely(!p))
+		return NULL;
+	if (total > MRI_SMALL_MAX) {
+		/* Pages that were never touched or were released with
+		 * MADV_DONTNEED read as zero: skip the memset, which would
+		 * also fault them all in. */
+		s = mri_pagemap_lookup(p);
+		if (s->zeroed)
+			return p;
+	}
+	memset(p, 0, total);
+	return p;
+}
+
+MR_API size_t
+mr_malloc_usable_size(void *p)
+{
+	struct mri_span *s;
+
+	if (!p)
+		return 0;
+	s = mri_pagemap_lookup(p);
+	if (unlikely(!s))
+		bad_pointer("malloc_usable_size", p);
+	if (s->cls)
+		return s->size;
+	return (size_t)s->npages * MRI_PAGE_SIZE - ((uintptr_t)p - s->start);
+}
+
+/* Small classes whose size is a multiple of align hold only aligned objects
+ * (spans start page aligned).  Returns such a class, or 0. */
+static unsigned
+aligned_class(size_t size, size_t align)
+{
+	unsigned cls;
+
+	if (align > MRI_PAGE_SIZE || size > MRI_SMALL_MAX)
+		return 0;
+	size = (size + align - 1) & ~(align - 1);
+	if (size > MRI_SMALL_MAX)
+		return 0;
+	for (cls = mri_size_class(size ? size : 1); cls < MRI_MAX_CLASSES;
+	     cls++)
+		if ((mri_class_size[cls] & (align - 1)) == 0)
+			return cls;
+	return 0;
+}
+
+/* align: a power of two. */
+static void *
+alloc_aligned(size_t align, size_t size)
+{
+	unsigned cls;
+	struct mri_tcache *tc;
+
+	if (align <= 16)
+		return mr_malloc(size);
+	cls = aligned_class(size, align);
+	if (cls) {
+		tc = mri_tls_tcache;
+		if (tc && tc->bins[cls].n)
+			return tc->bins[cls].slots[--tc->bins[cls].n];
+		return alloc_small_slow(cls);
+	}
+	if (size > MR_MAX_REQUEST || align > MR_MAX_REQUEST) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return alloc_large(size, align);
+}
+
+static int
+is_pow2(size_t x)
+{
+	return x && !(x & (x - 1));
+}
+
+MR_API int
+mr_posix_memalign(void **memptr, size_t alignment, size_t size)
+{
+	int saved = errno;
+	void *p;
+
+	if (!is_pow2(alignment) || alignment % sizeof(void *))
+		return EINVAL;
+	p = alloc_aligned(alignment, size);
+	if (!p) {
+		errno = saved;
+		return ENOMEM;
+	}
+	*memptr = p;
+	return 0;
+}
+
+/* C11: the alignment must be a valid one (a power of two); glibc 2.38 and
+ * later reject others with EINVAL, and so do we. */
+MR_API void *
+mr_aligned_alloc(size_t alignment, size_t size)
+{
+	if (!is_pow2(alignment)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return alloc_aligned(alignment, size);
+}
+
+/* glibc's memalign: a non-power-of-two alignment is rounded up to the next
+ * power of two; one too large to round is EINVAL. */
+MR_API void *
+mr_memalign(size_t alignment, size_t size)
+{
+	if (alignment > ((size_t)1 << (sizeof(size_t) * 8 - 1))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (!is_pow2(alignment)) {
+		size_t a = 1;
+		while (a < alignment)
+			a <<= 1;
+		alignment = a;
+	}
+	return alloc_aligned(alignment, size);
+}
+
+static size_t
+os_page(void)
+{
+	static size_t pg; /* racing first callers store the same value */
+	size_t v = __atomic_load_n(&pg, __ATOMIC_RELAXED);
+
+	if (!v) {
+		v = (size_t)sysconf(_SC_PAGESIZE);
+		__atomic_store_n(&pg, v, __ATOMIC_RELAXED);
+	}
+	return v;
+}
+
+MR_API void *
+mr_valloc(size_t size)
+{
+	return alloc_aligned(os_page(), size);
+}
+
+MR_API void *
+mr_pvalloc(size_t size)
+{
+	size_t pg = os_page();
+
+	if (size > SIZE_MAX - pg) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	size = (size + pg - 1) & ~(pg - 1);
+	return alloc_aligned(pg, size ? size : pg);
+}
+
+static void *
+realloc_move(void *p, size_t old, size_t size)
+{
+	void *q = mr_malloc(size);
+
+	if (!q)
+		return NULL; /* p untouched, as POSIX requires */
+	memcpy(q, p, old < size ? old : size);
+	mr_free(p);
+	return q;
+}
+
+MR_API void *
+mr_realloc(void *p, size_t size)
+{
+	struct mri_span *s;
+
+	if (!p)
+		return mr_malloc(size);
+	if (size == 0) {
+		/* glibc (REALLOC_ZERO_BYTES_FREES): free and return NULL. */
+		mr_free(p);
+		return NULL;
+	}
+	s = mri_pagemap_lookup(p);
+	if (unlikely(!s))
+		bad_pointer("realloc", p);
+	if (s->cls) {
+		if (unlikely(!small_ptr_ok(s, p)))
+			bad_pointer("realloc", p);
+		/* Stay in place when the request still fits and would not
+		 * waste more than half the object. */
+		if (size <= s->size && (size > s->size / 2 || s->cls == 1))
+			return p;
+		return realloc_move(p, s->size, size);
+	}
+	if (unlikely((uintptr_t)p != s->start))
+		bad_pointer("realloc", p);
+	if (size > MRI_SMALL_MAX && size <= MR_MAX_REQUEST) {
+		size_t npages = (size + MRI_PAGE_SIZE - 1) >> MRI_PAGE_SHIFT;
+		/* Grow into the free pages that follow, or give back a tail;
+		 * either way the data stays where it is. */
+		struct mri_span *t;
+		if (npages == s->npages || mri_pageheap_resize(s, npages) == 0)
+			return p;
+		/* Big blocks move by remapping their pages, as glibc does
+		 * for its mmapped chunks: no copy, and the old and new
+		 * block are never both resident. */
+		if ((t = mri_pageheap_move(s, npages)) != NULL)
+			return (void *)t->start;
+	}
+	return realloc_move(p, (size_t)s->npages * MRI_PAGE_SIZE, size);
+}
+
+MR_API void *
+mr_reallocarray(void *p, size_t nmemb, size_t size)
+{
+	size_t total;
+
+	if (__builtin_mul_overflow(nmemb, size, &total)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return mr_realloc(p, total);
+}

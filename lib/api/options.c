@@ -1,0 +1,257 @@
+/*
+ * options.c: the option table, read from the environment without
+ * allocating, and the mr_option_set/get API.  See options.h.
+ */
+#include "config.h"
+#include <errno.h>
+#include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "memreclaim.h"
+#include "api/options.h"
+#include "common/parse.h"
+
+enum opt_type { T_SIZE, T_BOOL, T_UINT, T_ENUM, T_STRING };
+
+struct opt_desc {
+	const char *name; /* lower case; env is MEMRECLAIM_ + upper */
+	enum opt_type type;
+	int64_t def;
+	const char *const *enums; /* T_ENUM: NULL-terminated names */
+};
+
+static const char *const purge_names[] = {"auto", "uring", "process_madvise",
+					  "madvise", NULL};
+/* clang-format off */
+static const char *const advice_names[] = {
+	[MRI_ADVICE_DONTNEED] = "dontneed",
+	[MRI_ADVICE_FREE] = "free",
+	NULL,
+};
+/* clang-format on */
+/* clang-format off */
+static const char *const huge_names[] = {
+	[MRI_HUGEPAGES_AUTO] = "auto",
+	[MRI_HUGEPAGES_ALWAYS] = "always",
+	[MRI_HUGEPAGES_NEVER] = "never",
+	NULL,
+};
+/* clang-format on */
+/* clang-format off */
+static const char *const numa_names[] = {
+	[MRI_NUMA_PREFERRED] = "preferred",
+	[MRI_NUMA_STRICT] = "strict",
+	[MRI_NUMA_OFF] = "off",
+	NULL,
+};
+/* clang-format on */
+
+#define MiB (1024LL * 1024)
+/* clang-format off */
+static const struct opt_desc opt_table[MRI_OPT__COUNT] = {
+	[MRI_OPT_LIMIT] = { "limit", T_SIZE, 0, NULL },
+	[MRI_OPT_LIMIT_HARD] = { "limit_hard", T_BOOL, 0, NULL },
+	[MRI_OPT_PURGE] = { "purge", T_ENUM, MRI_PURGE_AUTO, purge_names },
+	[MRI_OPT_ADVICE] = { "advice", T_ENUM, MRI_ADVICE_DONTNEED,
+			     advice_names },
+	[MRI_OPT_RELEASE_DELAY_MS] = { "release_delay_ms", T_UINT, 1000, NULL },
+	[MRI_OPT_SCAVENGER] = { "scavenger", T_BOOL, 1, NULL },
+	[MRI_OPT_SCAVENGER_CPU] = { "scavenger_cpu", T_UINT, 1, NULL },
+	[MRI_OPT_GOAL_PERCENT] = { "goal_percent", T_UINT, 10, NULL },
+	[MRI_OPT_LIMIT_GOAL_PERCENT] = { "limit_goal_percent", T_UINT, 95,
+					 NULL },
+	[MRI_OPT_TRACE] = { "trace", T_BOOL, 0, NULL },
+	[MRI_OPT_STATS] = { "stats", T_BOOL, 0, NULL },
+	[MRI_OPT_HUGEPAGES] = { "hugepages", T_ENUM, MRI_HUGEPAGES_AUTO,
+				huge_names },
+	[MRI_OPT_HUGEPAGE_THRESHOLD] = { "hugepage_threshold", T_SIZE,
+					 16 * MiB, NULL },
+	[MRI_OPT_HUGETLB] = { "hugetlb", T_BOOL, 0, NULL },
+	[MRI_OPT_NUMA] = { "numa", T_ENUM, MRI_NUMA_PREFERRED, numa_names },
+	[MRI_OPT_CHUNK_SIZE] = { "chunk_size", T_SIZE, 32 * MiB, NULL },
+	[MRI_OPT_DAEMON] = { "daemon", T_BOOL, 1, NULL },
+	[MRI_OPT_SOCKET] = { "socket", T_STRING, 0, NULL },
+	[MRI_OPT_STATS_INTERVAL_MS] = { "stats_interval_ms", T_UINT, 1000,
+					NULL },
+};
+/* clang-format on */
+
+int64_t mri_opt_values[MRI_OPT__COUNT];
+static char opt_socket[108] = "/run/memreclaim/memreclaimd.sock";
+static int opt_inited;
+
+extern char **environ;
+
+static int
+opt_lower_eq(int c1, int c2)
+{
+	if (c1 >= 'A' && c1 <= 'Z')
+		c1 += 'a' - 'A';
+	return c1 == c2;
+}
+
+static int
+opt_parse(int id, const char *v, int64_t *out)
+{
+	const struct opt_desc *d = &opt_table[id];
+	uint64_t u;
+	int i;
+
+	switch (d->type) {
+	case T_SIZE:
+		if (mrc_parse_size(v, &u) < 0 || u > INT64_MAX)
+			return -EINVAL;
+		*out = (int64_t)u;
+		return 0;
+	case T_BOOL:
+		if (mrc_parse_bool(v, &i) < 0)
+			return -EINVAL;
+		*out = i;
+		return 0;
+	case T_UINT:
+		u = 0;
+		if (*v == '\0')
+			return -EINVAL;
+		for (; *v; v++) {
+			if (*v < '0' || *v > '9' ||
+			    u > (uint64_t)INT64_MAX / 10)
+				return -EINVAL;
+			u = u * 10 + (uint64_t)(*v - '0');
+		}
+		*out = (int64_t)u;
+		return 0;
+	case T_ENUM:
+		for (i = 0; d->enums[i]; i++) {
+			if (!strcmp(v, d->enums[i])) {
+				*out = i;
+				return 0;
+			}
+		}
+		return -EINVAL;
+	case T_STRING:
+		break;
+	}
+	return -EINVAL;
+}
+
+static int
+opt_set(int id, const char *v)
+{
+	int64_t val;
+	int rc;
+
+	if (opt_table[id].type == T_STRING) {
+		size_t n = strlen(v);
+		if (n == 0 || n >= sizeof(opt_socket))
+			return -EINVAL;
+		memcpy(opt_socket, v, n + 1);
+		return 0;
+	}
+	rc = opt_parse(id, v, &val);
+	if (rc < 0)
+		return rc;
+	if (id == MRI_OPT_CHUNK_SIZE &&
+	    (val < (2 << 20) || (val & ((2 << 20) - 1))))
+		return -EINVAL;
+	__atomic_store_n(&mri_opt_values[id], val, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* Match "MEMRECLAIM_<NAME>=" against opt name; return the value or NULL. */
+static const char *
+opt_env_match(const char *e, const char *name)
+{
+	static const char pfx[] = "MEMRECLAIM_";
+	size_t i;
+
+	if (strncmp(e, pfx, sizeof(pfx) - 1) != 0)
+		return NULL;
+	e += sizeof(pfx) - 1;
+	for (i = 0; name[i]; i++)
+		if (!opt_lower_eq(e[i], name[i]))
+			return NULL;
+	return e[i] == '=' ? e + i + 1 : NULL;
+}
+
+void
+mri_options_init(void)
+{
+	char **ep;
+	int i;
+
+	if (__atomic_exchange_n(&opt_inited, 1, __ATOMIC_ACQ_REL))
+		return;
+	for (i = 0; i < MRI_OPT__COUNT; i++)
+		mri_opt_values[i] = opt_table[i].def;
+	if (!environ)
+		return;
+	/* A bad value keeps the default: the library never prints, and a
+	 * malloc must not fail because of a typo. mr_option_get shows the
+	 * value in force. */
+	for (ep = environ; *ep; ep++)
+		for (i = 0; i < MRI_OPT__COUNT; i++) {
+			const char *v = opt_env_match(*ep, opt_table[i].name);
+			if (v)
+				(void)opt_set(i, v);
+		}
+}
+
+const char *
+mri_opt_socket(void)
+{
+	return opt_socket;
+}
+
+static int
+opt_find(const char *name)
+{
+	int i;
+
+	if (!name)
+		return -EINVAL;
+	for (i = 0; i < MRI_OPT__COUNT; i++)
+		if (!strcmp(name, opt_table[i].name))
+			return i;
+	return -ENOENT;
+}
+
+MR_API int
+mr_option_set(const char *name, const char *value)
+{
+	int id = opt_find(name);
+
+	mri_options_init();
+	if (id < 0)
+		return id;
+	if (!value)
+		return -EINVAL;
+	return opt_set(id, value);
+}
+
+MR_API int
+mr_option_get(const char *name, char *buf, size_t len)
+{
+	int id = opt_find(name);
+	char tmp[128];
+	int n;
+
+	mri_options_init();
+	if (id < 0)
+		return id;
+	switch (opt_table[id].type) {
+	case T_STRING:
+		n = snprintf(tmp, sizeof(tmp), "%s", opt_socket);
+		break;
+	case T_ENUM:
+		n = snprintf(tmp, sizeof(tmp), "%s",
+			     opt_table[id].enums[mri_opt(id)]);
+		break;
+	default:
+		n = snprintf(tmp, sizeof(tmp), "%lld", (long long)mri_opt(id));
+		break;
+	}
+	if (!buf || (size_t)n + 1 > len)
+		return -ERANGE;
+	memcpy(buf, tmp, (size_t)n + 1);
+	return n;
+}

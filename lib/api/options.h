@@ -1,0 +1,75 @@
+/*
+ * options.h: every tunable of the library, in one table.
+ *
+ * Each option is read once at start from MEMRECLAIM_<NAME> (upper case) by
+ * scanning `environ` directly, without allocating, and can be changed later
+ * through mr_option_set("name", "value").  Values are stored as integers
+ * (sizes in bytes, times in ms, enums as their index) except the socket
+ * path.  Readers use mri_opt(MRI_OPT_X), a plain load.
+ */
+#ifndef MRI_OPTIONS_H
+#define MRI_OPTIONS_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#define MRI_HIDDEN __attribute__((visibility("hidden")))
+
+enum mri_opt_id {
+	MRI_OPT_LIMIT,		  /* size: soft limit, 0 = derive from cgroup */
+	MRI_OPT_LIMIT_HARD,	  /* bool: fail allocations past limit+margin */
+	MRI_OPT_PURGE,		  /* enum mri_purge_choice */
+	MRI_OPT_ADVICE,		  /* enum mri_advice */
+	MRI_OPT_RELEASE_DELAY_MS, /* free pages younger than this stay */
+	MRI_OPT_SCAVENGER,	  /* bool: run the background scavenger */
+	MRI_OPT_SCAVENGER_CPU,	  /* percent of one CPU the scavenger may use */
+	MRI_OPT_GOAL_PERCENT,	  /* retained goal: heap in use + this % */
+	MRI_OPT_LIMIT_GOAL_PERCENT, /* with a limit: keep retained <= this % */
+	MRI_OPT_TRACE,	   /* bool: one stderr line per scavenger cycle */
+	MRI_OPT_STATS,	   /* bool: summary on stderr at exit */
+	MRI_OPT_HUGEPAGES, /* enum mri_hugepages_mode */
+	MRI_OPT_HUGEPAGE_THRESHOLD, /* size: heap size from which chunks are
+				     * advised MADV_HUGEPAGE (auto mode) */
+	MRI_OPT_HUGETLB,	    /* bool: try MAP_HUGETLB (reserved pages) */
+	MRI_OPT_NUMA,		    /* enum mri_numa_mode */
+	MRI_OPT_CHUNK_SIZE, /* size: bytes mapped at a time (2 MiB mult.) */
+	MRI_OPT_DAEMON,	    /* bool: talk to memreclaimd if it runs */
+	MRI_OPT_SOCKET,	    /* string: memreclaimd socket path */
+	MRI_OPT_STATS_INTERVAL_MS, /* STATS report period to the daemon */
+	MRI_OPT__COUNT
+};
+
+enum mri_purge_choice {
+	MRI_PURGE_AUTO = 0,
+	MRI_PURGE_CHOICE_URING = 1,
+	MRI_PURGE_CHOICE_PROCESS_MADVISE = 2,
+	MRI_PURGE_CHOICE_MADVISE = 3,
+};
+
+/* Values of the enum options, in the order of their names in options.c. */
+enum mri_advice {
+	MRI_ADVICE_DONTNEED = 0, /* "dontneed": RSS drops at once */
+	MRI_ADVICE_FREE = 1,	 /* "free": MADV_FREE, lazily */
+};
+
+enum mri_hugepages_mode {
+	MRI_HUGEPAGES_AUTO = 0,	  /* advise chunks once the heap is big */
+	MRI_HUGEPAGES_ALWAYS = 1, /* advise every chunk at once */
+	MRI_HUGEPAGES_NEVER = 2,
+};
+
+enum mri_numa_mode {
+	MRI_NUMA_PREFERRED = 0, /* mbind MPOL_PREFERRED */
+	MRI_NUMA_STRICT = 1,	/* mbind MPOL_BIND */
+	MRI_NUMA_OFF = 2,	/* one heap, no binding */
+};
+
+extern int64_t mri_opt_values[MRI_OPT__COUNT];
+#define mri_opt(id) (__atomic_load_n(&mri_opt_values[(id)], __ATOMIC_RELAXED))
+
+/* Read MEMRECLAIM_* from environ.  Idempotent; does not allocate. */
+MRI_HIDDEN void mri_options_init(void);
+/* The socket path (NUL-terminated, static storage). */
+MRI_HIDDEN const char *mri_opt_socket(void);
+
+#endif

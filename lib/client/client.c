@@ -1,0 +1,436 @@
+/*
+ * client.c: the library's memreclaimd client.  It owns one SOCK_SEQPACKET
+ * connection to the daemon and the state machine around it: connect
+ * (non-blocking) when the socket exists, HELLO, STATS every
+ * stats_interval_ms, obey TRIM (mr_release, answered with TRIM_DONE) and
+ * LIMIT (mr_limit_set), and on EOF, error, BYE or a malformed frame close
+ * and reconnect with exponential backoff.  With no daemon it stays silent:
+ * a failed connect costs one socket() and one connect() per backoff step.
+ *
+ * It leaves the thread, the poll and the clock to the scavenger
+ * (scavenger.c): the scavenger polls mri_client_fd(), sleeps at most until
+ * mri_client_next_ns(), and calls mri_client_tick(now).  Because it runs on
+ * that thread and never inside malloc, this file may call mr_stats_get (it
+ * reads /proc/self/smaps_rollup) and mr_release; it still allocates nothing
+ * itself.  Frame layout and validation belong to memreclaim/protocol.h.
+ *
+ * State (scavenger thread only): cl.fd >= 0 means connected and
+ * registered; cl.fd < 0 means waiting until cl.next_connect_ns.  The
+ * counters are relaxed atomics because mr_stats_get reads them from any
+ * thread.
+ */
+#include "config.h"
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include "memreclaim.h"
+#include "memreclaim/protocol.h"
+#include "common/protocol.h"
+#include "client/client.h"
+#include "api/options.h"
+#include "os/os.h"
+
+/* Frames handled per tick, so one tick stays short even if the daemon
+ * queues many; poll() wakes the scavenger again for the rest. */
+#define CLIENT_FRAMES_PER_TICK 16
+
+/* clang-format off */
+static const struct mri_client_ops client_ops_real = {
+	.release = mr_release,
+	.limit_set = mr_limit_set,
+	.stats_get = mr_stats_get,
+};
+/* clang-format on */
+
+/* clang-format off */
+static struct {
+	const struct mri_client_ops *ops;
+	int fd;			      /* registered connection, or -1 */
+	uint32_t seq;		      /* our frame counter */
+	uint64_t next_connect_ns;     /* fd < 0: next attempt */
+	uint64_t backoff_ns;	      /* wait after the next failure */
+	uint64_t connected_ns;	      /* fd >= 0: when it connected */
+	uint64_t next_stats_ns;	      /* fd >= 0: next STATS */
+	struct mr_stats st;	      /* scratch for mr_stats_get (too big for
+				       * a thread stack we do not size) */
+	struct mri_client_counters n; /* relaxed atomics */
+} cl = {
+	.ops = &client_ops_real,
+	.fd = -1,
+	.backoff_ns = MRI_CLIENT_BACKOFF_MIN_NS,
+};
+/* clang-format on */
+
+#define CLIENT_COUNT(field, v)                                                 \
+	__atomic_add_fetch(&cl.n.field, (v), __ATOMIC_RELAXED)
+
+static uint64_t
+client_interval_ns(void)
+{
+	int64_t ms = mri_opt(MRI_OPT_STATS_INTERVAL_MS);
+
+	/* 0 would mean "flood"; HELLO must announce a positive period. */
+	if (ms <= 0)
+		ms = 1000;
+	if (ms > UINT32_MAX)
+		ms = UINT32_MAX;
+	return (uint64_t)ms * 1000000ULL;
+}
+
+/* Send one frame without blocking.  0, or -errno: -EAGAIN means the daemon
+ * is not reading (the frame is dropped and counted), anything else means
+ * the connection is gone. */
+static int
+client_send(const void *buf, int len)
+{
+	ssize_t n;
+
+	do
+		n = send(cl.fd, buf, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n == len)
+		return 0;
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		CLIENT_COUNT(frames_dropped, 1);
+		return -EAGAIN;
+	}
+	return n < 0 ? -errno : -EMSGSIZE;
+}
+
+/* Plan the next connect after the current wait, and double the wait. */
+static void
+client_retry_later(uint64_t now_ns)
+{
+	cl.next_connect_ns = now_ns + cl.backoff_ns;
+	cl.backoff_ns *= 2;
+	if (cl.backoff_ns > MRI_CLIENT_BACKOFF_MAX_NS)
+		cl.backoff_ns = MRI_CLIENT_BACKOFF_MAX_NS;
+}
+
+/* Close the connection and plan the next attempt. */
+static void
+client_close(uint64_t now_ns, uint64_t backoff_ns)
+{
+	if (cl.fd < 0)
+		return;
+	close(cl.fd);
+	cl.fd = -1;
+	__atomic_store_n(&cl.n.connected, 0, __ATOMIC_RELAXED);
+	CLIENT_COUNT(disconnects, 1);
+	if (now_ns - cl.connected_ns >= MRI_CLIENT_STABLE_NS)
+		cl.backoff_ns = MRI_CLIENT_BACKOFF_MIN_NS;
+	if (backoff_ns > cl.backoff_ns)
+		cl.backoff_ns = backoff_ns;
+	client_retry_later(now_ns);
+}
+
+static int
+client_send_bye(uint32_t reason)
+{
+	struct mr_proto_bye bye = {.reason = reason};
+	char buf[MR_PROTO_MAX_FRAME];
+	int len = mrc_proto_encode_bye(buf, sizeof(buf), ++cl.seq, &bye);
+
+	return len < 0 ? len : client_send(buf, len);
+}
+
+/* Close after a protocol error, telling the daemon why (best effort). */
+static void
+client_reject(uint64_t now_ns)
+{
+	CLIENT_COUNT(frames_rejected, 1);
+	(void)client_send_bye(MR_BYE_PROTOCOL);
+	client_close(now_ns, 0);
+}
+
+static uint32_t
+client_backend(uint32_t b)
+{
+	return b <= MR_PURGE_MADVISE ? b : MR_PURGE_NONE;
+}
+
+static int
+client_send_stats(void)
+{
+	struct mr_proto_stats ps;
+	char buf[MR_PROTO_MAX_FRAME];
+	int len, rc;
+
+	memset(&cl.st, 0, sizeof(cl.st));
+	cl.st.size = sizeof(cl.st);
+	rc = cl.ops->stats_get(&cl.st);
+	if (rc < 0)
+		return 0; /* nothing to report; try next interval */
+	memset(&ps, 0, sizeof(ps));
+	ps.allocated_bytes = cl.st.allocated_bytes;
+	ps.in_use_bytes = cl.st.in_use_bytes;
+	ps.idle_bytes = cl.st.idle_bytes;
+	ps.released_bytes = cl.st.released_bytes;
+	ps.lazy_freed_bytes = cl.st.lazy_freed_bytes;
+	ps.mapped_bytes = cl.st.mapped_bytes;
+	ps.retained_bytes = cl.st.retained_bytes;
+	ps.rss_bytes = cl.st.rss_bytes;
+	ps.limit_bytes = cl.st.limit_bytes;
+	ps.trims_received =
+	    __atomic_load_n(&cl.n.trims_received, __ATOMIC_RELAXED);
+	ps.purge_backend = client_backend(cl.st.purge_backend);
+	len = mrc_proto_encode_stats(buf, sizeof(buf), ++cl.seq, &ps);
+	if (len < 0)
+		return 0;
+	rc = client_send(buf, len);
+	if (rc == 0)
+		CLIENT_COUNT(stats_sent, 1);
+	return rc == -EAGAIN ? 0 : rc;
+}
+
+/* Connect, register, and send the first STATS at once so the daemon can
+ * decide about us without waiting a whole interval. */
+static void
+client_connect(uint64_t now_ns)
+{
+	struct sockaddr_un sa;
+	struct mr_proto_hello hello;
+	char buf[MR_PROTO_MAX_FRAME];
+	const char *path = mri_opt_socket();
+	size_t plen = strlen(path);
+	int len, rc;
+
+	cl.connected_ns = now_ns;
+	if (plen == 0 || plen >= sizeof(sa.sun_path))
+		goto failed;
+	cl.fd =
+	    socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (cl.fd < 0)
+		goto failed;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, plen + 1);
+	/* A Unix socket connects at once or fails (ENOENT: no daemon,
+	 * ECONNREFUSED: stale socket, EAGAIN: backlog full): nothing to
+	 * wait for, so no EINPROGRESS state. */
+	do
+		rc = connect(cl.fd, (struct sockaddr *)&sa, sizeof(sa));
+	while (rc < 0 && errno == EINTR);
+	if (rc < 0)
+		goto failed;
+
+	memset(&hello, 0, sizeof(hello));
+	hello.lib_version = MR_PROTO_LIBVERSION(
+	    MR_VERSION_MAJOR, MR_VERSION_MINOR, MR_VERSION_PATCH);
+	hello.features = MR_FEAT_TRIM_LAZY | MR_FEAT_TRIM_NOW | MR_FEAT_LIMIT;
+	hello.stats_interval_ms = (uint32_t)(client_interval_ns() / 1000000);
+	len = mrc_proto_encode_hello(buf, sizeof(buf), ++cl.seq, &hello);
+	if (len < 0 || client_send(buf, len) < 0)
+		goto failed;
+	__atomic_store_n(&cl.n.connected, 1, __ATOMIC_RELAXED);
+	CLIENT_COUNT(connects, 1);
+	if (client_send_stats() < 0) {
+		client_close(now_ns, 0);
+		return;
+	}
+	cl.next_stats_ns = now_ns + client_interval_ns();
+	return;
+
+failed:
+	if (cl.fd >= 0)
+		close(cl.fd);
+	cl.fd = -1;
+	CLIENT_COUNT(connect_failures, 1);
+	client_retry_later(now_ns);
+}
+
+/* Release what the daemon asks and say how it went.  0, or -errno when
+ * the connection is gone. */
+static int
+client_obey_trim(const struct mr_proto_msg *m)
+{
+	struct mr_proto_trim_done done;
+	enum mr_urgency urg = m->u.trim.urgency == MR_PROTO_URGENCY_NOW
+				  ? MR_URGENCY_NOW
+				  : MR_URGENCY_LAZY;
+	size_t bytes =
+	    m->u.trim.bytes > SIZE_MAX ? SIZE_MAX : (size_t)m->u.trim.bytes;
+	char buf[MR_PROTO_MAX_FRAME];
+	uint64_t t0;
+	ssize_t r;
+	int len;
+
+	CLIENT_COUNT(trims_received, 1);
+	t0 = mri_os->now_ns();
+	r = cl.ops->release(bytes, urg);
+	memset(&done, 0, sizeof(done));
+	done.duration_ns = mri_os->now_ns() - t0;
+	if (r >= 0) {
+		done.released_bytes = (uint64_t)r;
+		CLIENT_COUNT(trim_bytes_released, (uint64_t)r);
+	} else {
+		done.error = r < -4095 ? -EIO : (int32_t)r;
+	}
+	memset(&cl.st, 0, sizeof(cl.st));
+	cl.st.size = sizeof(cl.st);
+	if (cl.ops->stats_get(&cl.st) == 0)
+		done.backend = client_backend(cl.st.purge_backend);
+	len = mrc_proto_encode_trim_done(buf, sizeof(buf), m->hdr.seq, &done);
+	if (len < 0)
+		return 0;
+	len = client_send(buf, len);
+	return len == -EAGAIN ? 0 : len;
+}
+
+/* Read and obey what the daemon sent.  Closes the connection on EOF, error,
+ * BYE, or a frame a client must not receive. */
+static void
+client_read(uint64_t now_ns)
+{
+	/* One byte more than any valid frame: an oversized datagram shows. */
+	char buf[MR_PROTO_MAX_FRAME + 1];
+	struct mr_proto_msg m;
+	int i, type;
+
+	for (i = 0; i < CLIENT_FRAMES_PER_TICK && cl.fd >= 0; i++) {
+		ssize_t n;
+
+		do
+			n = recv(cl.fd, buf, sizeof(buf), MSG_DONTWAIT);
+		while (n < 0 && errno == EINTR);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			/* EOF (daemon gone) or a socket error. */
+			client_close(now_ns, 0);
+			return;
+		}
+		type = mrc_proto_decode(buf, (size_t)n, &m);
+		switch (type) {
+		case MR_MSG_TRIM:
+			if (client_obey_trim(&m) < 0)
+				client_close(now_ns, 0);
+			break;
+		case MR_MSG_LIMIT: {
+			uint64_t lim = m.u.limit.limit_bytes;
+
+			CLIENT_COUNT(limits_received, 1);
+			(void)cl.ops->limit_set(lim > SIZE_MAX ? SIZE_MAX
+							       : (size_t)lim);
+			break;
+		}
+		case MR_MSG_BYE:
+			/* A daemon that refuses our version will refuse it
+			 * again: come back rarely. */
+			client_close(now_ns, m.u.bye.reason == MR_BYE_VERSION
+						 ? MRI_CLIENT_BACKOFF_MAX_NS
+						 : 0);
+			break;
+		default:
+			/* Malformed, or a type only clients send. */
+			client_reject(now_ns);
+			break;
+		}
+	}
+}
+
+int
+mri_client_fd(void)
+{
+	return cl.fd;
+}
+
+void
+mri_client_tick(uint64_t now_ns)
+{
+	if (!mri_opt(MRI_OPT_DAEMON)) {
+		if (cl.fd >= 0)
+			mri_client_stop();
+		return;
+	}
+	if (cl.fd < 0) {
+		if (now_ns < cl.next_connect_ns)
+			return;
+		client_connect(now_ns);
+		if (cl.fd < 0)
+			return;
+	}
+	client_read(now_ns);
+	if (cl.fd >= 0 && now_ns >= cl.next_stats_ns) {
+		if (client_send_stats() < 0) {
+			client_close(now_ns, 0);
+			return;
+		}
+		/* Keep the period even if a tick came late. */
+		cl.next_stats_ns += client_interval_ns();
+		if (cl.next_stats_ns <= now_ns)
+			cl.next_stats_ns = now_ns + client_interval_ns();
+	}
+}
+
+uint64_t
+mri_client_next_ns(void)
+{
+	if (!mri_opt(MRI_OPT_DAEMON))
+		return UINT64_MAX;
+	return cl.fd >= 0 ? cl.next_stats_ns : cl.next_connect_ns;
+}
+
+void
+mri_client_stop(void)
+{
+	if (cl.fd < 0)
+		return;
+	(void)client_send_bye(MR_BYE_NORMAL);
+	close(cl.fd);
+	cl.fd = -1;
+	__atomic_store_n(&cl.n.connected, 0, __ATOMIC_RELAXED);
+	CLIENT_COUNT(disconnects, 1);
+	cl.next_connect_ns = 0;
+	cl.backoff_ns = MRI_CLIENT_BACKOFF_MIN_NS;
+}
+
+/* The child shares the parent's socket: closing our copy leaves the
+ * parent's connection alone, and the child registers as itself (its own
+ * SO_PEERCRED pid) on its first tick.  Async-signal-safe. */
+void
+mri_client_atfork_child(void)
+{
+	if (cl.fd >= 0)
+		close(cl.fd);
+	cl.fd = -1;
+	__atomic_store_n(&cl.n.connected, 0, __ATOMIC_RELAXED);
+	cl.next_connect_ns = 0;
+	cl.backoff_ns = MRI_CLIENT_BACKOFF_MIN_NS;
+}
+
+void
+mri_client_stats(struct mr_stats *st)
+{
+	st->trims_received =
+	    __atomic_load_n(&cl.n.trims_received, __ATOMIC_RELAXED);
+	st->daemon_connected =
+	    __atomic_load_n(&cl.n.connected, __ATOMIC_RELAXED);
+}
+
+void
+mri_client_counters(struct mri_client_counters *c)
+{
+#define CLIENT_LOAD(field)                                                     \
+	c->field = __atomic_load_n(&cl.n.field, __ATOMIC_RELAXED)
+	CLIENT_LOAD(connects);
+	CLIENT_LOAD(connect_failures);
+	CLIENT_LOAD(disconnects);
+	CLIENT_LOAD(trims_received);
+	CLIENT_LOAD(trim_bytes_released);
+	CLIENT_LOAD(limits_received);
+	CLIENT_LOAD(stats_sent);
+	CLIENT_LOAD(frames_dropped);
+	CLIENT_LOAD(frames_rejected);
+	CLIENT_LOAD(connected);
+#undef CLIENT_LOAD
+}
+
+void
+mri_client_set_ops(const struct mri_client_ops *ops)
+{
+	cl.ops = ops ? ops : &client_ops_real;
+}

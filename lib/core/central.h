@@ -1,0 +1,54 @@
+/*
+ * central.h: the middle end.  One central list per (node, size class)
+ * moves objects between thread caches and spans, in batches.
+ *
+ * A central list owns the spans of its class that have free objects (the
+ * partial list; full spans are on no list, found through the pagemap when
+ * their objects come back) and a transfer cache: a plain array of object
+ * pointers that one thread's flush fills and another thread's refill
+ * empties in O(1), without touching spans.  That is the fast path for the
+ * producer/consumer pattern (one thread allocates, another frees).  Objects
+ * parked in the transfer cache hold their spans; the release path drains
+ * it (mri_central_drain_all) so empty spans go back to the page heap.
+ *
+ * Each central list has its own mutex.  Lock order: central -> page heap.
+ */
+#ifndef MRI_CENTRAL_H
+#define MRI_CENTRAL_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include "core/sizeclass.h"
+#include "core/span.h"
+
+#define MRI_HIDDEN __attribute__((visibility("hidden")))
+#define MRI_XFER_BATCHES 4 /* transfer cache capacity, in batches */
+
+struct mri_central {
+	pthread_mutex_t lock;
+	struct mri_span *partial; /* spans with free objects */
+	void **xfer;		  /* transfer cache */
+	uint32_t nxfer, xfer_cap;
+	uint32_t cls, node;
+	uint64_t spans; /* spans owned */
+	uint64_t out;	/* objects out of spans (in programs,
+			 * thread caches or xfer) */
+	uint64_t refills, flushes;
+} __attribute__((aligned(64)));
+
+extern struct mri_central *mri_centrals[] MRI_HIDDEN;
+
+MRI_HIDDEN int mri_central_init(int node);
+/* Take up to n objects of class cls from node's central list into dst.
+ * Returns the count (0: out of memory, errno ENOMEM). */
+MRI_HIDDEN unsigned mri_central_fetch(int node, unsigned cls, void **dst,
+				      unsigned n);
+/* Give n objects of class cls back; each must belong to node's spans. */
+MRI_HIDDEN void mri_central_return(int node, unsigned cls, void **src,
+				   unsigned n);
+/* Return every transfer-cached object to its span. */
+MRI_HIDDEN void mri_central_drain_all(void);
+MRI_HIDDEN void mri_central_lock_all(void);
+MRI_HIDDEN void mri_central_unlock_all(void);
+
+#endif

@@ -1,0 +1,89 @@
+/*
+ * heap.h: what the allocator core offers the release path.
+ *
+ * The core (size classes, thread caches, central lists, page heaps) keeps
+ * its own structures private; the scavenger, the limit and the stats see
+ * them only through these calls, and this is the only core header they
+ * include.  All of them are safe from any thread and take the core's locks
+ * themselves; none is called with a core lock held.
+ *
+ * The core never calls up: what it must tell the release path (the soft
+ * limit is crossed, a hugepage became wholly free) goes through the hooks
+ * the release path registers at start-up (mri_heap_set_hooks).
+ */
+#ifndef MRI_HEAP_H
+#define MRI_HEAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "memreclaim.h"
+
+#define MRI_HIDDEN __attribute__((visibility("hidden")))
+
+/* Flags for mri_heap_release. */
+#define MRI_RELEASE_SPLIT                                                      \
+	0x1 /* may release free pages inside partly used                       \
+	     * hugepages (splits THP: only under a limit or                    \
+	     * an urgent trim) */
+#define MRI_RELEASE_DRAIN                                                      \
+	0x2 /* first return objects parked in transfer                         \
+	     * caches to their spans, so more pages free */
+
+/*
+ * Release up to `bytes` of free memory with `advice` (MADV_DONTNEED or
+ * MADV_FREE): whole free hugepages first, oldest first, only those free for
+ * at least min_age_ns; then, with MRI_RELEASE_SPLIT, free page runs inside
+ * partly used hugepages.  Chosen ranges are taken out of the heap while the
+ * purge runs (the heap lock is not held across the madvise), then put back
+ * as released.  Returns the bytes released.
+ */
+MRI_HIDDEN size_t mri_heap_release(size_t bytes, int advice, unsigned flags,
+				   uint64_t min_age_ns);
+
+struct mri_heap_counters {
+	uint64_t mapped_bytes;	 /* chunk mappings */
+	uint64_t in_use_bytes;	 /* pages in spans */
+	uint64_t idle_bytes;	 /* free pages, backed */
+	uint64_t released_bytes; /* free pages released with DONTNEED, or
+				  * never touched since mmap */
+	uint64_t lazy_bytes;	 /* free pages released with MADV_FREE */
+	uint64_t metadata_bytes;
+	uint64_t allocated_bytes; /* objects held by the program (approx.) */
+	uint64_t large_bytes;	  /* pages in large-object spans */
+	uint32_t nodes;
+};
+MRI_HIDDEN void mri_heap_counters(struct mri_heap_counters *c);
+
+/* Retained = mapped - released - lazy.  A cheap relaxed read of a counter
+ * the heap keeps up to date; for the limit check on hot-ish paths. */
+MRI_HIDDEN uint64_t mri_heap_retained(void);
+
+/* Per size class figures into st->classes / st->nclasses. */
+MRI_HIDDEN void mri_heap_class_stats(struct mr_stats *st);
+
+/* The soft limit the heap enforces (bytes, 0 = none).  The core owns it
+ * (0 until someone sets it); the limit module stores it; the heap reads it
+ * before it hands out released or new pages: when retained + n would cross
+ * it, the heap calls hooks->limit_exceeded(n) with no lock held. */
+extern uint64_t mri_heap_soft_limit MRI_HIDDEN;
+
+/*
+ * What the core tells the layer above it.  Both run with no core lock
+ * held, on the allocating or freeing thread, and only on slow paths (never
+ * on the thread cache's fast path).
+ *   limit_exceeded(n): handing out n more bytes would push retained memory
+ *     past mri_heap_soft_limit; release, then return 0 to go ahead or
+ *     -ENOMEM to fail the allocation.
+ *   wake(): a hugepage just became wholly free (its release delay starts
+ *     now).  Must be cheap and async-signal-safe.
+ * Either may be NULL.
+ */
+struct mri_heap_hooks {
+	int (*limit_exceeded)(size_t n);
+	void (*wake)(void);
+};
+/* Register hooks (static storage; NULL: none, the core runs alone).  Set
+ * once at start-up, before other threads allocate; tests may reset it. */
+MRI_HIDDEN void mri_heap_set_hooks(const struct mri_heap_hooks *hooks);
+
+#endif

@@ -1,0 +1,635 @@
+/*
+ * pageheap.c: placement in the per-node page heaps (see pageheap.h for the
+ * data structure).  It owns mapping chunks and switching them to huge pages,
+ * finding room for a span (the fullest filler hugepage that fits, or a run
+ * of wholly free hugepages from the pool), the span records, the cache of
+ * recently freed large spans, resizing and moving large spans, the per-node
+ * heaps themselves and their counters.  The hugepage maps and lists are
+ * hugepage.c's; which free pages go back to the kernel is pagerelease.c's.
+ * What the page heap must tell the layers above it (the soft limit is
+ * crossed, a hugepage became wholly free) goes through the hooks they
+ * register (mri_heap_set_hooks, heap.h); it calls nothing above the core.
+ *
+ * Huge pages pay once the heap is big: with THP in "madvise" mode a fault
+ * in an MADV_HUGEPAGE range takes a whole 2 MiB, so a program with a 100 KiB
+ * heap would pay 2 MiB of RSS per chunk if chunks were advised at once.  In
+ * "auto" mode (the default) chunks are advised only once retained memory
+ * passes hugepage_threshold (16 MiB): from then on every chunk, including
+ * the untouched rest of the first ones, is advised.  A 512 MiB heap thus
+ * sits on huge pages but for at most its first 16 MiB (>= 96%).
+ */
+#include "config.h"
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include "api/options.h"
+#include "core/heap.h"
+#include "core/meta.h"
+#include "core/pageheap.h"
+#include "core/pageheap_internal.h"
+#include "core/pagemap.h"
+#include "os/os.h"
+
+struct mri_pageheap *mri_heaps[MRI_MAX_NODES];
+/* The soft limit in force (bytes, 0 = none); see heap.h. */
+uint64_t mri_heap_soft_limit;
+static struct mri_pool span_pool = MRI_POOL_INIT(sizeof(struct mri_span));
+static pthread_mutex_t heaps_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Global figures kept with atomics so the limit check is a plain load
+ * (mri_heap_retained_bytes is hugepage.c's). */
+static uint64_t heap_mapped_bytes;
+static int heap_thp_on; /* auto mode crossed the threshold */
+
+/* What the upper layers asked to be told (NULL: nobody).  Read on slow
+ * paths only: the soft limit crossed, a hugepage emptied. */
+static const struct mri_heap_hooks *heap_hooks;
+/* Nodes libnuma reported (0 when NUMA is unavailable): chunks are bound
+ * to their node only then.  Set by the core's start-up. */
+static int heap_numa_nodes;
+
+void
+mri_heap_set_hooks(const struct mri_heap_hooks *hooks)
+{
+	__atomic_store_n(&heap_hooks, hooks, __ATOMIC_RELEASE);
+}
+
+void
+mri_pageheap_set_numa(int nodes)
+{
+	__atomic_store_n(&heap_numa_nodes, nodes, __ATOMIC_RELAXED);
+}
+
+/* ---- chunks ---- */
+
+static void
+heap_advise_all_locked(void)
+{
+	int n;
+
+	for (n = 0; n < MRI_MAX_NODES; n++) {
+		struct mri_pageheap *h = mri_heaps[n];
+		struct mri_chunk *c;
+		if (!h)
+			continue;
+		/* Lock-free: heap_grow publishes chunks with a release
+		 * store, and a published chunk's next never changes. */
+		for (c = __atomic_load_n(&h->chunks, __ATOMIC_ACQUIRE); c;
+		     c = c->next)
+			if (!__atomic_load_n(&c->advised, __ATOMIC_RELAXED)) {
+				(void)mri_os->advise((void *)c->base,
+						     (size_t)c->nhp *
+							 MRI_HUGE_SIZE,
+						     MADV_HUGEPAGE);
+				__atomic_store_n(&c->advised, 1,
+						 __ATOMIC_RELAXED);
+			}
+	}
+}
+
+/* Switch huge pages on once the heap is big enough (auto mode).  Takes
+ * heaps_mu, never a heap lock: chunks lists are only appended to, and
+ * `advised` is a hint. */
+static void
+heap_maybe_thp(void)
+{
+	if (__atomic_load_n(&heap_thp_on, __ATOMIC_RELAXED) ||
+	    mri_opt(MRI_OPT_HUGEPAGES) != MRI_HUGEPAGES_AUTO)
+		return;
+	if (__atomic_load_n(&mri_heap_retained_bytes, __ATOMIC_RELAXED) <
+	    (uint64_t)mri_opt(MRI_OPT_HUGEPAGE_THRESHOLD))
+		return;
+	pthread_mutex_lock(&heaps_mu);
+	if (!heap_thp_on) {
+		heap_advise_all_locked();
+		__atomic_store_n(&heap_thp_on, 1, __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&heaps_mu);
+}
+
+/* Map a chunk of at least min_bytes whose hugepages include a start
+ * aligned to align.  Heap lock held. */
+static struct mri_chunk *
+heap_grow(struct mri_pageheap *h, size_t min_bytes, size_t align)
+{
+	size_t len = (size_t)mri_opt(MRI_OPT_CHUNK_SIZE), i;
+	struct mri_chunk *c;
+	void *base;
+	int mode = (int)mri_opt(MRI_OPT_HUGEPAGES);
+
+	if (min_bytes > len)
+		len = (min_bytes + MRI_HUGE_SIZE - 1) & ~(MRI_HUGE_SIZE - 1);
+	if (align > MRI_HUGE_SIZE)
+		len += align;
+	if (len < min_bytes) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	base = mri_os_map_aligned(len, MRI_HUGE_SIZE);
+	if (!base)
+		return NULL;
+	if (mri_pagemap_ensure((uintptr_t)base, len) < 0)
+		goto fail_unmap;
+	c = mri_meta_alloc(sizeof(*c) +
+			   (len / MRI_HUGE_SIZE) * sizeof(struct mri_hp));
+	if (!c)
+		goto fail_unmap;
+	c->base = (uintptr_t)base;
+	c->nhp = (uint32_t)(len / MRI_HUGE_SIZE);
+	c->node = (uint8_t)h->node;
+	for (i = c->nhp; i-- > 0;) {
+		struct mri_hp *hp = &c->hp[i];
+		memset(hp->free, 0xff, sizeof(hp->free));
+		memset(hp->rel, 0xff, sizeof(hp->rel));
+		hp->nfree = hp->nrel = hp->longest = MRI_HP_PAGES;
+		hp->idx = (uint32_t)i;
+		hp->chunk = c;
+		hp_list_push_head(&h->pool_rel, hp);
+		hp->list = HPL_POOL_REL;
+	}
+	if (mri_opt(MRI_OPT_NUMA) != MRI_NUMA_OFF &&
+	    __atomic_load_n(&heap_numa_nodes, __ATOMIC_RELAXED) > 0)
+		(void)mri_os->bind(base, len, h->node,
+				   mri_opt(MRI_OPT_NUMA) == MRI_NUMA_STRICT);
+	if (mode == MRI_HUGEPAGES_ALWAYS ||
+	    (mode == MRI_HUGEPAGES_AUTO &&
+	     __atomic_load_n(&heap_thp_on, __ATOMIC_RELAXED))) {
+		(void)mri_os->advise(base, len, MADV_HUGEPAGE);
+		__atomic_store_n(&c->advised, 1, __ATOMIC_RELAXED);
+	}
+	h->mapped += len / MRI_PAGE_SIZE;
+	h->nfree += len / MRI_PAGE_SIZE;
+	h->nrel += len / MRI_PAGE_SIZE;
+	__atomic_add_fetch(&heap_mapped_bytes, len, __ATOMIC_RELAXED);
+	/* Publish last: lock-free readers (heap_advise_all_locked) walk it. */
+	c->next = h->chunks;
+	__atomic_store_n(&h->chunks, c, __ATOMIC_RELEASE);
+	return c;
+
+fail_unmap:
+	mri_os->unmap(base, len);
+	errno = ENOMEM;
+	return NULL;
+}
+
+/* ---- allocation ---- */
+
+/* A filler hugepage with a run of n pages (n < 256) aligned to align
+ * pages: the fullest that fits. */
+static struct mri_hp *
+filler_pick(struct mri_pageheap *h, int n, int align, int *start)
+{
+	int u, minl = n >> 4;
+
+	for (u = MRI_FILL_BUCKETS - 1; u >= 0; u--) {
+		unsigned mask = h->filler_mask[u] & ~((1u << minl) - 1);
+		while (mask) {
+			int l = __builtin_ctz(mask);
+			struct mri_hp *hp;
+			mask &= mask - 1;
+			for (hp = h->filler[u][l].head; hp; hp = hp->next) {
+				if (hp->longest < n)
+					continue;
+				*start = mri_hp_find(hp, n, align);
+				if (*start >= 0)
+					return hp;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* k contiguous wholly free hugepages in one chunk, the first at an address
+ * aligned to align.  Returns the chunk and first index. */
+static struct mri_chunk *
+pool_find_run(struct mri_pageheap *h, size_t k, size_t align, size_t *first)
+{
+	struct mri_chunk *c;
+
+	for (c = h->chunks; c; c = c->next) {
+		size_t i, run = 0;
+		if (c->nhp < k)
+			continue;
+		for (i = 0; i < c->nhp; i++) {
+			if (c->hp[i].nfree != MRI_HP_PAGES) {
+				run = 0;
+				continue;
+			}
+			if (run == 0 &&
+			    ((c->base + i * MRI_HUGE_SIZE) & (align - 1)))
+				continue;
+			if (++run == k) {
+				*first = i + 1 - k;
+				return c;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* Find and claim npages; returns the chunk and first page, or NULL. */
+static struct mri_chunk *
+heap_take(struct mri_pageheap *h, size_t npages, size_t align, size_t *pg,
+	  int *zero)
+{
+	struct mri_chunk *c;
+	struct mri_hp *hp;
+	int start;
+	size_t first;
+
+	if (npages < MRI_HP_PAGES && align <= MRI_HUGE_SIZE) {
+		int ap =
+		    align > MRI_PAGE_SIZE ? (int)(align / MRI_PAGE_SIZE) : 1;
+		hp = filler_pick(h, (int)npages, ap, &start);
+		if (!hp) {
+			/* A fresh hugepage: a backed one if any (no faults). */
+			hp = h->pool_backed.head ? h->pool_backed.head
+						 : h->pool_rel.head;
+			if (!hp) {
+				if (!heap_grow(h, MRI_HUGE_SIZE, MRI_HUGE_SIZE))
+					return NULL;
+				hp = h->pool_rel.head;
+			}
+			start = 0;
+		}
+		c = hp->chunk;
+		*pg = (size_t)hp->idx * MRI_HP_PAGES + (size_t)start;
+	} else {
+		size_t k = (npages + MRI_HP_PAGES - 1) / MRI_HP_PAGES;
+		size_t al = align > MRI_HUGE_SIZE ? align : MRI_HUGE_SIZE;
+		c = pool_find_run(h, k, al, &first);
+		if (!c) {
+			if (!heap_grow(h, k * MRI_HUGE_SIZE, al))
+				return NULL;
+			c = pool_find_run(h, k, al, &first);
+			if (!c) {
+				errno = ENOMEM;
+				return NULL;
+			}
+		}
+		*pg = first * MRI_HP_PAGES;
+	}
+	*zero = mri_range_is_zero(c, *pg, npages);
+	mri_range_claim(h, c, *pg, npages);
+	return c;
+}
+
+/* ---- large span cache (heap lock held) ---- */
+
+static void
+lcache_evict_one(struct mri_pageheap *h)
+{
+	uint32_t i = h->lcache_head;
+	struct mri_span *s = h->lcache[i];
+
+	h->lcache[i] = NULL;
+	h->lcache_head = (i + 1) % MRI_LCACHE_SLOTS;
+	h->lcache_n--;
+	h->lcache_pages -= s->npages;
+	mri_range_unclaim(h, s->chunk,
+			  (s->start - s->chunk->base) / MRI_PAGE_SIZE,
+			  s->npages, 0, 0);
+	s->next = h->span_free;
+	h->span_free = s;
+}
+
+static void
+lcache_put(struct mri_pageheap *h, struct mri_span *s)
+{
+	while (h->lcache_n == MRI_LCACHE_SLOTS ||
+	       h->lcache_pages + s->npages > MRI_LCACHE_PAGES)
+		lcache_evict_one(h);
+	h->lcache[(h->lcache_head + h->lcache_n) % MRI_LCACHE_SLOTS] = s;
+	h->lcache_n++;
+	h->lcache_pages += s->npages;
+}
+
+/* The smallest cached span of npages .. npages * 1.25 pages: the extra
+ * quarter at most is slack the caller may use (malloc_usable_size). */
+static struct mri_span *
+lcache_take(struct mri_pageheap *h, size_t npages)
+{
+	uint32_t k, best = MRI_LCACHE_SLOTS, i, j;
+	size_t bestn = npages + npages / 4 + 1;
+	struct mri_span *s;
+
+	for (k = 0; k < h->lcache_n; k++) {
+		i = (h->lcache_head + k) % MRI_LCACHE_SLOTS;
+		if (h->lcache[i]->npages >= npages &&
+		    h->lcache[i]->npages < bestn) {
+			best = k;
+			bestn = h->lcache[i]->npages;
+			if (bestn == npages)
+				break;
+		}
+	}
+	if (best == MRI_LCACHE_SLOTS)
+		return NULL;
+	i = (h->lcache_head + best) % MRI_LCACHE_SLOTS;
+	s = h->lcache[i];
+	/* close the gap: shift the younger entries down */
+	for (k = best; k + 1 < h->lcache_n; k++) {
+		i = (h->lcache_head + k) % MRI_LCACHE_SLOTS;
+		j = (i + 1) % MRI_LCACHE_SLOTS;
+		h->lcache[i] = h->lcache[j];
+	}
+	h->lcache_n--;
+	h->lcache[(h->lcache_head + h->lcache_n) % MRI_LCACHE_SLOTS] = NULL;
+	h->lcache_pages -= s->npages;
+	s->zeroed = 0;
+	return s;
+}
+
+/* Give cached large spans' pages back to the heap (release path). */
+void
+mri_pageheap_lcache_drain(struct mri_pageheap *h)
+{
+	pthread_mutex_lock(&h->lock);
+	while (h->lcache_n)
+		lcache_evict_one(h);
+	pthread_mutex_unlock(&h->lock);
+}
+
+void
+mri_pageheap_drain_cache(void)
+{
+	int n;
+
+	for (n = 0; n < MRI_MAX_NODES; n++) {
+		struct mri_pageheap *h =
+		    __atomic_load_n(&mri_heaps[n], __ATOMIC_ACQUIRE);
+		if (h)
+			mri_pageheap_lcache_drain(h);
+	}
+}
+
+struct mri_span *
+mri_pageheap_alloc(int node, size_t npages, size_t align, unsigned cls)
+{
+	struct mri_pageheap *h = mri_heaps[node];
+	struct mri_chunk *c;
+	struct mri_span *s;
+	size_t pg;
+
+	if (!h) { /* the core failed to start */
+		errno = ENOMEM;
+		return NULL;
+	}
+	int zero;
+	uint64_t lim = __atomic_load_n(&mri_heap_soft_limit, __ATOMIC_RELAXED);
+
+	if (npages == 0 || npages > ((size_t)1 << 34)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (lim && __atomic_load_n(&mri_heap_retained_bytes, __ATOMIC_RELAXED) +
+			   npages * MRI_PAGE_SIZE >
+		       lim) {
+		const struct mri_heap_hooks *hk =
+		    __atomic_load_n(&heap_hooks, __ATOMIC_ACQUIRE);
+		if (hk && hk->limit_exceeded &&
+		    hk->limit_exceeded(npages * MRI_PAGE_SIZE) < 0) {
+			errno = ENOMEM;
+			return NULL;
+		}
+	}
+	pthread_mutex_lock(&h->lock);
+	if (!cls && h->lcache_n && align <= MRI_PAGE_SIZE &&
+	    npages < MRI_HP_PAGES) {
+		s = lcache_take(h, npages);
+		if (s) {
+			h->large += s->npages;
+			pthread_mutex_unlock(&h->lock);
+			mri_pagemap_set(s->start, 1, s);
+			return s;
+		}
+	}
+	/* Span records are recycled per heap, under the lock we hold anyway:
+	 * no trip to the global metadata lock on the large-object path. */
+	s = h->span_free;
+	if (s)
+		h->span_free = s->next;
+	else if (!(s = mri_pool_get(&span_pool))) {
+		pthread_mutex_unlock(&h->lock);
+		errno = ENOMEM;
+		return NULL;
+	}
+	c = heap_take(h, npages, align, &pg, &zero);
+	if (!c) {
+		s->next = h->span_free;
+		h->span_free = s;
+		pthread_mutex_unlock(&h->lock);
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (!cls)
+		h->large += npages;
+	pthread_mutex_unlock(&h->lock);
+
+	memset(s, 0, sizeof(*s));
+	s->start = c->base + pg * MRI_PAGE_SIZE;
+	s->npages = (uint32_t)npages;
+	s->cls = (uint8_t)cls;
+	s->node = (uint8_t)node;
+	s->zeroed = (uint8_t)zero;
+	s->chunk = c;
+	if (cls) {
+		s->size = mri_class_size[cls];
+		s->magic = mri_class_divmagic[cls];
+		mri_pagemap_set(s->start, npages, s);
+	} else {
+		mri_pagemap_set(s->start, 1, s);
+	}
+	heap_maybe_thp();
+	return s;
+}
+
+void
+mri_pageheap_free(struct mri_span *s)
+{
+	struct mri_pageheap *h = mri_heaps[s->node];
+	struct mri_chunk *c = s->chunk;
+	size_t pg = (s->start - c->base) / MRI_PAGE_SIZE;
+	size_t n = s->npages;
+	int large = s->cls == 0;
+
+	uint64_t emptied;
+	size_t excess;
+
+	mri_pagemap_set(s->start, large ? 1 : n, NULL);
+	pthread_mutex_lock(&h->lock);
+	emptied = h->emptied;
+	if (large)
+		h->large -= n;
+	if (large && n < MRI_HP_PAGES && n <= MRI_LCACHE_PAGES / 4) {
+		lcache_put(h, s);
+		pthread_mutex_unlock(&h->lock);
+		return;
+	}
+	mri_range_unclaim(h, c, pg, n, 0, 0);
+	emptied = h->emptied - emptied;
+	excess = mri_pageheap_excess_locked(h);
+	s->next = h->span_free;
+	h->span_free = s;
+	pthread_mutex_unlock(&h->lock);
+	mri_pageheap_trim(h, excess);
+	/* A whole hugepage just became free: tell the scavenger so its delay
+	 * starts now rather than at its next idle tick.  The wake makes a
+	 * syscall only when the thread sleeps and was not kicked already. */
+	if (emptied) {
+		const struct mri_heap_hooks *hk =
+		    __atomic_load_n(&heap_hooks, __ATOMIC_ACQUIRE);
+		if (hk && hk->wake)
+			hk->wake();
+	}
+}
+
+/* Re-apply what the chunk's mapping had (huge page advice, NUMA policy) to
+ * a range the kernel mapped afresh. */
+static void
+chunk_restore_attrs(struct mri_chunk *c, uintptr_t a, size_t len)
+{
+	if (__atomic_load_n(&c->advised, __ATOMIC_RELAXED))
+		(void)mri_os->advise((void *)a, len, MADV_HUGEPAGE);
+	if (mri_opt(MRI_OPT_NUMA) != MRI_NUMA_OFF &&
+	    __atomic_load_n(&heap_numa_nodes, __ATOMIC_RELAXED) > 0)
+		(void)mri_os->bind((void *)a, len, c->node,
+				   mri_opt(MRI_OPT_NUMA) == MRI_NUMA_STRICT);
+}
+
+struct mri_span *
+mri_pageheap_move(struct mri_span *s, size_t npages)
+{
+	struct mri_pageheap *h = mri_heaps[s->node];
+	struct mri_chunk *c = s->chunk;
+	size_t pg = (s->start - c->base) / MRI_PAGE_SIZE, n = s->npages;
+	struct mri_span *t;
+	size_t excess;
+	int rc;
+
+	if (!mri_os->move || s->cls || n < MRI_HP_PAGES || npages <= n)
+		return NULL;
+	/* Hugepage aligned on both sides, the kernel moves whole page table
+	 * entries (PMDs): the cost does not grow with the data. */
+	t = mri_pageheap_alloc(s->node, npages, MRI_HUGE_SIZE, 0);
+	if (!t)
+		return NULL;
+	rc =
+	    mri_os->move((void *)s->start, n * MRI_PAGE_SIZE, (void *)t->start);
+	if (rc < 0 && rc != -EFAULT) {
+		mri_pageheap_free(t);
+		return NULL;
+	}
+	mri_pagemap_set(s->start, 1, NULL);
+	if (rc == -EFAULT) {
+		/* The data moved but the hole stayed: those pages can never
+		 * be handed out again, so they stay claimed (lost, not
+		 * corrupt). */
+		return t;
+	}
+	chunk_restore_attrs(c, s->start, n * MRI_PAGE_SIZE);
+	pthread_mutex_lock(&h->lock);
+	mri_range_unclaim(h, c, pg, n, 1, 0); /* fresh zero pages */
+	h->large -= n;
+	excess = mri_pageheap_excess_locked(h);
+	s->next = h->span_free;
+	h->span_free = s;
+	pthread_mutex_unlock(&h->lock);
+	mri_pageheap_trim(h, excess);
+	return t;
+}
+
+int
+mri_pageheap_resize(struct mri_span *s, size_t npages)
+{
+	struct mri_pageheap *h = mri_heaps[s->node];
+	struct mri_chunk *c = s->chunk;
+	size_t pg = (s->start - c->base) / MRI_PAGE_SIZE;
+	size_t end = pg + s->npages;
+	int rc = 0;
+
+	if (npages == s->npages)
+		return 0;
+	pthread_mutex_lock(&h->lock);
+	if (npages < s->npages) {
+		mri_range_unclaim(h, c, pg + npages, s->npages - npages, 0, 0);
+		h->large -= s->npages - npages;
+		s->npages = (uint32_t)npages;
+	} else if (pg + npages <= (size_t)c->nhp * MRI_HP_PAGES &&
+		   mri_range_is_free(c, end, npages - s->npages)) {
+		mri_range_claim(h, c, end, npages - s->npages);
+		h->large += npages - s->npages;
+		s->npages = (uint32_t)npages;
+	} else {
+		rc = -ENOMEM;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return rc;
+}
+
+int
+mri_pageheap_init(int node)
+{
+	struct mri_pageheap *h;
+
+	if (mri_heaps[node])
+		return 0;
+	h = mri_meta_alloc(sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	pthread_mutex_init(&h->lock, NULL);
+	h->node = node;
+	__atomic_store_n(&mri_heaps[node], h, __ATOMIC_RELEASE);
+	return 0;
+}
+
+uint64_t
+mri_heap_retained(void)
+{
+	return __atomic_load_n(&mri_heap_retained_bytes, __ATOMIC_RELAXED);
+}
+
+void
+mri_pageheap_counters(struct mri_heap_counters *hc)
+{
+	int n;
+
+	for (n = 0; n < MRI_MAX_NODES; n++) {
+		struct mri_pageheap *h =
+		    __atomic_load_n(&mri_heaps[n], __ATOMIC_ACQUIRE);
+		if (!h)
+			continue;
+		pthread_mutex_lock(&h->lock);
+		hc->mapped_bytes += h->mapped * MRI_PAGE_SIZE;
+		hc->in_use_bytes += (h->mapped - h->nfree) * MRI_PAGE_SIZE;
+		hc->idle_bytes += (h->nfree - h->nrel) * MRI_PAGE_SIZE;
+		hc->released_bytes += (h->nrel - h->nlazy) * MRI_PAGE_SIZE;
+		hc->lazy_bytes += h->nlazy * MRI_PAGE_SIZE;
+		hc->large_bytes += h->large * MRI_PAGE_SIZE;
+		hc->nodes++;
+		pthread_mutex_unlock(&h->lock);
+	}
+	hc->metadata_bytes += mri_meta_bytes() + mri_pagemap_bytes();
+}
+
+void
+mri_pageheap_lock_all(void)
+{
+	int n;
+
+	pthread_mutex_lock(&heaps_mu);
+	for (n = 0; n < MRI_MAX_NODES; n++)
+		if (mri_heaps[n])
+			pthread_mutex_lock(&mri_heaps[n]->lock);
+}
+
+void
+mri_pageheap_unlock_all(void)
+{
+	int n;
+
+	for (n = MRI_MAX_NODES; n-- > 0;)
+		if (mri_heaps[n])
+			pthread_mutex_unlock(&mri_heaps[n]->lock);
+	pthread_mutex_unlock(&heaps_mu);
+}

@@ -1,0 +1,230 @@
+/*
+ * tcache.c: per-thread caches (see tcache.h).
+ */
+#include "config.h"
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include "core/central.h"
+#include "core/init.h"
+#include "core/meta.h"
+#include "core/pagemap.h"
+#include "core/tcache.h"
+
+__thread struct mri_tcache *mri_tls_tcache MRI_TLS_IE;
+
+enum { TC_NONE, TC_BUSY, TC_ACTIVE, TC_DEAD };
+static __thread uint8_t tc_state MRI_TLS_IE;
+
+static pthread_mutex_t tc_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct mri_tcache *tc_live; /* registry (tc_mu) */
+static struct mri_pool tc_pool;	   /* size set by mri_tcache_init */
+static pthread_key_t tc_key;
+static size_t tc_nslots;
+static uint32_t tc_maxcap[MRI_MAX_CLASSES]; /* slots reserved per bin */
+
+static uint32_t
+tcache_maxcap(unsigned cls)
+{
+	uint32_t start = 2u * mri_class_batch[cls];
+	uint32_t m = (uint32_t)(MRI_TCACHE_MAXBYTES / mri_class_size[cls]);
+
+	if (m > MRI_TCACHE_MAXOBJ)
+		m = MRI_TCACHE_MAXOBJ;
+	return m > start ? m : start;
+}
+
+static void tcache_destroy(void *arg);
+
+int
+mri_tcache_init(void)
+{
+	unsigned cls;
+
+	tc_nslots = 0;
+	/* Slots for every bin's maximum: a few hundred KiB of address space
+	 * per cache, touched only as far as bins actually grow. */
+	for (cls = 1; cls < MRI_MAX_CLASSES; cls++) {
+		tc_maxcap[cls] = tcache_maxcap(cls);
+		tc_nslots += tc_maxcap[cls];
+	}
+	tc_pool.size =
+	    (sizeof(struct mri_tcache) + tc_nslots * sizeof(void *) + 63) &
+	    ~(size_t)63;
+	tc_pool.free = NULL;
+	/* Keys below PTHREAD_KEY_2NDLEVEL_SIZE need no allocation. */
+	return pthread_key_create(&tc_key, tcache_destroy) == 0 ? 0 : -EAGAIN;
+}
+
+struct mri_tcache *
+mri_tcache_get(void)
+{
+	struct mri_tcache *tc = mri_tls_tcache;
+	void **slot;
+	unsigned cls;
+
+	if (tc)
+		return tc;
+	if (tc_state != TC_NONE)
+		return NULL;
+	tc_state = TC_BUSY;
+	mri_init();
+	if (!__atomic_load_n(&mri_inited, __ATOMIC_ACQUIRE)) {
+		tc_state = TC_NONE;
+		return NULL;
+	}
+	/* The slots need no zeroing: a bin reads only below its count. */
+	tc = mri_pool_get_prefix(&tc_pool, sizeof(*tc));
+	if (!tc) {
+		tc_state = TC_NONE;
+		return NULL;
+	}
+	slot = tc->storage;
+	for (cls = 1; cls < MRI_MAX_CLASSES; cls++) {
+		tc->bins[cls].slots = slot;
+		tc->bins[cls].cap = 2u * mri_class_batch[cls];
+		slot += tc_maxcap[cls];
+	}
+	tc->node = mri_current_node();
+	pthread_mutex_lock(&tc_mu);
+	tc->next = tc_live;
+	if (tc_live)
+		tc_live->prev = tc;
+	tc_live = tc;
+	pthread_mutex_unlock(&tc_mu);
+	/* May allocate (second-level key arrays): tc_state is BUSY, so such
+	 * a nested malloc goes to the central lists. */
+	pthread_setspecific(tc_key, tc);
+	mri_tls_tcache = tc;
+	tc_state = TC_ACTIVE;
+	return tc;
+}
+
+/* Return objs to central lists, each to its own node's (objects of other
+ * nodes reach a cache through cross-node frees). */
+static void
+tcache_return(unsigned cls, void **objs, unsigned n)
+{
+	unsigned i, j;
+
+	if (__atomic_load_n(&mri_nnodes, __ATOMIC_RELAXED) <= 1) {
+		mri_central_return(0, cls, objs, n);
+		return;
+	}
+	for (i = 0; i < n; i = j) {
+		int node = mri_pagemap_lookup(objs[i])->node;
+		for (j = i + 1;
+		     j < n && mri_pagemap_lookup(objs[j])->node == node; j++)
+			;
+		mri_central_return(node, cls, objs + i, j - i);
+	}
+}
+
+void *
+mri_tcache_refill(struct mri_tcache *tc, unsigned cls)
+{
+	struct mri_bin *b = &tc->bins[cls];
+	unsigned got;
+
+	if (__atomic_load_n(&mri_nnodes, __ATOMIC_RELAXED) > 1)
+		tc->node = mri_current_node();
+	got = mri_central_fetch(tc->node, cls, b->slots + b->n,
+				mri_class_batch[cls]);
+	if (!got)
+		return NULL;
+	b->n += got;
+	return b->slots[--b->n];
+}
+
+int
+mri_tcache_overflow(struct mri_tcache *tc, unsigned cls)
+{
+	struct mri_bin *b = &tc->bins[cls];
+	uint32_t grow = mri_class_batch[cls];
+	size_t bytes = (size_t)grow * mri_class_size[cls];
+
+	if (b->cap + grow <= tc_maxcap[cls] &&
+	    tc->cap_bytes + bytes <= MRI_TCACHE_BUDGET) {
+		b->cap += grow;
+		tc->cap_bytes += bytes;
+		return 1;
+	}
+	mri_tcache_flush(tc, cls, b->cap / 2);
+	return 0;
+}
+
+void
+mri_tcache_flush(struct mri_tcache *tc, unsigned cls, unsigned keep)
+{
+	struct mri_bin *b = &tc->bins[cls];
+	unsigned k;
+
+	if (b->n <= keep)
+		return;
+	k = b->n - keep;
+	tcache_return(cls, b->slots, k);
+	memmove(b->slots, b->slots + k, keep * sizeof(void *));
+	b->n = keep;
+}
+
+static void
+tcache_destroy(void *arg)
+{
+	struct mri_tcache *tc = arg;
+	unsigned cls;
+
+	tc_state = TC_DEAD;
+	mri_tls_tcache = NULL;
+	for (cls = 1; cls < MRI_MAX_CLASSES; cls++)
+		mri_tcache_flush(tc, cls, 0);
+	pthread_mutex_lock(&tc_mu);
+	if (tc->prev)
+		tc->prev->next = tc->next;
+	else
+		tc_live = tc->next;
+	if (tc->next)
+		tc->next->prev = tc->prev;
+	pthread_mutex_unlock(&tc_mu);
+	mri_pool_put(&tc_pool, tc);
+}
+
+void
+mri_tcache_cached(uint64_t *cached)
+{
+	struct mri_tcache *tc;
+	unsigned cls;
+
+	pthread_mutex_lock(&tc_mu);
+	for (tc = tc_live; tc; tc = tc->next)
+		for (cls = 1; cls < MRI_MAX_CLASSES; cls++)
+			cached[cls] +=
+			    __atomic_load_n(&tc->bins[cls].n, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&tc_mu);
+}
+
+void
+mri_tcache_lock(void)
+{
+	pthread_mutex_lock(&tc_mu);
+}
+
+void
+mri_tcache_unlock(void)
+{
+	pthread_mutex_unlock(&tc_mu);
+}
+
+/* In the child only the forking thread exists.  The other caches' objects
+ * are lost (bounded: two batches per class per thread); their records are
+ * dropped from the registry so stats stay true.  Their memory is not
+ * reused: a cache record is small and fork is rare. */
+void
+mri_tcache_atfork_child(void)
+{
+	struct mri_tcache *me = mri_tls_tcache;
+
+	tc_live = me;
+	pthread_mutex_unlock(&tc_mu);
+	if (me)
+		me->next = me->prev = NULL;
+}

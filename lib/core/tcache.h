@@ -1,0 +1,69 @@
+/*
+ * tcache.h: the front end.  Each thread has a cache of free objects per
+ * size class, a plain stack of pointers, so malloc and free of a small
+ * object touch no lock and no shared cache line.  A bin refills and
+ * flushes a batch at a time through the central lists.  Its capacity
+ * starts at two batches, so a thread alternating malloc and free never
+ * hits the central list twice in a row, and grows by a batch each time it
+ * overflows (tcmalloc's "slow start"), up to mri_tcache_maxcap(cls) and a
+ * per-thread budget of MRI_TCACHE_BUDGET bytes of such growth: a thread that
+ * frees a thousand objects at a time gets a bin of a thousand, an idle one does
+ * not hold much.
+ *
+ * Lifetime: created on a thread's first small malloc, registered in a list
+ * (stats walk it), flushed and recycled at thread exit through a pthread
+ * key destructor.  After that the thread (its remaining TLS destructors)
+ * allocates straight from the central lists.  Caches are recycled, so
+ * thousands of short-lived threads reuse the same few.
+ */
+#ifndef MRI_TCACHE_H
+#define MRI_TCACHE_H
+
+#include <stdint.h>
+#include "core/sizeclass.h"
+
+#define MRI_HIDDEN __attribute__((visibility("hidden")))
+
+struct mri_bin {
+	void **slots; /* stack of free objects, top at n-1 */
+	uint32_t n, cap;
+};
+
+#define MRI_TCACHE_BUDGET ((size_t)2 << 20)	/* bytes of capacity */
+#define MRI_TCACHE_MAXOBJ 1024			/* objects per bin */
+#define MRI_TCACHE_MAXBYTES ((size_t)256 << 10) /* bytes per bin */
+
+struct mri_tcache {
+	struct mri_bin bins[MRI_MAX_CLASSES];
+	size_t cap_bytes;		/* bytes of capacity grown beyond the
+					 * starting two batches, all bins */
+	int node;			/* heap objects come from */
+	struct mri_tcache *next, *prev; /* registry (registry lock) */
+	void *storage[];		/* the slots of every bin */
+};
+
+/* Initial-exec TLS: one load from the thread pointer, no __tls_get_addr. */
+#define MRI_TLS_IE __attribute__((tls_model("initial-exec")))
+
+extern __thread struct mri_tcache *mri_tls_tcache MRI_TLS_IE MRI_HIDDEN;
+
+/* This thread's cache, created if needed; NULL while it is being created
+ * (re-entrant malloc from pthread internals) or after the thread's
+ * destructor ran: callers then use the central lists directly. */
+MRI_HIDDEN struct mri_tcache *mri_tcache_get(void);
+/* Refill bin cls and return one object, or NULL (ENOMEM). */
+MRI_HIDDEN void *mri_tcache_refill(struct mri_tcache *tc, unsigned cls);
+/* The bin of cls is full: grow it by a batch if the limits allow
+ * (returns 1), or return all but half of it to central (returns 0). */
+MRI_HIDDEN int mri_tcache_overflow(struct mri_tcache *tc, unsigned cls);
+/* Return all but `keep` objects of bin cls (the oldest) to central. */
+MRI_HIDDEN void mri_tcache_flush(struct mri_tcache *tc, unsigned cls,
+				 unsigned keep);
+/* Add each class's cached object count over live caches into cached[]. */
+MRI_HIDDEN void mri_tcache_cached(uint64_t *cached);
+MRI_HIDDEN int mri_tcache_init(void);
+MRI_HIDDEN void mri_tcache_lock(void);
+MRI_HIDDEN void mri_tcache_unlock(void);
+MRI_HIDDEN void mri_tcache_atfork_child(void);
+
+#endif

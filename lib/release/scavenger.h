@@ -1,0 +1,53 @@
+/*
+ * scavenger.h: the background thread that keeps retained memory near its
+ * goal (part of the release path).  It also hosts the daemon client
+ * through the hooks the client's table registers: the client's socket is
+ * in its poll set and its tick runs on every wake-up.  The scavenger knows
+ * nothing else of the client.
+ */
+#ifndef MRI_SCAVENGER_H
+#define MRI_SCAVENGER_H
+
+#include <stdint.h>
+#include "memreclaim.h"
+
+#define MRI_HIDDEN __attribute__((visibility("hidden")))
+
+/* Start the thread if the "scavenger" option allows and it is not running.
+ * Must be called with no allocator lock held; may allocate. */
+MRI_HIDDEN void mri_scavenger_start(void);
+/* Nudge it (e.g. after a large free).  Cheap; async-signal-safe. */
+MRI_HIDDEN void mri_scavenger_wake(void);
+/* Stop and join (tests, exit). */
+MRI_HIDDEN void mri_scavenger_stop(void);
+/* fork() handlers: the child has no scavenger thread until restarted. */
+MRI_HIDDEN void mri_scavenger_atfork_prepare(void);
+MRI_HIDDEN void mri_scavenger_atfork_parent(void);
+MRI_HIDDEN void mri_scavenger_atfork_child(void);
+
+/*
+ * A client the scavenger thread hosts.  fd, tick, next_ns and stop run on
+ * the scavenger thread only; atfork_child in the child's fork handler;
+ * stats on any thread (mr_stats_get).  Any may be NULL.
+ *   fd():          the fd to poll for input, or -1
+ *   tick(now_ns):  do whatever is due; never blocks
+ *   next_ns():     when tick wants to run next (UINT64_MAX: never)
+ *   stop():        say goodbye and close (the scavenger stops)
+ *   atfork_child(): drop what belongs to the parent
+ *   stats(st):     fill the client's fields of st (st->size covers them)
+ */
+struct mri_scavenger_client {
+	int (*fd)(void);
+	void (*tick)(uint64_t now_ns);
+	uint64_t (*next_ns)(void);
+	void (*stop)(void);
+	void (*atfork_child)(void);
+	void (*stats)(struct mr_stats *st);
+};
+/* Register the client (static storage; NULL: none).  Call before
+ * mri_scavenger_start: a running thread keeps the client it started with. */
+MRI_HIDDEN void mri_scavenger_set_client(const struct mri_scavenger_client *c);
+/* The registered client's stats(st), if any (mr_stats_get). */
+MRI_HIDDEN void mri_scavenger_client_stats(struct mr_stats *st);
+
+#endif

@@ -1,0 +1,151 @@
+# daemon_lib.sh: shared by the memreclaimd integration tests.
+# Starts the real daemon on a temporary socket with a bounded run time,
+# and cleans up processes (and the caller's cgroups) on any exit.
+
+set -u
+B=${top_builddir:-../..}
+MRD=$B/daemon/memreclaimd
+CTL=$B/ctl/memreclaimctl
+FAKE=$B/tests/system/fakeclient
+T=$(mktemp -d /tmp/mrd-test.XXXXXX)
+chmod 755 "$T"
+touch "$T/client.ev" "$T/good.ev"
+SOCK=$T/mrd.sock
+PIDS=
+DPID=
+
+fail() {
+	echo "FAIL: $*" >&2
+	if [ -f "$T/daemon.log" ]; then
+		echo "--- daemon log:" >&2
+		grep -v -e "connection from" -e "disconnected$" "$T/daemon.log" | tail -n 40 >&2
+	fi
+	exit 1
+}
+
+skip() {
+	echo "SKIP: $*" >&2
+	exit 77
+}
+
+# extra cleanup commands (cgroups) are appended to CLEANUP by the caller
+CLEANUP=:
+cleanup() {
+	local p
+	for p in $PIDS $DPID; do
+		kill -9 "$p" 2>/dev/null
+	done
+	for p in $PIDS $DPID; do
+		wait "$p" 2>/dev/null
+	done
+	eval "$CLEANUP"
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+# start_daemon CONFIG-TEXT: writes $T/mrd.conf, starts it, waits for ready
+start_daemon() {
+	printf '[memreclaimd]\nsocket = %s\n%s\n' "$SOCK" "$1" > "$T/mrd.conf"
+	"$MRD" -n -f "$T/mrd.conf" >/dev/null || fail "config rejected"
+	"$MRD" -d -v -f "$T/mrd.conf" -t 120 2>"$T/daemon.log" &
+	DPID=$!
+	local i
+	for i in $(seq 1 100); do
+		if "$CTL" -s "$SOCK" status >/dev/null 2>&1; then
+			return 0
+		fi
+		kill -0 "$DPID" 2>/dev/null || fail "daemon died at start"
+		sleep 0.1
+	done
+	fail "daemon not ready"
+}
+
+# wait_for SECONDS COMMAND...: poll until COMMAND succeeds
+wait_for() {
+	local n=$(( $1 * 10 ))
+	shift
+	while [ "$n" -gt 0 ]; do
+		if "$@"; then
+			return 0
+		fi
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+
+# jfield KEY: the first numeric/string value of "KEY" in the JSON on stdin
+jfield() {
+	grep -o "\"$1\":[^,}]*" | head -n 1 | cut -d: -f2- | tr -d '"'
+}
+
+# jobjects: one JSON object of an array per line
+jobjects() {
+	sed -e 's/^\[//' -e 's/\]$//' -e 's/},{/}\n{/g'
+}
+
+# cg_remove DIR: kill whatever is left in a test cgroup (grandchildren of
+# killed shells too) and remove it, retrying while the kernel lets go
+cg_remove() {
+	local i p
+	[ -d "$1" ] || return 0
+	for i in $(seq 1 50); do
+		for p in $(cat "$1/cgroup.procs" 2>/dev/null); do
+			kill -9 "$p" 2>/dev/null
+		done
+		rmdir "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "WARNING: could not remove $1" >&2
+}
+
+# make_cgroup NAME LIMIT_BYTES: a child cgroup with a memory limit.
+# Hybrid (as on our machines): v1 memory child for the limit plus a v2
+# child under the unified mount for PSI.  Pure v2: one child with
+# memory.max.  Sets CG_MEM (v1 or v2 dir), CG_PSI (dir with
+# memory.pressure), CG_PATH (path the daemon reports); removed at exit.
+make_cgroup() {
+	local name=$1 limit=$2
+	[ "$(id -u)" = 0 ] || skip "needs root to create cgroups"
+	if [ -f /sys/fs/cgroup/memory/memory.limit_in_bytes ]; then
+		CG_MEM=/sys/fs/cgroup/memory/$name
+		mkdir "$CG_MEM" || skip "cannot create a v1 memory cgroup"
+		CLEANUP="$CLEANUP; cg_remove '$CG_MEM'"
+		echo "$limit" > "$CG_MEM/memory.limit_in_bytes" ||
+			fail "cannot set memory.limit_in_bytes"
+		CG_PSI=
+		if [ -f /sys/fs/cgroup/unified/cgroup.procs ]; then
+			CG_PSI=/sys/fs/cgroup/unified/$name
+			mkdir "$CG_PSI" || fail "cannot create the v2 twin"
+			CLEANUP="$CLEANUP; cg_remove '$CG_PSI'"
+		fi
+	elif grep -qw memory /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
+		CG_MEM=/sys/fs/cgroup/$name
+		echo +memory > /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null
+		mkdir "$CG_MEM" || skip "cannot create a v2 cgroup"
+		CLEANUP="$CLEANUP; cg_remove '$CG_MEM'"
+		echo "$limit" > "$CG_MEM/memory.max" || fail "cannot set memory.max"
+		CG_PSI=$CG_MEM
+	else
+		skip "no cgroup memory controller mounted"
+	fi
+	CG_PATH=/$name
+}
+
+# in_cgroup CMD...: run CMD in the test cgroup, in the background; its pid
+# is in $! (the subshell execs CMD, so the pid is CMD's)
+in_cgroup() {
+	(
+		echo "$BASHPID" > "$CG_MEM/cgroup.procs" || exit 99
+		if [ -n "$CG_PSI" ] && [ "$CG_PSI" != "$CG_MEM" ]; then
+			echo "$BASHPID" > "$CG_PSI/cgroup.procs" || exit 99
+		fi
+		exec "$@"
+	) &
+}
+
+# rss_kib PID: VmRSS of a process in KiB
+rss_kib() {
+	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
+}

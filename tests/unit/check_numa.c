@@ -1,0 +1,156 @@
+/*
+ * check_numa.c: one page heap per NUMA node.  The multi-node logic runs
+ * against a fake two-node topology (these machines have one node); the
+ * binding itself is also checked on the real kernel with get_mempolicy.
+ */
+#include "config.h"
+#include <check.h>
+#include <numa.h>
+#include <numaif.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "core/central.h"
+#include "fake_os.h"
+#include "core/init.h"
+#include "memreclaim.h"
+#include "core/pageheap.h"
+#include "core/pagemap.h"
+#include "core/sizeclass.h"
+#include "core_alone.h"
+#include "check_main.h"
+
+struct job {
+	int cpu;
+	size_t size;
+	void *in;		/* freed by the thread */
+	void *out;		/* allocated by the thread */
+};
+
+static void *
+run_job(void *arg)
+{
+	struct job *j = arg;
+
+	fake_cpu = j->cpu;
+	if (j->size)
+		j->out = mr_malloc(j->size);
+	if (j->in)
+		mr_free(j->in);
+	return NULL;
+}
+
+static void
+on_cpu(int cpu, size_t size, void *in, void **out)
+{
+	struct job j = { cpu, size, in, NULL };
+	pthread_t t;
+
+	ck_assert_int_eq(pthread_create(&t, NULL, run_job, &j), 0);
+	pthread_join(t, NULL);
+	if (out)
+		*out = j.out;
+}
+
+static int
+bound_node(uintptr_t a)
+{
+	int i;
+
+	for (i = 0; i < fake.nbind; i++)
+		if (a >= fake.bind[i].addr && a < fake.bind[i].addr + fake.bind[i].len)
+			return fake.bind[i].arg;
+	return -1;
+}
+
+START_TEST(test_numa_threads_allocate_from_their_node)
+{
+	void *small0, *small1, *large1;
+
+	fake_install(2);
+	ck_assert_int_eq(mri_numa_setup(), 0);
+	ck_assert_int_eq(mri_nnodes, 2);
+	on_cpu(0, 100, NULL, &small0);
+	on_cpu(3, 100, NULL, &small1);
+	on_cpu(2, 5 << 20, NULL, &large1);
+	ck_assert_int_eq(mri_pagemap_lookup(small0)->node, 0);
+	ck_assert_int_eq(mri_pagemap_lookup(small1)->node, 1);
+	ck_assert_int_eq(mri_pagemap_lookup(large1)->node, 1);
+	/* and their chunks are bound to those nodes */
+	ck_assert_int_eq(bound_node((uintptr_t)small0), 0);
+	ck_assert_int_eq(bound_node((uintptr_t)small1), 1);
+	ck_assert_int_eq(bound_node((uintptr_t)large1), 1);
+}
+END_TEST
+
+START_TEST(test_numa_cross_node_free_goes_to_owner)
+{
+	void *p;
+	struct mri_central *c1;
+	unsigned cls = mri_size_class(200);
+	uint64_t before;
+
+	fake_install(2);
+	ck_assert_int_eq(mri_numa_setup(), 0);
+	on_cpu(2, 200, NULL, &p);	/* node 1 */
+	c1 = &mri_centrals[1][cls];
+	/* the allocating thread exited: its cache went back to node 1 */
+	before = c1->out;
+	on_cpu(0, 0, p, NULL);		/* freed by a node-0 thread */
+	ck_assert_uint_eq(c1->out + c1->nxfer, before + c1->nxfer);
+	/* the object is back in node 1's books, not node 0's */
+	ck_assert_uint_eq(mri_centrals[0][cls].out, 0);
+	on_cpu(3, 200, NULL, &p);
+	ck_assert_int_eq(mri_pagemap_lookup(p)->node, 1);
+}
+END_TEST
+
+START_TEST(test_numa_unavailable_means_one_heap)
+{
+	void *p;
+
+	fake_install(0);
+	ck_assert_int_lt(mri_numa_setup(), 0);
+	ck_assert_int_eq(mri_nnodes, 1);
+	on_cpu(3, 1 << 20, NULL, &p);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(mri_pagemap_lookup(p)->node, 0);
+	ck_assert_int_eq(fake.nbind, 0);	/* no mbind without NUMA */
+}
+END_TEST
+
+/* The real kernel: chunks are mbind()ed MPOL_PREFERRED to the node. */
+START_TEST(test_numa_real_chunks_are_bound_preferred)
+{
+	void *p;
+	int mode = -1;
+	unsigned long mask[16] = { 0 };
+
+	if (numa_available() < 0)
+		return;		/* reported by main as a skip */
+	p = mr_malloc(4 << 20);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(get_mempolicy(&mode, mask, 16 * 8 * sizeof(long), p, MPOL_F_ADDR), 0);
+	ck_assert_int_eq(mode, MPOL_PREFERRED);
+	ck_assert(mask[0] & (1UL << numa_node_of_cpu(0)));
+	mr_free(p);
+}
+END_TEST
+
+
+Suite *
+test_suite(void)
+{
+	Suite *s = suite_create("numa");
+	TCase *tc = tcase_create("core");
+
+	core_alone();
+	tcase_add_test(tc, test_numa_threads_allocate_from_their_node);
+	tcase_add_test(tc, test_numa_cross_node_free_goes_to_owner);
+	tcase_add_test(tc, test_numa_unavailable_means_one_heap);
+	tcase_add_test(tc, test_numa_real_chunks_are_bound_preferred);
+	suite_add_tcase(s, tc);
+	if (numa_available() < 0)
+		check_partial("NUMA unavailable here; real binding not checked");
+	return s;
+}

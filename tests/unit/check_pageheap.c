@@ -1,0 +1,340 @@
+/*
+ * check_pageheap.c: the page heap against a fake OS (tests/unit/fake_os.h):
+ * placement in the fullest hugepage, implicit coalescing, aged release of
+ * whole hugepages, split release only when asked, huge page advice only
+ * once the heap is big, ENOMEM when the OS refuses, in-place resize.
+ * Each test runs in its own forked process (Check's default), so each
+ * starts with an empty heap.
+ */
+#include "config.h"
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include "fake_os.h"
+#include "core/heap.h"
+#include "core/init.h"
+#include "memreclaim.h"
+#include "api/options.h"
+#include "core/pageheap.h"
+#include "core/pagemap.h"
+#include "core_alone.h"
+#include "check_main.h"
+
+#define MiB ((size_t)1 << 20)
+
+static void
+setup(void)
+{
+	fake_install(0);
+	mri_init();
+	ck_assert_int_eq(mr_option_set("hugepages", "auto"), 0);
+}
+
+static uintptr_t
+hp_of(uintptr_t a)
+{
+	return a & ~(MRI_HUGE_SIZE - 1);
+}
+
+START_TEST(test_pageheap_prefers_fullest_hugepage)
+{
+	struct mri_span *a = mri_pageheap_alloc(0, 100, MRI_PAGE_SIZE, 0);
+	struct mri_span *b = mri_pageheap_alloc(0, 200, MRI_PAGE_SIZE, 0);
+	struct mri_span *c;
+
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	/* 200 pages do not fit in a's hugepage (156 free) */
+	ck_assert_uint_ne(hp_of(a->start), hp_of(b->start));
+	/* 50 pages fit in both; b's hugepage is fuller (200 used) */
+	c = mri_pageheap_alloc(0, 50, MRI_PAGE_SIZE, 0);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq(hp_of(c->start), hp_of(b->start));
+}
+END_TEST
+
+START_TEST(test_pageheap_free_coalesces_into_whole_hugepage)
+{
+	struct mri_span *s[8];
+	uintptr_t base;
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		s[i] = mri_pageheap_alloc(0, 32, MRI_PAGE_SIZE, 0);
+		ck_assert_ptr_nonnull(s[i]);
+	}
+	base = hp_of(s[0]->start);
+	for (i = 0; i < 8; i++)
+		ck_assert_uint_eq(hp_of(s[i]->start), base);
+	/* free in a scattered order: the runs must merge back */
+	for (i = 0; i < 8; i += 2)
+		mri_pageheap_free(s[i]);
+	for (i = 1; i < 8; i += 2)
+		mri_pageheap_free(s[i]);
+	mri_pageheap_drain_cache();	/* freed large spans wait there */
+	s[0] = mri_pageheap_alloc(0, MRI_HP_PAGES, MRI_PAGE_SIZE, 0);
+	ck_assert_ptr_nonnull(s[0]);
+	ck_assert_uint_eq(s[0]->start, base);
+}
+END_TEST
+
+START_TEST(test_pageheap_release_waits_for_age_then_releases_whole)
+{
+	struct mri_span *s = mri_pageheap_alloc(0, 10 * MiB / MRI_PAGE_SIZE, MRI_PAGE_SIZE, 0);
+	struct mri_heap_counters hc;
+	size_t done;
+	int i;
+
+	ck_assert_ptr_nonnull(s);
+	/* touch it so it is "backed" in the heap's books */
+	mri_pageheap_free(s);
+	mri_heap_counters(&hc);
+	ck_assert_uint_ge(hc.idle_bytes, 10 * MiB);
+
+	fake.now_ns += 500000000ULL;	/* 0.5 s after the free */
+	done = mri_heap_release((size_t)-1, MADV_DONTNEED, 0, 1000000000ULL);
+	ck_assert_uint_eq(done, 0);
+	fake.now_ns += 600000000ULL;	/* 1.1 s after */
+	done = mri_heap_release((size_t)-1, MADV_DONTNEED, 0, 1000000000ULL);
+	ck_assert_uint_eq(done, 10 * MiB);
+	/* every purge was a whole, aligned hugepage */
+	for (i = 0; i < fake.nadvice; i++) {
+		if (fake.advice[i].arg != MADV_DONTNEED)
+			continue;
+		ck_assert_uint_eq(fake.advice[i].len, MRI_HUGE_SIZE);
+		ck_assert_uint_eq(fake.advice[i].addr % MRI_HUGE_SIZE, 0);
+	}
+	ck_assert_int_eq(fake_count_advice(MADV_DONTNEED), 5);
+	mri_heap_counters(&hc);
+	ck_assert_uint_eq(hc.idle_bytes, 0);
+	ck_assert_uint_ge(hc.released_bytes, 10 * MiB);
+	/* nothing more to do */
+	ck_assert_uint_eq(mri_heap_release((size_t)-1, MADV_DONTNEED, 0, 0), 0);
+}
+END_TEST
+
+START_TEST(test_pageheap_split_release_only_when_asked)
+{
+	struct mri_span *keep = mri_pageheap_alloc(0, 10, MRI_PAGE_SIZE, 0);
+	struct mri_span *tmp = mri_pageheap_alloc(0, 100, MRI_PAGE_SIZE, 0);
+	size_t done;
+	int i;
+
+	ck_assert_ptr_nonnull(keep);
+	ck_assert_ptr_nonnull(tmp);
+	ck_assert_uint_eq(hp_of(keep->start), hp_of(tmp->start));
+	mri_pageheap_free(tmp);
+	/* the hugepage is partly used: without SPLIT it stays whole */
+	done = mri_heap_release((size_t)-1, MADV_DONTNEED, 0, 0);
+	ck_assert_uint_eq(done, 0);
+	done = mri_heap_release((size_t)-1, MADV_DONTNEED,
+				MRI_RELEASE_SPLIT | MRI_RELEASE_DRAIN, 0);
+	/* the 246 free pages that were ever handed out (100 of them), not
+	 * the never-touched ones, which count as released already */
+	ck_assert_uint_eq(done, 100 * MRI_PAGE_SIZE);
+	for (i = 0; i < fake.nadvice; i++) {
+		struct fake_rec *r = &fake.advice[i];
+		if (r->arg != MADV_DONTNEED)
+			continue;
+		/* never inside the live span */
+		ck_assert(r->addr + r->len <= keep->start ||
+			  r->addr >= keep->start + 10 * MRI_PAGE_SIZE);
+	}
+}
+END_TEST
+
+START_TEST(test_pageheap_released_pages_come_back_zeroed)
+{
+	struct mri_span *s = mri_pageheap_alloc(0, MRI_HP_PAGES, MRI_PAGE_SIZE, 0);
+
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(s->zeroed, 1);	/* fresh from mmap */
+	mri_pageheap_free(s);
+	s = mri_pageheap_alloc(0, MRI_HP_PAGES, MRI_PAGE_SIZE, 0);
+	ck_assert_int_eq(s->zeroed, 0);	/* reused while backed */
+	mri_pageheap_free(s);
+	ck_assert_uint_eq(mri_heap_release((size_t)-1, MADV_DONTNEED, 0, 0), MRI_HUGE_SIZE);
+	s = mri_pageheap_alloc(0, MRI_HP_PAGES, MRI_PAGE_SIZE, 0);
+	ck_assert_int_eq(s->zeroed, 1);	/* DONTNEED pages read as zero */
+}
+END_TEST
+
+START_TEST(test_pageheap_hugepage_advice_waits_for_threshold)
+{
+	struct mri_span *s;
+	int i;
+
+	ck_assert_int_eq(mr_option_set("hugepage_threshold", "16MiB"), 0);
+	s = mri_pageheap_alloc(0, 8 * MiB / MRI_PAGE_SIZE, MRI_PAGE_SIZE, 0);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(fake_count_advice(MADV_HUGEPAGE), 0);
+	for (i = 0; i < 3; i++)
+		ck_assert_ptr_nonnull(mri_pageheap_alloc(0, 4 * MiB / MRI_PAGE_SIZE, MRI_PAGE_SIZE, 0));
+	/* retained passed 16 MiB: every chunk is advised */
+	ck_assert_int_ge(fake_count_advice(MADV_HUGEPAGE), 1);
+	s = mri_pageheap_alloc(0, 64 * MiB / MRI_PAGE_SIZE, MRI_PAGE_SIZE, 0);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_ge(fake_count_advice(MADV_HUGEPAGE), 2);
+}
+END_TEST
+
+START_TEST(test_pageheap_never_mode_never_advises)
+{
+	ck_assert_int_eq(mr_option_set("hugepages", "never"), 0);
+	ck_assert_ptr_nonnull(mri_pageheap_alloc(0, 64 * MiB / MRI_PAGE_SIZE, MRI_PAGE_SIZE, 0));
+	ck_assert_int_eq(fake_count_advice(MADV_HUGEPAGE), 0);
+}
+END_TEST
+
+START_TEST(test_pageheap_failed_map_gives_enomem_then_recovers)
+{
+	struct mri_span *s;
+	int maps = fake.maps;
+
+	fake.fail_at = maps + 1;
+	errno = 0;
+	s = mri_pageheap_alloc(0, 4, MRI_PAGE_SIZE, 0);
+	ck_assert_ptr_null(s);
+	ck_assert_int_eq(errno, ENOMEM);
+	s = mri_pageheap_alloc(0, 4, MRI_PAGE_SIZE, 0);
+	ck_assert_ptr_nonnull(s);
+	/* and through the public API */
+	fake.fail_at = fake.maps + 1;
+	errno = 0;
+	ck_assert_ptr_null(mr_malloc(100 << 20));
+	ck_assert_int_eq(errno, ENOMEM);
+	ck_assert_ptr_nonnull(mr_malloc(100 << 20));
+}
+END_TEST
+
+START_TEST(test_pageheap_resize_in_place)
+{
+	struct mri_span *s = mri_pageheap_alloc(0, 20, MRI_PAGE_SIZE, 0);
+	struct mri_span *t;
+	uintptr_t start;
+
+	ck_assert_ptr_nonnull(s);
+	start = s->start;
+	ck_assert_int_eq(mri_pageheap_resize(s, 60), 0);
+	ck_assert_uint_eq(s->start, start);
+	ck_assert_uint_eq(s->npages, 60);
+	/* a neighbour blocks growth */
+	t = mri_pageheap_alloc(0, 196, MRI_PAGE_SIZE, 0);
+	ck_assert_ptr_nonnull(t);
+	ck_assert_uint_eq(t->start, start + 60 * MRI_PAGE_SIZE);
+	ck_assert_int_eq(mri_pageheap_resize(s, 61), -ENOMEM);
+	/* shrinking gives the tail back to the filler */
+	ck_assert_int_eq(mri_pageheap_resize(s, 10), 0);
+	t = mri_pageheap_alloc(0, 50, MRI_PAGE_SIZE, 0);
+	ck_assert_uint_eq(t->start, start + 10 * MRI_PAGE_SIZE);
+}
+END_TEST
+
+START_TEST(test_pageheap_large_realloc_grows_in_place)
+{
+	char *p = mr_malloc(100 * 1024), *q;
+	int i;
+
+	ck_assert_ptr_nonnull(p);
+	for (i = 0; i < 100 * 1024; i++)
+		p[i] = (char)i;
+	q = mr_realloc(p, 900 * 1024);
+	ck_assert_ptr_eq(q, p);
+	for (i = 0; i < 100 * 1024; i++)
+		ck_assert_int_eq(q[i], (char)i);
+	ck_assert_uint_ge(mr_malloc_usable_size(q), 900 * 1024);
+	mr_free(q);
+}
+END_TEST
+
+START_TEST(test_pageheap_large_cache_reuses_and_is_bounded)
+{
+	struct mri_span *s[40];
+	struct mri_heap_counters hc;
+	uintptr_t first;
+	int i;
+
+	s[0] = mri_pageheap_alloc(0, 10, MRI_PAGE_SIZE, 0);
+	first = s[0]->start;
+	mri_pageheap_free(s[0]);
+	/* same size, or up to a quarter smaller: the cached span whole */
+	s[0] = mri_pageheap_alloc(0, 9, MRI_PAGE_SIZE, 0);
+	ck_assert_uint_eq(s[0]->start, first);
+	ck_assert_uint_eq(s[0]->npages, 10);
+	mri_pageheap_free(s[0]);
+	/* much smaller: not from the cache */
+	s[0] = mri_pageheap_alloc(0, 4, MRI_PAGE_SIZE, 0);
+	ck_assert_uint_ne(s[0]->start, first);
+	/* bounded: 40 spans of 64 pages freed, at most 1024 pages stay */
+	for (i = 0; i < 40; i++)
+		s[i] = mri_pageheap_alloc(0, 64, MRI_PAGE_SIZE, 0);
+	for (i = 0; i < 40; i++)
+		mri_pageheap_free(s[i]);
+	mri_heap_counters(&hc);
+	ck_assert_uint_le(hc.in_use_bytes, (1024 + 4 + 10) * MRI_PAGE_SIZE);
+	mri_pageheap_drain_cache();
+	mri_heap_counters(&hc);
+	ck_assert_uint_eq(hc.in_use_bytes, 4 * MRI_PAGE_SIZE);
+}
+END_TEST
+
+/* A range the kernel keeps refusing goes back as backed; the release loop
+ * must still end (it used to pick it again forever once anything else had
+ * been released). */
+START_TEST(test_pageheap_release_ends_when_a_range_keeps_failing)
+{
+	struct mri_span *a = mri_pageheap_alloc(0, MRI_HP_PAGES, MRI_PAGE_SIZE, 0);
+	struct mri_span *b = mri_pageheap_alloc(0, MRI_HP_PAGES, MRI_PAGE_SIZE, 0);
+	struct mri_heap_counters hc;
+	size_t done;
+
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	fake.refuse_addr = b->start;
+	mri_pageheap_free(a);
+	mri_pageheap_free(b);
+	done = mri_heap_release((size_t)-1, MADV_DONTNEED, MRI_RELEASE_SPLIT, 0);
+	ck_assert_uint_eq(done, MRI_HUGE_SIZE);
+	mri_heap_counters(&hc);
+	ck_assert_uint_eq(hc.idle_bytes, MRI_HUGE_SIZE);	/* b, still backed */
+}
+END_TEST
+
+START_TEST(test_pageheap_aligned_spans)
+{
+	size_t al;
+
+	for (al = MRI_PAGE_SIZE; al <= 8 * MRI_HUGE_SIZE; al <<= 1) {
+		struct mri_span *s = mri_pageheap_alloc(0, 3, al, 0);
+		ck_assert_ptr_nonnull(s);
+		ck_assert_uint_eq(s->start % al, 0);
+	}
+}
+END_TEST
+
+Suite *
+test_suite(void)
+{
+	Suite *s = suite_create("pageheap");
+	TCase *tc = tcase_create("core");
+
+	core_alone();
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_pageheap_prefers_fullest_hugepage);
+	tcase_add_test(tc, test_pageheap_free_coalesces_into_whole_hugepage);
+	tcase_add_test(tc, test_pageheap_release_waits_for_age_then_releases_whole);
+	tcase_add_test(tc, test_pageheap_split_release_only_when_asked);
+	tcase_add_test(tc, test_pageheap_released_pages_come_back_zeroed);
+	tcase_add_test(tc, test_pageheap_hugepage_advice_waits_for_threshold);
+	tcase_add_test(tc, test_pageheap_never_mode_never_advises);
+	tcase_add_test(tc, test_pageheap_failed_map_gives_enomem_then_recovers);
+	tcase_add_test(tc, test_pageheap_resize_in_place);
+	tcase_add_test(tc, test_pageheap_large_realloc_grows_in_place);
+	tcase_add_test(tc, test_pageheap_aligned_spans);
+	tcase_add_test(tc, test_pageheap_release_ends_when_a_range_keeps_failing);
+	tcase_add_test(tc, test_pageheap_large_cache_reuses_and_is_bounded);
+	suite_add_tcase(s, tc);
+	return s;
+}
+

@@ -1,0 +1,391 @@
+/*
+ * check_policy.c: the decision function on hand-made sequences: who is
+ * asked, for how much, how urgently, when the daemon holds back (cooldown,
+ * back-off, pending trims), and the soft limits.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <string.h>
+
+#include <memreclaim/protocol.h>
+
+#include "conf.h"
+#include "policy.h"
+#include "check_main.h"
+#include "daemon_test.h"
+
+#define MIB (1ull << 20)
+#define GIB (1ull << 30)
+#define SEC 1000000000ull
+
+static struct conf_cg cfg;
+
+static void
+setup(void)
+{
+	struct conf c;
+
+	conf_defaults(&c);
+	cfg = c.defaults;
+}
+
+static struct policy_client
+cl(pid_t pid, int adj, uint64_t idle, uint64_t retained, uint64_t in_use)
+{
+	struct policy_client c;
+
+	memset(&c, 0, sizeof(c));
+	c.pid = pid;
+	c.oom_score_adj = adj;
+	c.has_stats = 1;
+	c.idle_bytes = idle;
+	c.retained_bytes = retained;
+	c.in_use_bytes = in_use;
+	return c;
+}
+
+static void
+in_init(struct policy_in *in, uint64_t limit, uint64_t usage, uint64_t inactive,
+	const struct policy_client *c, int n)
+{
+	memset(in, 0, sizeof(*in));
+	in->cfg = &cfg;
+	in->s.limit_bytes = limit;
+	in->s.usage_bytes = usage;
+	in->s.inactive_file_bytes = inactive;
+	in->psi_valid = 1;
+	in->s.psi.has_full = 1;
+	in->clients = c;
+	in->nclients = n;
+}
+
+START_TEST(test_policy_idle_when_no_limit_no_pressure)
+{
+	struct policy_client c[1] = {cl(1, 0, 500 * MIB, GIB, 100 * MIB)};
+	struct policy_client_out co[1];
+	struct policy_in in;
+	struct policy_out out;
+
+	in_init(&in, CGFS_NO_LIMIT, 2 * GIB, 0, c, 1);
+	ck_assert_int_eq(policy_eval(&in, 10 * SEC, &out, co), 0);
+	ck_assert_int_eq(out.reason, POLICY_IDLE);
+	ck_assert_uint_eq(co[0].trim_bytes, 0);
+	ck_assert_uint_eq(co[0].limit_bytes, POLICY_LIMIT_KEEP);
+	ck_assert_uint_eq(out.headroom_bytes, 0);
+	ck_assert_uint_eq(out.next.sample_ns, 10 * SEC);
+}
+END_TEST
+
+/* The worked example at the top of policy.c, to the byte. */
+START_TEST(test_policy_worked_example)
+{
+	struct policy_client c[3] = {
+	    cl(300, -1000, 200 * MIB, 300 * MIB, 100 * MIB),
+	    cl(100, 500, 30 * MIB, 200 * MIB, 150 * MIB),
+	    cl(200, 0, 100 * MIB, 400 * MIB, 250 * MIB),
+	};
+	struct policy_client_out co[3];
+	struct policy_in in;
+	struct policy_out out;
+	uint64_t want, sum;
+
+	in_init(&in, GIB, 980 * MIB, 20 * MIB, c, 3);
+	in.prev.sample_ns = 8 * SEC;
+	in.prev.some_total_us = 1000000;
+	in.s.psi.some.total_us = 1060000; /* +60 ms in 2 s: 3% */
+	ck_assert_int_eq(policy_eval(&in, 10 * SEC, &out, co), 2);
+	ck_assert_double_eq_tol(out.stall_pct, 3.0, 1e-9);
+	ck_assert_uint_eq(out.headroom_bytes, GIB / 10);
+	ck_assert_uint_eq(out.working_set_bytes, 960 * MIB);
+	want = (uint64_t)((double)(330 * MIB) * (2.5 / 9.5));
+	ck_assert_uint_eq(out.want_bytes, want);
+	ck_assert_int_eq(out.reason, POLICY_PRESSURE);
+	ck_assert_uint_eq(out.urgency, MR_PROTO_URGENCY_LAZY);
+	/* highest oom_score_adj first, -1000 not asked at all */
+	ck_assert_uint_eq(co[1].trim_bytes, 30 * MIB);
+	ck_assert_uint_eq(co[2].trim_bytes, want - 30 * MIB);
+	ck_assert_uint_eq(co[0].trim_bytes, 0);
+	ck_assert_uint_eq(co[1].urgency, MR_PROTO_URGENCY_LAZY);
+	ck_assert_uint_eq(out.shed_bytes, want);
+	/* soft limits add up to the client budget: L - H - others */
+	sum = co[0].limit_bytes + co[1].limit_bytes + co[2].limit_bytes;
+	ck_assert_uint_le(GIB - GIB / 10 - 60 * MIB - sum, 3);
+	ck_assert_uint_gt(co[1].limit_bytes, 191 * MIB);
+	ck_assert_uint_lt(co[1].limit_bytes, 192 * MIB);
+	ck_assert_uint_eq(out.next.last_action_ns, 10 * SEC);
+	ck_assert_uint_eq(out.next.last_asked, want);
+}
+END_TEST
+
+START_TEST(test_policy_limit_excess_highest_adj_first_minus1000_last)
+{
+	struct policy_client c[3] = {
+	    cl(1, -1000, 400 * MIB, 500 * MIB, 0),
+	    cl(2, 100, 50 * MIB, 100 * MIB, 0),
+	    cl(3, 900, 20 * MIB, 100 * MIB, 0),
+	};
+	struct policy_client_out co[3];
+	struct policy_in in;
+	struct policy_out out;
+
+	/* W = 1000 MiB, L = 1 GiB, H = 102.4 MiB: excess 78.4 MiB */
+	in_init(&in, GIB, 1000 * MIB, 0, c, 3);
+	ck_assert_int_eq(policy_eval(&in, SEC, &out, co), 3);
+	ck_assert_int_eq(out.reason, POLICY_LIMIT);
+	ck_assert_uint_eq(co[2].trim_bytes, 20 * MIB); /* adj 900 */
+	ck_assert_uint_eq(co[1].trim_bytes, 50 * MIB); /* adj 100 */
+	/* only what the others could not give comes from -1000 */
+	ck_assert_uint_eq(co[0].trim_bytes,
+			  1000 * MIB + GIB / 10 - GIB - 70 * MIB);
+	/* W + H/2 > L: urgent */
+	ck_assert_uint_eq(out.urgency, MR_PROTO_URGENCY_NOW);
+}
+END_TEST
+
+START_TEST(test_policy_order_idle)
+{
+	struct policy_client c[2] = {
+	    cl(1, 900, 10 * MIB, 100 * MIB, 0),
+	    cl(2, 0, 300 * MIB, 400 * MIB, 0),
+	};
+	struct policy_client_out co[2];
+	struct policy_in in;
+	struct policy_out out;
+
+	cfg.order = CONF_ORDER_IDLE;
+	in_init(&in, GIB, 950 * MIB, 0, c, 2); /* excess 28.4 MiB */
+	ck_assert_int_eq(policy_eval(&in, SEC, &out, co), 1);
+	ck_assert_uint_eq(co[1].trim_bytes, out.want_bytes);
+	ck_assert_uint_eq(co[0].trim_bytes, 0);
+	ck_assert_uint_eq(out.urgency, MR_PROTO_URGENCY_LAZY);
+}
+END_TEST
+
+START_TEST(test_policy_urgent_pressure_asks_everything_now)
+{
+	struct policy_client c[2] = {
+	    cl(1, 0, 64 * MIB, 100 * MIB, 0),
+	    cl(2, 0, 32 * MIB, 100 * MIB, 0),
+	};
+	struct policy_client_out co[2];
+	struct policy_in in;
+	struct policy_out out;
+
+	in_init(&in, CGFS_NO_LIMIT, GIB, 0, c, 2);
+	in.prev.sample_ns = SEC;
+	in.prev.some_total_us = 0;
+	in.s.psi.some.total_us = 300000; /* 30% of 1 s */
+	ck_assert_int_eq(policy_eval(&in, 2 * SEC, &out, co), 2);
+	ck_assert_uint_eq(out.urgency, MR_PROTO_URGENCY_NOW);
+	ck_assert_uint_eq(co[0].trim_bytes, 64 * MIB);
+	ck_assert_uint_eq(co[1].trim_bytes, 32 * MIB);
+	/* no limit: no soft limits */
+	ck_assert_uint_eq(co[0].limit_bytes, POLICY_LIMIT_KEEP);
+	/* full pressure alone is urgent too */
+	in.s.psi.some.total_us = 0;
+	in.s.psi.some.avg10 = 0;
+	in.s.psi.full.avg10 = 6.0;
+	ck_assert_int_eq(policy_eval(&in, 2 * SEC, &out, co), 2);
+	ck_assert_uint_eq(out.urgency, MR_PROTO_URGENCY_NOW);
+	/* mild pressure: a proportional, lazy slice (at least 10%) */
+	in.s.psi.full.avg10 = 0;
+	in.s.psi.some.total_us = 6000; /* 0.6%: just over 0.5 */
+	ck_assert_int_eq(policy_eval(&in, 2 * SEC, &out, co), 1);
+	ck_assert_uint_eq(co[0].trim_bytes, out.want_bytes); /* most idle */
+	ck_assert_uint_eq(out.urgency, MR_PROTO_URGENCY_LAZY);
+	ck_assert_uint_eq(out.want_bytes, (uint64_t)((double)(96 * MIB) * 0.1));
+	/* first sample: avg10 stands in for the interval */
+	in.prev.sample_ns = 0;
+	in.s.psi.some.avg10 = 0.4;
+	ck_assert_int_eq(policy_eval(&in, 2 * SEC, &out, co), 0);
+	ck_assert_double_eq_tol(out.stall_pct, 0.4, 1e-9);
+}
+END_TEST
+
+/* A sequence: act, cool down, act again; trims that bring nothing back
+ * double the cooldown up to the ceiling; one that works resets it. */
+START_TEST(test_policy_cooldown_and_backoff_sequence)
+{
+	struct policy_client c[1] = {cl(1, 0, 200 * MIB, 900 * MIB, 0)};
+	struct policy_client_out co[1];
+	struct policy_in in;
+	struct policy_out out;
+	uint64_t t = 100 * SEC;
+	int i;
+
+	cfg.cooldown_ms = 5000;
+	cfg.max_cooldown_ms = 20000;
+	in_init(&in, GIB, 1000 * MIB, 0, c, 1);
+	ck_assert_int_eq(policy_eval(&in, t, &out, co), 1);
+	ck_assert_uint_eq(out.next.cooldown_ms, 5000);
+	in.prev = out.next;
+	/* 1 s later: still excess, but cooling down */
+	ck_assert_int_eq(policy_eval(&in, t + SEC, &out, co), 0);
+	ck_assert_int_eq(out.reason, POLICY_COOLDOWN);
+	ck_assert_uint_eq(co[0].trim_bytes, 0);
+	/* the client answered with nothing: each action backs off */
+	{
+		static const uint32_t want[] = {10000, 20000, 20000};
+
+		for (i = 0; i < 3; i++) {
+			in.released_since_action = 0;
+			t += (uint64_t)in.prev.cooldown_ms * 1000000ull;
+			ck_assert_int_eq(policy_eval(&in, t, &out, co), 1);
+			ck_assert_uint_eq(out.next.cooldown_ms, want[i]);
+			in.prev = out.next;
+			/* half-way through the longer cooldown: quiet */
+			ck_assert_int_eq(
+			    policy_eval(&in, t + (uint64_t)want[i] * 500000ull,
+					&out, co),
+			    0);
+			ck_assert_int_eq(out.reason, POLICY_COOLDOWN);
+		}
+	}
+	/* a trim that worked resets the cooldown */
+	in.released_since_action = in.prev.last_asked;
+	t += (uint64_t)in.prev.cooldown_ms * 1000000ull;
+	ck_assert_int_eq(policy_eval(&in, t, &out, co), 1);
+	ck_assert_uint_eq(out.next.cooldown_ms, 5000);
+}
+END_TEST
+
+START_TEST(test_policy_pending_trims_are_not_asked_twice)
+{
+	struct policy_client c[1] = {cl(1, 0, 100 * MIB, 900 * MIB, 0)};
+	struct policy_client_out co[1];
+	struct policy_in in;
+	struct policy_out out;
+
+	cfg.cooldown_ms = 0;
+	in_init(&in, GIB, 1000 * MIB, 0, c, 1);
+	ck_assert_int_eq(policy_eval(&in, SEC, &out, co), 1);
+	c[0].pending_bytes = co[0].trim_bytes;
+	in.prev = out.next;
+	/* same excess, the first request still unanswered: ask nothing */
+	ck_assert_int_eq(policy_eval(&in, 2 * SEC, &out, co), 0);
+	ck_assert_uint_eq(out.want_bytes, 0);
+	ck_assert_int_eq(out.reason, POLICY_IDLE);
+}
+END_TEST
+
+START_TEST(test_policy_nothing_idle_and_unwatched)
+{
+	struct policy_client c[2] = {
+	    cl(1, 0, 0, 900 * MIB, 900 * MIB),
+	    cl(2, 0, 512 * 1024, 10 * MIB, 0), /* under min_trim */
+	};
+	struct policy_client_out co[2];
+	struct policy_in in;
+	struct policy_out out;
+
+	in_init(&in, GIB, 1000 * MIB, 0, c, 2);
+	ck_assert_int_eq(policy_eval(&in, SEC, &out, co), 0);
+	ck_assert_int_eq(out.reason, POLICY_NOTHING_IDLE);
+	ck_assert_uint_eq(out.next.last_action_ns, 0);
+	/* in_use floors the soft limit */
+	ck_assert_uint_ge(co[0].limit_bytes, 900 * MIB);
+	c[0].idle_bytes = 100 * MIB;
+	cfg.watch = 0;
+	ck_assert_int_eq(policy_eval(&in, SEC, &out, co), 0);
+	ck_assert_uint_eq(co[0].trim_bytes, 0);
+	/* watch = no: no soft limits either */
+	ck_assert_uint_eq(co[0].limit_bytes, POLICY_LIMIT_KEEP);
+	ck_assert_uint_eq(co[1].limit_bytes, POLICY_LIMIT_KEEP);
+}
+END_TEST
+
+START_TEST(test_policy_soft_limit_hysteresis_and_lifting)
+{
+	struct policy_client c[2] = {
+	    cl(1, 0, 0, 300 * MIB, 0),
+	    cl(2, 0, 0, 100 * MIB, 0),
+	};
+	struct policy_client_out co[2];
+	struct policy_in in;
+	struct policy_out out;
+
+	/* L 1 GiB, H 102.4 MiB, W = 400 MiB all clients': budget split 3:1 */
+	in_init(&in, GIB, 400 * MIB, 0, c, 2);
+	policy_eval(&in, SEC, &out, co);
+	ck_assert_uint_eq(co[0].limit_bytes + co[1].limit_bytes,
+			  GIB - GIB / 10);
+	ck_assert_uint_eq(co[0].limit_bytes / 3 / MIB, co[1].limit_bytes / MIB);
+	/* already sent, within 5%: no new LIMIT */
+	c[0].limit_sent = co[0].limit_bytes + MIB / 2;
+	c[1].limit_sent = co[1].limit_bytes;
+	policy_eval(&in, 2 * SEC, &out, co);
+	ck_assert_uint_eq(co[0].limit_bytes, POLICY_LIMIT_KEEP);
+	ck_assert_uint_eq(co[1].limit_bytes, POLICY_LIMIT_KEEP);
+	/* limit removed: lift what we set */
+	in.s.limit_bytes = CGFS_NO_LIMIT;
+	policy_eval(&in, 3 * SEC, &out, co);
+	ck_assert_uint_eq(co[0].limit_bytes, 0);
+	ck_assert_uint_eq(co[1].limit_bytes, 0);
+	/* soft_limits = no: never set */
+	cfg.soft_limits = 0;
+	c[0].limit_sent = c[1].limit_sent = 0;
+	in.s.limit_bytes = GIB;
+	policy_eval(&in, 4 * SEC, &out, co);
+	ck_assert_uint_eq(co[0].limit_bytes, POLICY_LIMIT_KEEP);
+}
+END_TEST
+
+/* The one client order (policy_before), which operator trims use too:
+ * -1000 last whatever else, then oom_score_adj, then idle bytes not yet
+ * asked for, then pid; with order = idle, oom_score_adj is ignored. */
+START_TEST(test_policy_before_is_the_one_total_order)
+{
+	struct policy_client unkillable = {.pid = 1,
+					   .oom_score_adj = -1000,
+					   .has_stats = 1,
+					   .idle_bytes = 900 << 20};
+	struct policy_client low = {.pid = 2,
+				    .oom_score_adj = 0,
+				    .has_stats = 1,
+				    .idle_bytes = 500 << 20};
+	struct policy_client high = {.pid = 3,
+				     .oom_score_adj = 500,
+				     .has_stats = 1,
+				     .idle_bytes = 1 << 20};
+	struct policy_client high_idle = high, twin = high;
+
+	high_idle.pid = 4;
+	high_idle.idle_bytes = 2 << 20;
+	twin.pid = 5;
+	ck_assert(policy_before(&low, &unkillable, CONF_ORDER_OOM));
+	ck_assert(!policy_before(&unkillable, &low, CONF_ORDER_OOM));
+	ck_assert(policy_before(&low, &unkillable, CONF_ORDER_IDLE));
+	ck_assert(policy_before(&high, &low, CONF_ORDER_OOM));
+	ck_assert(policy_before(&low, &high, CONF_ORDER_IDLE));
+	/* same oom_score_adj: more idle first; then the lower pid */
+	ck_assert(policy_before(&high_idle, &high, CONF_ORDER_OOM));
+	ck_assert(policy_before(&high, &twin, CONF_ORDER_OOM));
+	ck_assert(!policy_before(&twin, &high, CONF_ORDER_OOM));
+	/* what is already asked for does not count as idle */
+	high_idle.pending_bytes = 2 << 20;
+	ck_assert(policy_before(&high, &high_idle, CONF_ORDER_OOM));
+}
+END_TEST
+
+Suite *
+test_suite(void)
+{
+	Suite *s = suite_create("policy");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_policy_idle_when_no_limit_no_pressure);
+	tcase_add_test(tc, test_policy_worked_example);
+	tcase_add_test(
+	    tc, test_policy_limit_excess_highest_adj_first_minus1000_last);
+	tcase_add_test(tc, test_policy_order_idle);
+	tcase_add_test(tc, test_policy_urgent_pressure_asks_everything_now);
+	tcase_add_test(tc, test_policy_cooldown_and_backoff_sequence);
+	tcase_add_test(tc, test_policy_pending_trims_are_not_asked_twice);
+	tcase_add_test(tc, test_policy_nothing_idle_and_unwatched);
+	tcase_add_test(tc, test_policy_soft_limit_hysteresis_and_lifting);
+	tcase_add_test(tc, test_policy_before_is_the_one_total_order);
+	suite_add_tcase(s, tc);
+	return s;
+}

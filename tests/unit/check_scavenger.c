@@ -1,0 +1,709 @@
+/*
+ * check_scavenger.c: the release path end to end, on the real kernel.
+ *
+ * The allocator is used through mr_* (the core is linked without
+ * replacing this program's malloc).  Each scenario runs in a child process
+ * of its own (forked by the test), so the heap, the options and a seccomp
+ * filter start fresh; the child reports a step number and a message
+ * through a pipe, the test asserts on them.  Outcomes checked are the ones
+ * a user sees: RSS from /proc/self/smaps_rollup, the hugepage share, what
+ * mr_stats_get says, allocations that complete or fail with ENOMEM.  The
+ * only wait is the issue's budget: the release delay plus one second.
+ */
+#include "config.h"
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <seccomp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "memreclaim.h"
+#include "os/os.h"
+#include "release/scavenger.h"
+#include "release_probe.h"
+#include "check_main.h"
+
+#define MiB ((size_t)1 << 20)
+#define GiB ((size_t)1 << 30)
+#define DELAY_MS 500
+
+/* ---- child plumbing ---- */
+
+static int report_fd = -1;
+static char report_msg[512];
+
+/* In a child: record why it failed; returns the step for _exit. */
+static int
+child_fail(int step, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(report_msg, sizeof(report_msg), fmt, ap);
+	va_end(ap);
+	if (report_fd >= 0)
+		(void)!write(report_fd, report_msg, strlen(report_msg));
+	return step;
+}
+
+/* Run fn in a child; collect what it writes to report_fd (its failure
+ * message, or its stderr) into out; assert it exits 0. */
+static void
+run_child_out(int (*fn)(void *), void *arg, char *out, size_t cap)
+{
+	int p[2], status;
+	size_t len = 0;
+	ssize_t n;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(p), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(p[0]);
+		report_fd = p[1];
+		_exit(fn(arg));
+	}
+	close(p[1]);
+	while (len < cap - 1 &&
+	       (n = read(p[0], out + len, cap - 1 - len)) > 0)
+		len += (size_t)n;
+	out[len] = '\0';
+	close(p[0]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status), "child killed by signal %d",
+		      WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	ck_assert_msg(WEXITSTATUS(status) == 0, "step %d: %s",
+		      WEXITSTATUS(status), out);
+}
+
+static void
+run_child(int (*fn)(void *), void *arg)
+{
+	char msg[512];
+
+	run_child_out(fn, arg, msg, sizeof(msg));
+}
+
+/* ---- the burst: 1 GiB mixed, keep some live, free the rest ---- */
+
+struct burst_arg {
+	const char *purge;	/* option value */
+	enum mr_purge_backend want; /* backend the stats must name */
+	unsigned want_fallbacks;
+	int block_uring;	/* seccomp: io_uring_setup -> EPERM */
+};
+
+#define BURST_MAX 400000
+
+static int
+burst(void *argp)
+{
+	const struct burst_arg *a = argp;
+	static void *p[BURST_MAX];
+	static size_t sz[BURST_MAX];
+	size_t n = 0, total = 0, live = 0, i;
+	unsigned seed = 42;
+	uint64_t base, t_free, deadline, target = 0, r = 0;
+	struct mr_stats st;
+
+	if (a->block_uring) {
+		scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+		if (!ctx || seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
+					     SCMP_SYS(io_uring_setup), 0) ||
+		    seccomp_load(ctx))
+			return child_fail(1, "cannot install seccomp");
+		seccomp_release(ctx);
+	}
+	if (mr_option_set("purge", a->purge) ||
+	    mr_option_set("release_delay_ms", "500"))
+		return child_fail(2, "options refused");
+	mri_scavenger_start();
+	base = rss();
+	while (total < GiB && n < BURST_MAX) {
+		sz[n] = burst_size(&seed);
+		p[n] = mr_malloc(sz[n]);
+		if (!p[n])
+			return child_fail(3, "malloc(%zu) failed", sz[n]);
+		memset(p[n], 0x5a, sz[n]);
+		total += sz[n++];
+	}
+	/* Free all but every 16th object (about 64 MiB stays live); the
+	 * whole-hugepage objects go last, as a program's big buffers often
+	 * do. */
+	for (i = 0; i < n; i++)
+		if (i % 16 && sz[i] < 2 * MiB) {
+			mr_free(p[i]);
+			p[i] = NULL;
+		}
+	for (i = 0; i < n; i++)
+		if (i % 16 && p[i]) {
+			mr_free(p[i]);
+			p[i] = NULL;
+		}
+	for (i = 0; i < n; i++)
+		if (p[i])
+			live += sz[i];
+	t_free = mri_os->now_ns();
+	deadline = t_free + (DELAY_MS + 1000) * 1000000ULL;
+	do {
+		usleep(50000);
+		target = release_target(base, live, &st);
+		r = rss();
+		if (r <= target)
+			break;
+	} while (mri_os->now_ns() < deadline);
+	if (r > target)
+		return child_fail(4, "RSS %llu MiB > target %llu MiB "
+			    "(base %llu, live %zu MiB, goal %llu MiB, "
+			    "retained %llu MiB) %.2f s after the free",
+			    (unsigned long long)r >> 20,
+			    (unsigned long long)target >> 20,
+			    (unsigned long long)base >> 20, live >> 20,
+			    (unsigned long long)st.goal_bytes >> 20,
+			    (unsigned long long)st.retained_bytes >> 20,
+			    (mri_os->now_ns() - t_free) / 1e9);
+	fprintf(stderr, "burst (%s): RSS %llu MiB <= %llu MiB %.2f s after "
+		"freeing %zu MiB; live %zu MiB\n", a->purge,
+		(unsigned long long)r >> 20, (unsigned long long)target >> 20,
+		(mri_os->now_ns() - t_free) / 1e9, (total - live) >> 20,
+		live >> 20);
+	if (st.purge_backend != (uint32_t)a->want)
+		return child_fail(5, "backend %u, want %u", st.purge_backend,
+			    (unsigned)a->want);
+	if (st.purge_fallbacks != a->want_fallbacks)
+		return child_fail(6, "%u fallbacks, want %u",
+				  st.purge_fallbacks, a->want_fallbacks);
+	if (st.scavenger_cycles == 0 || st.purge_bytes < 512 * MiB)
+		return child_fail(7, "scavenger idle: %llu cycles, "
+			    "%llu bytes purged",
+			    (unsigned long long)st.scavenger_cycles,
+			    (unsigned long long)st.purge_bytes);
+	/* The live objects are intact. */
+	for (i = 0; i < n; i++)
+		if (p[i] && (((unsigned char *)p[i])[0] != 0x5a ||
+			     ((unsigned char *)p[i])[sz[i] - 1] != 0x5a))
+			return child_fail(8, "live object %zu damaged", i);
+	return 0;
+}
+
+START_TEST(test_scavenger_returns_burst_uring)
+{
+	struct burst_arg a = { "uring", MR_PURGE_URING, 0, 0 };
+	run_child(burst, &a);
+}
+END_TEST
+
+START_TEST(test_scavenger_returns_burst_process_madvise)
+{
+	struct burst_arg a = { "process_madvise", MR_PURGE_PROCESS_MADVISE, 0,
+			       0 };
+	run_child(burst, &a);
+}
+END_TEST
+
+START_TEST(test_scavenger_returns_burst_madvise)
+{
+	struct burst_arg a = { "madvise", MR_PURGE_MADVISE, 0, 0 };
+	run_child(burst, &a);
+}
+END_TEST
+
+/* io_uring blocked the way Docker's seccomp profile does: the automatic
+ * choice falls back to process_madvise once, and says so. */
+START_TEST(test_scavenger_falls_back_when_uring_blocked)
+{
+	struct burst_arg a = { "auto", MR_PURGE_PROCESS_MADVISE, 1, 1 };
+	run_child(burst, &a);
+}
+END_TEST
+
+/* ---- soft limit under churn ---- */
+
+/*
+ * Churn: keep about 96 MiB live in objects of one size band, and every
+ * round replace a quarter of them with objects of the next band, so freed
+ * pages are rarely reused as they are.  Without a limit retained memory
+ * climbs well above the live heap (freed memory waits out the delay); the
+ * peak of RSS over the baseline is the demand.
+ */
+#define CHURN_OBJS 3000
+#define CHURN_ROUNDS 40
+
+struct churn_arg {
+	uint64_t limit;		/* 0: none */
+	int out_fd;		/* child writes its peak here */
+};
+
+static int
+churn(void *argp)
+{
+	struct churn_arg *a = argp;
+	static void *p[CHURN_OBJS];
+	unsigned seed = 7, round, i;
+	uint64_t base, peak = 0, r;
+	size_t band[] = { 24000, 40000, 70000, 120000 };
+
+	if (mr_option_set("release_delay_ms", "1000"))
+		return child_fail(1, "option refused");
+	mri_scavenger_start();
+	if (a->limit && mr_limit_set(a->limit))
+		return child_fail(2, "mr_limit_set failed");
+	base = rss();
+	for (round = 0; round < CHURN_ROUNDS; round++) {
+		size_t sz = band[round % 4];
+		for (i = 0; i < CHURN_OBJS; i++) {
+			if (round && rand_r(&seed) % 4)
+				continue;
+			mr_free(p[i]);
+			p[i] = mr_malloc(sz / 2 + rand_r(&seed) % sz);
+			if (!p[i])
+				return child_fail(3, "malloc failed, round %u",
+						  round);
+			memset(p[i], 1, sz / 2);
+		}
+		r = rss();
+		if (r - base > peak)
+			peak = r - base;
+	}
+	for (i = 0; i < CHURN_OBJS; i++)
+		mr_free(p[i]);
+	if (a->limit && peak > a->limit + a->limit / 20 + 8 * MiB)
+		return child_fail(4, "peak RSS %llu MiB over limit %llu MiB",
+			    (unsigned long long)peak >> 20,
+			    (unsigned long long)a->limit >> 20);
+	if (a->limit && stats().sync_releases == 0)
+		return child_fail(5, "no synchronous release happened");
+	if (a->out_fd >= 0)
+		(void)!write(a->out_fd, &peak, sizeof(peak));
+	return 0;
+}
+
+START_TEST(test_limit_30pc_below_peak_churn_stays_under)
+{
+	struct churn_arg a = { 0, -1 };
+	uint64_t peak = 0;
+	int p[2];
+
+	ck_assert_int_eq(pipe(p), 0);
+	a.out_fd = p[1];
+	run_child(churn, &a);
+	ck_assert_int_eq(read(p[0], &peak, sizeof(peak)), sizeof(peak));
+	close(p[0]);
+	close(p[1]);
+	ck_assert_msg(peak > 150 * MiB, "churn peak only %llu MiB",
+		      (unsigned long long)peak >> 20);
+	a.limit = peak * 7 / 10;
+	fprintf(stderr, "churn: peak %llu MiB without a limit; limit %llu "
+		"MiB\n", (unsigned long long)peak >> 20,
+		(unsigned long long)a.limit >> 20);
+	ck_assert_int_eq(pipe(p), 0);
+	a.out_fd = p[1];
+	run_child(churn, &a);
+	ck_assert_int_eq(read(p[0], &peak, sizeof(peak)), sizeof(peak));
+	close(p[0]);
+	close(p[1]);
+	fprintf(stderr, "churn: peak %llu MiB under the limit\n",
+		(unsigned long long)peak >> 20);
+}
+END_TEST
+
+/* ---- limit API and the hard limit ---- */
+
+static int
+limit_api(void *unused)
+{
+	void *p;
+
+	(void)unused;
+	if (mr_limit_set(64 * MiB) || mr_limit_get() != 64 * MiB)
+		return child_fail(1, "mr_limit_set/get: %zu", mr_limit_get());
+	if (stats().limit_bytes != 64 * MiB)
+		return child_fail(2, "stats limit %llu",
+			    (unsigned long long)stats().limit_bytes);
+	if (mr_option_set("limit_hard", "1"))
+		return child_fail(3, "option refused");
+	errno = 0;
+	p = mr_malloc(200 * MiB);
+	if (p || errno != ENOMEM)
+		return child_fail(4, "hard limit: %p errno %d", p, errno);
+	p = mr_malloc(16 * MiB);	/* within the limit */
+	if (!p)
+		return child_fail(5, "allocation under the limit failed");
+	mr_free(p);
+	if (mr_option_set("limit_hard", "0"))
+		return child_fail(6, "option refused");
+	p = mr_malloc(200 * MiB);	/* soft: goes ahead */
+	if (!p)
+		return child_fail(7, "soft limit refused an allocation");
+	mr_free(p);
+	/* The option set later wins over the API value, and 0 removes. */
+	if (mr_option_set("limit", "1GiB") || mr_limit_get() != GiB)
+		return child_fail(8, "option did not take over: %zu",
+			    mr_limit_get());
+	if (mr_limit_set(0) || mr_limit_get() != 0)
+		return child_fail(9, "limit 0 did not remove it");
+	return 0;
+}
+
+START_TEST(test_limit_api_and_hard_limit)
+{
+	run_child(limit_api, NULL);
+}
+END_TEST
+
+/* ---- hugepage coverage ---- */
+
+static int
+coverage(void *unused)
+{
+	static void *p[200000];
+	size_t total = 0, n = 0;
+	unsigned seed = 3;
+	struct mr_stats st;
+	uint64_t r = 0, h = 0;
+
+	(void)unused;
+	while (total < 512 * MiB) {
+		size_t sz = rand_r(&seed) % 3 ? 16 + rand_r(&seed) % 4000 :
+			    40000 + rand_r(&seed) % 100000;
+		p[n] = mr_malloc(sz);
+		if (!p[n])
+			return child_fail(1, "malloc failed");
+		memset(p[n++], 1, sz);
+		total += sz;
+	}
+	st = stats();
+	mri_os_rss(&r, &h);
+	if (!st.rss_bytes || !st.anon_huge_bytes)
+		return child_fail(2, "stats report no rss/hugepages");
+	if (st.hugepage_coverage_permille !=
+	    (uint32_t)(st.anon_huge_bytes * 1000 / st.rss_bytes))
+		return child_fail(3, "coverage %u inconsistent",
+			    st.hugepage_coverage_permille);
+	if (st.hugepage_coverage_permille < 900)
+		return child_fail(4, "hugepage coverage %u.%u%% (AnonHugePages "
+			    "%llu MiB of Rss %llu MiB)",
+			    st.hugepage_coverage_permille / 10,
+			    st.hugepage_coverage_permille % 10,
+			    (unsigned long long)st.anon_huge_bytes >> 20,
+			    (unsigned long long)st.rss_bytes >> 20);
+	return 0;
+}
+
+START_TEST(test_hugepage_coverage_of_512mib_heap)
+{
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+	char buf[128] = "";
+
+	if (f) {
+		(void)!fgets(buf, sizeof(buf), f);
+		fclose(f);
+	}
+	if (strstr(buf, "[never]"))
+		return;		/* no THP here: nothing to cover */
+	run_child(coverage, NULL);
+}
+END_TEST
+
+/* ---- mr_release, stats versioning ---- */
+
+static int
+release_api(void *unused)
+{
+	void *p;
+	ssize_t got;
+	uint64_t before, after;
+	struct mr_stats st;
+
+	(void)unused;
+	if (mr_option_set("scavenger", "0"))
+		return child_fail(1, "option refused");
+	if (mr_release(1, 0) != -EINVAL)
+		return child_fail(2, "bad urgency accepted");
+	p = mr_malloc(64 * MiB);
+	if (!p)
+		return child_fail(3, "malloc failed");
+	memset(p, 1, 64 * MiB);
+	mr_free(p);
+	before = rss();
+	got = mr_release(SIZE_MAX, MR_URGENCY_NOW);
+	after = rss();
+	if (got < (ssize_t)(60 * MiB))
+		return child_fail(4, "mr_release NOW released %zd", got);
+	if (before - after < 60 * MiB)
+		return child_fail(5, "RSS fell only %llu KiB",
+			    (unsigned long long)(before - after) >> 10);
+	p = mr_malloc(32 * MiB);
+	memset(p, 1, 32 * MiB);
+	mr_free(p);
+	got = mr_release(SIZE_MAX, MR_URGENCY_LAZY);
+	st = stats();
+	if (got < (ssize_t)(30 * MiB) || st.lazy_freed_bytes < 30 * MiB)
+		return child_fail(6, "LAZY released %zd, lazily freed %llu",
+				  got,
+			    (unsigned long long)st.lazy_freed_bytes);
+	return 0;
+}
+
+/* advice=free: the scavenger uses MADV_FREE and the bytes show as lazily
+ * freed, not as released, so monitoring is not fooled. */
+static int
+advice_free(void *unused)
+{
+	struct mr_stats st;
+	void *p;
+	int i;
+
+	(void)unused;
+	if (mr_option_set("advice", "free") ||
+	    mr_option_set("release_delay_ms", "100"))
+		return child_fail(1, "options refused");
+	mri_scavenger_start();
+	p = mr_malloc(48 * MiB);
+	if (!p)
+		return child_fail(2, "malloc failed");
+	memset(p, 1, 48 * MiB);
+	mr_free(p);
+	for (i = 0; i < 11; i++) {	/* the delay plus one second */
+		usleep(100000);
+		st = stats();
+		if (st.lazy_freed_bytes >= 46 * MiB)
+			break;
+	}
+	if (st.lazy_freed_bytes < 46 * MiB)
+		return child_fail(3, "lazily freed %llu, released %llu",
+				  (unsigned long long)st.lazy_freed_bytes,
+				  (unsigned long long)st.released_bytes);
+	if (st.retained_bytes != st.mapped_bytes - st.released_bytes -
+				 st.lazy_freed_bytes)
+		return child_fail(4, "retained does not exclude lazy bytes");
+	return 0;
+}
+
+START_TEST(test_advice_free_reports_lazy_bytes)
+{
+	run_child(advice_free, NULL);
+}
+END_TEST
+
+START_TEST(test_mr_release_now_and_lazy)
+{
+	run_child(release_api, NULL);
+}
+END_TEST
+
+START_TEST(test_stats_respects_caller_size)
+{
+	struct mr_stats st;
+	size_t upto = offsetof(struct mr_stats, purge_backend);
+	void *p = mr_malloc(100);
+
+	memset(&st, 0xee, sizeof(st));
+	st.size = (uint32_t)upto;
+	ck_assert_int_eq(mr_stats_get(&st), 0);
+	ck_assert_uint_eq(st.version, MR_STATS_VERSION);
+	ck_assert_uint_eq(st.size, upto);
+	ck_assert_uint_gt(st.mapped_bytes, 0);
+	ck_assert_uint_gt(st.rss_bytes, 0);
+	/* Nothing past the caller's size was written. */
+	ck_assert_uint_eq(st.purge_backend, 0xeeeeeeeeU);
+	ck_assert_uint_eq(st.nclasses, 0xeeeeeeeeU);
+	st.size = 4;
+	ck_assert_int_eq(mr_stats_get(&st), -EINVAL);
+	ck_assert_int_eq(mr_stats_get(NULL), -EINVAL);
+	st.size = sizeof(st);
+	ck_assert_int_eq(mr_stats_get(&st), 0);
+	ck_assert_uint_gt(st.nclasses, 0);
+	ck_assert_uint_le(st.nclasses, MR_STATS_MAX_CLASSES);
+	ck_assert_uint_eq(st.retained_bytes, st.mapped_bytes -
+			  st.released_bytes - st.lazy_freed_bytes);
+	mr_free(p);
+}
+END_TEST
+
+/* ---- trace, exit summary, idle ---- */
+
+static int
+trace_and_summary(void *unused)
+{
+	void *p;
+	int i;
+
+	(void)unused;
+	/* stderr goes to the report pipe: the parent greps it. */
+	dup2(report_fd, 2);
+	if (mr_option_set("trace", "1") || mr_option_set("stats", "1") ||
+	    mr_option_set("release_delay_ms", "100"))
+		return 1;
+	mri_scavenger_start();
+	p = mr_malloc(32 * MiB);
+	memset(p, 1, 32 * MiB);
+	mr_free(p);		/* a whole-hugepage free wakes it */
+	for (i = 0; i < 20 && stats().released_bytes < 30 * MiB; i++)
+		usleep(100000);
+	exit(0);		/* runs the MEMRECLAIM_STATS destructor */
+}
+
+START_TEST(test_trace_and_exit_summary)
+{
+	static char out[16384];
+
+	run_child_out(trace_and_summary, NULL, out, sizeof(out));
+	ck_assert_msg(strstr(out, "memreclaim: scav #"), "no trace: %s", out);
+	ck_assert_msg(strstr(out, "retained ") && strstr(out, "goal ") &&
+		      strstr(out, "backend uring"), "trace fields: %s", out);
+	ck_assert_msg(strstr(out, "memreclaim: stats: purge backend uring"),
+		      "no exit summary: %s", out);
+}
+END_TEST
+
+/* /proc/self/task/<tid>/<name> into buf (NUL-terminated): bytes read. */
+static ssize_t
+task_file(const char *tid, const char *name, char *buf, size_t cap)
+{
+	char path[300];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%s/%s", tid, name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, cap - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return n;
+}
+
+/* The scavenger thread's voluntary context switches over 3 s of idling:
+ * a 1 s tick gives about 3; busy polling would give hundreds. */
+static long
+scavenger_switches(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	long sw = -1;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		char buf[4096], *q;
+
+		if (task_file(e->d_name, "comm", buf, sizeof(buf)) <= 0 ||
+		    strncmp(buf, "mr-scavenger", 12) ||
+		    task_file(e->d_name, "status", buf, sizeof(buf)) <= 0)
+			continue;
+		q = strstr(buf, "voluntary_ctxt_switches:");
+		if (q)
+			sw = strtol(q + 24, NULL, 10);
+	}
+	closedir(d);
+	return sw;
+}
+
+static int
+idle(void *unused)
+{
+	long a, b;
+
+	(void)unused;
+	mri_scavenger_start();
+	usleep(300000);
+	a = scavenger_switches();
+	if (a < 0)
+		return child_fail(1, "no mr-scavenger thread");
+	sleep(3);
+	b = scavenger_switches();
+	if (b - a > 8)
+		return child_fail(2, "%ld wake-ups in 3 s of idling", b - a);
+	return 0;
+}
+
+START_TEST(test_idle_scavenger_only_ticks)
+{
+	run_child(idle, NULL);
+}
+END_TEST
+
+/* After fork the child has its own scavenger (started by the fork
+ * handler) and its own ring: its burst comes back through io_uring. */
+static int
+forked_child_scavenges(void *unused)
+{
+	struct burst_arg a = { "uring", MR_PURGE_URING, 0, 0 };
+	void *p;
+	pid_t pid;
+	int status;
+
+	(void)unused;
+	mri_scavenger_start();
+	p = mr_malloc(8 * MiB);		/* parent uses the heap, */
+	memset(p, 1, 8 * MiB);
+	mr_free(p);
+	if (mr_release(SIZE_MAX, MR_URGENCY_NOW) <= 0)	/* and its ring */
+		return child_fail(1, "parent release failed");
+	pid = fork();
+	if (pid == 0) {
+		/* The thread is there before anything calls into us. */
+		if (scavenger_switches() < 0)
+			_exit(9);
+		_exit(burst(&a));
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return child_fail(2, "child died");
+	if (WEXITSTATUS(status) == 9)
+		return child_fail(3, "no scavenger thread in the child");
+	if (WEXITSTATUS(status))
+		return child_fail(4, "child's burst failed at step %d",
+				  WEXITSTATUS(status));
+	return 0;
+}
+
+START_TEST(test_forked_child_scavenges_its_own_heap)
+{
+	run_child(forked_child_scavenges, NULL);
+}
+END_TEST
+
+Suite *
+test_suite(void)
+{
+	Suite *s = suite_create("scavenger");
+	TCase *tc = tcase_create("real kernel");
+	int uring = probe_uring(), pmadv = probe_process_madvise_self();
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_stats_respects_caller_size);
+	tcase_add_test(tc, test_mr_release_now_and_lazy);
+	tcase_add_test(tc, test_advice_free_reports_lazy_bytes);
+	tcase_add_test(tc, test_limit_api_and_hard_limit);
+	tcase_add_test(tc, test_scavenger_returns_burst_madvise);
+	tcase_add_test(tc, test_limit_30pc_below_peak_churn_stays_under);
+	tcase_add_test(tc, test_hugepage_coverage_of_512mib_heap);
+	tcase_add_test(tc, test_idle_scavenger_only_ticks);
+	if (uring) {
+		tcase_add_test(tc, test_scavenger_returns_burst_uring);
+		tcase_add_test(tc, test_trace_and_exit_summary);
+		tcase_add_test(tc, test_forked_child_scavenges_its_own_heap);
+	}
+	if (pmadv)
+		tcase_add_test(tc,
+			       test_scavenger_returns_burst_process_madvise);
+	if (uring && pmadv)
+		tcase_add_test(tc,
+			       test_scavenger_falls_back_when_uring_blocked);
+	if (!uring)
+		check_partial("io_uring tests left out (io_uring unavailable)");
+	else if (!pmadv)
+		check_partial("process_madvise tests left out (Linux < 6.13)");
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,106 @@
+/*
+ * check_tcache.c: thread cache bins grow on overflow (slow start), up to
+ * their per-bin maximum and the per-thread budget, and a thread's cache
+ * goes back to the central lists when the thread exits.
+ */
+#include "config.h"
+#include <check.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include "core/central.h"
+#include "memreclaim.h"
+#include "core/sizeclass.h"
+#include "core/tcache.h"
+#include "check_main.h"
+
+#define N 3000
+
+static void *objs[N];
+
+START_TEST(test_tcache_bin_grows_when_a_thread_frees_in_bulk)
+{
+	unsigned cls = mri_size_class(64);
+	struct mri_bin *b;
+	uint32_t start;
+	int i, round;
+
+	mr_free(mr_malloc(64));
+	b = &mri_tls_tcache->bins[cls];
+	start = b->cap;
+	ck_assert_uint_eq(start, 2u * mri_class_batch[cls]);
+	for (round = 0; round < 3; round++) {
+		for (i = 0; i < 1000; i++)
+			ck_assert_ptr_nonnull(objs[i] = mr_malloc(64));
+		for (i = 0; i < 1000; i++)
+			mr_free(objs[i]);
+	}
+	/* the bin now holds the whole batch of 1000: no central trips */
+	ck_assert_uint_ge(b->cap, 1000);
+	ck_assert_uint_le(b->cap, MRI_TCACHE_MAXOBJ + mri_class_batch[cls]);
+	ck_assert_uint_ge(b->n, 1000);
+}
+END_TEST
+
+START_TEST(test_tcache_growth_stays_within_budget)
+{
+	size_t size;
+	int i;
+
+	/* overflow every class's bin many times over */
+	for (size = 16; size <= MRI_SMALL_MAX; size *= 2) {
+		int n = (int)(N < (64 << 20) / size ? N : (64 << 20) / size);
+		for (i = 0; i < n; i++)
+			ck_assert_ptr_nonnull(objs[i] = mr_malloc(size));
+		for (i = 0; i < n; i++)
+			mr_free(objs[i]);
+	}
+	ck_assert_uint_le(mri_tls_tcache->cap_bytes, MRI_TCACHE_BUDGET);
+	ck_assert_uint_gt(mri_tls_tcache->cap_bytes, 0);
+}
+END_TEST
+
+static void *
+bulk(void *arg)
+{
+	int i;
+
+	(void)arg;
+	for (i = 0; i < 1000; i++)
+		objs[i] = mr_malloc(100);
+	for (i = 0; i < 1000; i++)
+		mr_free(objs[i]);
+	return NULL;
+}
+
+START_TEST(test_tcache_thread_exit_returns_its_objects)
+{
+	struct mr_stats *st = calloc(1, sizeof(*st));
+	unsigned cls = mri_size_class(100);
+	pthread_t t;
+
+	ck_assert_int_eq(pthread_create(&t, NULL, bulk, NULL), 0);
+	pthread_join(t, NULL);
+	st->size = sizeof(*st);
+	ck_assert_int_eq(mr_stats_get(st), 0);
+	/* nothing of that class is held or cached by a live thread cache;
+	 * what is cached sits in the transfer cache (bounded) */
+	ck_assert_uint_eq(st->classes[cls - 1].objects_in_use, 0);
+	ck_assert_uint_le(st->classes[cls - 1].objects_cached,
+			  (uint64_t)mri_class_batch[cls] * MRI_XFER_BATCHES);
+	free(st);
+}
+END_TEST
+
+
+Suite *
+test_suite(void)
+{
+	Suite *s = suite_create("tcache");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_tcache_bin_grows_when_a_thread_frees_in_bulk);
+	tcase_add_test(tc, test_tcache_growth_stays_within_budget);
+	tcase_add_test(tc, test_tcache_thread_exit_returns_its_objects);
+	suite_add_tcase(s, tc);
+	return s;
+}
