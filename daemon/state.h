@@ -57,6 +57,7 @@ struct mrd_client {
 	double tokens;		     /* frame rate bucket */
 	uint64_t tokens_ns;
 	int oom_score_adj;
+	uint64_t proc_rss_bytes;      /* read from /proc, 0: unknown */
 	char mem_path[CGFS_PATH_MAX]; /* memory cgroup, "" unknown */
 	char v2_path[CGFS_PATH_MAX];  /* cgroup2 path for PSI */
 	struct mrd_cgroup *cg;	      /* watched cgroup, or NULL */

@@ -222,6 +222,8 @@ watch_policy_client(const struct mrd_client *c, struct policy_client *pc)
 	pc->idle_bytes = c->stats.idle_bytes;
 	pc->retained_bytes = c->stats.retained_bytes;
 	pc->in_use_bytes = c->stats.in_use_bytes;
+	pc->lazy_freed_bytes = c->stats.lazy_freed_bytes;
+	pc->proc_rss_bytes = c->proc_rss_bytes;
 	pc->pending_bytes = c->pending_bytes;
 	pc->limit_sent = c->features & MR_FEAT_LIMIT ? c->limit_sent : 0;
 }
@@ -243,6 +245,9 @@ watch_decide(struct mrd *d, struct mrd_cgroup *cg, uint64_t now)
 			break;
 		if (c->cg != cg || c->kind != MRD_CLIENT_LIB)
 			continue;
+		/* the daemon's own view of its size bounds the report */
+		if (cgfs_proc_rss(&d->fs, c->pid, &c->proc_rss_bytes) < 0)
+			c->proc_rss_bytes = 0;
 		watch_policy_client(c, &pcs[n]);
 		who[n++] = c;
 	}
