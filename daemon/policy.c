@@ -198,7 +198,7 @@ policy_before(const struct policy_client *a, const struct policy_client *b,
 	return a->pid < b->pid;
 }
 
-static uint64_t
+uint64_t
 policy_headroom(const struct conf_cg *cfg, uint64_t limit)
 {
 	uint64_t h;

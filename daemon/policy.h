@@ -95,6 +95,9 @@ struct policy_client_out {
 int policy_before(const struct policy_client *a, const struct policy_client *b,
 		  int order);
 
+/* The headroom H kept free below limit (0: no limit); see policy.c. */
+uint64_t policy_headroom(const struct conf_cg *cfg, uint64_t limit);
+
 /* The soft-limit floor of a client with in_use bytes live: in_use plus
  * max(in_use / 8, POLICY_LIMIT_MARGIN_MIN), saturated (see policy.c). */
 #define POLICY_LIMIT_MARGIN_MIN (16ull << 20)
