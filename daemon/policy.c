@@ -45,10 +45,11 @@
  * needs them) unless p >= pressure_urgent, full avg10 >= full_urgent, or W
  * is within half the headroom of the limit: then NOW (MADV_DONTNEED).
  *
- * Near-OOM: usage (page cache included: it is what the limit counts)
- * within near_oom_margin of L, or the cgroup's max/oom event counters
- * went up since the last sample (v2 memory.events, v1 memory.failcnt and
- * oom_kill).  Then the request is NOW and the cooldown does not hold it
+ * Near-OOM: the working set within near_oom_margin of L, or OOMs counted
+ * since the last sample (v2 memory.events "oom", v1 oom_kill), or limit
+ * hits counted (v2 "max", v1 memory.failcnt) while W is inside the
+ * headroom.  Not usage: a v1 cgroup full of page cache sits at its limit
+ * and hits it constantly, in no danger at all.  Then the request is NOW and the cooldown does not hold it
  * back: without swap the next step is the OOM killer, within a few
  * hundred milliseconds.  Trims already asked and not answered are still
  * not asked twice.
@@ -308,12 +309,16 @@ policy_eval(const struct policy_in *in, uint64_t now_ns, struct policy_out *out,
 	if (limit != CGFS_NO_LIMIT && sat_add(ws, out->headroom_bytes) > limit)
 		excess = sat_add(ws, out->headroom_bytes) - limit;
 
-	/* near-OOM: the limit counts page cache too, so usage, not ws */
+	/* near-OOM: a v1 cgroup full of page cache sits at its limit and
+	 * hits it all the time (failcnt, v2 "max") without any danger, so
+	 * the usage test is on the working set, and limit hits count only
+	 * with the working set inside the headroom */
 	if (limit != CGFS_NO_LIMIT &&
-	    sat_add(s->usage_bytes, cfg->near_oom_margin_bytes) >= limit)
+	    sat_add(ws, cfg->near_oom_margin_bytes) >= limit)
 		near_oom = 1;
-	if (in->prev.sample_ns != 0 && (s->max_events > in->prev.max_events ||
-					s->oom_events > in->prev.oom_events))
+	if (in->prev.sample_ns != 0 &&
+	    ((s->max_events > in->prev.max_events && excess > 0) ||
+	     s->oom_events > in->prev.oom_events))
 		near_oom = 1;
 	out->near_oom = near_oom;
 
@@ -357,11 +362,6 @@ policy_eval(const struct policy_in *in, uint64_t now_ns, struct policy_out *out,
 	}
 	if (near_oom && want < excess)
 		want = excess;
-	if (near_oom && want == 0 && limit != CGFS_NO_LIMIT) {
-		/* at the limit with a working set that looks fine (page cache
-		 * the kernel is slow to drop): ask for the margin's worth */
-		want = cfg->near_oom_margin_bytes;
-	}
 	if (near_oom)
 		out->reason = POLICY_NEAR_OOM;
 	want = want > pending ? want - pending : 0;

@@ -508,6 +508,15 @@ START_TEST(test_policy_near_oom_is_urgent_through_cooldown)
 	ck_assert_int_eq(policy_eval(&in, SEC + SEC / 3, &out, co), 0);
 	ck_assert_int_eq(out.near_oom, 0);
 	ck_assert_int_eq(out.reason, POLICY_COOLDOWN);
+	/* a v1 cgroup full of page cache at its limit, hitting it: fine */
+	in.prev = out.next;
+	in.prev.last_action_ns = 0;
+	in.s.usage_bytes = GIB - MIB;
+	in.s.inactive_file_bytes = 600 * MIB;
+	in.s.max_events = in.prev.max_events + 100;
+	ck_assert_int_eq(policy_eval(&in, 10 * SEC, &out, co), 0);
+	ck_assert_int_eq(out.near_oom, 0);
+	ck_assert_uint_eq(co[0].trim_bytes, 0);
 }
 END_TEST
 
