@@ -205,7 +205,8 @@ print_status(const struct mr_proto_ctl_status *s)
 static void
 print_client(const struct mr_proto_ctl_client *r, int first)
 {
-	char rss[32], ret[32], idle[32], lim[32], ask[32], rel[32], age[96];
+	char rss[32], ret[32], idle[32], lazy[32], lim[32], ask[32], rel[32];
+	char age[96];
 
 	if (json) {
 		printf("%s{\"pid\":%d,\"uid\":%u,\"oom_score_adj\":%d,"
@@ -214,13 +215,15 @@ print_client(const struct mr_proto_ctl_client *r, int first)
 		json_str(r->cgroup);
 		printf(",\"rss_bytes\":%" PRIu64 ",\"retained_bytes\":%" PRIu64
 		       ",\"idle_bytes\":%" PRIu64
+		       ",\"lazy_freed_bytes\":%" PRIu64
 		       ",\"allocated_bytes\":%" PRIu64
 		       ",\"soft_limit_bytes\":%" PRIu64 ",\"trims\":%" PRIu64
 		       ",\"last_trim_bytes\":%" PRIu64
 		       ",\"last_trim_released_bytes\":%" PRIu64
 		       ",\"last_trim_age_ms\":",
 		       r->stats.rss_bytes, r->stats.retained_bytes,
-		       r->stats.idle_bytes, r->stats.allocated_bytes,
+		       r->stats.idle_bytes, r->stats.lazy_freed_bytes,
+		       r->stats.allocated_bytes,
 		       r->soft_limit_bytes, r->trims, r->last_trim_bytes,
 		       r->last_trim_released);
 		if (r->last_trim_age_ms == UINT64_MAX)
@@ -230,12 +233,14 @@ print_client(const struct mr_proto_ctl_client *r, int first)
 		return;
 	}
 	if (first)
-		printf("%-8s %-6s %5s %-28s %9s %9s %9s %9s %5s %s\n", "PID",
-		       "UID", "ADJ", "CGROUP", "RSS", "RETAINED", "IDLE",
-		       "LIMIT", "TRIMS", "LAST TRIM (asked/released, age)");
+		printf("%-8s %-6s %5s %-28s %9s %9s %9s %9s %9s %5s %s\n",
+		       "PID", "UID", "ADJ", "CGROUP", "RSS", "RETAINED", "IDLE",
+		       "LAZYFREE", "LIMIT", "TRIMS",
+		       "LAST TRIM (asked/released, age)");
 	human(rss, sizeof(rss), r->stats.rss_bytes);
 	human(ret, sizeof(ret), r->stats.retained_bytes);
 	human(idle, sizeof(idle), r->stats.idle_bytes);
+	human(lazy, sizeof(lazy), r->stats.lazy_freed_bytes);
 	human(lim, sizeof(lim),
 	      r->soft_limit_bytes ? r->soft_limit_bytes : UINT64_MAX);
 	if (r->last_trim_age_ms == UINT64_MAX) {
@@ -246,9 +251,10 @@ print_client(const struct mr_proto_ctl_client *r, int first)
 		snprintf(age, sizeof(age), "%s/%s, %" PRIu64 " s ago", ask, rel,
 			 r->last_trim_age_ms / 1000);
 	}
-	printf("%-8d %-6u %5d %-28s %9s %9s %9s %9s %5" PRIu64 " %s\n", r->pid,
-	       r->uid, r->oom_score_adj, r->cgroup[0] ? r->cgroup : "?", rss,
-	       ret, idle, lim, r->trims, age);
+	printf("%-8d %-6u %5d %-28s %9s %9s %9s %9s %9s %5" PRIu64 " %s\n",
+	       r->pid, r->uid, r->oom_score_adj,
+	       r->cgroup[0] ? r->cgroup : "?", rss, ret, idle, lazy, lim,
+	       r->trims, age);
 }
 
 static void

@@ -206,6 +206,24 @@ cgfs_oom_score_adj(const struct cgfs *fs, pid_t pid, int *adj)
 	return 0;
 }
 
+int
+cgfs_proc_rss(const struct cgfs *fs, pid_t pid, uint64_t *bytes)
+{
+	char path[PATH_MAX + 32], buf[128];
+	unsigned long long size, res;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%d/statm", fs->proc_root, (int)pid);
+	rc = cgfs_read_path(path, buf, sizeof(buf));
+	if (rc < 0)
+		return rc == -ENOENT ? -ESRCH : rc;
+	if (sscanf(buf, "%llu %llu", &size, &res) != 2 ||
+	    res > UINT64_MAX / 65536)
+		return -EINVAL;
+	*bytes = (uint64_t)res * (uint64_t)sysconf(_SC_PAGESIZE);
+	return 0;
+}
+
 /* Open each component of path below rootfd; fds[0] is the root itself.
  * Returns the count or -errno. */
 static int
@@ -394,6 +412,25 @@ cgfs_group_read(const struct cgfs_group *g, struct cgfs_sample *s)
 	}
 	if (rc < 0)
 		return rc == -ENOENT ? -EINVAL : rc;
+	/* limit hits and OOMs: optional files (fake trees, old kernels) */
+	if (g->v2) {
+		/* "high" only wakes the loop (memory.events changes): going
+		 * over memory.high throttles, it does not kill */
+		rc = cgfs_read_at(g->dirfd, "memory.events", stat, sizeof(stat));
+		if (rc >= 0) {
+			(void)cgfs_stat_find(stat, "max", &s->max_events);
+			(void)cgfs_stat_find(stat, "oom", &s->oom_events);
+		}
+	} else {
+		if (cgfs_read_u64(g->dirfd, "memory.failcnt", &s->max_events) <
+			0 ||
+		    s->max_events == CGFS_NO_LIMIT)
+			s->max_events = 0;
+		rc = cgfs_read_at(g->dirfd, "memory.oom_control", stat,
+				  sizeof(stat));
+		if (rc >= 0)
+			(void)cgfs_stat_find(stat, "oom_kill", &s->oom_events);
+	}
 	if (g->psidirfd >= 0) {
 		int fd = openat(g->psidirfd, "memory.pressure",
 				O_RDONLY | O_CLOEXEC);

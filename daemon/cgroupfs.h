@@ -60,6 +60,10 @@ int cgfs_pid_paths(const struct cgfs *fs, pid_t pid, char *mem, size_t memlen,
 /* /proc/PID/oom_score_adj into *adj.  Returns 0 or -errno. */
 int cgfs_oom_score_adj(const struct cgfs *fs, pid_t pid, int *adj);
 
+/* Resident bytes of pid from /proc/PID/statm (the daemon's own view, not
+ * the client's report).  Returns 0 or -errno (-ESRCH: gone). */
+int cgfs_proc_rss(const struct cgfs *fs, pid_t pid, uint64_t *bytes);
+
 struct cgfs_group {
 	char path[CGFS_PATH_MAX];     /* memory cgroup, from memory_root */
 	char psi_path[CGFS_PATH_MAX]; /* pressure cgroup, "" none */
@@ -77,6 +81,11 @@ struct cgfs_sample {
 	uint64_t usage_bytes;	      /* memory.current / usage_in_bytes */
 	uint64_t inactive_file_bytes; /* reclaimable cache, from memory.stat */
 	uint64_t anon_bytes;	      /* anon (v2) / total_rss (v1) */
+	/* times the limit was hit: v2 memory.events "max", v1
+	 * memory.failcnt; and OOMs: v2 "oom", v1
+	 * memory.oom_control "oom_kill" (0 where the file lacks it) */
+	uint64_t max_events;
+	uint64_t oom_events;
 	int has_psi;
 	struct psi_sample psi;
 };

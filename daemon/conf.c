@@ -70,6 +70,8 @@ conf_cg_defaults(struct conf_cg *g)
 	g->order = CONF_ORDER_OOM;
 	g->trigger_stall_ms = 100;
 	g->trigger_window_ms = 2000;
+	g->events = 1;
+	g->near_oom_margin_bytes = 16ull << 20;
 }
 
 void
@@ -170,6 +172,10 @@ conf_cg_key(struct conf_parse *p, struct conf_cg *g, const char *k,
 		bad = conf_u32(v, 1, 10000000, &g->trigger_stall_ms) < 0;
 	else if (!strcmp(k, "trigger_window_ms"))
 		bad = conf_u32(v, 500, 10000000, &g->trigger_window_ms) < 0;
+	else if (!strcmp(k, "events"))
+		bad = mrc_parse_bool(v, &g->events) < 0;
+	else if (!strcmp(k, "near_oom_margin"))
+		bad = mrc_parse_size(v, &g->near_oom_margin_bytes) < 0;
 	else
 		rc = 0;
 	if (bad) {

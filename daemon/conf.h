@@ -51,6 +51,9 @@ struct conf_cg {
 	int order;		     /* enum conf_order */
 	uint32_t trigger_stall_ms;   /* PSI trigger: stall within window */
 	uint32_t trigger_window_ms;
+	int events; /* wake on usage thresholds / memory.events */
+	/* near-OOM: usage this close to the limit asks for NOW at once */
+	uint64_t near_oom_margin_bytes;
 };
 
 struct conf {

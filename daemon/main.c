@@ -2,10 +2,13 @@
  * main.c: memreclaimd's command line, start-up and epoll loop.
  *
  * One thread, one epoll set: the listening socket, client sockets, PSI
- * trigger fds, a timerfd tick, a signalfd (SIGHUP reload, SIGTERM/SIGINT
- * exit) and the metrics server.  Each tick or trigger runs one round of
- * sample -> decide -> act -> record (watch.c); rounds are at least
- * MAIN_MIN_ROUND_MS apart so a storm of triggers cannot spin the loop.
+ * trigger fds, usage event fds (v1 thresholds, v2 memory.events), a
+ * timerfd tick, a signalfd (SIGHUP reload, SIGTERM/SIGINT exit) and the
+ * metrics server.  A usage event or PSI trigger samples and decides its
+ * own cgroup at once (watch_event; events of one cgroup at most every
+ * WATCH_EVENT_MIN_NS).  The tick is the fallback: it runs one round of
+ * sample -> decide -> act -> record over every cgroup (watch.c); rounds
+ * are at least MAIN_MIN_ROUND_MS apart.
  * Start-up problems are fatal; after READY=1 nothing is.
  */
 #include "config.h"
@@ -241,14 +244,18 @@ main(int argc, char **argv)
 	while (running) {
 		struct epoll_event evs[32];
 		uint64_t now;
-		int n, i, due = 0;
+		uint64_t wake;
+		int n, i, due = 0, wait_ms;
 
-		n = epoll_wait(d.epfd, evs, 32, 1000);
+		wait_ms = watch_events_due(&d, mrc_now_ns());
+		n = epoll_wait(d.epfd, evs, 32,
+			       wait_ms >= 0 && wait_ms < 1000 ? wait_ms : 1000);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			fatal("epoll_wait");
 		}
+		wake = mrc_now_ns();
 		for (i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
 			struct mrd_client *c;
@@ -280,10 +287,14 @@ main(int argc, char **argv)
 						running = 0;
 					}
 				}
+			} else if ((cg = watch_find_event(&d, fd)) != NULL) {
+				watch_event(&d, cg, fd, wake,
+					    cg->event_kind ==
+						    WATCH_EV_V1_THRESHOLD
+						? "usage threshold"
+						: "memory.events");
 			} else if ((cg = watch_find_trigger(&d, fd)) != NULL) {
-				log_debug("cgroup %s: PSI trigger fired",
-					  cg->g.path);
-				due = 1;
+				watch_event(&d, cg, -1, wake, "PSI trigger");
 			} else if ((c = transport_find_fd(&d, fd)) != NULL) {
 				transport_input(&d, c);
 			} else {

@@ -268,6 +268,14 @@ metrics_render(const struct mrd *d, char *buf, size_t len)
 	CG_GAUGE("memreclaim_cgroup_trim_released_bytes_total", "counter",
 		 "Bytes the cgroup's clients released.", "%llu",
 		 (unsigned long long)cg->released_bytes);
+	CG_GAUGE("memreclaim_cgroup_events_total", "counter",
+		 "Usage events (v1 thresholds, v2 memory.events, PSI "
+		 "triggers) that woke the daemon for the cgroup.",
+		 "%llu", (unsigned long long)cg->events);
+	CG_GAUGE("memreclaim_cgroup_event_trim_seconds", "gauge",
+		 "Event wake-up to TRIM sent, the last time an event led to "
+		 "a TRIM.",
+		 "%.6f", (double)cg->event_trim_ns / 1e9);
 
 #define CL_GAUGE(name, help, field)                                            \
 	do {                                                                   \
@@ -289,6 +297,10 @@ metrics_render(const struct mrd *d, char *buf, size_t len)
 		 "Free bytes still backed: what a trim can take.", idle_bytes);
 	CL_GAUGE("memreclaim_client_allocated_bytes",
 		 "Bytes the program holds.", allocated_bytes);
+	CL_GAUGE("memreclaim_client_lazy_freed_bytes",
+		 "Bytes lazily freed (MADV_FREE): the kernel takes them on "
+		 "demand.",
+		 lazy_freed_bytes);
 	return b.off;
 }
 

@@ -27,8 +27,12 @@ struct policy_client {
 	uint64_t idle_bytes; /* free but backed: what a trim can take */
 	uint64_t retained_bytes;
 	uint64_t in_use_bytes;
+	uint64_t lazy_freed_bytes; /* MADV_FREE'd: the kernel takes them */
 	uint64_t pending_bytes; /* asked by TRIMs not yet answered */
 	uint64_t limit_sent;	/* last LIMIT sent, 0 none */
+	/* resident bytes the daemon read itself (/proc/PID/statm), not from
+	 * the client's report; 0: unknown.  Bounds what a client may claim. */
+	uint64_t proc_rss_bytes;
 };
 
 /* Carried from one decision to the next, per cgroup. */
@@ -39,6 +43,8 @@ struct policy_state {
 	uint64_t last_asked;	 /* bytes they asked for */
 	uint32_t cooldown_ms;	 /* current cooldown (backs off) */
 	uint32_t urgency;	 /* of the last action */
+	uint64_t max_events;	 /* sample's max_events seen last time */
+	uint64_t oom_events;	 /* sample's oom_events seen last time */
 };
 
 struct policy_in {
@@ -57,17 +63,20 @@ enum policy_reason {
 	POLICY_PRESSURE = 2,	 /* stall above target */
 	POLICY_COOLDOWN = 3,	 /* would act, but cooling down */
 	POLICY_NOTHING_IDLE = 4, /* would act, but no client has idle bytes */
+	POLICY_NEAR_OOM = 5,	 /* usage at the limit or max/oom events */
 };
 
 struct policy_out {
 	struct policy_state next;
 	uint64_t headroom_bytes; /* wanted free below the limit, 0: no limit */
-	uint64_t working_set_bytes; /* usage - inactive file */
+	uint64_t working_set_bytes; /* usage - reclaimable (see policy.c) */
+	uint64_t lazy_freed_bytes;  /* clients' lazily freed, clamped */
 	double stall_pct;	    /* some-stall over the last interval, % */
 	uint64_t shed_bytes;	    /* asked of clients now */
 	uint64_t want_bytes;	    /* what the cgroup should shed */
 	uint32_t urgency;	    /* MR_PROTO_URGENCY_*, 0 when shed is 0 */
 	int reason;		    /* enum policy_reason */
+	int near_oom;		    /* near-OOM seen: NOW, no cooldown */
 };
 
 struct policy_client_out {
@@ -85,6 +94,24 @@ struct policy_client_out {
  */
 int policy_before(const struct policy_client *a, const struct policy_client *b,
 		  int order);
+
+/* The headroom H kept free below limit (0: no limit); see policy.c. */
+uint64_t policy_headroom(const struct conf_cg *cfg, uint64_t limit);
+
+/* The soft-limit floor of a client with in_use bytes live: in_use plus
+ * max(in_use / 8, POLICY_LIMIT_MARGIN_MIN), saturated (see policy.c). */
+#define POLICY_LIMIT_MARGIN_MIN (16ull << 20)
+uint64_t policy_limit_floor(uint64_t in_use);
+
+/* c's figures bounded by what the cgroup allows: retained at most the
+ * cgroup's usage (and the resident size the daemon read, when known),
+ * idle, in-use and lazily freed at most retained.  Pure. */
+void policy_clamp(const struct policy_client *c, uint64_t usage,
+		  struct policy_client *out);
+
+/* x * frac for frac in [0, 1] (clamped; NaN is 0) without floating-point
+ * conversion of a 64-bit value: never above x, defined for every x. */
+uint64_t policy_scale(uint64_t x, double frac);
 
 /* Decide for one cgroup.  cout has in->nclients entries, in the same
  * order as in->clients.  Returns the number of clients asked to trim. */

@@ -57,6 +57,7 @@ struct mrd_client {
 	double tokens;		     /* frame rate bucket */
 	uint64_t tokens_ns;
 	int oom_score_adj;
+	uint64_t proc_rss_bytes;      /* read from /proc, 0: unknown */
 	char mem_path[CGFS_PATH_MAX]; /* memory cgroup, "" unknown */
 	char v2_path[CGFS_PATH_MAX];  /* cgroup2 path for PSI */
 	struct mrd_cgroup *cg;	      /* watched cgroup, or NULL */
@@ -80,6 +81,18 @@ struct mrd_cgroup {
 	uint64_t round; /* last round (n.cycles) sampled in */
 	int trigger_fd; /* PSI trigger, -1: polling */
 	uint64_t trigger_window_us;
+	/* usage events (watch.c): v1 an eventfd with usage thresholds, v2
+	 * memory.events polled for EPOLLPRI; -1: none (tick and PSI only) */
+	int event_fd;
+	int event_kind;		/* enum watch_event_kind */
+	uint64_t armed_line;	/* v1 usage threshold: headroom, bytes */
+	uint64_t armed_oom_line; /* v1 usage threshold: near-OOM, bytes */
+	uint64_t last_event_ns;	 /* last event handled, 0: none */
+	int event_pending;	 /* fired too soon after the last: later */
+	uint64_t events;	 /* events handled */
+	uint64_t event_trims;	 /* of them, ones that sent TRIMs */
+	uint64_t event_trim_ns;	 /* wake -> last TRIM sent, last one */
+	uint64_t trim_sent_ns;	 /* when the last round's TRIMs were sent */
 	int have_sample;
 	struct cgfs_sample s; /* last sample */
 	struct policy_state st;

@@ -10,11 +10,18 @@
  * --events file:
  *	REGISTERED
  *	TRIM <seq> <bytes> <lazy|now> <rss_before> <rss_after> <released>
+ *	     <received_ns>  (CLOCK_MONOTONIC when the TRIM was read)
+ *	CROSSED <ns> <working_set>  (hog with -u/-c: see below)
  *	LIMIT <bytes>
  *	BYE <reason>
  *	CLOSED
  * Hostile modes send garbage or flood, to be dropped.  With -s - it only
- * holds its memory (a hog creating pressure in a test cgroup).  It always stops
+ * holds its memory (a hog creating pressure in a test cgroup); with
+ * -u CGDIR -c LINE the hog touches its memory 256 KiB at a time, reading
+ * the v1 cgroup's usage after each step, and logs the CLOCK_MONOTONIC time
+ * at which the working set (usage - total_inactive_file, as the daemon
+ * counts it) first reached LINE: the moment the headroom was crossed.
+ * It always stops
  *by itself after --duration seconds.
  */
 #include "config.h"
@@ -97,11 +104,65 @@ send_stats(int fd)
 	return send_frame(fd, MR_MSG_STATS, &s);
 }
 
+static uint64_t
+cg_read(const char *dir, const char *file, const char *key)
+{
+	char path[4096], line[256];
+	unsigned long long v = 0;
+	size_t kl = key ? strlen(key) : 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (key == NULL) {
+			v = strtoull(line, NULL, 10);
+			break;
+		}
+		if (strncmp(line, key, kl) == 0 && line[kl] == ' ') {
+			v = strtoull(line + kl + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return v;
+}
+
+/* The hog's touch: step by step, logging when the working set of the
+ * cgroup at cgdir first reaches line. */
+static void
+touch_crossing(const char *cgdir, uint64_t line)
+{
+	uint64_t cache = cg_read(cgdir, "memory.stat", "total_inactive_file");
+	size_t off, step = 256 << 10;
+	int crossed = 0;
+
+	for (off = 0; off < held; off += step) {
+		size_t n = held - off < step ? held - off : step;
+		uint64_t usage, t;
+
+		memset(mem + off, 0x5a, n);
+		if (crossed)
+			continue;
+		usage = cg_read(cgdir, "memory.usage_in_bytes", NULL);
+		t = mrc_now_ns();
+		if (usage - (cache < usage ? cache : usage) >= line) {
+			event("CROSSED %llu %llu", (unsigned long long)t,
+			      (unsigned long long)(usage - cache));
+			crossed = 1;
+		}
+	}
+	if (!crossed)
+		event("NOT_CROSSED");
+}
+
 static void
 do_trim(int fd, uint32_t tseq, const struct mr_proto_trim *t)
 {
 	struct mr_proto_trim_done d;
-	uint64_t before = rss_bytes(), after, t0 = mrc_now_ns();
+	uint64_t t0 = mrc_now_ns(), before = rss_bytes(), after;
 	size_t give = t->bytes, pg = (size_t)sysconf(_SC_PAGESIZE);
 	unsigned char buf[MR_PROTO_MAX_FRAME];
 	int n;
@@ -124,11 +185,11 @@ do_trim(int fd, uint32_t tseq, const struct mr_proto_trim *t)
 	d.released_bytes = d.error ? 0 : give;
 	d.duration_ns = mrc_now_ns() - t0;
 	d.backend = 3;
-	event("TRIM %u %llu %s %llu %llu %llu", tseq,
+	event("TRIM %u %llu %s %llu %llu %llu %llu", tseq,
 	      (unsigned long long)t->bytes,
 	      t->urgency == MR_PROTO_URGENCY_NOW ? "now" : "lazy",
 	      (unsigned long long)before, (unsigned long long)after,
-	      (unsigned long long)d.released_bytes);
+	      (unsigned long long)d.released_bytes, (unsigned long long)t0);
 	/* TRIM_DONE echoes the TRIM's sequence number */
 	n = mrc_proto_encode_trim_done(buf, sizeof(buf), tseq, &d);
 	if (n > 0)
@@ -144,6 +205,8 @@ usage(void)
 	    "[-e EVENTS] [-i STATS_MS] [-d SECONDS] [-w MS] [-x] [-g|-f|-o]\n"
 	    "  -w  touch the memory MS after registering (default: before)\n"
 	    "  -x  exit after the first TRIM\n"
+	    "  -u CGDIR -c LINE  (hog) log when the v1 cgroup's working set\n"
+	    "      reaches LINE bytes while touching\n"
 	    "  -g  hostile: send garbage after HELLO (expects to be dropped)\n"
 	    "  -f  hostile: flood STATS (expects to be dropped)\n"
 	    "  -o  hostile: STATS before HELLO (expects to be dropped)\n"
@@ -154,14 +217,15 @@ usage(void)
 int
 main(int argc, char **argv)
 {
-	const char *sock = NULL, *evpath = NULL;
+	const char *sock = NULL, *evpath = NULL, *cgdir = NULL;
+	uint64_t line = 0;
 	long adj = 0, duration = 30, interval = 200, touch_ms = -1;
 	int set_adj = 0, exit_after_trim = 0, hostile = 0, ch, fd;
 	struct sockaddr_un sa;
 	struct mr_proto_hello h;
 	uint64_t end, next_stats = 0;
 
-	while ((ch = getopt(argc, argv, "s:a:m:e:i:d:w:xgfoq")) != -1) {
+	while ((ch = getopt(argc, argv, "s:a:m:e:i:d:w:xgfoqu:c:")) != -1) {
 		switch (ch) {
 		case 's':
 			sock = optarg;
@@ -187,6 +251,12 @@ main(int argc, char **argv)
 			break;
 		case 'x':
 			exit_after_trim = 1;
+			break;
+		case 'u':
+			cgdir = optarg;
+			break;
+		case 'c':
+			line = strtoull(optarg, NULL, 10);
 			break;
 		case 'g':
 		case 'f':
@@ -220,7 +290,9 @@ main(int argc, char **argv)
 			perror("mmap");
 			return 2;
 		}
-		if (touch_ms < 0)
+		if (cgdir && line > 0)
+			touch_crossing(cgdir, line);
+		else if (touch_ms < 0)
 			memset(mem, 0x5a, held); /* make it resident */
 	}
 	if (strcmp(sock, "-") == 0) {

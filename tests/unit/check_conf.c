@@ -339,7 +339,7 @@ START_TEST(test_conf_contrib_values_are_the_defaults_and_documented)
 	conf_defaults(&d);
 	snprintf(d.path, sizeof(d.path), "example");
 	ck_assert_int_eq(memcmp(&c, &d, sizeof(c)), 0);
-	ck_assert_int_eq(keys, 25); /* 12 daemon keys, 13 per-cgroup */
+	ck_assert_int_eq(keys, 27); /* 12 daemon keys, 15 per-cgroup */
 	free(out);
 	free(man);
 	free(text);

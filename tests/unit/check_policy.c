@@ -334,6 +334,192 @@ END_TEST
 /* The one client order (policy_before), which operator trims use too:
  * -1000 last whatever else, then oom_score_adj, then idle bytes not yet
  * asked for, then pid; with order = idle, oom_score_adj is ignored. */
+/* Memory outside the library fills the cgroup: the client budget is 0.
+ * The old law sent LIMIT = in use (300 MiB) and 1 byte to a client with
+ * nothing in use; a limit must leave in use + max(in_use/8, 16 MiB). */
+START_TEST(test_policy_soft_limit_never_below_in_use_plus_margin)
+{
+	struct policy_client c[2] = {
+	    cl(1, 0, 0, 300 * MIB, 300 * MIB),
+	    cl(2, 0, 0, 0, 0),
+	};
+	struct policy_client_out co[2];
+	struct policy_in in;
+	struct policy_out out;
+
+	/* 1 GiB limit, 1000 MiB used, only 300 of it the clients' */
+	in_init(&in, GIB, 1000 * MIB, 0, c, 2);
+	ck_assert_int_ge(policy_eval(&in, SEC, &out, co), 0);
+	ck_assert_uint_eq(co[0].limit_bytes, 300 * MIB + 300 * MIB / 8);
+	ck_assert_uint_eq(co[1].limit_bytes, POLICY_LIMIT_MARGIN_MIN);
+	/* a small heap gets the 16 MiB floor of margin */
+	c[0].in_use_bytes = c[0].retained_bytes = 40 * MIB;
+	ck_assert_int_ge(policy_eval(&in, SEC, &out, co), 0);
+	ck_assert_uint_eq(co[0].limit_bytes, 56 * MIB);
+	ck_assert_uint_eq(policy_limit_floor(UINT64_MAX), UINT64_MAX);
+	ck_assert_uint_eq(policy_limit_floor(0), 16 * MIB);
+}
+END_TEST
+
+/* One client reporting 2^62 retained must not move its neighbour's
+ * limit: it weighs what the daemon sees it hold (/proc RSS, and at most
+ * the cgroup's usage).  The old law dropped B from 512 MiB to its
+ * in-use floor. */
+START_TEST(test_policy_lying_client_cannot_push_neighbour_down)
+{
+	struct policy_client honest[2] = {
+	    cl(1, 0, 100 * MIB, 400 * MIB, 300 * MIB),
+	    cl(2, 0, 50 * MIB, 400 * MIB, 100 * MIB),
+	};
+	struct policy_client liar[2];
+	struct policy_client_out co_h[2], co_l[2];
+	struct policy_in in;
+	struct policy_out out;
+
+	honest[0].proc_rss_bytes = 400 * MIB;
+	liar[0] = honest[0];
+	liar[1] = honest[1];
+	liar[0].retained_bytes = 1ull << 62;
+	liar[0].idle_bytes = 1ull << 62;
+	liar[0].in_use_bytes = 1ull << 61;
+	liar[0].lazy_freed_bytes = 1ull << 62;
+	in_init(&in, 2 * GIB, 900 * MIB, 0, honest, 2);
+	ck_assert_int_ge(policy_eval(&in, SEC, &out, co_h), 0);
+	in.clients = liar;
+	ck_assert_int_ge(policy_eval(&in, SEC, &out, co_l), 0);
+	ck_assert_uint_ne(co_h[1].limit_bytes, POLICY_LIMIT_KEEP);
+	/* its claims are cut to its 400 MiB: B keeps at least its share */
+	ck_assert_uint_ge(co_l[1].limit_bytes, co_h[1].limit_bytes);
+	ck_assert_uint_gt(co_l[1].limit_bytes, 800 * MIB);
+	/* the liar's in-use is bounded too: its floor is not 2^61 */
+	ck_assert_uint_le(co_l[0].limit_bytes, 2 * GIB);
+	/* its lazily freed claim is bounded by what it holds */
+	ck_assert_uint_le(out.lazy_freed_bytes, 400 * MIB);
+}
+END_TEST
+
+/* Figures near 2^64: sums saturate, nothing wraps to a small number,
+ * and fractions are defined (policy_scale, not (uint64_t)(double)). */
+START_TEST(test_policy_sums_saturate_and_fractions_are_defined)
+{
+	struct policy_client c[3];
+	struct policy_client_out co[3];
+	struct policy_in in;
+	struct policy_out out;
+	uint64_t total = 0;
+	int i;
+
+	ck_assert_uint_eq(policy_scale(UINT64_MAX, 1.0), UINT64_MAX);
+	ck_assert_uint_eq(policy_scale(UINT64_MAX, 2.0), UINT64_MAX);
+	ck_assert_uint_eq(policy_scale(UINT64_MAX, 0.0), 0);
+	ck_assert_uint_eq(policy_scale(UINT64_MAX, -1.0), 0);
+	ck_assert_uint_eq(policy_scale(UINT64_MAX, __builtin_nan("")), 0);
+	ck_assert_uint_eq(policy_scale(1ull << 40, 0.5), 1ull << 39);
+	ck_assert_uint_le(policy_scale(UINT64_MAX, 0.999999999), UINT64_MAX);
+	ck_assert_uint_gt(policy_scale(UINT64_MAX, 0.5), (1ull << 63) - GIB);
+	for (i = 0; i < 3; i++) {
+		c[i] = cl(i + 1, 0, UINT64_MAX, UINT64_MAX, 0);
+		c[i].pending_bytes = UINT64_MAX / 2;
+	}
+	/* usage and limit just under "unlimited": strong pressure too */
+	in_init(&in, (1ull << 62) - 1, (1ull << 62) - 2, 0, c, 3);
+	in.s.psi.some.avg10 = 50.0;
+	ck_assert_int_ge(policy_eval(&in, SEC, &out, co), 0);
+	for (i = 0; i < 3; i++) {
+		ck_assert_uint_le(co[i].trim_bytes, in.s.usage_bytes);
+		total += co[i].trim_bytes;
+		ck_assert_uint_ge(total, co[i].trim_bytes); /* no wrap */
+		if (co[i].limit_bytes != POLICY_LIMIT_KEEP)
+			ck_assert_uint_ge(co[i].limit_bytes,
+					  POLICY_LIMIT_MARGIN_MIN);
+	}
+	ck_assert_uint_le(out.want_bytes, in.s.usage_bytes);
+	ck_assert_uint_le(out.working_set_bytes, in.s.usage_bytes);
+}
+END_TEST
+
+/* Lazily freed bytes are the kernel's to take: they leave the working
+ * set, so a cgroup whose clients hold them is asked for less.  Counted
+ * once: they may already be in inactive_file. */
+START_TEST(test_policy_lazy_freed_counts_as_reclaimable)
+{
+	struct policy_client c[1] = {cl(1, 0, 200 * MIB, 600 * MIB, 300 * MIB)};
+	struct policy_client_out co[1];
+	struct policy_in in;
+	struct policy_out out;
+
+	/* 1 GiB, headroom 102.4 MiB, usage 980 MiB: 58.4 MiB over */
+	in_init(&in, GIB, 980 * MIB, 0, c, 1);
+	ck_assert_int_eq(policy_eval(&in, SEC, &out, co), 1);
+	ck_assert_uint_eq(co[0].trim_bytes, 980 * MIB + GIB / 10 - GIB);
+	/* 40 MiB of it lazily freed: only 18.4 MiB more is asked */
+	c[0].lazy_freed_bytes = 40 * MIB;
+	ck_assert_int_eq(policy_eval(&in, SEC, &out, co), 1);
+	ck_assert_uint_eq(out.lazy_freed_bytes, 40 * MIB);
+	ck_assert_uint_eq(out.working_set_bytes, 940 * MIB);
+	ck_assert_uint_eq(co[0].trim_bytes, 940 * MIB + GIB / 10 - GIB);
+	/* 100 MiB lazily freed: nothing to ask */
+	c[0].lazy_freed_bytes = 100 * MIB;
+	ck_assert_int_eq(policy_eval(&in, SEC, &out, co), 0);
+	ck_assert_uint_eq(co[0].trim_bytes, 0);
+	/* inactive_file that already holds them: max, not sum */
+	c[0].lazy_freed_bytes = 40 * MIB;
+	in.s.inactive_file_bytes = 30 * MIB;
+	ck_assert_int_eq(policy_eval(&in, SEC, &out, co), 1);
+	ck_assert_uint_eq(out.working_set_bytes, 940 * MIB);
+}
+END_TEST
+
+/* Near-OOM (usage within near_oom_margin of the limit, or max/oom events
+ * going up): NOW, and the cooldown does not hold it back. */
+START_TEST(test_policy_near_oom_is_urgent_through_cooldown)
+{
+	struct policy_client c[1] = {cl(1, 0, 200 * MIB, 600 * MIB, 300 * MIB)};
+	struct policy_client_out co[1];
+	struct policy_in in;
+	struct policy_out out;
+
+	/* far from the limit but in the headroom: LAZY, then cooldown */
+	in_init(&in, GIB, 940 * MIB, 0, c, 1);
+	ck_assert_int_eq(policy_eval(&in, SEC, &out, co), 1);
+	ck_assert_uint_eq(co[0].urgency, MR_PROTO_URGENCY_LAZY);
+	ck_assert_int_eq(out.near_oom, 0);
+	in.prev = out.next;
+	in.released_since_action = out.shed_bytes;
+	in.s.usage_bytes = 945 * MIB;
+	ck_assert_int_eq(policy_eval(&in, SEC + SEC / 10, &out, co), 0);
+	ck_assert_int_eq(out.reason, POLICY_COOLDOWN);
+	/* usage 10 MiB under the limit: near-OOM, NOW, within cooldown */
+	in.s.usage_bytes = GIB - 10 * MIB;
+	ck_assert_int_eq(policy_eval(&in, SEC + SEC / 5, &out, co), 1);
+	ck_assert_int_eq(out.near_oom, 1);
+	ck_assert_int_eq(out.reason, POLICY_NEAR_OOM);
+	ck_assert_uint_eq(co[0].urgency, MR_PROTO_URGENCY_NOW);
+	ck_assert_uint_ge(co[0].trim_bytes, 10 * MIB);
+	/* v1 failcnt / v2 "max" going up, usage lower: near-OOM too */
+	in.prev = out.next;
+	in.s.usage_bytes = 945 * MIB;
+	in.s.max_events = in.prev.max_events + 3;
+	ck_assert_int_eq(policy_eval(&in, SEC + SEC / 4, &out, co), 1);
+	ck_assert_int_eq(out.near_oom, 1);
+	ck_assert_uint_eq(co[0].urgency, MR_PROTO_URGENCY_NOW);
+	/* unchanged counters: back to the ordinary law (cooldown) */
+	in.prev = out.next;
+	ck_assert_int_eq(policy_eval(&in, SEC + SEC / 3, &out, co), 0);
+	ck_assert_int_eq(out.near_oom, 0);
+	ck_assert_int_eq(out.reason, POLICY_COOLDOWN);
+	/* a v1 cgroup full of page cache at its limit, hitting it: fine */
+	in.prev = out.next;
+	in.prev.last_action_ns = 0;
+	in.s.usage_bytes = GIB - MIB;
+	in.s.inactive_file_bytes = 600 * MIB;
+	in.s.max_events = in.prev.max_events + 100;
+	ck_assert_int_eq(policy_eval(&in, 10 * SEC, &out, co), 0);
+	ck_assert_int_eq(out.near_oom, 0);
+	ck_assert_uint_eq(co[0].trim_bytes, 0);
+}
+END_TEST
+
 START_TEST(test_policy_before_is_the_one_total_order)
 {
 	struct policy_client unkillable = {.pid = 1,
@@ -386,6 +572,13 @@ test_suite(void)
 	tcase_add_test(tc, test_policy_nothing_idle_and_unwatched);
 	tcase_add_test(tc, test_policy_soft_limit_hysteresis_and_lifting);
 	tcase_add_test(tc, test_policy_before_is_the_one_total_order);
+	tcase_add_test(tc,
+		       test_policy_soft_limit_never_below_in_use_plus_margin);
+	tcase_add_test(tc, test_policy_lying_client_cannot_push_neighbour_down);
+	tcase_add_test(tc,
+		       test_policy_sums_saturate_and_fractions_are_defined);
+	tcase_add_test(tc, test_policy_lazy_freed_counts_as_reclaimable);
+	tcase_add_test(tc, test_policy_near_oom_is_urgent_through_cooldown);
 	suite_add_tcase(s, tc);
 	return s;
 }
