@@ -30,7 +30,7 @@
 #include "memreclaim/protocol.h"
 #include "common/protocol.h"
 #include "client/client.h"
-#include "api/options.h"
+#include "os/options.h"
 #include "os/os.h"
 
 /* Frames handled per tick, so one tick stays short even if the daemon

@@ -10,7 +10,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
-#include "api/options.h"
+#include "os/options.h"
 #include "core/central.h"
 #include "core/init.h"
 #include "core/meta.h"

@@ -22,7 +22,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
-#include "api/options.h"
+#include "os/options.h"
 #include "core/heap.h"
 #include "core/meta.h"
 #include "core/pageheap.h"

@@ -39,7 +39,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
-#include "api/options.h"
+#include "os/options.h"
 #include "os/os.h"
 #include "os/purge.h"
 

@@ -31,7 +31,7 @@
 #include <pthread.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include "api/options.h"
+#include "os/options.h"
 #include "core/heap.h"
 #include "os/cgroup_limit.h"
 #include "os/os.h"

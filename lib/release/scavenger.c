@@ -78,7 +78,7 @@
 #include <unistd.h>
 #include "core/heap.h"
 #include "release/limit.h"
-#include "api/options.h"
+#include "os/options.h"
 #include "os/os.h"
 #include "os/purge.h"
 #include "release/release.h"

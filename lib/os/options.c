@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "memreclaim.h"
-#include "api/options.h"
+#include "os/options.h"
 #include "common/parse.h"
 
 enum opt_type { T_SIZE, T_BOOL, T_UINT, T_ENUM, T_STRING };

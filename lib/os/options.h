@@ -6,6 +6,10 @@
  * through mr_option_set("name", "value").  Values are stored as integers
  * (sizes in bytes, times in ms, enums as their index) except the socket
  * path.  Readers use mri_opt(MRI_OPT_X), a plain load.
+ *
+ * It sits in os/, the bottom layer, because every layer reads options: the
+ * environment is, like the kernel, something the library reads from
+ * outside.  It includes nothing of the library's.
  */
 #ifndef MRI_OPTIONS_H
 #define MRI_OPTIONS_H
