@@ -73,8 +73,13 @@ MR_API ssize_t mr_release(size_t bytes, enum mr_urgency urgency);
 /* Soft memory limit in bytes (0: none), like Go's GOMEMLIMIT.  Crossing it
  * makes the allocating thread release memory before mapping more.  The
  * default comes from MEMRECLAIM_LIMIT or the process's cgroup.
- * mr_limit_set returns 0 or -errno. */
+ * mr_limit_set returns 0 or -errno.
+ * mr_limit_hint sets a second, outside opinion (memreclaimd's LIMIT, passed
+ * on by the library's daemon client; 0 withdraws it): the limit in force,
+ * which mr_limit_get returns, is the smaller of the process's own and the
+ * hint, so a hint can tighten the limit but never erase or loosen it. */
 MR_API int mr_limit_set(size_t bytes);
+MR_API int mr_limit_hint(size_t bytes);
 MR_API size_t mr_limit_get(void);
 
 /* Options: the same names as the MEMRECLAIM_* environment variables,

@@ -3,9 +3,11 @@
  * free pages go back to the kernel (release_pick: whole hugepages oldest
  * first, then, when splitting is allowed, free runs inside partly used
  * hugepages), claiming them while the purge runs unlocked, and putting them
- * back as released (mri_pageheap_release_one, mri_pageheap_release); and
- * the immediate trim of excess idle memory a free may ask for
- * (mri_pageheap_excess_locked, mri_pageheap_trim).  It leaves placement to
+ * back as released (mri_pageheap_release_one, mri_pageheap_release),
+ * including the second stage: lazily freed hugepages made honest with
+ * MADV_DONTNEED (MRI_RELEASE_LAZY).  How much, with which advice and how
+ * old the pages must be is decided above the core (release/policy.c); this
+ * file only carries it out.  It leaves placement to
  * pageheap.c, the maps and lists to hugepage.c, and draining the central
  * lists to its callers (mri_heap_release in heap.c): the page heap never
  * calls up into the central lists.
@@ -18,46 +20,106 @@
 #include "os/os.h"
 #include "os/purge.h"
 
-/*
- * Excess idle memory goes back at once, without waiting for the scavenger:
- * when free-but-backed pages pass max(64 MiB, a quarter of the pages in
- * use), whole hugepages (oldest first) are released down to max(64 MiB, an
- * eighth).
- * Below that band the scavenger's delay rules, so bursts that repeat do
- * not thrash; above it a program that just freed a big structure shrinks
- * now, as it would under glibc (whose big blocks are munmapped on free).
- * Worked example: 800 MiB in use, 400 MiB just freed: 400 > 200, release
- * 300 MiB, keep 100 MiB for the next burst.  Why a quarter and an eighth:
- * see the peak RSS comparison in bench/README.  The decision is a few
- * arithmetic operations made under the heap lock the free already holds;
- * the release itself runs after it is dropped.
- */
-size_t
-mri_pageheap_excess_locked(const struct mri_pageheap *h)
-{
-	uint64_t in_use = h->mapped - h->nfree, idle = h->nfree - h->nrel;
-	uint64_t floor = ((uint64_t)64 << 20) / MRI_PAGE_SIZE, keep;
-
-	if (idle <= floor || idle <= in_use / 4)
-		return 0;
-	keep = in_use / 8 > floor ? in_use / 8 : floor;
-	return (size_t)(idle - keep) * MRI_PAGE_SIZE;
-}
-
-void
-mri_pageheap_trim(struct mri_pageheap *h, size_t excess)
-{
-	if (excess)
-		(void)mri_pageheap_release_one(h, excess, MADV_DONTNEED, 0, 0);
-}
-
 /* ---- release ---- */
 
 struct taken {
 	struct mri_chunk *c;
 	size_t pg, n;
-	size_t fresh; /* pages that become newly released */
+	size_t fresh; /* pages that become newly released, or (LAZY) lazily
+		       * freed pages that become released */
+	size_t crel;  /* LAZY: released pages the claim counted as retained */
 };
+
+/*
+ * Second stage: lazily freed whole hugepages, oldest first, free for at
+ * least min_age_ns.  They are claimed like an allocation while the purge
+ * runs (so nothing else can place a span there), but they stay out of the
+ * retained figure: claiming counts their released pages as retained again,
+ * which is taken back at once (same critical section) and restored just
+ * before they are put back.  Lock held.
+ */
+static unsigned
+release_pick_lazy(struct mri_pageheap *h, struct mri_purge_batch *b,
+		  struct taken *t, size_t want, unsigned flags,
+		  uint64_t min_age_ns, uint64_t now)
+{
+	unsigned nt = 0;
+	size_t got = 0;
+	struct mri_hp *hp, *prev;
+
+	for (hp = h->pool_lazy.tail; hp && nt < MRI_PURGE_MAX && got < want;
+	     hp = prev) {
+		prev = hp->prev;
+		if (now - hp->free_since_ns < min_age_ns)
+			break; /* the rest are younger */
+		t[nt].c = hp->chunk;
+		t[nt].pg = (size_t)hp->idx * MRI_HP_PAGES;
+		t[nt].n = MRI_HP_PAGES;
+		t[nt].fresh = hp->nlazy;
+		got += hp->nlazy;
+		t[nt].crel = (size_t)mri_hp_claim(h, hp, 0, MRI_HP_PAGES);
+		__atomic_sub_fetch(&mri_heap_retained_bytes,
+				   (uint64_t)t[nt].crel * MRI_PAGE_SIZE,
+				   __ATOMIC_RELAXED);
+		mri_purge_add(
+		    b,
+		    (void *)(hp->chunk->base + (size_t)hp->idx * MRI_HUGE_SIZE),
+		    MRI_HUGE_SIZE);
+		nt++;
+	}
+	if (!(flags & MRI_RELEASE_SPLIT))
+		return nt;
+	/* Lazily freed runs inside partly used hugepages (a sparse heap's,
+	 * lazily freed at once): the first run of each hugepage whose last
+	 * lazy free is old enough.  A claim may move hp to another bucket:
+	 * rescan after each. */
+	while (nt < MRI_PURGE_MAX && got < want) {
+		int u, found = 0;
+
+		for (u = 0; u < MRI_FILL_BUCKETS && !found; u++) {
+			unsigned l;
+
+			for (l = 0; l < MRI_FILL_BUCKETS && !found; l++) {
+				for (hp = h->filler[u][l].head; hp;
+				     hp = hp->next) {
+					int s, e;
+
+					if (!hp->nlazy ||
+					    now - hp->lazy_since_ns <
+						min_age_ns)
+						continue;
+					s = bits_next_set(hp->lazy, 0);
+					e = bits_next_clear(hp->lazy, s);
+					t[nt].c = hp->chunk;
+					t[nt].pg =
+					    (size_t)hp->idx * MRI_HP_PAGES +
+					    (size_t)s;
+					t[nt].n = (size_t)(e - s);
+					t[nt].fresh = (size_t)(e - s);
+					got += t[nt].n;
+					mri_purge_add(
+					    b,
+					    (void *)(hp->chunk->base +
+						     t[nt].pg * MRI_PAGE_SIZE),
+					    t[nt].n * MRI_PAGE_SIZE);
+					t[nt].crel = (size_t)mri_hp_claim(
+					    h, hp, s, e - s);
+					__atomic_sub_fetch(
+					    &mri_heap_retained_bytes,
+					    (uint64_t)t[nt].crel *
+						MRI_PAGE_SIZE,
+					    __ATOMIC_RELAXED);
+					nt++;
+					found = 1;
+					break;
+				}
+			}
+		}
+		if (!found)
+			break;
+	}
+	return nt;
+}
 
 /* Claim ranges to release from h into b/t, up to want pages.  Lock held. */
 static unsigned
@@ -68,6 +130,9 @@ release_pick(struct mri_pageheap *h, struct mri_purge_batch *b, struct taken *t,
 	size_t got = 0;
 	struct mri_hp *hp, *prev;
 
+	if (flags & MRI_RELEASE_LAZY)
+		return release_pick_lazy(h, b, t, want, flags, min_age_ns,
+					 now);
 	/* Whole hugepages, oldest first: no THP is split. */
 	for (hp = h->pool_backed.tail; hp && nt < MRI_PURGE_MAX && got < want;
 	     hp = prev) {
@@ -79,6 +144,7 @@ release_pick(struct mri_pageheap *h, struct mri_purge_batch *b, struct taken *t,
 		t[nt].pg = (size_t)hp->idx * MRI_HP_PAGES;
 		t[nt].n = MRI_HP_PAGES;
 		t[nt].fresh = MRI_HP_PAGES - hp->nrel;
+		t[nt].crel = 0;
 		got += t[nt].fresh;
 		mri_hp_claim(h, hp, 0, MRI_HP_PAGES);
 		mri_purge_add(
@@ -113,6 +179,7 @@ release_pick(struct mri_pageheap *h, struct mri_purge_batch *b, struct taken *t,
 					    (size_t)s;
 					t[nt].n = (size_t)(e - s);
 					t[nt].fresh = (size_t)(e - s);
+					t[nt].crel = 0;
 					got += t[nt].n;
 					mri_purge_add(
 					    b,
@@ -139,7 +206,8 @@ mri_pageheap_release_one(struct mri_pageheap *h, size_t bytes, int advice,
 	struct mri_purge_batch b;
 	struct taken t[MRI_PURGE_MAX];
 	size_t done = 0;
-	int lazy = advice == MADV_FREE;
+	int lazy = advice == MADV_FREE, second = !!(flags & MRI_RELEASE_LAZY);
+	uint64_t now;
 
 	while (done < bytes) {
 		size_t left = bytes - done, before = done;
@@ -155,11 +223,27 @@ mri_pageheap_release_one(struct mri_pageheap *h, size_t bytes, int advice,
 		if (nt == 0)
 			break;
 		mri_purge_flush(&b);
+		now = mri_os->now_ns();
 		pthread_mutex_lock(&h->lock);
 		for (i = 0; i < nt; i++) {
 			int ok = b.r[i].err == 0;
-			mri_range_unclaim(h, t[i].c, t[i].pg, t[i].n, ok,
-					  ok && lazy);
+
+			if (second) {
+				/* Still released either way; lazily freed
+				 * again if the advice failed. */
+				__atomic_add_fetch(&mri_heap_retained_bytes,
+						   (uint64_t)t[i].crel *
+						       MRI_PAGE_SIZE,
+						   __ATOMIC_RELAXED);
+				mri_range_unclaim(h, t[i].c, t[i].pg, t[i].n,
+						  1, !ok);
+			} else {
+				mri_range_unclaim(h, t[i].c, t[i].pg, t[i].n,
+						  ok, ok && lazy);
+				if (ok && lazy)
+					t[i].c->hp[t[i].pg / MRI_HP_PAGES]
+					    .lazy_since_ns = now;
+			}
 			if (ok)
 				done += t[i].fresh * MRI_PAGE_SIZE;
 		}

@@ -73,6 +73,7 @@ static const struct opt_desc opt_table[MRI_OPT__COUNT] = {
 	[MRI_OPT_SOCKET] = { "socket", T_STRING, 0, NULL },
 	[MRI_OPT_STATS_INTERVAL_MS] = { "stats_interval_ms", T_UINT, 1000,
 					NULL },
+	[MRI_OPT_LAZY_FREE] = { "lazy_free", T_BOOL, 1, NULL },
 };
 /* clang-format on */
 

@@ -40,6 +40,8 @@ enum mri_opt_id {
 	MRI_OPT_DAEMON,	    /* bool: talk to memreclaimd if it runs */
 	MRI_OPT_SOCKET,	    /* string: memreclaimd socket path */
 	MRI_OPT_STATS_INTERVAL_MS, /* STATS report period to the daemon */
+	MRI_OPT_LAZY_FREE,	   /* bool: first release stage, MADV_FREE at
+				    * once (see release/policy.c) */
 	MRI_OPT__COUNT
 };
 
