@@ -3,8 +3,10 @@
  * connection to the daemon and the state machine around it: connect
  * (non-blocking) when the socket exists, HELLO, STATS every
  * stats_interval_ms, obey TRIM (mr_release, answered with TRIM_DONE) and
- * LIMIT (mr_limit_set), and on EOF, error, BYE or a malformed frame close
- * and reconnect with exponential backoff.  With no daemon it stays silent:
+ * LIMIT (mr_limit_hint: the daemon's opinion, which can tighten the
+ * process's own limit but never erase or loosen it, and which is withdrawn
+ * when the connection ends), and on EOF, error, BYE or a malformed frame
+ * close and reconnect with exponential backoff.  With no daemon it stays silent:
  * a failed connect costs one socket() and one connect() per backoff step.
  *
  * It leaves the thread, the poll and the clock to the scavenger
@@ -40,7 +42,7 @@
 /* clang-format off */
 static const struct mri_client_ops client_ops_real = {
 	.release = mr_release,
-	.limit_set = mr_limit_set,
+	.limit_set = mr_limit_hint,
 	.stats_get = mr_stats_get,
 };
 /* clang-format on */
@@ -54,6 +56,7 @@ static struct {
 	uint64_t backoff_ns;	      /* wait after the next failure */
 	uint64_t connected_ns;	      /* fd >= 0: when it connected */
 	uint64_t next_stats_ns;	      /* fd >= 0: next STATS */
+	int limit_held;		      /* a LIMIT of this connection applies */
 	struct mr_stats st;	      /* scratch for mr_stats_get (too big for
 				       * a thread stack we do not size) */
 	struct mri_client_counters n; /* relaxed atomics */
@@ -119,6 +122,11 @@ client_close(uint64_t now_ns, uint64_t backoff_ns)
 	close(cl.fd);
 	cl.fd = -1;
 	__atomic_store_n(&cl.n.connected, 0, __ATOMIC_RELAXED);
+	/* The daemon's limit lapses with the connection that carried it. */
+	if (cl.limit_held) {
+		cl.limit_held = 0;
+		(void)cl.ops->limit_set(0);
+	}
 	CLIENT_COUNT(disconnects, 1);
 	if (now_ns - cl.connected_ns >= MRI_CLIENT_STABLE_NS)
 		cl.backoff_ns = MRI_CLIENT_BACKOFF_MIN_NS;
@@ -313,6 +321,7 @@ client_read(uint64_t now_ns)
 			uint64_t lim = m.u.limit.limit_bytes;
 
 			CLIENT_COUNT(limits_received, 1);
+			cl.limit_held = lim != 0;
 			(void)cl.ops->limit_set(lim > SIZE_MAX ? SIZE_MAX
 							       : (size_t)lim);
 			break;

@@ -62,7 +62,7 @@ MRI_HIDDEN void mri_client_counters(struct mri_client_counters *c);
 
 /*
  * The seam for unit tests: what the client calls to obey the daemon.  The
- * default table calls mr_release, mr_limit_set and mr_stats_get.  A test
+ * default table calls mr_release, mr_limit_hint and mr_stats_get.  A test
  * installs its own before the first tick; NULL restores the default.
  */
 struct mri_client_ops {
