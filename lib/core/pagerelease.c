@@ -31,48 +31,84 @@ struct taken {
 };
 
 /*
- * Second stage: lazily freed whole hugepages, oldest first, free for at
- * least min_age_ns.  They are claimed like an allocation while the purge
- * runs (so nothing else can place a span there), but they stay out of the
- * retained figure: claiming counts their released pages as retained again,
- * which is taken back at once (same critical section) and restored just
- * before they are put back.  Lock held.
+ * Put pages [s, s+n) of hp in the batch, claimed like an allocation while
+ * the purge runs unlocked, so nothing else can place a span there.
+ * Lazily freed pages (the second stage) stay out of the retained figure:
+ * the claim counts their released pages as retained again, which is taken
+ * back at once, in the same critical section, and restored just before
+ * they are put back.  Lock held.
+ */
+static void
+take(struct mri_pageheap *h, struct mri_purge_batch *b, struct taken *t,
+     struct mri_hp *hp, int s, int n, size_t fresh, int lazy)
+{
+	t->c = hp->chunk;
+	t->pg = (size_t)hp->idx * MRI_HP_PAGES + (size_t)s;
+	t->n = (size_t)n;
+	t->fresh = fresh;
+	t->crel = (size_t)mri_hp_claim(h, hp, s, n);
+	if (lazy)
+		__atomic_sub_fetch(&mri_heap_retained_bytes,
+				   (uint64_t)t->crel * MRI_PAGE_SIZE,
+				   __ATOMIC_RELAXED);
+	else
+		t->crel = 0;
+	mri_purge_add(b, (void *)(hp->chunk->base + t->pg * MRI_PAGE_SIZE),
+		      t->n * MRI_PAGE_SIZE);
+}
+
+/* The first run of partly used hugepage hp worth taking: its lazily freed
+ * pages when their last lazy free is min_age_ns old (lazy), else its free
+ * backed pages.  Returns the first page and sets *end, or returns -1. */
+static int
+hp_run(const struct mri_hp *hp, int lazy, uint64_t min_age_ns, uint64_t now,
+       int *end)
+{
+	uint64_t bk[4];
+	int w, s;
+
+	if (lazy && (!hp->nlazy || now - hp->lazy_since_ns < min_age_ns))
+		return -1;
+	for (w = 0; w < 4; w++)
+		bk[w] = lazy ? hp->lazy[w] : hp->free[w] & ~hp->rel[w];
+	s = bits_next_set(bk, 0);
+	if (s >= 256)
+		return -1;
+	*end = bits_next_clear(bk, s);
+	return s;
+}
+
+/*
+ * Claim ranges to release from h into b/t, up to want pages.  Lock held.
+ * Whole hugepages first, oldest first (no THP is split): free backed ones,
+ * or with MRI_RELEASE_LAZY lazily freed ones (the second stage).  Then,
+ * with MRI_RELEASE_SPLIT, runs inside partly used hugepages, emptiest
+ * first; each claim may move a hugepage to another bucket, so the scan
+ * starts over after each.
  */
 static unsigned
-release_pick_lazy(struct mri_pageheap *h, struct mri_purge_batch *b,
-		  struct taken *t, size_t want, unsigned flags,
-		  uint64_t min_age_ns, uint64_t now)
+release_pick(struct mri_pageheap *h, struct mri_purge_batch *b, struct taken *t,
+	     size_t want, unsigned flags, uint64_t min_age_ns, uint64_t now)
 {
+	int lazy = !!(flags & MRI_RELEASE_LAZY);
+	struct mri_hplist *pool = lazy ? &h->pool_lazy : &h->pool_backed;
 	unsigned nt = 0;
 	size_t got = 0;
 	struct mri_hp *hp, *prev;
 
-	for (hp = h->pool_lazy.tail; hp && nt < MRI_PURGE_MAX && got < want;
+	for (hp = pool->tail; hp && nt < MRI_PURGE_MAX && got < want;
 	     hp = prev) {
+		size_t fresh = lazy ? hp->nlazy : MRI_HP_PAGES - hp->nrel;
+
 		prev = hp->prev;
-		if (now - hp->free_since_ns < min_age_ns)
+		if ((lazy || !(flags & MRI_RELEASE_SPLIT)) &&
+		    now - hp->free_since_ns < min_age_ns)
 			break; /* the rest are younger */
-		t[nt].c = hp->chunk;
-		t[nt].pg = (size_t)hp->idx * MRI_HP_PAGES;
-		t[nt].n = MRI_HP_PAGES;
-		t[nt].fresh = hp->nlazy;
-		got += hp->nlazy;
-		t[nt].crel = (size_t)mri_hp_claim(h, hp, 0, MRI_HP_PAGES);
-		__atomic_sub_fetch(&mri_heap_retained_bytes,
-				   (uint64_t)t[nt].crel * MRI_PAGE_SIZE,
-				   __ATOMIC_RELAXED);
-		mri_purge_add(
-		    b,
-		    (void *)(hp->chunk->base + (size_t)hp->idx * MRI_HUGE_SIZE),
-		    MRI_HUGE_SIZE);
-		nt++;
+		got += fresh;
+		take(h, b, &t[nt++], hp, 0, MRI_HP_PAGES, fresh, lazy);
 	}
 	if (!(flags & MRI_RELEASE_SPLIT))
 		return nt;
-	/* Lazily freed runs inside partly used hugepages (a sparse heap's,
-	 * lazily freed at once): the first run of each hugepage whose last
-	 * lazy free is old enough.  A claim may move hp to another bucket:
-	 * rescan after each. */
 	while (nt < MRI_PURGE_MAX && got < want) {
 		int u, found = 0;
 
@@ -84,110 +120,13 @@ release_pick_lazy(struct mri_pageheap *h, struct mri_purge_batch *b,
 				     hp = hp->next) {
 					int s, e;
 
-					if (!hp->nlazy ||
-					    now - hp->lazy_since_ns <
-						min_age_ns)
+					s = hp_run(hp, lazy, min_age_ns, now,
+						   &e);
+					if (s < 0)
 						continue;
-					s = bits_next_set(hp->lazy, 0);
-					e = bits_next_clear(hp->lazy, s);
-					t[nt].c = hp->chunk;
-					t[nt].pg =
-					    (size_t)hp->idx * MRI_HP_PAGES +
-					    (size_t)s;
-					t[nt].n = (size_t)(e - s);
-					t[nt].fresh = (size_t)(e - s);
-					got += t[nt].n;
-					mri_purge_add(
-					    b,
-					    (void *)(hp->chunk->base +
-						     t[nt].pg * MRI_PAGE_SIZE),
-					    t[nt].n * MRI_PAGE_SIZE);
-					t[nt].crel = (size_t)mri_hp_claim(
-					    h, hp, s, e - s);
-					__atomic_sub_fetch(
-					    &mri_heap_retained_bytes,
-					    (uint64_t)t[nt].crel *
-						MRI_PAGE_SIZE,
-					    __ATOMIC_RELAXED);
-					nt++;
-					found = 1;
-					break;
-				}
-			}
-		}
-		if (!found)
-			break;
-	}
-	return nt;
-}
-
-/* Claim ranges to release from h into b/t, up to want pages.  Lock held. */
-static unsigned
-release_pick(struct mri_pageheap *h, struct mri_purge_batch *b, struct taken *t,
-	     size_t want, unsigned flags, uint64_t min_age_ns, uint64_t now)
-{
-	unsigned nt = 0;
-	size_t got = 0;
-	struct mri_hp *hp, *prev;
-
-	if (flags & MRI_RELEASE_LAZY)
-		return release_pick_lazy(h, b, t, want, flags, min_age_ns,
-					 now);
-	/* Whole hugepages, oldest first: no THP is split. */
-	for (hp = h->pool_backed.tail; hp && nt < MRI_PURGE_MAX && got < want;
-	     hp = prev) {
-		prev = hp->prev;
-		if (!(flags & MRI_RELEASE_SPLIT) &&
-		    now - hp->free_since_ns < min_age_ns)
-			break; /* the rest are younger */
-		t[nt].c = hp->chunk;
-		t[nt].pg = (size_t)hp->idx * MRI_HP_PAGES;
-		t[nt].n = MRI_HP_PAGES;
-		t[nt].fresh = MRI_HP_PAGES - hp->nrel;
-		t[nt].crel = 0;
-		got += t[nt].fresh;
-		mri_hp_claim(h, hp, 0, MRI_HP_PAGES);
-		mri_purge_add(
-		    b,
-		    (void *)(hp->chunk->base + (size_t)hp->idx * MRI_HUGE_SIZE),
-		    MRI_HUGE_SIZE);
-		nt++;
-	}
-	if (!(flags & MRI_RELEASE_SPLIT))
-		return nt;
-	/* Free backed runs inside partly used hugepages, emptiest first.
-	 * Each claim moves hp to another bucket, so rescan after each. */
-	while (nt < MRI_PURGE_MAX && got < want) {
-		int u, found = 0;
-		for (u = 0; u < MRI_FILL_BUCKETS && !found; u++) {
-			unsigned l;
-			for (l = 0; l < MRI_FILL_BUCKETS && !found; l++) {
-				for (hp = h->filler[u][l].head; hp;
-				     hp = hp->next) {
-					uint64_t bk[4];
-					int w, s, e;
-					for (w = 0; w < 4; w++)
-						bk[w] =
-						    hp->free[w] & ~hp->rel[w];
-					s = bits_next_set(bk, 0);
-					if (s >= 256)
-						continue;
-					e = bits_next_clear(bk, s);
-					t[nt].c = hp->chunk;
-					t[nt].pg =
-					    (size_t)hp->idx * MRI_HP_PAGES +
-					    (size_t)s;
-					t[nt].n = (size_t)(e - s);
-					t[nt].fresh = (size_t)(e - s);
-					t[nt].crel = 0;
-					got += t[nt].n;
-					mri_purge_add(
-					    b,
-					    (void *)(hp->chunk->base +
-						     t[nt].pg * MRI_PAGE_SIZE),
-					    t[nt].n * MRI_PAGE_SIZE);
-					mri_hp_claim(h, hp, s, e - s);
-					nt++;
+					got += (size_t)(e - s);
+					take(h, b, &t[nt++], hp, s, e - s,
+					     (size_t)(e - s), lazy);
 					found = 1;
 					break;
 				}
