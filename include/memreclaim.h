@@ -174,6 +174,12 @@ enum mr_profile_kind {
 
 /* Write a heap profile to fd.  Returns 0 or -errno (-EINVAL: bad kind). */
 MR_API int mr_profile_dump(int fd, int kind);
+/* The same through a callback that must take all n bytes or return -errno
+ * (which stops the dump and is returned).  Called on the caller's thread;
+ * it may allocate. */
+MR_API int mr_profile_write(int kind,
+			    int (*write)(void *ctx, const void *p, size_t n),
+			    void *ctx);
 
 #ifdef __cplusplus
 }

@@ -434,6 +434,15 @@ fd_sink(void *ctx, const void *p, size_t n)
 }
 
 MR_API int
+mr_profile_write(int kind, int (*write)(void *ctx, const void *p, size_t n),
+		 void *ctx)
+{
+	if (!write)
+		return -EINVAL;
+	return mri_prof_write(kind, write, ctx);
+}
+
+MR_API int
 mr_profile_dump(int fd, int kind)
 {
 	if (fd < 0)
