@@ -176,7 +176,7 @@ free_slow(void *p, struct mri_span *s)
 	if (unlikely(!s))
 		bad_pointer("free", p);
 	if (unlikely(s->sampled))
-		mri_prof_free(p);
+		mri_prof_free(p, s);
 	if (s->cls == 0) {
 		if (unlikely((uintptr_t)p != s->start))
 			bad_pointer("free", p);

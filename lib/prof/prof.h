@@ -23,11 +23,14 @@
  * unit pprof reports, which counts samples and bytes allocated and freed;
  * buckets live forever (metadata), prepended to a list that a dump reads
  * without the lock.  Each live sampled object has a record in an
- * open-addressing table keyed by its address, and its span is marked
- * `sampled`.  free() looks in the table only for pointers of marked spans:
- * the mark is in the cache line free() reads anyway, so unmarked frees
- * (nearly all: at the default interval a 1 GiB heap holds ~2000 samples)
- * pay one byte compare and never the table's lock.  Everything is
+ * open-addressing table keyed by its address, and its span counts its live
+ * samples (`sampled`).  free() looks in the table only for pointers of
+ * spans whose count is not zero: the count is in the cache line free()
+ * reads anyway, so the other frees (nearly all: at the default interval a
+ * 1 GiB heap holds ~2000 samples, so at most ~2000 spans hold one) pay one
+ * byte compare and never the table's lock.  A per-object bit would need
+ * memory per object or a second lookup; a Bloom filter a shared cache
+ * line written on every sample.  Everything is
  * metadata (core/meta.h): a sample never calls malloc.
  *
  * Lock order: prof lock is a leaf; the central and page heap locks are
@@ -56,8 +59,9 @@ MRI_HIDDEN int mri_prof_tick(size_t size);
 /* Record p (size bytes requested, ra: the return address of the malloc
  * family call) as a sample. */
 MRI_HIDDEN void mri_prof_record(void *p, size_t size, void *ra);
-/* p, of a span marked sampled, is being freed. */
-MRI_HIDDEN void mri_prof_free(void *p);
+/* p, of span s which holds samples, is being freed. */
+struct mri_span;
+MRI_HIDDEN void mri_prof_free(void *p, struct mri_span *s);
 /* A large sampled object moved (realloc by remapping). */
 MRI_HIDDEN void mri_prof_move(void *from, void *to);
 

@@ -222,6 +222,18 @@ live_remove(struct live *l)
 	live_dead++;
 }
 
+/* Count a live sample in or out of its span (prof lock).  Saturates: a
+ * span that once held 255 keeps its frees on the slow path. */
+static void
+span_mark(struct mri_span *s, int delta)
+{
+	uint8_t n = __atomic_load_n(&s->sampled, __ATOMIC_RELAXED);
+
+	if (n == 255 || (delta < 0 && n == 0))
+		return;
+	__atomic_store_n(&s->sampled, (uint8_t)(n + delta), __ATOMIC_RELAXED);
+}
+
 void
 mri_prof_record(void *p, size_t size, void *ra)
 {
@@ -239,14 +251,14 @@ mri_prof_record(void *p, size_t size, void *ra)
 		__atomic_store_n(&b->allocs, b->allocs + 1, __ATOMIC_RELAXED);
 		s = mri_pagemap_lookup(p);
 		if (s)
-			s->sampled = 1;
+			span_mark(s, 1);
 	}
 	pthread_mutex_unlock(&prof_lock);
 	prof_busy = 0;
 }
 
 void
-mri_prof_free(void *p)
+mri_prof_free(void *p, struct mri_span *s)
 {
 	struct live *l;
 
@@ -256,6 +268,7 @@ mri_prof_free(void *p)
 		__atomic_store_n(&l->b->frees, l->b->frees + 1,
 				 __ATOMIC_RELAXED);
 		live_remove(l);
+		span_mark(s, -1);
 	}
 	pthread_mutex_unlock(&prof_lock);
 }
@@ -274,7 +287,7 @@ mri_prof_move(void *from, void *to)
 		live_remove(l);
 		if (live_insert((uintptr_t)to, b) == 0 &&
 		    (s = mri_pagemap_lookup(to)) != NULL)
-			s->sampled = 1;
+			span_mark(s, 1);
 	}
 	pthread_mutex_unlock(&prof_lock);
 }
