@@ -80,6 +80,13 @@ MRI_HIDDEN int mri_prof_stack(void **pcs, int max, void *ra);
 /* Which walker a capture uses now (enum mri_prof_unwind, never AUTO). */
 MRI_HIDDEN int mri_prof_unwinder(void);
 
+/* /proc/self/maps (write.c): each line (NUL-terminated, no newline) to
+ * line, and the raw bytes to raw(ctx) when raw is given.  0 or -errno. */
+MRI_HIDDEN int mri_prof_maps(void (*line)(const char *), mrc_sink_fn raw,
+			     void *ctx);
+/* Parse lower-case hex at s into *v; returns the first other char. */
+MRI_HIDDEN const char *mri_prof_hex(const char *s, uintptr_t *v);
+
 /* Sample books (sample.c), read by the writer. */
 struct mri_prof_bucket {
 	struct mri_prof_bucket *hnext; /* hash chain (prof lock) */

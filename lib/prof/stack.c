@@ -39,36 +39,20 @@ static int lib_known;
 static uintptr_t main_stack_hi;
 static __thread uintptr_t tls_stack_hi MRI_TLS_IE;
 
-/* Parse "start-end perms offset dev inode path" (hex). */
-static const char *
-maps_hex(const char *s, uintptr_t *v)
-{
-	uintptr_t r = 0;
-
-	for (;; s++) {
-		if (*s >= '0' && *s <= '9')
-			r = r * 16 + (uintptr_t)(*s - '0');
-		else if (*s >= 'a' && *s <= 'f')
-			r = r * 16 + (uintptr_t)(*s - 'a' + 10);
-		else
-			break;
-	}
-	*v = r;
-	return s;
-}
-
 static char exe_path[256];
+static void stack_learn(void);
 
 static void
-maps_line(const char *l, uintptr_t self)
+maps_line(const char *l)
 {
+	uintptr_t self = (uintptr_t)&stack_learn;
 	uintptr_t lo, hi;
 	const char *e = strchr(l, '\0');
 
-	l = maps_hex(l, &lo);
+	l = mri_prof_hex(l, &lo);
 	if (*l != '-')
 		return;
-	maps_hex(l + 1, &hi);
+	mri_prof_hex(l + 1, &hi);
 	if (e - l > 7 && !strcmp(e - 7, "[stack]"))
 		main_stack_hi = hi;
 	if (self >= lo && self < hi) {
@@ -85,29 +69,10 @@ maps_line(const char *l, uintptr_t self)
 static void
 stack_learn(void)
 {
-	char buf[4096], line[512];
-	size_t ln = 0;
-	ssize_t n, i;
-	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	uintptr_t self = (uintptr_t)&stack_learn;
-
 	ssize_t k = readlink("/proc/self/exe", exe_path, sizeof(exe_path) - 1);
 
 	exe_path[k > 0 ? k : 0] = '\0';
-	if (fd >= 0) {
-		while ((n = read(fd, buf, sizeof(buf))) > 0)
-			for (i = 0; i < n; i++) {
-				if (buf[i] != '\n') {
-					if (ln < sizeof(line) - 1)
-						line[ln++] = buf[i];
-					continue;
-				}
-				line[ln] = '\0';
-				maps_line(line, self);
-				ln = 0;
-			}
-		close(fd);
-	}
+	(void)mri_prof_maps(maps_line, NULL, NULL);
 	__atomic_store_n(&lib_known, 1, __ATOMIC_RELEASE);
 }
 

@@ -132,8 +132,8 @@ out_value_type(struct out *o, unsigned field, const char *type,
 	out_msg(o, field, &m);
 }
 
-static const char *
-hex_in(const char *s, uintptr_t *v)
+const char *
+mri_prof_hex(const char *s, uintptr_t *v)
 {
 	uintptr_t r = 0;
 
@@ -160,13 +160,13 @@ maps_add(const char *l)
 	if (nmaps == MAX_MAPPINGS)
 		return;
 	m = &maps[nmaps];
-	l = hex_in(l, &m->start);
+	l = mri_prof_hex(l, &m->start);
 	if (*l != '-')
 		return;
-	l = hex_in(l + 1, &m->limit);
+	l = mri_prof_hex(l + 1, &m->limit);
 	if (strncmp(l, " r-x", 4) && strncmp(l, " --x", 4))
 		return;
-	hex_in(l + 6, &m->offset);
+	mri_prof_hex(l + 6, &m->offset);
 	path = strchr(l, '/');
 	if (!path || (n = strlen(path)) >= sizeof(m->path))
 		return;
@@ -174,10 +174,15 @@ maps_add(const char *l)
 	nmaps++;
 }
 
-/* Read /proc/self/maps line by line; each line to fn, and (raw) to o when
- * o is given (the text format's MAPPED_LIBRARIES). */
 static int
-maps_read(void (*fn)(const char *), struct out *o)
+out_sink(void *ctx, const void *p, size_t n)
+{
+	out_write(ctx, p, n);
+	return 0;
+}
+
+int
+mri_prof_maps(void (*fn)(const char *), mrc_sink_fn raw, void *ctx)
 {
 	char buf[4096], line[512];
 	size_t ln = 0;
@@ -187,8 +192,8 @@ maps_read(void (*fn)(const char *), struct out *o)
 	if (fd < 0)
 		return -errno;
 	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		if (o)
-			out_write(o, buf, (size_t)n);
+		if (raw)
+			(void)raw(ctx, buf, (size_t)n);
 		for (i = 0; fn && i < n; i++) {
 			if (buf[i] != '\n') {
 				if (ln < sizeof(line) - 1)
@@ -386,7 +391,7 @@ write_text(struct out *o, struct mri_prof_bucket *list)
 		out_write(o, line, (size_t)(p - line));
 	}
 	out_write(o, "\nMAPPED_LIBRARIES:\n", 19);
-	(void)maps_read(NULL, o);
+	(void)mri_prof_maps(NULL, out_sink, o);
 }
 
 int
@@ -404,7 +409,7 @@ mri_prof_write(int kind, mrc_sink_fn sink, void *ctx)
 		write_text(&o, list);
 	} else {
 		nmaps = 0;
-		(void)maps_read(maps_add, NULL);
+		(void)mri_prof_maps(maps_add, NULL, NULL);
 		o.gz = &gz;
 		o.err = mrc_gz_begin(&gz, sink, ctx);
 		write_proto(&o, kind, list);
