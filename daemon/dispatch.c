@@ -12,6 +12,7 @@
 #include "control.h"
 #include "dispatch.h"
 #include "log.h"
+#include "profile.h"
 #include "transport.h"
 #include "watch.h"
 
@@ -82,7 +83,8 @@ dispatch_frame(struct mrd *d, struct mrd_client *c,
 			    "control request on a client connection");
 			return -1;
 		}
-		if (!dispatch_ctl_allowed(d, c)) {
+		if (!dispatch_ctl_allowed(d, c) &&
+		    !profile_owner_asks(d, c, &m->u.ctl_request)) {
 			d->n.frames_rejected++;
 			transport_drop(d, c, MR_BYE_PROTOCOL,
 				       "control request without permission");
@@ -117,6 +119,8 @@ dispatch_frame(struct mrd *d, struct mrd_client *c,
 		transport_drop(d, c, MR_BYE_PROTOCOL, "frame before HELLO");
 		return -1;
 	}
+	if (type == MR_MSG_PROF_DATA || type == MR_MSG_PROF_END)
+		return profile_frame(d, c, m);
 	if (type == MR_MSG_STATS) {
 		c->stats = m->u.stats;
 		c->has_stats = 1;
@@ -139,6 +143,7 @@ dispatch_frame(struct mrd *d, struct mrd_client *c,
 static void
 dispatch_closing(struct mrd *d, struct mrd_client *c)
 {
+	profile_closing(d, c);
 	if (c->cg) {
 		watch_put(d, c->cg);
 		c->cg = NULL;

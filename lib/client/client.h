@@ -69,6 +69,10 @@ struct mri_client_ops {
 	ssize_t (*release)(size_t bytes, enum mr_urgency urgency);
 	int (*limit_set)(size_t bytes);
 	int (*stats_get)(struct mr_stats *st);
+	int (*profile_write)(int kind,
+			     int (*write)(void *ctx, const void *p, size_t n),
+			     void *ctx);
+	int (*option_set)(const char *name, const char *value);
 };
 MRI_HIDDEN void mri_client_set_ops(const struct mri_client_ops *ops);
 

@@ -46,6 +46,20 @@ static const char *const numa_names[] = {
 };
 /* clang-format on */
 
+/* clang-format off */
+static const char *const unwind_names[] = {
+	[MRI_PROF_UNWIND_AUTO] = "auto",
+	[MRI_PROF_UNWIND_FP] = "fp",
+	[MRI_PROF_UNWIND_LIBUNWIND] = "libunwind",
+	NULL,
+};
+static const char *const format_names[] = {
+	[MRI_PROF_FORMAT_PROTO] = "proto",
+	[MRI_PROF_FORMAT_TEXT] = "text",
+	NULL,
+};
+/* clang-format on */
+
 #define MiB (1024LL * 1024)
 /* clang-format off */
 static const struct opt_desc opt_table[MRI_OPT__COUNT] = {
@@ -74,6 +88,13 @@ static const struct opt_desc opt_table[MRI_OPT__COUNT] = {
 	[MRI_OPT_STATS_INTERVAL_MS] = { "stats_interval_ms", T_UINT, 1000,
 					NULL },
 	[MRI_OPT_LAZY_FREE] = { "lazy_free", T_BOOL, 1, NULL },
+	[MRI_OPT_PROF] = { "prof", T_BOOL, 0, NULL },
+	[MRI_OPT_PROF_INTERVAL] = { "prof_interval", T_SIZE, 512 * 1024,
+				    NULL },
+	[MRI_OPT_PROF_UNWIND] = { "prof_unwind", T_ENUM, MRI_PROF_UNWIND_AUTO,
+				  unwind_names },
+	[MRI_OPT_PROF_FORMAT] = { "prof_format", T_ENUM, MRI_PROF_FORMAT_PROTO,
+				  format_names },
 };
 /* clang-format on */
 
@@ -151,6 +172,8 @@ opt_set(int id, const char *v)
 	rc = opt_parse(id, v, &val);
 	if (rc < 0)
 		return rc;
+	if (id == MRI_OPT_PROF_INTERVAL && val == 0)
+		return -EINVAL;
 	if (id == MRI_OPT_CHUNK_SIZE &&
 	    (val < (2 << 20) || (val & ((2 << 20) - 1))))
 		return -EINVAL;
@@ -195,6 +218,18 @@ mri_options_init(void)
 			if (v)
 				(void)opt_set(i, v);
 		}
+}
+
+const char *
+mri_opt_env(const char *name)
+{
+	char **ep;
+	const char *v;
+
+	for (ep = environ; ep && *ep; ep++)
+		if ((v = opt_env_match(*ep, name)) != NULL)
+			return v;
+	return NULL;
 }
 
 const char *
