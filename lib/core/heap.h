@@ -91,13 +91,17 @@ extern uint64_t mri_heap_soft_limit MRI_HIDDEN;
  *   limit_exceeded(n): handing out n more bytes would push retained memory
  *     past mri_heap_soft_limit; release, then return 0 to go ahead or
  *     -ENOMEM to fail the allocation.
- *   wake(): a hugepage just became wholly free (its release delay starts
- *     now).  Must be cheap and async-signal-safe.
+ *   freed(in_use, idle): free memory worth a release batch appeared (a
+ *     hugepage became wholly free, or a hugepage's worth of pages was
+ *     freed); in_use and idle are that node's page heap's bytes in spans
+ *     and free backed bytes.  Cheap unless the release path decides to
+ *     give a large excess back at once, which it then does right there,
+ *     as a free of a big block does under glibc.
  * Either may be NULL.
  */
 struct mri_heap_hooks {
 	int (*limit_exceeded)(size_t n);
-	void (*wake)(void);
+	void (*freed)(uint64_t in_use_bytes, uint64_t idle_bytes);
 };
 /* Register hooks (static storage; NULL: none, the core runs alone).  Set
  * once at start-up, before other threads allocate; tests may reset it. */

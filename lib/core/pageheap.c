@@ -456,29 +456,37 @@ mri_pageheap_alloc(int node, size_t npages, size_t align, unsigned cls)
  * hugepage empties).  Large and small frees alike end here, and so do spans
  * the large-span cache evicts.  The hook costs a syscall at most once per
  * scavenger cycle (it kicks the thread only when it was not kicked
- * already).  Lock held: counts; the caller calls heap_wake after dropping
- * it when this returns 1.
+ * already).  Lock held: counts, and fills *f with the heap's figures for
+ * the hook; the caller calls heap_wake after dropping the lock.
  */
-static int
-heap_freed_locked(struct mri_pageheap *h, uint64_t npages, uint64_t emptied)
+struct heap_freed {
+	int worth;
+	uint64_t in_use, idle; /* bytes */
+};
+
+static void
+heap_freed_locked(struct mri_pageheap *h, uint64_t npages, uint64_t emptied,
+		  struct heap_freed *f)
 {
 	h->freed_unseen += npages;
-	if (!emptied && h->freed_unseen < MRI_HP_PAGES)
-		return 0;
+	f->worth = emptied || h->freed_unseen >= MRI_HP_PAGES;
+	if (!f->worth)
+		return;
 	h->freed_unseen = 0;
-	return 1;
+	f->in_use = (h->mapped - h->nfree) * MRI_PAGE_SIZE;
+	f->idle = (h->nfree - h->nrel) * MRI_PAGE_SIZE;
 }
 
 static void
-heap_wake(int worth)
+heap_wake(const struct heap_freed *f)
 {
 	const struct mri_heap_hooks *hk;
 
-	if (!worth)
+	if (!f->worth)
 		return;
 	hk = __atomic_load_n(&heap_hooks, __ATOMIC_ACQUIRE);
-	if (hk && hk->wake)
-		hk->wake();
+	if (hk && hk->freed)
+		hk->freed(f->in_use, f->idle);
 }
 
 void
@@ -491,7 +499,7 @@ mri_pageheap_free(struct mri_span *s)
 	int large = s->cls == 0;
 
 	uint64_t emptied, nfree;
-	int worth;
+	struct heap_freed f;
 
 	mri_pagemap_set(s->start, large ? 1 : n, NULL);
 	pthread_mutex_lock(&h->lock);
@@ -508,9 +516,9 @@ mri_pageheap_free(struct mri_span *s)
 		s->next = h->span_free;
 		h->span_free = s;
 	}
-	worth = heap_freed_locked(h, h->nfree - nfree, h->emptied - emptied);
+	heap_freed_locked(h, h->nfree - nfree, h->emptied - emptied, &f);
 	pthread_mutex_unlock(&h->lock);
-	heap_wake(worth);
+	heap_wake(&f);
 }
 
 /* Re-apply what the chunk's mapping had (huge page advice, NUMA policy) to
@@ -534,7 +542,8 @@ mri_pageheap_move(struct mri_span *s, size_t npages)
 	size_t pg = (s->start - c->base) / MRI_PAGE_SIZE, n = s->npages;
 	struct mri_span *t;
 	uint64_t emptied;
-	int rc, worth;
+	struct heap_freed f;
+	int rc;
 
 	if (!mri_os->move || s->cls || n < MRI_HP_PAGES || npages <= n)
 		return NULL;
@@ -561,11 +570,11 @@ mri_pageheap_move(struct mri_span *s, size_t npages)
 	emptied = h->emptied;
 	mri_range_unclaim(h, c, pg, n, 1, 0); /* fresh zero pages */
 	h->large -= n;
-	worth = heap_freed_locked(h, n, h->emptied - emptied);
+	heap_freed_locked(h, n, h->emptied - emptied, &f);
 	s->next = h->span_free;
 	h->span_free = s;
 	pthread_mutex_unlock(&h->lock);
-	heap_wake(worth);
+	heap_wake(&f);
 	return t;
 }
 

@@ -70,6 +70,9 @@ MRI_HIDDEN int mri_prof_write(int kind, mrc_sink_fn sink, void *ctx);
 
 /* Library constructor: MEMRECLAIM_PROF_FILE, the profile at exit. */
 MRI_HIDDEN void mri_prof_init(void);
+/* Load libunwind (dlopen) if the prof_unwind option allows; once.  Never
+ * from inside malloc: at start-up and from the profile API. */
+MRI_HIDDEN void mri_prof_unwind_load(void);
 MRI_HIDDEN void mri_prof_atfork_prepare(void);
 MRI_HIDDEN void mri_prof_atfork_parent(void);
 MRI_HIDDEN void mri_prof_atfork_child(void);

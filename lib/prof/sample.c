@@ -4,7 +4,6 @@
  */
 #include "config.h"
 #include <errno.h>
-#include <math.h>
 #include <pthread.h>
 #include <string.h>
 #include "core/meta.h"
@@ -55,13 +54,71 @@ prof_rand(void)
 	return x * 0x2545f4914f6cdd1dull;
 }
 
+/*
+ * ln and e^x - 1 without libm (the library does not link it: a process
+ * that never profiles should not map it).  ln(x) for x > 0: x = m 2^e with
+ * m in [1/sqrt2, sqrt2), ln x = e ln2 + 2 atanh(z), z = (m-1)/(m+1), |z| <
+ * 0.172, whose series needs 12 terms for double precision.  expm1(x) for
+ * x <= 0: the Taylor series near 0 (no cancellation), else exp by
+ * squaring x / 2^k.
+ */
+static double
+prof_ln(double x)
+{
+	union {
+		double d;
+		uint64_t u;
+	} v = {.d = x};
+	int e = (int)((v.u >> 52) & 0x7ff) - 1023;
+	double m, z, z2, t, s = 0;
+	int i;
+
+	v.u = (v.u & ~(0x7ffULL << 52)) | (1023ULL << 52); /* m in [1, 2) */
+	m = v.d;
+	if (m > 1.4142135623730951) {
+		m /= 2;
+		e++;
+	}
+	z = (m - 1) / (m + 1);
+	z2 = z * z;
+	t = z;
+	for (i = 1; i < 40; i += 2) {
+		s += t / i;
+		t *= z2;
+	}
+	return e * 0.6931471805599453 + 2 * s;
+}
+
+static double
+prof_expm1_neg(double x)
+{
+	double t = x, s = 0, r;
+	int i, k = 0;
+
+	if (x >= -0.5) {
+		for (i = 1; i < 30; i++) {
+			s += t;
+			t *= x / (i + 1);
+		}
+		return s;
+	}
+	while (x < -0.5) {
+		x /= 2;
+		k++;
+	}
+	r = 1 + prof_expm1_neg(x);
+	while (k--)
+		r *= r;
+	return r - 1;
+}
+
 /* Exponential with mean interval: -ln(u) * interval, u in (0, 1]. */
 static int64_t
 prof_draw(void)
 {
 	double u = (double)((prof_rand() >> 11) + 1) * 0x1p-53;
 	double mean = (double)mri_opt(MRI_OPT_PROF_INTERVAL);
-	double v = -log(u) * (mean > 1 ? mean : 1);
+	double v = -prof_ln(u) * (mean > 1 ? mean : 1);
 
 	if (v > 0x1p62)
 		return (int64_t)1 << 62;
@@ -299,7 +356,7 @@ mri_prof_scale(uint64_t n, uint64_t size, uint64_t interval,
 	double w = 1;
 
 	if (size && interval)
-		w = 1 / -expm1(-(double)size / (double)interval);
+		w = 1 / -prof_expm1_neg(-(double)size / (double)interval);
 	*objects = (uint64_t)((double)n * w + 0.5);
 	*bytes = (uint64_t)((double)n * (double)size * w + 0.5);
 }

@@ -11,7 +11,13 @@
  * instead of faulting.  libunwind's unw_backtrace reads the DWARF call
  * frame information every binary carries (.eh_frame), so it walks any
  * code, at a few microseconds a sample.  prof_unwind=auto uses libunwind
- * when the library was built with it, the frame-pointer walk otherwise.
+ * when it is loaded, the frame-pointer walk otherwise.
+ *
+ * libunwind is not linked: a process that never profiles must not map it
+ * (and its liblzma) nor pay for it at start-up.  It is loaded with dlopen
+ * (mri_prof_unwind_load) when profiling starts with MEMRECLAIM_PROF=1, and
+ * when a profile is first asked for; never inside malloc, which is where
+ * samples are taken.  Until then samples use the frame-pointer walk.
  *
  * Frames inside this library (the malloc family, the sampler) are cut off
  * the top: a stack starts at the program's call site, which the malloc
@@ -24,10 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/syscall.h>
-#ifdef HAVE_LIBUNWIND
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
-#endif
+#include <dlfcn.h>
 #include "os/options.h"
 #include "prof/prof.h"
 
@@ -136,12 +139,32 @@ stack_fp(void **pcs, int max, void *ra)
 	return n;
 }
 
+/* libunwind's unw_backtrace, once loaded (NULL: not loaded). */
+static int (*unw_bt)(void **, int);
+
+void
+mri_prof_unwind_load(void)
+{
 #ifdef HAVE_LIBUNWIND
+	static int tried;
+	void *h;
+
+	if (__atomic_exchange_n(&tried, 1, __ATOMIC_ACQ_REL) ||
+	    mri_opt(MRI_OPT_PROF_UNWIND) == MRI_PROF_UNWIND_FP)
+		return;
+	h = dlopen(MR_LIBUNWIND_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (h)
+		__atomic_store_n(&unw_bt,
+				 (int (*)(void **, int))dlsym(h, "unw_backtrace"),
+				 __ATOMIC_RELEASE);
+#endif
+}
+
 static int
-stack_unwind(void **pcs, int max, void *ra)
+stack_unwind(int (*bt)(void **, int), void **pcs, int max, void *ra)
 {
 	void *tmp[MRI_PROF_MAX_DEPTH + 8];
-	int n = unw_backtrace(tmp, MRI_PROF_MAX_DEPTH + 8), i = 0, k = 0;
+	int n = bt(tmp, MRI_PROF_MAX_DEPTH + 8), i = 0, k = 0;
 
 	while (i < n && in_lib((uintptr_t)tmp[i]))
 		i++;
@@ -158,20 +181,16 @@ stack_unwind(void **pcs, int max, void *ra)
 		pcs[k++] = tmp[i];
 	return k;
 }
-#endif
 
 int
 mri_prof_unwinder(void)
 {
 	int u = (int)mri_opt(MRI_OPT_PROF_UNWIND);
 
-#ifdef HAVE_LIBUNWIND
-	if (u == MRI_PROF_UNWIND_AUTO)
-		u = MRI_PROF_UNWIND_LIBUNWIND;
-#else
-	u = MRI_PROF_UNWIND_FP;
-#endif
-	return u;
+	if (u == MRI_PROF_UNWIND_FP ||
+	    !__atomic_load_n(&unw_bt, __ATOMIC_ACQUIRE))
+		return MRI_PROF_UNWIND_FP;
+	return MRI_PROF_UNWIND_LIBUNWIND;
 }
 
 int
@@ -179,9 +198,8 @@ mri_prof_stack(void **pcs, int max, void *ra)
 {
 	if (!__atomic_load_n(&lib_known, __ATOMIC_ACQUIRE))
 		stack_learn();
-#ifdef HAVE_LIBUNWIND
 	if (mri_prof_unwinder() == MRI_PROF_UNWIND_LIBUNWIND)
-		return stack_unwind(pcs, max, ra);
-#endif
+		return stack_unwind(__atomic_load_n(&unw_bt, __ATOMIC_ACQUIRE),
+				    pcs, max, ra);
 	return stack_fp(pcs, max, ra);
 }

@@ -442,6 +442,8 @@ MR_API int
 mr_profile_write(int kind, int (*write)(void *ctx, const void *p, size_t n),
 		 void *ctx)
 {
+	/* an API call, not inside malloc: libunwind may be loaded here */
+	mri_prof_unwind_load();
 	if (!write)
 		return -EINVAL;
 	return mri_prof_write(kind, write, ctx);
@@ -477,6 +479,8 @@ mri_prof_init(void)
 {
 	const char *path = mri_opt_env("prof_file");
 
+	if (mri_opt(MRI_OPT_PROF))
+		mri_prof_unwind_load();
 	if (path && *path)
 		atexit(prof_atexit);
 }

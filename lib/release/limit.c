@@ -20,7 +20,7 @@
  * The cgroup limit is read by os/cgroup_limit.c, once, at start-up from
  * mri_limit_init (the library constructor), never inside malloc.  That
  * is also where the release path registers its heap hooks: the heap calls
- * mri_limit_exceeded and mri_scavenger_wake through them.
+ * mri_limit_exceeded and mri_release_on_free through them.
  */
 #include "config.h"
 #include <errno.h>
@@ -108,7 +108,7 @@ mri_limit_read_cgroup(void)
 /* clang-format off */
 static const struct mri_heap_hooks limit_heap_hooks = {
 	.limit_exceeded = mri_limit_exceeded,
-	.wake = mri_scavenger_wake,
+	.freed = mri_release_on_free,
 };
 /* clang-format on */
 

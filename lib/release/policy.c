@@ -39,7 +39,9 @@
  * 400 MiB just freed: 400 > 200, so 300 MiB go now and 100 MiB stay for
  * the next burst (of which 100 - 80 = 20 MiB above the goal are lazily
  * freed).  A program that freed a big structure shrinks at once, as it
- * would under glibc, whose big blocks are unmapped on free.
+ * would under glibc, whose big blocks are unmapped on free: the freeing
+ * thread applies this rule itself (mri_relpol_excess, from the core's
+ * freed hook, on that node's heap), and the scavenger's cycle again.
  *
  * Limit.  Past the limit goal the delay is ignored, hugepages may be split,
  * transfer caches are drained, and MADV_DONTNEED is used whatever the
@@ -143,6 +145,16 @@ add_step(struct mri_rel_plan *p, uint64_t bytes, int advice, unsigned flags,
 	s->min_age_ns = min_age_ns;
 }
 
+uint64_t
+mri_relpol_excess(uint64_t in_use, uint64_t idle)
+{
+	uint64_t q = in_use / 4, e = in_use / 8;
+	uint64_t band = q > REL_EXCESS_FLOOR ? q : REL_EXCESS_FLOOR;
+	uint64_t keep = e > REL_EXCESS_FLOOR ? e : REL_EXCESS_FLOOR;
+
+	return idle > band ? idle - keep : 0;
+}
+
 static void
 plan_cycle(const struct mri_rel_in *in, struct mri_rel_state *st,
 	   struct mri_rel_plan *p)
@@ -184,17 +196,11 @@ plan_cycle(const struct mri_rel_in *in, struct mri_rel_state *st,
 
 		/* A large excess goes at once (whole hugepages, no age). */
 		if (!urgent) {
-			uint64_t q = in->in_use_bytes / 4;
-			uint64_t e = in->in_use_bytes / 8;
-			uint64_t band = q > REL_EXCESS_FLOOR ? q : REL_EXCESS_FLOOR;
-			uint64_t keep = e > REL_EXCESS_FLOOR ? e : REL_EXCESS_FLOOR;
+			uint64_t x = mri_relpol_excess(in->in_use_bytes,
+						       in->idle_bytes);
 
-			if (in->idle_bytes > band)
-				add_step(p,
-					 in->idle_bytes - keep < b
-						 ? in->idle_bytes - keep
-						 : b,
-					 MRI_ADV_DONTNEED, MRI_STEP_BUDGET, 0);
+			add_step(p, x < b ? x : b, MRI_ADV_DONTNEED,
+				 MRI_STEP_BUDGET, 0);
 		}
 		if (o->lazy_first) {
 			add_step(p, b, MRI_ADV_FREE,

@@ -119,6 +119,11 @@ uint64_t mri_relpol_goal(uint64_t in_use, uint64_t limit,
 /* limit * limit_goal_percent / 100 (0 without a limit). */
 uint64_t mri_relpol_limit_goal(uint64_t limit, const struct mri_rel_opts *o);
 
+/* The large-excess rule: bytes of idle memory to give back at once with
+ * MADV_DONTNEED, whole hugepages, no age rule (0 almost always).  For a
+ * free that leaves idle bytes beside in_use bytes of spans. */
+uint64_t mri_relpol_excess(uint64_t in_use, uint64_t idle);
+
 /* Decide.  Updates the credit and activity fields of *st. */
 void mri_relpol_plan(const struct mri_rel_in *in, struct mri_rel_state *st,
 		     struct mri_rel_plan *out);

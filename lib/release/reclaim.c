@@ -125,6 +125,20 @@ mri_release_run(const struct mri_rel_plan *p, const struct mri_rel_state *st,
 	return spent;
 }
 
+void
+mri_release_on_free(uint64_t in_use_bytes, uint64_t idle_bytes)
+{
+	uint64_t x = mri_relpol_excess(in_use_bytes, idle_bytes);
+
+	if (x) {
+		size_t got = mri_heap_release(x > SIZE_MAX / 2 ? SIZE_MAX / 2
+							       : (size_t)x,
+					      MADV_DONTNEED, 0, 0);
+		mri_release_add(free_bytes, got);
+	}
+	mri_scavenger_wake();
+}
+
 static size_t
 reclaim_one_shot(enum mri_rel_cause cause, uint64_t bytes)
 {

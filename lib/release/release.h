@@ -21,6 +21,7 @@ struct mri_release_stats {
 				 * threads */
 	uint64_t sync_bytes;	/* bytes those released */
 	uint64_t api_bytes;	/* bytes released through mr_release */
+	uint64_t free_bytes;	/* large excesses released on free */
 	uint64_t hard_enomem;	/* allocations refused by limit_hard */
 };
 extern struct mri_release_stats mri_release_st;
@@ -58,6 +59,13 @@ MRI_HIDDEN void mri_release_snapshot(struct mri_rel_in *in,
 MRI_HIDDEN uint64_t mri_release_run(const struct mri_rel_plan *p,
 				    const struct mri_rel_state *st,
 				    uint64_t *got);
+
+/* The core's freed hook (core/heap.h): free memory worth a batch
+ * appeared on a heap with in_use and idle bytes.  Gives a large excess
+ * back at once on the freeing thread (mri_relpol_excess) and wakes the
+ * scavenger for the rest. */
+MRI_HIDDEN void mri_release_on_free(uint64_t in_use_bytes,
+				    uint64_t idle_bytes);
 
 /* Print the MEMRECLAIM_STATS summary to fd with write(2). */
 MRI_HIDDEN void mri_stats_print(int fd);

@@ -11,8 +11,9 @@
  * next cycle the policy asks for, or until the second stage of the oldest
  * lazily freed hugepage is due.
  *
- * Waking.  A free that empties a hugepage calls mri_scavenger_wake (the
- * core's wake hook).  It sets a flag and writes the eventfd only when the
+ * Waking.  A free that empties a hugepage, or frees a hugepage's worth of
+ * pages, calls mri_scavenger_wake (through the core's freed hook,
+ * mri_release_on_free).  It sets a flag and writes the eventfd only when the
  * thread was not kicked already since its last cycle began, so a burst of
  * frees costs one syscall per cycle at most.  A kick brings the next cycle
  * forward to SCAV_KICK_DELAY_NS from now (the rest of the burst lands in

@@ -138,7 +138,8 @@ mri_stats_print(int fd)
 	    "(%u.%u%%), limit %.1f MiB, goal %.1f MiB, nodes %u\n"
 	    "memreclaim: stats: scavenger %llu cycles, %.1f MiB in "
 	    "%.1f ms; limit releases %llu (%.1f MiB); mr_release "
-	    "%.1f MiB; refused by limit_hard %llu\n"
+	    "%.1f MiB; excess on free %.1f MiB; refused by limit_hard "
+	    "%llu\n"
 	    "memreclaim: stats: purge backend %s, %llu batches, "
 	    "%llu ranges, %.1f MiB, %llu redone, %u fallbacks, "
 	    "%.1f ms\n",
@@ -155,6 +156,7 @@ mri_stats_print(int fd)
 	    mri_release_st.scav_bytes / mib, mri_release_st.scav_ns / 1e6,
 	    (unsigned long long)st.sync_releases,
 	    mri_release_st.sync_bytes / mib, mri_release_st.api_bytes / mib,
+	    mri_release_st.free_bytes / mib,
 	    (unsigned long long)mri_release_st.hard_enomem,
 	    stats_backend_name(st.purge_backend),
 	    (unsigned long long)st.purge_batches,

@@ -121,6 +121,11 @@ START_TEST(test_relpolicy_large_excess_goes_at_once)
 	ck_assert_uint_eq(p.step[1].bytes, 320 * MIB);
 	ck_assert(p.step[1].flags & MRI_STEP_REST);
 	ck_assert_int_eq(p.step[1].advice, MRI_ADV_FREE);
+	/* the same rule, as the freeing thread applies it */
+	ck_assert_uint_eq(mri_relpol_excess(800 * MIB, 400 * MIB), 300 * MIB);
+	ck_assert_uint_eq(mri_relpol_excess(800 * MIB, 200 * MIB), 0);
+	ck_assert_uint_eq(mri_relpol_excess(0, 100 * MIB), 36 * MIB);
+	ck_assert_uint_eq(mri_relpol_excess(20 * MIB, 64 * MIB), 0);
 	/* below the band (64 MiB floor): only the lazy stage */
 	in = snap(20 * MIB, 60 * MIB, 0);
 	mri_relpol_plan(&in, &st, &p);
