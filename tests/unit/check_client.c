@@ -27,7 +27,7 @@
 #include "memreclaim/protocol.h"
 #include "common/protocol.h"
 #include "client/client.h"
-#include "api/options.h"
+#include "os/options.h"
 #include "check_main.h"
 
 #define MS(x) ((uint64_t)(x) * 1000000ULL)

@@ -83,25 +83,50 @@ START_TEST(test_numa_threads_allocate_from_their_node)
 }
 END_TEST
 
+/* Where is object p in node's central list of class cls: 1 when it sits
+ * in the transfer cache, 0 when not. */
+static int
+in_xfer(int node, unsigned cls, void *p)
+{
+	struct mri_central *c = &mri_centrals[node][cls];
+	uint32_t i;
+
+	for (i = 0; i < c->nxfer; i++)
+		if (c->xfer[i] == p)
+			return 1;
+	return 0;
+}
+
 START_TEST(test_numa_cross_node_free_goes_to_owner)
 {
-	void *p;
-	struct mri_central *c1;
+	void *p, *q;
+	struct mri_central *c0, *c1;
 	unsigned cls = mri_size_class(200);
-	uint64_t before;
+	uint64_t out1, held1;
 
 	fake_install(2);
 	ck_assert_int_eq(mri_numa_setup(), 0);
 	on_cpu(2, 200, NULL, &p);	/* node 1 */
+	ck_assert_int_eq(mri_pagemap_lookup(p)->node, 1);
+	c0 = &mri_centrals[0][cls];
 	c1 = &mri_centrals[1][cls];
 	/* the allocating thread exited: its cache went back to node 1 */
-	before = c1->out;
+	ck_assert(!in_xfer(1, cls, p));
+	out1 = c1->out;
+	held1 = c1->out - c1->nxfer;	/* objects held outside node 1 */
 	on_cpu(0, 0, p, NULL);		/* freed by a node-0 thread */
-	ck_assert_uint_eq(c1->out + c1->nxfer, before + c1->nxfer);
-	/* the object is back in node 1's books, not node 0's */
-	ck_assert_uint_eq(mri_centrals[0][cls].out, 0);
-	on_cpu(3, 200, NULL, &p);
-	ck_assert_int_eq(mri_pagemap_lookup(p)->node, 1);
+	/* The object is back in node 1's books: in its transfer cache, or in
+	 * its span (then node 1 counts one object fewer out).  Node 0 holds
+	 * nothing of this class: it never allocated one. */
+	ck_assert_msg(in_xfer(1, cls, p) || c1->out == out1 - 1,
+		      "object of node 1 not returned to node 1");
+	ck_assert_uint_eq(c1->out - c1->nxfer, held1 - 1);
+	ck_assert(!in_xfer(0, cls, p));
+	ck_assert_uint_eq(c0->nxfer, 0);
+	ck_assert_uint_eq(c0->out, 0);
+	/* and a node-1 thread gets node-1 memory again */
+	on_cpu(3, 200, NULL, &q);
+	ck_assert_int_eq(mri_pagemap_lookup(q)->node, 1);
 }
 END_TEST
 
