@@ -317,10 +317,41 @@ END_TEST
 
 /* ---- limit API and the hard limit ---- */
 
+/* The documented hard-limit rule (libmemreclaim(3)): an allocation that
+ * would leave retained memory more than 1/16 over the limit fails with
+ * ENOMEM; below that it goes ahead.  With a 64 MiB limit the line is at
+ * 68 MiB: 65 MiB must be given (the heap holds almost nothing else), 70
+ * MiB refused.  Returns 0 or the failing step (10+). */
+static int
+hard_limit_rule(void)
+{
+	void *p;
+
+	p = mr_malloc(16 * MiB);	/* within the limit */
+	if (!p)
+		return child_fail(10, "allocation under the limit failed");
+	mr_free(p);
+	p = mr_malloc(65 * MiB);	/* over the limit, within 1/16 */
+	if (!p)
+		return child_fail(11, "hard limit: 65 MiB refused, within "
+				  "1/16 of 64 MiB (retained %llu)",
+				  (unsigned long long)stats().retained_bytes);
+	mr_free(p);
+	/* Last: a refusal backs the limit path off for a while (limit.c),
+	 * and the freed 65 MiB must be released first to judge this one. */
+	errno = 0;
+	p = mr_malloc(70 * MiB);	/* 70 > 64 + 64/16 */
+	if (p || errno != ENOMEM)
+		return child_fail(12, "hard limit: 70 MiB of a 64 MiB limit "
+				  "given (%p, errno %d)", p, errno);
+	return 0;
+}
+
 static int
 limit_api(void *unused)
 {
 	void *p;
+	int rc;
 
 	(void)unused;
 	if (mr_limit_set(64 * MiB) || mr_limit_get() != 64 * MiB)
@@ -330,14 +361,9 @@ limit_api(void *unused)
 			    (unsigned long long)stats().limit_bytes);
 	if (mr_option_set("limit_hard", "1"))
 		return child_fail(3, "option refused");
-	errno = 0;
-	p = mr_malloc(200 * MiB);
-	if (p || errno != ENOMEM)
-		return child_fail(4, "hard limit: %p errno %d", p, errno);
-	p = mr_malloc(16 * MiB);	/* within the limit */
-	if (!p)
-		return child_fail(5, "allocation under the limit failed");
-	mr_free(p);
+	rc = hard_limit_rule();
+	if (rc)
+		return rc;
 	if (mr_option_set("limit_hard", "0"))
 		return child_fail(6, "option refused");
 	p = mr_malloc(200 * MiB);	/* soft: goes ahead */
@@ -352,6 +378,46 @@ limit_api(void *unused)
 		return child_fail(9, "limit 0 did not remove it");
 	return 0;
 }
+
+/* The same rule set through the environment only, as a user does:
+ * MEMRECLAIM_LIMIT=64MiB MEMRECLAIM_LIMIT_HARD=1.  The options are read
+ * once, at start-up, so the child runs this program again with them; its
+ * test_suite() sees HARD_ENV_CHILD and runs hard_limit_env() alone. */
+#define HARD_ENV_CHILD "MR_CHECK_SCAVENGER_HARD_ENV"
+
+static int
+hard_limit_env(void)
+{
+	char v[32];
+
+	if (mr_option_get("limit_hard", v, sizeof(v)) < 0 || strcmp(v, "1"))
+		return child_fail(20, "MEMRECLAIM_LIMIT_HARD not read: %s", v);
+	if (mr_limit_get() != 64 * MiB)
+		return child_fail(21, "MEMRECLAIM_LIMIT not read: %zu",
+				  mr_limit_get());
+	return hard_limit_rule();
+}
+
+static int
+limit_env_exec(void *unused)
+{
+	char *argv[] = { "check_scavenger", NULL };
+
+	(void)unused;
+	setenv("MEMRECLAIM_LIMIT", "64MiB", 1);
+	setenv("MEMRECLAIM_LIMIT_HARD", "1", 1);
+	setenv(HARD_ENV_CHILD, "1", 1);
+	if (report_fd >= 0)
+		dup2(report_fd, 2);
+	execv("/proc/self/exe", argv);
+	return child_fail(22, "exec: %s", strerror(errno));
+}
+
+START_TEST(test_hard_limit_from_environment)
+{
+	run_child(limit_env_exec, NULL);
+}
+END_TEST
 
 START_TEST(test_limit_api_and_hard_limit)
 {
@@ -680,11 +746,16 @@ test_suite(void)
 	TCase *tc = tcase_create("real kernel");
 	int uring = probe_uring(), pmadv = probe_process_madvise_self();
 
+	if (getenv(HARD_ENV_CHILD)) {	/* run again by the test above */
+		report_fd = 2;
+		exit(hard_limit_env());
+	}
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_stats_respects_caller_size);
 	tcase_add_test(tc, test_mr_release_now_and_lazy);
 	tcase_add_test(tc, test_advice_free_reports_lazy_bytes);
 	tcase_add_test(tc, test_limit_api_and_hard_limit);
+	tcase_add_test(tc, test_hard_limit_from_environment);
 	tcase_add_test(tc, test_scavenger_returns_burst_madvise);
 	tcase_add_test(tc, test_limit_30pc_below_peak_churn_stays_under);
 	tcase_add_test(tc, test_hugepage_coverage_of_512mib_heap);
