@@ -130,6 +130,47 @@ START_TEST(test_numa_cross_node_free_goes_to_owner)
 }
 END_TEST
 
+/* A thread fills its cache on node 1, moves to a node-0 CPU and refills
+ * another class there (its cache now works for node 0), then exits: the
+ * node-1 objects still in its cache must go back to node 1's central
+ * list, each by the node of its own span, not by the thread's node. */
+static void *
+migrating_thread(void *arg)
+{
+	void **p = arg;
+
+	fake_cpu = 2;			/* node 1 */
+	p[0] = mr_malloc(200);		/* the cache keeps a batch of them */
+	fake_cpu = 0;			/* moved to node 0 */
+	p[1] = mr_malloc(3000);		/* refill: the cache is node 0's */
+	mr_free(p[0]);
+	mr_free(p[1]);
+	return NULL;			/* exit flushes the cache */
+}
+
+START_TEST(test_numa_cache_flush_returns_each_object_to_its_node)
+{
+	void *p[2];
+	pthread_t t;
+	unsigned cls = mri_size_class(200);
+	struct mri_central *c0, *c1;
+
+	fake_install(2);
+	ck_assert_int_eq(mri_numa_setup(), 0);
+	ck_assert_int_eq(pthread_create(&t, NULL, migrating_thread, p), 0);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(mri_pagemap_lookup(p[0])->node, 1);
+	ck_assert_int_eq(mri_pagemap_lookup(p[1])->node, 0);
+	c0 = &mri_centrals[0][cls];
+	c1 = &mri_centrals[1][cls];
+	/* nothing of the class is live: every object is back in node 1 */
+	ck_assert_uint_eq(c0->nxfer, 0);
+	ck_assert_uint_eq(c0->out, 0);
+	ck_assert_uint_eq(c1->out, c1->nxfer);
+	ck_assert_uint_gt(c1->nxfer + c1->spans, 0);
+}
+END_TEST
+
 START_TEST(test_numa_unavailable_means_one_heap)
 {
 	void *p;
@@ -172,6 +213,8 @@ test_suite(void)
 	core_alone();
 	tcase_add_test(tc, test_numa_threads_allocate_from_their_node);
 	tcase_add_test(tc, test_numa_cross_node_free_goes_to_owner);
+	tcase_add_test(tc,
+		       test_numa_cache_flush_returns_each_object_to_its_node);
 	tcase_add_test(tc, test_numa_unavailable_means_one_heap);
 	tcase_add_test(tc, test_numa_real_chunks_are_bound_preferred);
 	suite_add_tcase(s, tc);
