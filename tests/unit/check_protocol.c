@@ -321,6 +321,33 @@ START_TEST(test_protocol_mutations)
 }
 END_TEST
 
+/* A string field with no NUL in its whole length is refused, as is one
+ * with bytes after its NUL (stale memory must not travel). */
+START_TEST(test_proto_unterminated_string_refused)
+{
+	struct mr_proto_ctl_client cc;
+	struct mr_proto_msg m;
+	unsigned char buf[MR_PROTO_MAX_FRAME];
+	int n;
+
+	memset(&cc, 'a', sizeof(cc));
+	cc.pid = 42;
+	n = mrc_proto_encode(buf, sizeof(buf), MR_MSG_CTL_CLIENT, 8, &cc);
+	if (n > 0)
+		ck_assert_int_eq(mrc_proto_decode(buf, n, &m), -EINVAL);
+	else
+		ck_assert_int_eq(n, -EINVAL);
+	memset(&cc, 0, sizeof(cc));
+	strcpy(cc.cgroup, "/x");
+	cc.cgroup[5] = 'z';
+	n = mrc_proto_encode(buf, sizeof(buf), MR_MSG_CTL_CLIENT, 8, &cc);
+	if (n > 0)
+		ck_assert_int_eq(mrc_proto_decode(buf, n, &m), -EINVAL);
+	else
+		ck_assert_int_eq(n, -EINVAL);
+}
+END_TEST
+
 Suite *
 test_suite(void)
 {
@@ -328,6 +355,7 @@ test_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_protocol_round_trip_every_type);
+	tcase_add_test(tc, test_proto_unterminated_string_refused);
 	tcase_add_test(tc, test_protocol_rejects_bad_header);
 	tcase_add_test(tc, test_protocol_rejects_bad_fields);
 	tcase_add_test(tc, test_protocol_encode_checks);
