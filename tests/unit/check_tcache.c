@@ -131,7 +131,9 @@ START_TEST(test_tcache_span_catches_double_free)
 	mri_central_drain_all();		/* p is in its span */
 	mri_central_return(0, cls, &p, 1);	/* freed again */
 	mri_central_drain_all();		/* must abort here */
-	mr_free(keep);
+	/* (keep is not freed: with the span's books wrong, that free would
+	 * abort for another reason and hide a missed double free) */
+	(void)keep;
 }
 END_TEST
 
