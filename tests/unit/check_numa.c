@@ -171,6 +171,52 @@ START_TEST(test_numa_cache_flush_returns_each_object_to_its_node)
 }
 END_TEST
 
+/* numa=strict binds chunks with MPOL_BIND (the strict flag of the OS
+ * seam), numa=preferred without it, numa=off not at all and with one
+ * heap. */
+static int
+bind_strict_of(uintptr_t a)
+{
+	int i;
+
+	for (i = 0; i < fake.nbind; i++)
+		if (a >= fake.bind[i].addr &&
+		    a < fake.bind[i].addr + fake.bind[i].len)
+			return fake.bind[i].strict;
+	return -1;
+}
+
+START_TEST(test_numa_modes_strict_preferred_off)
+{
+	void *p;
+
+	ck_assert_int_eq(mr_option_set("numa", "strict"), 0);
+	fake_install(2);
+	ck_assert_int_eq(mri_numa_setup(), 0);
+	on_cpu(2, 5 << 20, NULL, &p);
+	ck_assert_int_eq(bound_node((uintptr_t)p), 1);
+	ck_assert_int_eq(bind_strict_of((uintptr_t)p), 1);
+	ck_assert_int_eq(mr_option_set("numa", "preferred"), 0);
+	on_cpu(0, 5 << 20, NULL, &p);
+	ck_assert_int_eq(bound_node((uintptr_t)p), 0);
+	ck_assert_int_eq(bind_strict_of((uintptr_t)p), 0);
+}
+END_TEST
+
+START_TEST(test_numa_off_one_heap_no_binding)
+{
+	void *p;
+
+	ck_assert_int_eq(mr_option_set("numa", "off"), 0);
+	fake_install(2);
+	ck_assert_int_eq(mri_numa_setup(), 0);
+	ck_assert_int_eq(mri_nnodes, 1);
+	on_cpu(3, 5 << 20, NULL, &p);
+	ck_assert_int_eq(mri_pagemap_lookup(p)->node, 0);
+	ck_assert_int_eq(fake.nbind, 0);
+}
+END_TEST
+
 START_TEST(test_numa_unavailable_means_one_heap)
 {
 	void *p;
@@ -215,6 +261,8 @@ test_suite(void)
 	tcase_add_test(tc, test_numa_cross_node_free_goes_to_owner);
 	tcase_add_test(tc,
 		       test_numa_cache_flush_returns_each_object_to_its_node);
+	tcase_add_test(tc, test_numa_modes_strict_preferred_off);
+	tcase_add_test(tc, test_numa_off_one_heap_no_binding);
 	tcase_add_test(tc, test_numa_unavailable_means_one_heap);
 	tcase_add_test(tc, test_numa_real_chunks_are_bound_preferred);
 	suite_add_tcase(s, tc);
