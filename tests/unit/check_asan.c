@@ -98,25 +98,27 @@ correct_use(void)
 	mr_free(p);
 }
 
-START_TEST(test_asan_reports_use_after_free)
+/* fn must die with an ASan report of a poisoned access. */
+static void
+expect_poison_report(void (*fn)(void), const char *what)
 {
 	char out[8192];
 
-	ck_assert(!child(use_after_free, out, sizeof(out)));
+	ck_assert(!child(fn, out, sizeof(out)));
 	ck_assert_msg(strstr(out, "AddressSanitizer") &&
 			  strstr(out, "use-after-poison"),
-		      "no ASan report for a use after free:\n%s", out);
+		      "no ASan report for %s:\n%s", what, out);
+}
+
+START_TEST(test_asan_reports_use_after_free)
+{
+	expect_poison_report(use_after_free, "a use after free");
 }
 END_TEST
 
 START_TEST(test_asan_reports_overflow)
 {
-	char out[8192];
-
-	ck_assert(!child(overflow, out, sizeof(out)));
-	ck_assert_msg(strstr(out, "AddressSanitizer") &&
-			  strstr(out, "use-after-poison"),
-		      "no ASan report for an overflow:\n%s", out);
+	expect_poison_report(overflow, "an overflow");
 }
 END_TEST
 
