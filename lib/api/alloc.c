@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
+#include "core/asan.h"
 #include "core/central.h"
 #include "core/heap.h"
 #include "core/init.h"
@@ -75,6 +76,20 @@ alloc_large(size_t size, size_t align)
 	return (void *)s->start;
 }
 
+/* A small object handed out: ASan may see it again (core/asan.h).  Large
+ * blocks are never poisoned. */
+static inline void *
+asan_out(void *p)
+{
+#ifdef MRI_ASAN
+	struct mri_span *s = p ? mri_pagemap_lookup(p) : NULL;
+
+	if (s && s->cls)
+		mri_asan_unpoison(p, s->size);
+#endif
+	return p;
+}
+
 static __attribute__((noinline)) void *
 alloc_slow(size_t size)
 {
@@ -133,9 +148,9 @@ malloc_ra(size_t size, void *ra)
 	if (likely(tc != NULL && size <= MRI_SMALL_MAX)) {
 		struct mri_bin *b = &tc->bins[mri_size_class(size)];
 		if (likely(b->n != 0))
-			return b->slots[--b->n];
+			return asan_out(b->slots[--b->n]);
 	}
-	return alloc_slow(size);
+	return asan_out(alloc_slow(size));
 }
 
 MR_API void *
@@ -168,6 +183,21 @@ small_ptr_ok(const struct mri_span *s, const void *p)
 	return (uintptr_t)idx * s->size == off;
 }
 
+/* A small object freed: poison it.  One already poisoned was freed before
+ * (it sits in a cache or its span): a double free, wherever it hides. */
+static inline void
+asan_in(void *p, const struct mri_span *s)
+{
+#ifdef MRI_ASAN
+	if (mri_asan_is_poisoned(p))
+		mri_fatal("free(): double free", p);
+	mri_asan_poison(p, s->size);
+#else
+	(void)p;
+	(void)s;
+#endif
+}
+
 static __attribute__((noinline)) void
 free_slow(void *p, struct mri_span *s)
 {
@@ -185,6 +215,7 @@ free_slow(void *p, struct mri_span *s)
 	}
 	if (unlikely(!small_ptr_ok(s, p)))
 		bad_pointer("free", p);
+	asan_in(p, s);
 	tc = mri_tcache_get();
 	if (tc && s->node == tc->node) {
 		struct mri_bin *b = &tc->bins[s->cls];
@@ -216,6 +247,7 @@ mr_free(void *p)
 			 * common double free, and costs one compare. */
 			if (unlikely(b->n && b->slots[b->n - 1] == p))
 				mri_fatal("free(): double free", p);
+			asan_in(p, s);
 			b->slots[b->n++] = p;
 			return;
 		}
@@ -314,8 +346,9 @@ alloc_aligned(size_t align, size_t size, void *ra)
 	if (cls) {
 		tc = mri_tls_tcache;
 		if (tc && tc->bins[cls].n)
-			return tc->bins[cls].slots[--tc->bins[cls].n];
-		return alloc_small_slow(cls);
+			return asan_out(
+			    tc->bins[cls].slots[--tc->bins[cls].n]);
+		return asan_out(alloc_small_slow(cls));
 	}
 	if (size > MR_MAX_REQUEST || align > MR_MAX_REQUEST) {
 		errno = ENOMEM;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 #include "core/central.h"
+#include "core/asan.h"
 #include "core/meta.h"
 #include "os/os.h"
 #include "core/pageheap.h"
@@ -77,6 +78,8 @@ central_new_span(struct mri_central *c)
 	s->freelist = NULL;
 	s->nalloc = 0;
 	memset(s->allocbits, 0, sizeof(s->allocbits));
+	mri_asan_poison((void *)s->start,
+			(size_t)s->npages << MRI_PAGE_SHIFT);
 	return s;
 }
 
@@ -87,7 +90,9 @@ span_pop(struct mri_span *s)
 	uint32_t idx;
 
 	if (p) {
+		mri_asan_unpoison(p, sizeof(void *));
 		s->freelist = *(void **)p;
+		mri_asan_poison(p, sizeof(void *));
 	} else if (s->bump < s->limit) {
 		p = (void *)s->bump;
 		s->bump += s->size;
@@ -177,7 +182,9 @@ span_push(struct mri_central *c, void *obj)
 	if (!(s->allocbits[idx >> 6] & bit))
 		mri_fatal("free(): double free or pointer not allocated", obj);
 	s->allocbits[idx >> 6] &= ~bit;
+	mri_asan_unpoison(obj, sizeof(void *));
 	*(void **)obj = s->freelist;
+	mri_asan_poison(obj, sizeof(void *));
 	s->freelist = obj;
 	s->nalloc--;
 	c->out--;
@@ -187,6 +194,8 @@ span_push(struct mri_central *c, void *obj)
 		if (s->in_partial)
 			partial_unlink(c, s);
 		c->spans--;
+		mri_asan_unpoison((void *)s->start,
+				  (size_t)s->npages << MRI_PAGE_SHIFT);
 		mri_pageheap_free(s);
 	} else if (!s->in_partial) {
 		partial_push(c, s);

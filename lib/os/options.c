@@ -80,7 +80,6 @@ static const struct opt_desc opt_table[MRI_OPT__COUNT] = {
 				huge_names },
 	[MRI_OPT_HUGEPAGE_THRESHOLD] = { "hugepage_threshold", T_SIZE,
 					 16 * MiB, NULL },
-	[MRI_OPT_HUGETLB] = { "hugetlb", T_BOOL, 0, NULL },
 	[MRI_OPT_NUMA] = { "numa", T_ENUM, MRI_NUMA_PREFERRED, numa_names },
 	[MRI_OPT_CHUNK_SIZE] = { "chunk_size", T_SIZE, 32 * MiB, NULL },
 	[MRI_OPT_DAEMON] = { "daemon", T_BOOL, 1, NULL },

@@ -34,7 +34,6 @@ enum mri_opt_id {
 	MRI_OPT_HUGEPAGES, /* enum mri_hugepages_mode */
 	MRI_OPT_HUGEPAGE_THRESHOLD, /* size: heap size from which chunks are
 				     * advised MADV_HUGEPAGE (auto mode) */
-	MRI_OPT_HUGETLB,	    /* bool: try MAP_HUGETLB (reserved pages) */
 	MRI_OPT_NUMA,		    /* enum mri_numa_mode */
 	MRI_OPT_CHUNK_SIZE, /* size: bytes mapped at a time (2 MiB mult.) */
 	MRI_OPT_DAEMON,	    /* bool: talk to memreclaimd if it runs */

@@ -377,14 +377,14 @@ mri_scavenger_atfork_child(void)
 {
 	const struct mri_scavenger_client *cl =
 	    __atomic_load_n(&scav_client, __ATOMIC_ACQUIRE);
-	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
 	int was_running = scav.running;
 
-	/* The locks were taken by this (now only) thread in prepare; make
-	 * them anew rather than unlock, in case the core calls us without
-	 * prepare. */
-	scav.start_lock = fresh;
-	scav.cycle_lock = fresh;
+	/* The locks were taken by this (now only) thread in prepare
+	 * (api/init.c registers the two handlers together): unlock them.
+	 * Re-making a locked mutex by assignment hid the unlock from
+	 * ThreadSanitizer, which then saw a double lock in the child. */
+	pthread_mutex_unlock(&scav.cycle_lock);
+	pthread_mutex_unlock(&scav.start_lock);
 	if (scav.efd >= 0)
 		close(scav.efd); /* shared with the parent */
 	scav.efd = -1;

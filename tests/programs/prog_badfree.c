@@ -43,6 +43,25 @@ main(int argc, char **argv)
 		printf("freeing again\n");
 		fflush(stdout);
 		bad_free(p);
+	} else if (!strcmp(argv[1], "double-small")) {
+		/* The double free the thread cache checks: the object is the
+		 * last one freed.  (One freed between the two frees hides it
+		 * until the object reaches its span again; the AddressSanitizer
+		 * build catches that one at once: tests/unit/check_asan.c.) */
+		p = malloc(100);
+		if (!p)
+			return 2;
+		free(p);
+		printf("freeing again\n");
+		fflush(stdout);
+		bad_free(p);
+	} else if (!strcmp(argv[1], "interior-small")) {
+		p = malloc(100);
+		if (!p)
+			return 2;
+		printf("freeing an interior pointer\n");
+		fflush(stdout);
+		bad_free(p + 16);
 	} else if (!strcmp(argv[1], "foreign")) {
 		p = mmap(NULL, 1 << 16, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

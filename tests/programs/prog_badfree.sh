@@ -1,9 +1,10 @@
 #!/bin/sh
-# Heap misuse under LD_PRELOAD: a double free of a large block, a free of a
-# pointer malloc never returned, and of an interior pointer each stop the
+# Heap misuse under LD_PRELOAD: a double free of a large block and of a
+# small object, a free of a pointer malloc never returned, and of an
+# interior pointer (large and small) each stop the
 # program with SIGABRT and exactly one line on stderr naming memreclaim.
 . "${srcdir:-$(dirname "$0")}/prog_common.sh"
-for mode in double-large foreign interior-large; do
+for mode in double-large double-small foreign interior-large interior-small; do
 	# No core files from the expected aborts.
 	(ulimit -c 0; LD_PRELOAD=$MR_LIB timeout -k 5 60 ./prog_badfree "$mode" \
 		>"$PROG_TMP/$mode.out" 2>"$PROG_TMP/$mode.err" </dev/null)

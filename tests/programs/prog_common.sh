@@ -94,32 +94,41 @@ prog_check_preload_err() {
 # loaded (libc's own internal calls included), went to libmemreclaim.  A
 # library that loads but does not interpose (e.g. its malloc carries a
 # symbol version the program's reference does not match) fails here.
+#
+# The loader writes one file per process, but the threads of a process
+# write to it without a lock, so two lines can interleave.  Only whole,
+# well-formed lines are judged: each is parsed with one anchored pattern
+# (pid, from, to, symbol), never by field position, and a line the pattern
+# does not match in full (a mangled one) is counted and shown, not judged.
+prog_bind_re='^ *([0-9]+):[[:space:]]+binding file ([^ ]+) \[[0-9]+\] to ([^ ]+) \[[0-9]+\]: normal symbol `(malloc|free|calloc|realloc|posix_memalign|aligned_alloc|memalign|malloc_usable_size)'"'"'( \[[A-Za-z0-9_.]+\])?$'
 prog_check_binds() {
-	cat "$PROG_TMP/$1.ld".* 2>/dev/null |
-		grep -E "normal symbol .(malloc|free|calloc|realloc|posix_memalign|aligned_alloc|memalign|malloc_usable_size)'" \
+	cat "$PROG_TMP/$1.ld".* 2>/dev/null >"$PROG_TMP/$1.ldall"
+	sed -nE "s/$prog_bind_re/\\1 \\2 \\3 \\4/p" "$PROG_TMP/$1.ldall" \
 		>"$PROG_TMP/$1.binds"
+	# Lines naming a malloc-family symbol that are not well formed.
+	grep -E "symbol .(malloc|free|calloc|realloc|posix_memalign|aligned_alloc|memalign|malloc_usable_size)'" \
+		"$PROG_TMP/$1.ldall" | grep -cvE "$prog_bind_re" \
+		>"$PROG_TMP/$1.mangled" || :
 	prog_nb=$(wc -l <"$PROG_TMP/$1.binds")
 	# A binding to the library is right.  So is one to a non-PIE
 	# executable's PLT stub (its canonical address for a function whose
 	# address it takes) when that executable itself binds the symbol to
 	# the library.
 	awk -v lib="/$(basename "$MR_LIB")" '
+	function is_lib(p) {
+		return substr(p, length(p) - length(lib) + 1) == lib
+	}
 	{
-		from = $4; to = $7; sym = $NF == "" ? $(NF - 1) : $(NF - 1)
-		for (i = 1; i <= NF; i++)
-			if ($i == "symbol") sym = $(i + 1)
-		pid = $1
-		line[NR] = $0; f[NR] = pid " " from; t[NR] = to; s[NR] = sym
-		if (substr(to, length(to) - length(lib) + 1) == lib)
-			good[pid " " from " " sym] = 1
+		line[NR] = $0; pid[NR] = $1; from[NR] = $2; to[NR] = $3
+		sym[NR] = $4
+		if (is_lib($3))
+			good[$1 " " $2 " " $4] = 1
 	}
 	END {
 		for (n = 1; n <= NR; n++) {
-			to = t[n]
-			if (substr(to, length(to) - length(lib) + 1) == lib)
+			if (is_lib(to[n]))
 				continue
-			split(f[n], pf, " ")
-			if ((pf[1] " " to " " s[n]) in good)
+			if ((pid[n] " " to[n] " " sym[n]) in good)
 				continue
 			print line[n]
 		}
@@ -131,6 +140,10 @@ prog_check_binds() {
 		prog_fail "$1: $prog_bad of $prog_nb malloc-family bindings do not go" \
 			"to $(basename "$MR_LIB"), e.g.:"
 		prog_show "$PROG_TMP/$1.badbinds" 5
+	fi
+	if [ "$(cat "$PROG_TMP/$1.mangled")" -gt 0 ] 2>/dev/null; then
+		echo "note: $1: $(cat "$PROG_TMP/$1.mangled") loader line(s)" \
+			"interleaved by concurrent threads, not judged"
 	fi
 }
 

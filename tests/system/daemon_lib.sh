@@ -30,16 +30,35 @@ skip() {
 
 # extra cleanup commands (cgroups) are appended to CLEANUP by the caller
 CLEANUP=:
+# The daemon is stopped with SIGTERM (then SIGKILL after 5 s) so that in a
+# sanitizer build (tests/run's _build-asan) its exit runs LeakSanitizer; a
+# sanitizer report in its log fails the test whatever the test said.
 cleanup() {
-	local p
-	for p in $PIDS $DPID; do
+	local rc=$? p i
+	for p in $PIDS; do
 		kill -9 "$p" 2>/dev/null
 	done
+	if [ -n "$DPID" ]; then
+		kill -TERM "$DPID" 2>/dev/null
+		for i in $(seq 1 50); do
+			kill -0 "$DPID" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -9 "$DPID" 2>/dev/null
+	fi
 	for p in $PIDS $DPID; do
 		wait "$p" 2>/dev/null
 	done
+	if [ -f "$T/daemon.log" ] && grep -qE \
+	    'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/daemon.log"; then
+		echo "FAIL: sanitizer report from memreclaimd:" >&2
+		grep -A 30 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
+			"$T/daemon.log" | head -n 60 >&2
+		rc=1
+	fi
 	eval "$CLEANUP"
 	rm -rf "$T"
+	exit $rc
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP

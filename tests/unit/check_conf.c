@@ -188,6 +188,24 @@ START_TEST(test_conf_bad_file_reports_every_error)
 }
 END_TEST
 
+/* Percentages are 0 to 100 (memreclaim.conf(5)); integers within their
+ * documented range. */
+START_TEST(test_conf_percent_and_range_bounds)
+{
+	struct conf c;
+
+	load("[memreclaimd]\n"
+	     "full_urgent = 150\n"
+	     "pressure_target = 100.5\n"
+	     "pressure_urgent = 100\n", &c);
+	ck_assert_msg(strstr(errs, "bad value for full_urgent: '150'") &&
+			  strstr(errs, "bad value for pressure_target: "
+				       "'100.5'") &&
+			  !strstr(errs, "pressure_urgent: '100'"),
+		      "errors: %s", errs);
+}
+END_TEST
+
 START_TEST(test_conf_file_errors_name_the_file)
 {
 	struct conf c;
@@ -355,6 +373,7 @@ test_suite(void)
 	tcase_add_test(tc, test_conf_defaults);
 	tcase_add_test(tc, test_conf_good_file_every_key);
 	tcase_add_test(tc, test_conf_bad_file_reports_every_error);
+	tcase_add_test(tc, test_conf_percent_and_range_bounds);
 	tcase_add_test(tc, test_conf_file_errors_name_the_file);
 	tcase_add_test(tc, test_conf_mutations);
 	tcase_add_test(tc, test_conf_contrib_example_is_defaults);

@@ -554,6 +554,24 @@ START_TEST(test_policy_before_is_the_one_total_order)
 }
 END_TEST
 
+/* The documented headroom: H = max(headroom_min, L * headroom_percent /
+ * 100), at most L / 2; none without a limit.  Figures worked out here. */
+START_TEST(test_policy_headroom_rule)
+{
+	cfg.headroom_percent = 10;
+	cfg.headroom_min_bytes = 64 * MIB;
+	/* 10% of 1 GiB = 102.4 MiB, over the minimum */
+	ck_assert_uint_eq(policy_headroom(&cfg, GIB), GIB / 10);
+	/* 10% of 256 MiB = 25.6 MiB: the minimum, 64 MiB, wins */
+	ck_assert_uint_eq(policy_headroom(&cfg, 256 * MIB), 64 * MIB);
+	/* 100 MiB: the minimum would be 64 MiB, half the limit is 50 */
+	ck_assert_uint_eq(policy_headroom(&cfg, 100 * MIB), 50 * MIB);
+	cfg.headroom_percent = 80;
+	ck_assert_uint_eq(policy_headroom(&cfg, GIB), GIB / 2);
+	ck_assert_uint_eq(policy_headroom(&cfg, CGFS_NO_LIMIT), 0);
+}
+END_TEST
+
 Suite *
 test_suite(void)
 {
@@ -562,6 +580,7 @@ test_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_policy_idle_when_no_limit_no_pressure);
+	tcase_add_test(tc, test_policy_headroom_rule);
 	tcase_add_test(tc, test_policy_worked_example);
 	tcase_add_test(
 	    tc, test_policy_limit_excess_highest_adj_first_minus1000_last);

@@ -307,7 +307,14 @@ START_TEST(test_protocol_mutations)
 		rc = mrc_proto_decode(buf, len, &m);
 		if (rc > 0) {
 			ok++;
-			ck_assert_int_eq(mrc_proto_check_payload(&m), 0);
+			/* What the protocol (protocol.h) requires of an
+			 * accepted STATS frame, checked here rather than by
+			 * the decoder's own validator: */
+			ck_assert_int_eq(rc, MR_MSG_STATS);
+			ck_assert_uint_eq(m.hdr.magic, MR_PROTO_MAGIC);
+			ck_assert_uint_eq(m.hdr.version, MR_PROTO_VERSION);
+			ck_assert_uint_eq(m.u.stats.reserved, 0);
+			ck_assert_uint_le(m.u.stats.purge_backend, 3);
 			ck_assert_uint_eq(m.hdr.length, len);
 		} else {
 			bad++;
@@ -389,6 +396,33 @@ START_TEST(test_protocol_profile_frames_are_strict)
 }
 END_TEST
 
+/* A string field with no NUL in its whole length is refused, as is one
+ * with bytes after its NUL (stale memory must not travel). */
+START_TEST(test_proto_unterminated_string_refused)
+{
+	struct mr_proto_ctl_client cc;
+	struct mr_proto_msg m;
+	unsigned char buf[MR_PROTO_MAX_FRAME];
+	int n;
+
+	memset(&cc, 'a', sizeof(cc));
+	cc.pid = 42;
+	n = mrc_proto_encode(buf, sizeof(buf), MR_MSG_CTL_CLIENT, 8, &cc);
+	if (n > 0)
+		ck_assert_int_eq(mrc_proto_decode(buf, n, &m), -EINVAL);
+	else
+		ck_assert_int_eq(n, -EINVAL);
+	memset(&cc, 0, sizeof(cc));
+	strcpy(cc.cgroup, "/x");
+	cc.cgroup[5] = 'z';
+	n = mrc_proto_encode(buf, sizeof(buf), MR_MSG_CTL_CLIENT, 8, &cc);
+	if (n > 0)
+		ck_assert_int_eq(mrc_proto_decode(buf, n, &m), -EINVAL);
+	else
+		ck_assert_int_eq(n, -EINVAL);
+}
+END_TEST
+
 Suite *
 test_suite(void)
 {
@@ -396,11 +430,13 @@ test_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_protocol_round_trip_every_type);
+	tcase_add_test(tc, test_proto_unterminated_string_refused);
 	tcase_add_test(tc, test_protocol_rejects_bad_header);
 	tcase_add_test(tc, test_protocol_rejects_bad_fields);
 	tcase_add_test(tc, test_protocol_encode_checks);
 	tcase_add_test(tc, test_protocol_mutations);
 	tcase_add_test(tc, test_protocol_profile_frames_are_strict);
+	tcase_add_test(tc, test_proto_unterminated_string_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }

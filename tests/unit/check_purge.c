@@ -343,24 +343,59 @@ START_TEST(test_purge_fork_child_makes_own_ring)
 }
 END_TEST
 
-/* MADV_FREE through each backend: the call succeeds and is counted; the
- * pages stay readable (zero or old content) and may be reused at once. */
-START_TEST(test_purge_madv_free_through_uring)
+/* MADV_FREE through a backend: the advice asked for is the advice the
+ * kernel got.  The kernel's own figures tell them apart: after MADV_FREE
+ * the pages are counted as LazyFree in smaps_rollup and, with no memory
+ * pressure, still hold their data; after MADV_DONTNEED they read as zero
+ * and LazyFree does not grow.  A page written again leaves the lazy state
+ * and keeps the new data. */
+static void
+madv_free_through(const char *choice, enum mr_purge_backend want)
 {
 	struct mri_purge_batch b;
+	size_t len = 4 * MiB, i, same = 0;
+	uint64_t lazy0, lazy1;
 	char *p;
 
 	mri_options_init();
-	ck_assert_int_eq(mr_option_set("purge", "uring"), 0);
-	p = map_touched(4 * MiB);
+	ck_assert_int_eq(mr_option_set("purge", choice), 0);
+	p = map_touched(len);
+	lazy0 = smaps_bytes("LazyFree");
 	mri_purge_batch_init(&b, MADV_FREE);
-	mri_purge_add(&b, p, 4 * MiB);
-	ck_assert_uint_eq(mri_purge_flush(&b), 4 * MiB);
+	mri_purge_add(&b, p, len);
+	ck_assert_uint_eq(mri_purge_flush(&b), len);
 	ck_assert_int_eq(b.r[0].err, 0);
-	ck_assert_uint_eq(purge_stats().purge_backend, MR_PURGE_URING);
+	ck_assert_uint_eq(purge_stats().purge_backend, want);
+	lazy1 = smaps_bytes("LazyFree");
+	ck_assert_msg(lazy1 >= lazy0 + len / 2,
+		      "%s: LazyFree grew %llu KiB of %zu KiB: not MADV_FREE",
+		      choice, (unsigned long long)(lazy1 - lazy0) / 1024,
+		      len / 1024);
+	for (i = 0; i < len; i += 4096)
+		same += p[i] == (char)(1 + i / 4096 % 100);
+	ck_assert_msg(same >= len / 4096 / 2,
+		      "%s: %zu of %zu pages kept their data: not MADV_FREE",
+		      choice, same, len / 4096);
 	p[0] = 5;	/* reuse after MADV_FREE is legal */
 	ck_assert_int_eq(p[0], 5);
-	munmap(p, 4 * MiB);
+	munmap(p, len);
+}
+
+START_TEST(test_purge_madv_free_through_uring)
+{
+	madv_free_through("uring", MR_PURGE_URING);
+}
+END_TEST
+
+START_TEST(test_purge_madv_free_through_madvise)
+{
+	madv_free_through("madvise", MR_PURGE_MADVISE);
+}
+END_TEST
+
+START_TEST(test_purge_madv_free_through_process_madvise)
+{
+	madv_free_through("process_madvise", MR_PURGE_PROCESS_MADVISE);
 }
 END_TEST
 
@@ -377,6 +412,7 @@ test_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_purge_madvise_releases_rss);
 	tcase_add_test(tc, test_purge_falls_back_to_madvise_when_both_blocked);
+	tcase_add_test(tc, test_purge_madv_free_through_madvise);
 	if (uring) {
 		tcase_add_test(tc, test_purge_uring_releases_rss);
 		tcase_add_test(tc, test_purge_uring_range_over_4gib);
@@ -389,6 +425,8 @@ test_suite(void)
 	if (uring && pmadv) {
 		tcase_add_test(tc, test_purge_process_madvise_releases_rss);
 		tcase_add_test(tc, test_purge_process_madvise_range_over_4gib);
+		tcase_add_test(tc,
+			       test_purge_madv_free_through_process_madvise);
 		tcase_add_test(tc,
 			       test_purge_falls_back_when_seccomp_blocks_uring);
 	} else {

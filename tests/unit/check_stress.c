@@ -28,6 +28,7 @@
 #include "memreclaim.h"
 #include "core/heap.h"
 #include "core_alone.h"
+#include "release/limit.h"
 #include "check_main.h"
 
 #define KiB ((size_t)1024)
@@ -544,11 +545,43 @@ START_TEST(test_stress_frees_return_memory)
 }
 END_TEST
 
+/* The same threads with the whole release path beside them: the soft
+ * limit's hooks, the scavenger thread (and the daemon client it hosts,
+ * which finds no daemon and retries) with a release delay of 0, so every
+ * freed page is released at once while other threads allocate, and a soft
+ * limit low enough that allocations release synchronously too.  Under
+ * ThreadSanitizer (tests/run) this is the race test of scavenger.c,
+ * limit.c and client.c against the allocating threads. */
+static void
+with_release_path(void)
+{
+	ck_assert_int_eq(mr_option_set("release_delay_ms", "0"), 0);
+	mri_limit_init();
+	mri_scavenger_start();
+}
+
+START_TEST(test_stress_scavenger_races_allocators)
+{
+	struct mr_stats st;
+
+	with_release_path();
+	ck_assert_int_eq(mr_limit_set(32 * MiB), 0);
+	run_workers(mixed_worker);
+	run_workers(pc_worker);
+	memset(&st, 0, sizeof(st));
+	st.size = sizeof(st);
+	ck_assert_int_eq(mr_stats_get(&st), 0);
+	/* the release path did run beside the allocators */
+	ck_assert_uint_gt(st.sync_releases + st.released_bytes, 0);
+}
+END_TEST
+
 Suite *
 test_suite(void)
 {
 	Suite *s = suite_create("stress");
 	TCase *tc = tcase_create("threads");
+	TCase *rel = tcase_create("threads and the release path");
 
 	core_alone();
 	/* Bounded by operation counts; the timeout only catches a hang
@@ -559,6 +592,9 @@ test_suite(void)
 	tcase_add_test(tc, test_stress_realloc_chains);
 	tcase_add_test(tc, test_stress_frees_return_memory);
 	suite_add_tcase(s, tc);
+	tcase_set_timeout(rel, 1200);
+	tcase_add_test(rel, test_stress_scavenger_races_allocators);
+	suite_add_tcase(s, rel);
 	return s;
 }
 

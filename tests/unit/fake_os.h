@@ -21,6 +21,7 @@ struct fake_rec {
 	uintptr_t addr;
 	size_t len;
 	int arg;		/* advice, or node */
+	int strict;		/* bind: MPOL_BIND asked (numa=strict) */
 };
 
 static struct {
@@ -67,9 +68,9 @@ fake_advise(void *addr, size_t len, int advice)
 static int
 fake_bind(void *addr, size_t len, int node, int strict)
 {
-	(void)strict;
 	if (fake.nbind < FAKE_MAX_REC)
-		fake.bind[fake.nbind++] = (struct fake_rec){ (uintptr_t)addr, len, node };
+		fake.bind[fake.nbind++] =
+		    (struct fake_rec){ (uintptr_t)addr, len, node, strict };
 	return 0;
 }
 

@@ -8,6 +8,7 @@
 #define RELEASE_PROBE_H
 
 #include <liburing.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -59,6 +60,28 @@ rss(void)
 
 	mri_os_rss(&r, &h);
 	return r;
+}
+
+/* A field of /proc/self/smaps_rollup ("LazyFree", "AnonHugePages",
+ * "Rss"), in bytes: the kernel's own figure, for tests that must not
+ * check the library against its own arithmetic.  0 when absent. */
+static inline uint64_t
+smaps_bytes(const char *field)
+{
+	char line[256];
+	size_t n = strlen(field);
+	unsigned long long kib = 0;
+	FILE *f = fopen("/proc/self/smaps_rollup", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, n) && line[n] == ':') {
+			sscanf(line + n + 1, "%llu", &kib);
+			break;
+		}
+	fclose(f);
+	return (uint64_t)kib * 1024;
 }
 
 /* A full mr_stats_get snapshot. */
