@@ -144,6 +144,13 @@ mri_limit_exceeded(size_t n)
 	    __atomic_load_n(&limit_backoff_until, __ATOMIC_RELAXED);
 	mri_release_snapshot(&in, MRI_REL_LIMIT, n);
 	mri_relpol_plan(&in, &st, &p);
+	if (!p.nsteps && p.hard_bytes &&
+	    in.retained_bytes + n > p.hard_bytes) {
+		/* The back-off only saves time; it must not turn into a
+		 * refusal: memory freed since the last try may be there. */
+		st.limit_backoff_until_ns = 0;
+		mri_relpol_plan(&in, &st, &p);
+	}
 	if (p.nsteps) {
 		(void)mri_release_run(&p, NULL, got);
 		for (i = 0; i < p.nsteps; i++)

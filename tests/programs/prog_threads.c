@@ -1,9 +1,13 @@
 /*
- * prog_threads.c: 10000 short-lived threads, each allocating and exiting,
+ * prog_threads.c: 21000 short-lived threads, each allocating and exiting,
  * in a program linked with libmemreclaim (so every malloc, pthread's own
  * included, is served by it).  Thread caches must be flushed and their
- * metadata reused at thread exit: the allocator's metadata and mappings
- * after 10000 threads must stay below twice the figures after 1000.
+ * metadata reused at thread exit.  After 1000 threads, 20000 more may add at
+ * most 2 MiB of metadata (it is mapped 1 MiB at a time, and the page map a
+ * leaf at a time: one more of each; which moment a new one is needed
+ * depends on how thread exits overlap) and must not double the mappings.
+ * A thread cache leaked at exit costs hundreds of KiB, and a record of even
+ * 110 bytes per thread would add more than 2 MiB: both fail.
  * Prints the figures (prog_threads.sh keeps them in its log).
  */
 #include "config.h"
@@ -102,7 +106,7 @@ main(void)
 
 	run_threads(1000, &started);
 	stats(&a);
-	run_threads(10000, &started);
+	run_threads(21000, &started);
 	stats(&b);
 	printf("after %d threads: metadata %llu mapped %llu\n", 1000,
 	       (unsigned long long)a.metadata_bytes,
@@ -114,7 +118,7 @@ main(void)
 		printf("FAIL: statistics report nothing mapped\n");
 		bad = 1;
 	}
-	if (b.metadata_bytes >= 2 * a.metadata_bytes) {
+	if (b.metadata_bytes > a.metadata_bytes + (2u << 20)) {
 		printf("FAIL: metadata grew from %llu to %llu\n",
 		       (unsigned long long)a.metadata_bytes,
 		       (unsigned long long)b.metadata_bytes);

@@ -1,5 +1,5 @@
 #!/bin/sh
-# 10000 short-lived threads in a program linked with libmemreclaim:
+# 21000 short-lived threads in a program linked with libmemreclaim:
 # metadata and mappings stay bounded (prog_threads.c).
 . "${srcdir:-$(dirname "$0")}/prog_common.sh"
 # Linked with the library; preloading it as well changes nothing but lets
