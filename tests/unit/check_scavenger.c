@@ -422,13 +422,27 @@ hard_limit_rule(void)
 				  "1/16 of 64 MiB (retained %llu)",
 				  (unsigned long long)stats().retained_bytes);
 	mr_free(p);
-	/* Last: a refusal backs the limit path off for a while (limit.c),
-	 * and the freed 65 MiB must be released first to judge this one. */
 	errno = 0;
 	p = mr_malloc(70 * MiB);	/* 70 > 64 + 64/16 */
 	if (p || errno != ENOMEM)
 		return child_fail(12, "hard limit: 70 MiB of a 64 MiB limit "
 				  "given (%p, errno %d)", p, errno);
+	/* A release that finds nothing backs the limit path off for a
+	 * millisecond (66 MiB fits within 1/16, but nothing could be freed
+	 * to make room); that must never refuse an allocation that fits once
+	 * the memory freed meanwhile is released. */
+	p = mr_malloc(66 * MiB);
+	if (!p)
+		return child_fail(13, "66 MiB refused, within 1/16 of 64 MiB");
+	mr_free(p);
+	p = mr_malloc(60 * MiB);
+	if (!p)
+		return child_fail(14, "60 MiB refused during the back-off, "
+				  "with 66 MiB just freed (retained %llu, "
+				  "limit %llu)",
+				  (unsigned long long)stats().retained_bytes,
+				  (unsigned long long)stats().limit_bytes);
+	mr_free(p);
 	return 0;
 }
 
