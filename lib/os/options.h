@@ -5,7 +5,8 @@
  * scanning `environ` directly, without allocating, and can be changed later
  * through mr_option_set("name", "value").  Values are stored as integers
  * (sizes in bytes, times in ms, enums as their index) except the socket
- * path.  Readers use mri_opt(MRI_OPT_X), a plain load.
+ * path.  Readers use mri_opt(MRI_OPT_X), a plain load.  In a setuid or
+ * setgid program (AT_SECURE) the environment is ignored.
  *
  * It sits in os/, the bottom layer, because every layer reads options: the
  * environment is, like the kernel, something the library reads from
@@ -40,6 +41,7 @@ enum mri_opt_id {
 	MRI_OPT_DAEMON,	    /* bool: talk to memreclaimd if it runs */
 	MRI_OPT_SOCKET,	    /* string: memreclaimd socket path */
 	MRI_OPT_STATS_INTERVAL_MS, /* STATS report period to the daemon */
+	MRI_OPT_DAEMON_UID, /* uid besides 0 the daemon may run as */
 	MRI_OPT__COUNT
 };
 

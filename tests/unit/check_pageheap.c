@@ -15,7 +15,7 @@
 #include "core/heap.h"
 #include "core/init.h"
 #include "memreclaim.h"
-#include "api/options.h"
+#include "os/options.h"
 #include "core/pageheap.h"
 #include "core/pagemap.h"
 #include "core_alone.h"

@@ -19,7 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "memreclaim.h"
-#include "api/options.h"
+#include "os/options.h"
 #include "os/os.h"
 #include "os/purge.h"
 #include "release_probe.h"
