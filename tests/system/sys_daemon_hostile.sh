@@ -9,14 +9,7 @@
 . "${top_srcdir:-../..}/tests/system/daemon_lib.sh"
 
 # a free loopback port for the metrics endpoint
-PORT=
-for p in $(seq $((20000 + $$ % 20000)) 7 65000); do
-	if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
-		PORT=$p
-		break
-	fi
-done
-[ -n "$PORT" ] || fail "no free port"
+free_port
 # systemd's notification socket, to see READY/RELOADING/STOPPING
 "$B/tests/system/notifysink" "$T/notify" 60 > "$T/notify.out" &
 PIDS="$PIDS $!"
@@ -74,13 +67,6 @@ wait_for 10 sh -c "'$CTL' -s '$SOCK' --json status | grep -q '\"trim_bytes_relea
 "$CTL" -s "$SOCK" trim 999999 1MiB >/dev/null 2>&1 && fail "trim of unknown pid succeeded"
 
 # metrics say the same
-# plain bash /dev/tcp: no HTTP client needed on the test machine
-http_get() {
-	exec 3<>"/dev/tcp/127.0.0.1/$PORT" || return 1
-	printf 'GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n' "$1" >&3
-	timeout 10 cat <&3
-	exec 3<&-
-}
 resp=$(http_get /metrics) || fail "metrics unreachable"
 echo "$resp" | head -n 1 | grep -q "^HTTP/1.0 200" || fail "metrics: $(echo "$resp" | head -n 1)"
 m=$(echo "$resp" | tr -d '\r' | sed '1,/^$/d')
