@@ -32,7 +32,9 @@ dispatch_hello(struct mrd *d, struct mrd_client *c,
 	 * gone, they may have read another one's files (a reused pid) */
 	if (!transport_peer_alive(d, c)) {
 		d->n.clients_expired++;
-		transport_drop(d, c, MR_BYE_PROTOCOL,
+		/* not misbehaviour (a short-lived process may exit right
+		 * after HELLO): closed without a warning, counted expired */
+		transport_drop(d, c, MR_BYE_NORMAL,
 			       "the connecting process is gone");
 		return;
 	}

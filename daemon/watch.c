@@ -646,8 +646,9 @@ watch_cycle(struct mrd *d, uint64_t now)
 		if (c->kind != MRD_CLIENT_LIB)
 			continue;
 		if (!transport_peer_alive(d, c)) {
+			/* it exited, its socket not read yet: no warning */
 			d->n.clients_expired++;
-			transport_drop(d, c, MR_BYE_PROTOCOL,
+			transport_drop(d, c, MR_BYE_NORMAL,
 				       "its process is gone");
 			continue;
 		}
