@@ -10,6 +10,14 @@
  *                                and STATS, hold them SEC seconds; prints
  *                                "open K refused R" (R got BYE LIMIT or
  *                                could not connect) after 1 s.
+ *   mrdpoke -s SOCK ctlslow      send CTL_REQUEST CLIENTS, wait 1 s before
+ *                                reading (a slow operator), then count
+ *                                the records: prints "records N done D"
+ *                                (D: CTL_DONE's count, -1 if none came).
+ *   mrdpoke -s SOCK orphan       connect, then fork and exit: the child,
+ *                                holding the connection, sends HELLO and
+ *                                STATS after 300 ms; prints "dropped" if
+ *                                the daemon closes it, else "kept".
  *   mrdpoke -s SOCK trimdone K   register, wait (10 s at most) for a TRIM,
  *                                answer it K times with TRIM_DONE of 1 MiB;
  *                                prints "trim", then "bye REASON" if the
@@ -206,12 +214,72 @@ poke_trimdone(int k)
 	return 0;
 }
 
+static int
+poke_ctlslow(void)
+{
+	struct mr_proto_ctl_request r;
+	struct mr_proto_msg m;
+	int fd = poke_connect(), t, records = 0;
+	long done = -1;
+
+	if (fd < 0)
+		return 1;
+	memset(&r, 0, sizeof(r));
+	r.cmd = MR_CTL_CLIENTS;
+	poke_send(fd, MR_MSG_CTL_REQUEST, 1, &r);
+	sleep(1);
+	while ((t = poke_recv(fd, 2000, &m)) > 0) {
+		if (t == MR_MSG_CTL_CLIENT)
+			records++;
+		if (t == MR_MSG_CTL_DONE) {
+			done = m.u.ctl_done.count;
+			break;
+		}
+	}
+	printf("records %d done %ld\n", records, done);
+	return 0;
+}
+
+static int
+poke_orphan(void)
+{
+	struct mr_proto_msg m;
+	int fd = poke_connect(), t;
+	pid_t pid;
+
+	if (fd < 0)
+		return 1;
+	pid = fork();
+	if (pid < 0)
+		return 1;
+	if (pid > 0) {
+		/* the parent, whose pid SO_PEERCRED gave, goes away; the
+		 * shell waits for the child through its output pipe */
+		_exit(0);
+	}
+	usleep(300000);
+	poke_register(fd);
+	do
+		t = poke_recv(fd, 2000, &m);
+	while (t > 0 && t != MR_MSG_BYE);
+	printf(t == 0 ? "kept\n" : "dropped\n");
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
+	if (argc == 4 && !strcmp(argv[1], "-s")) {
+		sock = argv[2];
+		setvbuf(stdout, NULL, _IOLBF, 0);
+		if (!strcmp(argv[3], "orphan"))
+			return poke_orphan();
+		if (!strcmp(argv[3], "ctlslow"))
+			return poke_ctlslow();
+	}
 	if (argc < 5 || strcmp(argv[1], "-s") != 0) {
 		fprintf(stderr, "usage: mrdpoke -s SOCK ctlclose N | hold N SEC"
-				" | trimdone K\n");
+				" | trimdone K | orphan | ctlslow\n");
 		return 2;
 	}
 	sock = argv[2];

@@ -12,6 +12,8 @@
 #  - STATUS or CLIENTS sent and the connection closed at once, 400 times:
 #    the daemon keeps answering (the old use-after-free);
 #  - TRIM_DONE repeated for one TRIM: counted once, the client dropped;
+#  - a connection whose connecting process exited (a child kept it) is
+#    dropped at HELLO, not attached to whatever now has that pid;
 #  - a socket directory others may write: the daemon refuses to start.
 . "${top_srcdir:-../..}/tests/system/daemon_lib.sh"
 POKE=$B/tests/system/mrdpoke
@@ -113,7 +115,13 @@ st=$("$CTL" -s "$SOCK" --json status)
 [ "$(echo "$st" | jfield trim_bytes_released)" = 1048576 ] ||
 	fail "TRIM_DONE counted more than once: $st"
 
-# 6. socket in a directory others may write
+# 6. the connecting process exits and a child holding the connection
+#    registers: the daemon must not look up the parent's pid
+#    (it may be reused by anyone): it drops the connection
+"$POKE" -s "$SOCK" orphan | cat >"$T/orphan.out"
+grep -qx dropped "$T/orphan.out" || fail "orphaned connection: $(cat "$T/orphan.out")"
+
+# 7. socket in a directory others may write
 mkdir -m 0777 "$T/open"
 chmod 0777 "$T/open"
 printf '[memreclaimd]\nsocket = %s/open/s.sock\nmetrics =\n' "$T" >"$T/open.conf"
@@ -123,4 +131,4 @@ fi
 grep -q "not permitted" "$T/open.log" || fail "$(cat "$T/open.log")"
 
 echo "PASS: descriptor pause, per-uid cap, operator groups, client_group," \
-	"STATUS-and-close, single TRIM_DONE, socket directory"
+	"STATUS-and-close, single TRIM_DONE, orphaned connection, socket directory"

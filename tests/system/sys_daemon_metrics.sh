@@ -5,7 +5,8 @@
 # fixed 256 KiB buffer; it must come out whole (Content-Length matches)
 # and pass `promtool check metrics`, and `memreclaimctl clients` must
 # list all 320 (replies queued and sent across EPOLLOUT, not dropped at
-# the first full socket).  A cgroup whose name carries a terminal escape
+# the first full socket; also for a reader that waits a second before
+# reading).  A cgroup whose name carries a terminal escape
 # sequence is shown escaped by memreclaimctl.
 . "${top_srcdir:-../..}/tests/system/daemon_lib.sh"
 command -v promtool >/dev/null ||
@@ -35,6 +36,11 @@ count_clients() {
 wait_for 60 count_clients $N ||
 	fail "memreclaimctl clients lists $("$CTL" -s "$SOCK" --json clients |
 		jobjects | grep -c '"pid"') of $N"
+# an operator slow to read gets the whole listing too (queued, sent on
+# EPOLLOUT), not a drop at the first full socket buffer
+"$B/tests/system/mrdpoke" -s "$SOCK" ctlslow >"$T/slow.out"
+grep -qx "records $N done $N" "$T/slow.out" ||
+	fail "slow reader got: $(cat "$T/slow.out") of $N"
 sleep 2 # every client has sent STATS
 http_get /metrics >"$T/resp" || fail "metrics unreachable"
 tr -d '\r' <"$T/resp" | sed '1,/^$/d' >"$T/page"
