@@ -118,6 +118,24 @@ transport_dir_safe(const char *path)
 	return 0;
 }
 
+/* A group named in the config (socket_group, client_group): *have stays 0
+ * for "", else its gid.  0 or -ENOENT. */
+static int
+transport_group(const char *name, int *have, gid_t *gid)
+{
+	struct group *gr;
+
+	*have = 0;
+	if (name[0] == '\0')
+		return 0;
+	gr = getgrnam(name);
+	if (gr == NULL)
+		return -ENOENT;
+	*have = 1;
+	*gid = gr->gr_gid;
+	return 0;
+}
+
 int
 transport_listen(struct mrd *d)
 {
@@ -163,34 +181,19 @@ transport_listen(struct mrd *d)
 		close(fd);
 		return rc;
 	}
-	if (d->conf.client_group[0] != '\0') {
-		struct group *gr = getgrnam(d->conf.client_group);
-
-		if (gr == NULL) {
-			close(fd);
-			unlink(path);
-			return -ENOENT;
-		}
-		d->have_client_gid = 1;
-		d->client_gid = gr->gr_gid;
-	}
-	if (d->conf.socket_group[0] != '\0') {
-		struct group *gr = getgrnam(d->conf.socket_group);
-
-		if (gr == NULL) {
-			close(fd);
-			unlink(path);
-			return -ENOENT;
-		}
-		if (fchownat(AT_FDCWD, path, (uid_t)-1, gr->gr_gid,
-			     AT_SYMLINK_NOFOLLOW) < 0) {
-			rc = -errno;
-			close(fd);
-			unlink(path);
-			return rc;
-		}
-		d->have_sock_gid = 1;
-		d->sock_gid = gr->gr_gid;
+	rc = transport_group(d->conf.client_group, &d->have_client_gid,
+			     &d->client_gid);
+	if (rc == 0)
+		rc = transport_group(d->conf.socket_group, &d->have_sock_gid,
+				     &d->sock_gid);
+	if (rc == 0 && d->have_sock_gid &&
+	    fchownat(AT_FDCWD, path, (uid_t)-1, d->sock_gid,
+		     AT_SYMLINK_NOFOLLOW) < 0)
+		rc = -errno;
+	if (rc < 0) {
+		close(fd);
+		unlink(path);
+		return rc;
 	}
 	rc = mrd_epoll_add(d->epfd, fd, EPOLLIN);
 	if (rc < 0) {

@@ -14,11 +14,26 @@
 #include "common/parse.h"
 
 static const char *const names[] = {
-    "limit",	     "limit_hard",	   "purge",	 "advice",
-    "release_delay_ms", "scavenger",	   "scavenger_cpu", "goal_percent",
-    "limit_goal_percent", "trace",	   "stats",	 "hugepages",
-    "hugepage_threshold", "hugetlb",	   "numa",	 "chunk_size",
-    "daemon",	     "socket",		   "stats_interval_ms", "daemon_uid",
+    "limit",
+    "limit_hard",
+    "purge",
+    "advice",
+    "release_delay_ms",
+    "scavenger",
+    "scavenger_cpu",
+    "goal_percent",
+    "limit_goal_percent",
+    "trace",
+    "stats",
+    "hugepages",
+    "hugepage_threshold",
+    "hugetlb",
+    "numa",
+    "chunk_size",
+    "daemon",
+    "socket",
+    "stats_interval_ms",
+    "daemon_uid",
     "no_such_option",
 };
 

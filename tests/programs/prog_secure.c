@@ -14,9 +14,8 @@
 int
 main(void)
 {
-	static const char *const names[] = {"limit", "limit_hard",
-					    "chunk_size", "socket",
-					    "daemon_uid"};
+	static const char *const names[] = {"limit", "limit_hard", "chunk_size",
+					    "socket", "daemon_uid"};
 	void *p[8];
 	char buf[128];
 	size_t i;
