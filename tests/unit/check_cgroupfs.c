@@ -321,8 +321,7 @@ test_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_cgroupfs_v1_limit_is_smallest_up_the_tree);
-	tcase_add_test(tc,
-		       test_cgroupfs_group_holds_one_fd_whatever_its_depth);
+	tcase_add_test(tc, test_cgroupfs_group_holds_one_fd_whatever_its_depth);
 	tcase_add_test(tc, test_cgroupfs_discover_decodes_mountinfo_escapes);
 	tcase_add_test(tc, test_cgroupfs_v2_max_high_and_pressure);
 	tcase_add_test(tc, test_cgroupfs_hybrid_takes_psi_from_unified);
