@@ -3,7 +3,8 @@
 # (issue 10), each over the real socket:
 #  - out of descriptors (hard RLIMIT_NOFILE 40, 60 connections): the
 #    daemon pauses accepting instead of spinning on the listening socket
-#    (CPU and log stay small) and serves again when they leave;
+#    (CPU and log stay small) and serves again when they leave; it raises
+#    its soft limit to the hard one at start;
 #  - one user opening more than max_clients_per_uid is refused past it,
 #    in a rate-limited log, while root's memreclaimctl is served;
 #  - control: a socket_group member through a supplementary group is an
@@ -56,6 +57,16 @@ grep -q "not accepting for" "$T/daemon.log" || fail "no pause logged"
 wait "$HOLD"
 wait_for 10 "$CTL" -s "$SOCK" status >/dev/null 2>&1 ||
 	fail "not serving after the connections left"
+kill "$DPID"
+wait "$DPID" 2>/dev/null
+DPID=
+
+#    and at start the soft limit is raised to the hard one
+prlimit --nofile=100:2048 "$MRD" -d -f "$T/mrd.conf" -t 5 2>"$T/nofile.log" &
+DPID=$!
+wait_for 10 "$CTL" -s "$SOCK" status >/dev/null 2>&1 || fail "daemon not ready"
+soft=$(awk '/^Max open files/ { print $4 }' "/proc/$DPID/limits")
+[ "$soft" = 2048 ] || fail "descriptor soft limit $soft, not raised to 2048"
 kill "$DPID"
 wait "$DPID" 2>/dev/null
 DPID=
