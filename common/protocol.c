@@ -29,6 +29,12 @@ mrc_proto_payload_size(uint16_t type)
 		return sizeof(struct mr_proto_limit);
 	case MR_MSG_BYE:
 		return sizeof(struct mr_proto_bye);
+	case MR_MSG_PROF_REQUEST:
+		return sizeof(struct mr_proto_prof_request);
+	case MR_MSG_PROF_DATA:
+		return sizeof(struct mr_proto_prof_data);
+	case MR_MSG_PROF_END:
+		return sizeof(struct mr_proto_prof_end);
 	case MR_MSG_CTL_REQUEST:
 		return sizeof(struct mr_proto_ctl_request);
 	case MR_MSG_CTL_STATUS:
@@ -49,7 +55,8 @@ int
 mrc_proto_from_client(uint16_t type)
 {
 	return type == MR_MSG_HELLO || type == MR_MSG_STATS ||
-	       type == MR_MSG_TRIM_DONE || type == MR_MSG_BYE;
+	       type == MR_MSG_TRIM_DONE || type == MR_MSG_BYE ||
+	       type == MR_MSG_PROF_DATA || type == MR_MSG_PROF_END;
 }
 
 /* 1 if a string field is NUL-terminated within its n bytes and zero
@@ -67,6 +74,47 @@ proto_str_ok(const char *s, size_t n)
 		if (s[i] != '\0')
 			return 0;
 	return 1;
+}
+
+static int
+proto_prof_kind_ok(uint64_t kind)
+{
+	uint64_t k = kind & ~(uint64_t)MR_PROF_KIND_TEXT;
+
+	return k == MR_PROF_KIND_INUSE || k == MR_PROF_KIND_ALLOC;
+}
+
+static int
+proto_prof_check(const struct mr_proto_msg *m)
+{
+	const struct mr_proto_prof_data *pd = &m->u.prof_data;
+	uint32_t i;
+
+	switch (m->hdr.type) {
+	case MR_MSG_PROF_REQUEST:
+		if (m->u.prof_request.op == MR_PROF_OP_DUMP)
+			return proto_prof_kind_ok(m->u.prof_request.kind) &&
+				       m->u.prof_request.interval_bytes == 0
+				   ? 0
+				   : -EINVAL;
+		if (m->u.prof_request.op == MR_PROF_OP_SET)
+			return m->u.prof_request.kind == 0 ? 0 : -EINVAL;
+		return -EINVAL;
+	case MR_MSG_PROF_DATA:
+		if (pd->len == 0 || pd->len > MR_PROTO_PROF_CHUNK ||
+		    pd->reserved != 0)
+			return -EINVAL;
+		for (i = pd->len; i < MR_PROTO_PROF_CHUNK; i++)
+			if (pd->data[i] != 0)
+				return -EINVAL;
+		return 0;
+	default: /* MR_MSG_PROF_END */
+		if (m->u.prof_end.status > 0 || m->u.prof_end.status < -4095 ||
+		    m->u.prof_end.reserved != 0 ||
+		    m->u.prof_end.bytes > MR_PROTO_PROF_MAX)
+			return -EINVAL;
+		return 0;
+	}
 }
 
 /* Check the fields of a payload already copied into m: 0 or -EINVAL. */
@@ -101,6 +149,10 @@ mrc_proto_check_payload(const struct mr_proto_msg *m)
 		if (m->u.bye.reason > MR_BYE_MAX || m->u.bye.reserved != 0)
 			return -EINVAL;
 		return 0;
+	case MR_MSG_PROF_REQUEST:
+	case MR_MSG_PROF_DATA:
+	case MR_MSG_PROF_END:
+		return proto_prof_check(m);
 	case MR_MSG_CTL_REQUEST: {
 		const struct mr_proto_ctl_request *r = &m->u.ctl_request;
 
@@ -116,6 +168,13 @@ mrc_proto_check_payload(const struct mr_proto_msg *m)
 			if (r->cmd == MR_CTL_TRIM_PID && r->pid <= 0)
 				return -EINVAL;
 			if (r->cmd == MR_CTL_TRIM_CGROUP && r->cgroup[0] != '/')
+				return -EINVAL;
+		} else if (r->cmd == MR_CTL_PROFILE ||
+			   r->cmd == MR_CTL_PROF_SET) {
+			if (r->pid <= 0 || r->urgency != 0 ||
+			    r->cgroup[0] != '\0' ||
+			    (r->cmd == MR_CTL_PROFILE &&
+			     !proto_prof_kind_ok(r->bytes)))
 				return -EINVAL;
 		} else if (r->pid != 0 || r->bytes != 0 || r->urgency != 0 ||
 			   r->cgroup[0] != '\0') {

@@ -19,6 +19,15 @@
 # redis gives memory back.  The table shows memory pressure (PSI), redis's RSS and
 # the trims memreclaimd sent, before and after the pressure.
 #
+# Then the same under fast pressure: a service (tests/system/oom_service)
+# in a cgroup limited to 512 MiB allocates 300 MiB in blocks of about
+# 100 KiB, keeps 20 MiB and frees the rest; a neighbour in the same cgroup
+# then grows by 320 MiB at DEMO_FAST_RATE (1G per second): with
+# libmemreclaim the freed memory is lazily freed within milliseconds and the
+# kernel takes it as the neighbour grows; on glibc and on jemalloc the
+# service is OOM-killed.  The table gives the time from the neighbour's
+# start to the service's RSS falling under 64 MiB.
+#
 # Works on cgroup v2 (Debian 12's default) and on hybrid hosts (v1 memory
 # controller plus v2 PSI).  Cleans up its cgroups and processes on exit or
 # Ctrl-C.  Knobs (environment): DEMO_LIMIT_MIB (640), DEMO_KEYS (200000 per
@@ -100,15 +109,18 @@ NPROC=${DEMO_JOBS:-$(nproc)}
 	cd "$BUILD"
 	[ -f Makefile ] || "$SRC/configure" -q
 	make -s -j"$NPROC" >/dev/null
-	make -s -C tests/system pressure >/dev/null
+	make -s -C tests/system pressure oom_service >/dev/null
 	make -s -C tests/programs libglibc_malloc.la >/dev/null
 ) > "$TMP/build.log" 2>&1 || { tail -n 30 "$TMP/build.log"; die "build failed"; }
 LIB=$BUILD/lib/.libs/libmemreclaim.so
 DAEMON=$BUILD/daemon/memreclaimd
 CTL=$BUILD/ctl/memreclaimctl
 PRESSURE=$BUILD/tests/system/pressure
+SERVICE=$BUILD/tests/system/oom_service
+JEMALLOC=$(ls /usr/lib/*/libjemalloc.so.2 2>/dev/null | head -n 1)
+FAST_RATE=${DEMO_FAST_RATE:-1G}
 GLIBC_SHIM=$BUILD/tests/programs/.libs/libglibc_malloc.so
-for f in "$LIB" "$DAEMON" "$CTL" "$PRESSURE"; do
+for f in "$LIB" "$DAEMON" "$CTL" "$PRESSURE" "$SERVICE"; do
 	[ -e "$f" ] || die "$f was not built"
 done
 say "ok"
@@ -376,6 +388,73 @@ row "soft limit sent (MiB)" "" limit
 row "OOM kills in the cgroup" "" oom
 row "pressure process" "" pressure
 row "redis keys left" "" keys
+
+# ---- fast pressure ----------------------------------------------------------
+# fast_case NAME PRELOAD: oom_service in a fresh 512 MiB cgroup, then a
+# neighbour growing by 320 MiB at FAST_RATE.  Prints one row.
+fast_case() {
+	local name=$1 preload=$2 svc nb out t0 t fell=- rss lazy fate
+	LIMIT_MIB=512 cg_create "fast-$name"
+	out=$TMP/fast.$name.out
+	"${ENTER[@]}" env ${preload:+LD_PRELOAD="$preload"} \
+		"$SERVICE" -a 300 -k 20 -t 30 > "$out" 2>&1 &
+	svc=$!
+	RPID=$svc
+	# An OOM kill is read from the process, not announced by bash.
+	disown $svc
+	for _ in $(seq 200); do
+		grep -q ready "$out" && break
+		kill -0 $svc 2>/dev/null || break
+		sleep 0.05
+	done
+	grep -q ready "$out" || { cat "$out"; die "$name: the service did not start"; }
+	sleep 0.1
+	rss=$(rss_mib $svc)
+	lazy=$(awk '/^LazyFree:/ { printf "%d", $2 / 1024 }' \
+		/proc/$svc/smaps_rollup 2>/dev/null)
+	t0=$(date +%s%N)
+	"${ENTER[@]}" timeout -s KILL 30 "$PRESSURE" -r "$FAST_RATE" -t 1 320M \
+		> /dev/null 2>&1 &
+	nb=$!
+	PPID_=$nb
+	disown $nb
+	while kill -0 $nb 2>/dev/null; do
+		t=$(rss_mib $svc)
+		if [ "$fell" = - ] && [ -n "$t" ] && [ "$t" != - ] &&
+			[ "$t" -lt 64 ]; then
+			fell=$((($(date +%s%N) - t0) / 1000000))
+		fi
+		sleep 0.01
+	done
+	PPID_=
+	if kill -0 $svc 2>/dev/null; then
+		fate=survived
+		kill -TERM $svc
+	else
+		fate="OOM-killed"
+	fi
+	while kill -0 $svc 2>/dev/null; do sleep 0.05; done
+	RPID=
+	[ "$fate" = survived ] || fell=-
+	printf '%-12s %10s %14s %12s %26s\n' "$name" "$rss" "${lazy:-0}" \
+		"$fate" "$fell"
+}
+step "fast pressure: a neighbour growing at ${FAST_RATE}/s"
+say "A service in a 512 MiB cgroup allocated 300 MiB in ~100 KiB blocks, kept"
+say "20 MiB and freed the rest; then a neighbour in the same cgroup grew by"
+say "320 MiB at ${FAST_RATE}/s."
+say ""
+say "RSS and lazily freed (MADV_FREE, which the kernel may take) in MiB"
+say "0.1 s after the free; then the time from the neighbour's start until"
+say "the service's RSS fell under 64 MiB (the kernel took the memory back)."
+printf '%-12s %10s %14s %12s %26s\n' allocator "RSS" "lazily freed" \
+	service "RSS < 64 MiB after (ms)"
+fast_case memreclaim "$LIB"
+fast_case glibc ""
+if [ -n "$JEMALLOC" ]; then
+	fast_case jemalloc "$JEMALLOC"
+fi
+
 say ""
 say "memreclaimd's log (last lines):"
 tail -n 8 "$TMP/daemon.log" | sed 's/^/  /'

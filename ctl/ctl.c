@@ -42,6 +42,12 @@ usage(FILE *f)
 	    "                            of a cgroup (a path starting with /)\n"
 	    "                            to release BYTES (e.g. 64MiB)\n"
 	    "  reload                    reload the daemon's config file\n"
+	    "  profile [alloc] [text] PID\n"
+	    "                            heap profile of PID on stdout: in use\n"
+	    "                            (or allocated since start), gzipped\n"
+	    "                            pprof protobuf (or google-pprof text)\n"
+	    "  prof PID on [INTERVAL]|off  switch PID's heap sampling (mean\n"
+	    "                            INTERVAL, default 512KiB)\n"
 	    "\n"
 	    "options:\n"
 	    "  -s, --socket PATH  daemon socket (default $%s or %s)\n"
@@ -50,6 +56,55 @@ usage(FILE *f)
 	    "  -h, --help         this text\n"
 	    "  -V, --version      print the version\n",
 	    MR_PROTO_SOCKET_ENV, MR_PROTO_SOCKET_PATH);
+}
+
+/* "profile [alloc] [text] PID" and "prof PID on [INTERVAL]|off".
+ * 0 or -1 (usage). */
+static int
+ctl_prof_args(const char *cmd, int argc, char **argv,
+	      struct mr_proto_ctl_request *req)
+{
+	long pid = 0;
+	char *end;
+	int i;
+
+	if (!strcmp(cmd, "profile")) {
+		req->cmd = MR_CTL_PROFILE;
+		req->bytes = MR_PROF_KIND_INUSE;
+		for (i = 0; i < argc - 1; i++) {
+			if (!strcmp(argv[i], "alloc"))
+				req->bytes = (req->bytes & MR_PROF_KIND_TEXT) |
+					     MR_PROF_KIND_ALLOC;
+			else if (!strcmp(argv[i], "text"))
+				req->bytes |= MR_PROF_KIND_TEXT;
+			else
+				return -1;
+		}
+		if (argc < 1)
+			return -1;
+		pid = strtol(argv[argc - 1], &end, 10);
+	} else {
+		req->cmd = MR_CTL_PROF_SET;
+		if (argc < 2 || argc > 3)
+			return -1;
+		pid = strtol(argv[0], &end, 10);
+		if (!strcmp(argv[1], "off") && argc == 2)
+			req->bytes = 0;
+		else if (!strcmp(argv[1], "on"))
+			req->bytes = 512 * 1024;
+		else
+			return -1;
+		if (argc == 3 && (mrc_parse_size(argv[2], &req->bytes) < 0 ||
+				  req->bytes == 0)) {
+			fprintf(stderr, "memreclaimctl: bad size '%s'\n",
+				argv[2]);
+			return -1;
+		}
+	}
+	if (*end != '\0' || pid <= 0 || pid > INT32_MAX)
+		return -1;
+	req->pid = (int32_t)pid;
+	return 0;
 }
 
 static void
@@ -425,6 +480,11 @@ main(int argc, char **argv)
 			req.cmd = MR_CTL_TRIM_PID;
 			req.pid = (int32_t)pid;
 		}
+	} else if (!strcmp(cmd, "profile") || !strcmp(cmd, "prof")) {
+		if (ctl_prof_args(cmd, argc - optind, argv + optind, &req) < 0) {
+			usage(stderr);
+			return 2;
+		}
 	} else {
 		fprintf(stderr, "memreclaimctl: unknown command '%s'\n", cmd);
 		usage(stderr);
@@ -467,8 +527,26 @@ main(int argc, char **argv)
 			print_client(&m.u.ctl_client, records++ == 0);
 		else if (rc == MR_MSG_CTL_CGROUP)
 			print_cgroup(&m.u.ctl_cgroup, records++ == 0);
-		else if (rc == MR_MSG_CTL_DONE)
+		else if (rc == MR_MSG_PROF_DATA &&
+			 req.cmd == MR_CTL_PROFILE) {
+			if (fwrite(m.u.prof_data.data, 1, m.u.prof_data.len,
+				   stdout) != m.u.prof_data.len) {
+				fprintf(stderr, "memreclaimctl: stdout: %s\n",
+					strerror(errno));
+				return 1;
+			}
+		} else if (rc == MR_MSG_CTL_DONE)
 			break;
+	}
+	if (req.cmd == MR_CTL_PROFILE) {
+		/* stdout holds the profile: the summary goes to stderr */
+		if (fflush(stdout) != 0)
+			return 1;
+		if (m.u.ctl_done.status == 0)
+			fprintf(stderr, "memreclaimctl: %s\n",
+				m.u.ctl_done.message);
+		m.u.ctl_done.message[0] = '\0';
+		json = 0;
 	}
 	close(fd);
 	if (json && (req.cmd == MR_CTL_CLIENTS || req.cmd == MR_CTL_CGROUPS))

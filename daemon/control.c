@@ -17,6 +17,7 @@
 #include "control.h"
 #include "log.h"
 #include "policy.h"
+#include "profile.h"
 #include "transport.h"
 #include "watch.h"
 
@@ -82,7 +83,7 @@ control_reload(struct mrd *d, char *msg, size_t msglen)
 	return 0;
 }
 
-static void
+void
 control_done(struct mrd *d, struct mrd_client *c, int status, uint32_t count,
 	     const char *msg)
 {
@@ -285,6 +286,10 @@ control_request(struct mrd *d, struct mrd_client *c,
 		log_info("operator trim of %llu bytes requested by pid %d",
 			 (unsigned long long)r->bytes, (int)c->pid);
 		control_trim(d, c, r);
+		break;
+	case MR_CTL_PROFILE:
+	case MR_CTL_PROF_SET:
+		profile_request(d, c, r);
 		break;
 	case MR_CTL_RELOAD:
 		rc = control_reload(d, msg, sizeof(msg));

@@ -16,6 +16,9 @@
 
 void control_request(struct mrd *d, struct mrd_client *c,
 		     const struct mr_proto_ctl_request *r);
+/* End a reply: CTL_DONE with status (0 or -errno), count and msg. */
+void control_done(struct mrd *d, struct mrd_client *c, int status,
+		  uint32_t count, const char *msg);
 /* Reload the config file; 0 or the number of errors (old one kept). */
 int control_reload(struct mrd *d, char *msg, size_t msglen);
 

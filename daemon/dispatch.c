@@ -12,6 +12,7 @@
 #include "control.h"
 #include "dispatch.h"
 #include "log.h"
+#include "profile.h"
 #include "transport.h"
 #include "watch.h"
 
@@ -86,7 +87,8 @@ dispatch_frame(struct mrd *d, struct mrd_client *c,
 			    "control request on a client connection");
 			return -1;
 		}
-		if (!c->ctl_ok) {
+		if (!c->ctl_ok &&
+		    !profile_owner_asks(d, c, &m->u.ctl_request)) {
 			d->n.frames_rejected++;
 			transport_drop(d, c, MR_BYE_PROTOCOL,
 				       "control request without permission");
@@ -127,6 +129,8 @@ dispatch_frame(struct mrd *d, struct mrd_client *c,
 		transport_drop(d, c, MR_BYE_PROTOCOL, "frame before HELLO");
 		return -1;
 	}
+	if (type == MR_MSG_PROF_DATA || type == MR_MSG_PROF_END)
+		return profile_frame(d, c, m);
 	if (type == MR_MSG_STATS) {
 		c->stats = m->u.stats;
 		c->has_stats = 1;
@@ -152,6 +156,7 @@ dispatch_frame(struct mrd *d, struct mrd_client *c,
 static void
 dispatch_closing(struct mrd *d, struct mrd_client *c)
 {
+	profile_closing(d, c);
 	if (c->cg) {
 		watch_put(d, c->cg);
 		c->cg = NULL;

@@ -111,7 +111,25 @@ struct mrd_client {
 	uint64_t last_trim_released;
 	uint64_t last_trim_ns; /* 0: never */
 	uint64_t limit_sent;   /* last LIMIT, 0: none */
+	/* a heap profile being forwarded (profile.c): the memreclaimctl
+	 * connection that asked, known by fd and accept time (fds are
+	 * reused); prof_fd < 0: none */
+	int prof_fd;
+	uint64_t prof_ctl_ns;
+	uint64_t prof_bytes; /* forwarded so far */
 };
+
+/* A PROF_DATA frame from a client whose profile a memreclaimctl awaits: it
+ * is outside the frame rate limit (profile.c bounds the total). */
+static inline int
+mrd_prof_frame_expected(const struct mrd_client *c, const void *buf,
+			size_t n)
+{
+	const struct mr_proto_hdr *h = buf;
+
+	return c->prof_fd >= 0 && n >= sizeof(*h) &&
+	       h->type == MR_MSG_PROF_DATA;
+}
 
 struct mrd_cgroup {
 	struct mrc_list link; /* in mrd.cgroups, newest first */

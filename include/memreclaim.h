@@ -73,8 +73,13 @@ MR_API ssize_t mr_release(size_t bytes, enum mr_urgency urgency);
 /* Soft memory limit in bytes (0: none), like Go's GOMEMLIMIT.  Crossing it
  * makes the allocating thread release memory before mapping more.  The
  * default comes from MEMRECLAIM_LIMIT or the process's cgroup.
- * mr_limit_set returns 0 or -errno. */
+ * mr_limit_set returns 0 or -errno.
+ * mr_limit_hint sets a second, outside opinion (memreclaimd's LIMIT, passed
+ * on by the library's daemon client; 0 withdraws it): the limit in force,
+ * which mr_limit_get returns, is the smaller of the process's own and the
+ * hint, so a hint can tighten the limit but never erase or loosen it. */
 MR_API int mr_limit_set(size_t bytes);
+MR_API int mr_limit_hint(size_t bytes);
 MR_API size_t mr_limit_get(void);
 
 /* Options: the same names as the MEMRECLAIM_* environment variables,
@@ -157,6 +162,29 @@ MR_API int mr_stats_get(struct mr_stats *st);
 /* Write the size class table with its waste columns to fd. Returns 0 or
  * -errno. */
 MR_API int mr_print_classes(int fd);
+
+/* Heap profiles (see mr_profile_dump(3)).  Sampling is on with the option
+ * "prof" (MEMRECLAIM_PROF=1, or mr_option_set("prof", "1")), one sample
+ * per "prof_interval" bytes allocated on average (default 512 KiB). */
+enum mr_profile_kind {
+	MR_PROFILE_INUSE = 1, /* live sampled objects, scaled to estimates:
+			       * inuse_objects, inuse_space */
+	MR_PROFILE_ALLOC = 2, /* all sampled since start: alloc_objects,
+			       * alloc_space */
+};
+/* Or'ed into kind: the legacy "heap_v2" text format that gperftools'
+ * pprof (google-pprof) reads, with both in-use and allocated figures,
+ * instead of gzipped profile.proto (go tool pprof reads both). */
+#define MR_PROFILE_TEXT 0x100
+
+/* Write a heap profile to fd.  Returns 0 or -errno (-EINVAL: bad kind). */
+MR_API int mr_profile_dump(int fd, int kind);
+/* The same through a callback that must take all n bytes or return -errno
+ * (which stops the dump and is returned).  Called on the caller's thread;
+ * it may allocate. */
+MR_API int mr_profile_write(int kind,
+			    int (*write)(void *ctx, const void *p, size_t n),
+			    void *ctx);
 
 #ifdef __cplusplus
 }

@@ -24,6 +24,9 @@
  *	                          <----   TRIM (bytes, urgency, deadline)
  *	TRIM_DONE (released, ns)  ---->
  *	                          <----   LIMIT (soft limit, 0 = none)
+ *	                          <----   PROF_REQUEST (dump or set)
+ *	PROF_DATA ... PROF_END    ---->   (answer to a dump, forwarded to
+ *	                                   the memreclaimctl that asked)
  *	BYE                       <--->   (either side, then close)
  *
  * A client needs nothing else: it sends HELLO once, STATS periodically,
@@ -63,6 +66,9 @@ enum mr_proto_type {
 	MR_MSG_TRIM_DONE = 4,	 /* client -> daemon: answer to TRIM */
 	MR_MSG_LIMIT = 5,	 /* daemon -> client: new soft limit */
 	MR_MSG_BYE = 6,		 /* either way: closing */
+	MR_MSG_PROF_REQUEST = 7, /* daemon -> client: heap profile op */
+	MR_MSG_PROF_DATA = 8,	 /* client -> daemon -> ctl: profile bytes */
+	MR_MSG_PROF_END = 9,	 /* client -> daemon: profile complete */
 	MR_MSG_CTL_REQUEST = 16, /* memreclaimctl -> daemon */
 	MR_MSG_CTL_STATUS = 17,	 /* daemon -> ctl: status record */
 	MR_MSG_CTL_CLIENT = 18,	 /* daemon -> ctl: one per client */
@@ -143,6 +149,41 @@ struct mr_proto_bye {
 	uint32_t reserved; /* 0 */
 };
 
+/*
+ * Heap profiles.  memreclaimctl sends CTL_REQUEST PROFILE (pid, bytes =
+ * kind); the daemon sends the client PROF_REQUEST DUMP, and the client
+ * streams the profile back as PROF_DATA frames (at most
+ * MR_PROTO_PROF_CHUNK bytes each) and one PROF_END; the daemon forwards
+ * each PROF_DATA to the memreclaimctl that asked and ends with CTL_DONE
+ * (PROF_END's status).  One dump per client at a time; the profile may be
+ * at most MR_PROTO_PROF_MAX bytes.  PROF_SET switches sampling.
+ */
+#define MR_PROF_OP_DUMP 1 /* kind: MR_PROFILE_* | MR_PROFILE_TEXT */
+#define MR_PROF_OP_SET 2  /* interval_bytes: mean interval, 0 = off */
+#define MR_PROF_KIND_INUSE 1 /* = MR_PROFILE_INUSE of memreclaim.h */
+#define MR_PROF_KIND_ALLOC 2 /* = MR_PROFILE_ALLOC */
+#define MR_PROF_KIND_TEXT 0x100 /* = MR_PROFILE_TEXT */
+#define MR_PROTO_PROF_CHUNK 1000
+#define MR_PROTO_PROF_MAX (64u << 20)
+
+struct mr_proto_prof_request {
+	uint32_t op;		 /* MR_PROF_OP_* */
+	uint32_t kind;		 /* DUMP: MR_PROF_KIND_*, SET: 0 */
+	uint64_t interval_bytes; /* SET: mean interval, 0 = off; DUMP: 0 */
+};
+
+struct mr_proto_prof_data {
+	uint32_t len;	   /* bytes of data used, 1..MR_PROTO_PROF_CHUNK */
+	uint32_t reserved; /* 0 */
+	uint8_t data[MR_PROTO_PROF_CHUNK]; /* zero after len */
+};
+
+struct mr_proto_prof_end {
+	int32_t status;	   /* 0 or -errno */
+	uint32_t reserved; /* 0 */
+	uint64_t bytes;	   /* profile bytes sent in PROF_DATA */
+};
+
 /* Control requests (memreclaimctl). */
 enum mr_ctl_cmd {
 	MR_CTL_STATUS = 1,	/* reply: CTL_STATUS, CTL_DONE */
@@ -151,8 +192,12 @@ enum mr_ctl_cmd {
 	MR_CTL_TRIM_PID = 4,	/* trim client `pid` by `bytes`; CTL_DONE */
 	MR_CTL_TRIM_CGROUP = 5, /* trim clients of `cgroup` by `bytes` */
 	MR_CTL_RELOAD = 6,	/* reload the config file; CTL_DONE */
+	MR_CTL_PROFILE = 7,	/* heap profile of `pid`, kind in `bytes`:
+				 * PROF_DATA..., CTL_DONE */
+	MR_CTL_PROF_SET = 8,	/* sampling of `pid`: `bytes` = mean
+				 * interval, 0 = off; CTL_DONE */
 };
-#define MR_CTL_CMD_MAX 6
+#define MR_CTL_CMD_MAX 8
 
 struct mr_proto_ctl_request {
 	uint32_t cmd;	   /* enum mr_ctl_cmd */
@@ -230,6 +275,9 @@ struct mr_proto_msg {
 		struct mr_proto_trim_done trim_done;
 		struct mr_proto_limit limit;
 		struct mr_proto_bye bye;
+		struct mr_proto_prof_request prof_request;
+		struct mr_proto_prof_data prof_data;
+		struct mr_proto_prof_end prof_end;
 		struct mr_proto_ctl_request ctl_request;
 		struct mr_proto_ctl_status ctl_status;
 		struct mr_proto_ctl_client ctl_client;
@@ -248,6 +296,11 @@ _Static_assert(sizeof(struct mr_proto_trim_done) == 24, "trim_done layout");
 _Static_assert(sizeof(struct mr_proto_limit) == 8, "limit layout");
 _Static_assert(sizeof(struct mr_proto_bye) == 8, "bye layout");
 _Static_assert(sizeof(struct mr_proto_ctl_request) == 280, "ctl layout");
+_Static_assert(sizeof(struct mr_proto_prof_request) == 16, "prof layout");
+_Static_assert(sizeof(struct mr_proto_prof_data) == 1008, "prof_data layout");
+_Static_assert(sizeof(struct mr_proto_prof_data) + 16 <= MR_PROTO_MAX_FRAME,
+	       "prof_data fits a frame");
+_Static_assert(sizeof(struct mr_proto_prof_end) == 16, "prof_end layout");
 _Static_assert(sizeof(struct mr_proto_ctl_client) + 16 <= MR_PROTO_MAX_FRAME,
 	       "ctl_client fits a frame");
 _Static_assert(sizeof(struct mr_proto_ctl_cgroup) + 16 <= MR_PROTO_MAX_FRAME,

@@ -16,6 +16,8 @@
 #include "core/pageheap.h"
 #include "core/pagemap.h"
 #include "core/tcache.h"
+#include "os/options.h"
+#include "prof/prof.h"
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -81,17 +83,65 @@ alloc_slow(size_t size)
 	return alloc_large(size, MRI_PAGE_SIZE);
 }
 
-MR_API void *
-mr_malloc(size_t size)
+/* Heap profiling (prof/prof.h).  Off, this is one load of a global and a
+ * branch never taken; on, a thread-local subtraction, and a call once the
+ * thread's countdown runs out.  Never inlined into the fast path body. */
+static inline int
+prof_hit(size_t size)
+{
+	if (likely(!mri_opt(MRI_OPT_PROF)))
+		return 0;
+	mri_tls_prof_left -= (int64_t)size;
+	return unlikely(mri_tls_prof_left < 0) && mri_prof_tick(size);
+}
+
+static unsigned aligned_class(size_t size, size_t align);
+
+/* A sampled allocation: served as usual, then recorded. ra: the program's
+ * call site, the top of the stack the sample is filed under. */
+static __attribute__((noinline, cold)) void *
+malloc_sampled(size_t size, size_t align, void *ra)
+{
+	void *p;
+
+	if (align <= 16) {
+		struct mri_tcache *tc = mri_tls_tcache;
+		p = NULL;
+		if (tc != NULL && size <= MRI_SMALL_MAX) {
+			struct mri_bin *b = &tc->bins[mri_size_class(size)];
+			if (b->n != 0)
+				p = b->slots[--b->n];
+		}
+		if (!p)
+			p = alloc_slow(size);
+	} else {
+		unsigned cls = aligned_class(size, align);
+		p = cls ? alloc_small_slow(cls) : alloc_large(size, align);
+	}
+	if (p)
+		mri_prof_record(p, size, ra);
+	return p;
+}
+
+static __attribute__((always_inline)) inline void *
+malloc_ra(size_t size, void *ra)
 {
 	struct mri_tcache *tc = mri_tls_tcache;
 
+	if (unlikely(prof_hit(size)))
+		return malloc_sampled(size, 0, ra);
 	if (likely(tc != NULL && size <= MRI_SMALL_MAX)) {
 		struct mri_bin *b = &tc->bins[mri_size_class(size)];
 		if (likely(b->n != 0))
 			return b->slots[--b->n];
 	}
 	return alloc_slow(size);
+}
+
+MR_API void *
+mr_malloc(size_t size)
+{
+	return malloc_ra(size, __builtin_return_address(0));
 }
 
 static __attribute__((noinline, cold)) void
@@ -125,6 +175,8 @@ free_slow(void *p, struct mri_span *s)
 
 	if (unlikely(!s))
 		bad_pointer("free", p);
+	if (unlikely(s->sampled))
+		mri_prof_free(p, s);
 	if (s->cls == 0) {
 		if (unlikely((uintptr_t)p != s->start))
 			bad_pointer("free", p);
@@ -156,7 +208,7 @@ mr_free(void *p)
 		return;
 	s = mri_pagemap_lookup(p);
 	tc = mri_tls_tcache;
-	if (likely(s != NULL && s->cls != 0 && tc != NULL &&
+	if (likely(s != NULL && s->cls != 0 && !s->sampled && tc != NULL &&
 		   s->node == tc->node)) {
 		struct mri_bin *b = &tc->bins[s->cls];
 		if (likely(b->n < b->cap && small_ptr_ok(s, p))) {
@@ -197,7 +249,7 @@ mr_calloc(size_t nmemb, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	p = mr_malloc(total);
+	p = malloc_ra(total, __builtin_return_address(0));
 	if (unlikely(!p))
 		return NULL;
 	if (total > MRI_SMALL_MAX) {
@@ -247,14 +299,17 @@ aligned_class(size_t size, size_t align)
 }
 
 /* align: a power of two. */
-static void *
-alloc_aligned(size_t align, size_t size)
+static __attribute__((always_inline)) inline void *
+alloc_aligned(size_t align, size_t size, void *ra)
 {
 	unsigned cls;
 	struct mri_tcache *tc;
 
 	if (align <= 16)
-		return mr_malloc(size);
+		return malloc_ra(size, ra);
+	if (unlikely(prof_hit(size)) && size <= MR_MAX_REQUEST &&
+	    align <= MR_MAX_REQUEST)
+		return malloc_sampled(size, align, ra);
 	cls = aligned_class(size, align);
 	if (cls) {
 		tc = mri_tls_tcache;
@@ -283,7 +338,7 @@ mr_posix_memalign(void **memptr, size_t alignment, size_t size)
 
 	if (!is_pow2(alignment) || alignment % sizeof(void *))
 		return EINVAL;
-	p = alloc_aligned(alignment, size);
+	p = alloc_aligned(alignment, size, __builtin_return_address(0));
 	if (!p) {
 		errno = saved;
 		return ENOMEM;
@@ -301,7 +356,7 @@ mr_aligned_alloc(size_t alignment, size_t size)
 		errno = EINVAL;
 		return NULL;
 	}
-	return alloc_aligned(alignment, size);
+	return alloc_aligned(alignment, size, __builtin_return_address(0));
 }
 
 /* glibc's memalign: a non-power-of-two alignment is rounded up to the next
@@ -319,7 +374,7 @@ mr_memalign(size_t alignment, size_t size)
 			a <<= 1;
 		alignment = a;
 	}
-	return alloc_aligned(alignment, size);
+	return alloc_aligned(alignment, size, __builtin_return_address(0));
 }
 
 static size_t
@@ -338,7 +393,7 @@ os_page(void)
 MR_API void *
 mr_valloc(size_t size)
 {
-	return alloc_aligned(os_page(), size);
+	return alloc_aligned(os_page(), size, __builtin_return_address(0));
 }
 
 MR_API void *
@@ -351,13 +406,14 @@ mr_pvalloc(size_t size)
 		return NULL;
 	}
 	size = (size + pg - 1) & ~(pg - 1);
-	return alloc_aligned(pg, size ? size : pg);
+	return alloc_aligned(pg, size ? size : pg,
+			     __builtin_return_address(0));
 }
 
 static void *
-realloc_move(void *p, size_t old, size_t size)
+realloc_move(void *p, size_t old, size_t size, void *ra)
 {
-	void *q = mr_malloc(size);
+	void *q = malloc_ra(size, ra);
 
 	if (!q)
 		return NULL; /* p untouched, as POSIX requires */
@@ -372,7 +428,7 @@ mr_realloc(void *p, size_t size)
 	struct mri_span *s;
 
 	if (!p)
-		return mr_malloc(size);
+		return malloc_ra(size, __builtin_return_address(0));
 	if (size == 0) {
 		/* glibc (REALLOC_ZERO_BYTES_FREES): free and return NULL. */
 		mr_free(p);
@@ -388,7 +444,8 @@ mr_realloc(void *p, size_t size)
 		 * waste more than half the object. */
 		if (size <= s->size && (size > s->size / 2 || s->cls == 1))
 			return p;
-		return realloc_move(p, s->size, size);
+		return realloc_move(p, s->size, size,
+				    __builtin_return_address(0));
 	}
 	if (unlikely((uintptr_t)p != s->start))
 		bad_pointer("realloc", p);
@@ -397,15 +454,20 @@ mr_realloc(void *p, size_t size)
 		/* Grow into the free pages that follow, or give back a tail;
 		 * either way the data stays where it is. */
 		struct mri_span *t;
+		int sampled = s->sampled; /* s is recycled by a move */
 		if (npages == s->npages || mri_pageheap_resize(s, npages) == 0)
 			return p;
 		/* Big blocks move by remapping their pages, as glibc does
 		 * for its mmapped chunks: no copy, and the old and new
 		 * block are never both resident. */
-		if ((t = mri_pageheap_move(s, npages)) != NULL)
+		if ((t = mri_pageheap_move(s, npages)) != NULL) {
+			if (unlikely(sampled))
+				mri_prof_move(p, (void *)t->start);
 			return (void *)t->start;
+		}
 	}
-	return realloc_move(p, (size_t)s->npages * MRI_PAGE_SIZE, size);
+	return realloc_move(p, (size_t)s->npages * MRI_PAGE_SIZE, size,
+			    __builtin_return_address(0));
 }
 
 MR_API void *

@@ -16,6 +16,7 @@
 #include "client/client.h"
 #include "core/init.h"
 #include "os/purge.h"
+#include "prof/prof.h"
 #include "release/limit.h"
 #include "release/scavenger.h"
 
@@ -40,6 +41,7 @@ static void
 atfork_prepare(void)
 {
 	mri_scavenger_atfork_prepare();
+	mri_prof_atfork_prepare();
 	mri_core_lock_all();
 }
 
@@ -47,6 +49,7 @@ static void
 atfork_parent(void)
 {
 	mri_core_unlock_all();
+	mri_prof_atfork_parent();
 	mri_scavenger_atfork_parent();
 }
 
@@ -54,6 +57,7 @@ static void
 atfork_child(void)
 {
 	mri_core_atfork_child();
+	mri_prof_atfork_child();
 	mri_purge_atfork_child();
 	mri_limit_atfork_child();
 	mri_scavenger_atfork_child();
@@ -66,6 +70,7 @@ mri_ctor(void)
 	(void)mri_numa_setup();
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	mri_limit_init();
+	mri_prof_init();
 	mri_scavenger_set_client(&client_hooks);
 	mri_scavenger_start();
 }

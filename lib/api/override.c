@@ -13,7 +13,8 @@
 #include <malloc.h>
 #include <sys/mman.h>
 #include "memreclaim.h"
-#include "core/heap.h"
+#include "core/init.h"
+#include "release/reclaim.h"
 
 #define MR_EXPORT __attribute__((visibility("default")))
 
@@ -88,12 +89,11 @@ free_aligned_sized(void *ptr, size_t alignment, size_t size)
 
 int malloc_trim(size_t pad);
 
-/* glibc's malloc_trim(pad): give free memory back, keep `pad` bytes.
- * Returns 1 if memory was released, as glibc does. */
+/* glibc's malloc_trim(pad): give free memory back, keep `pad` bytes of
+ * it.  Returns 1 if memory was released, as glibc does. */
 __attribute__((visibility("default"))) int
 malloc_trim(size_t pad)
 {
-	(void)pad;
-	return mri_heap_release((size_t)-1, MADV_DONTNEED,
-				MRI_RELEASE_SPLIT | MRI_RELEASE_DRAIN, 0) > 0;
+	mri_init();
+	return mri_release_trim(pad);
 }

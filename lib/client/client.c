@@ -3,8 +3,10 @@
  * connection to the daemon and the state machine around it: connect
  * (non-blocking) when the socket exists, HELLO, STATS every
  * stats_interval_ms, obey TRIM (mr_release, answered with TRIM_DONE) and
- * LIMIT (mr_limit_set), and on EOF, error, BYE or a malformed frame close
- * and reconnect with exponential backoff.  With no daemon it stays silent:
+ * LIMIT (mr_limit_hint: the daemon's opinion, which can tighten the
+ * process's own limit but never erase or loosen it, and which is withdrawn
+ * when the connection ends), and on EOF, error, BYE or a malformed frame
+ * close and reconnect with exponential backoff.  With no daemon it stays silent:
  * a failed connect costs one socket() and one connect() per backoff step.
  *
  * It leaves the thread, the poll and the clock to the scavenger
@@ -23,6 +25,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -40,8 +43,10 @@
 /* clang-format off */
 static const struct mri_client_ops client_ops_real = {
 	.release = mr_release,
-	.limit_set = mr_limit_set,
+	.limit_set = mr_limit_hint,
 	.stats_get = mr_stats_get,
+	.profile_write = mr_profile_write,
+	.option_set = mr_option_set,
 };
 /* clang-format on */
 
@@ -54,6 +59,7 @@ static struct {
 	uint64_t backoff_ns;	      /* wait after the next failure */
 	uint64_t connected_ns;	      /* fd >= 0: when it connected */
 	uint64_t next_stats_ns;	      /* fd >= 0: next STATS */
+	int limit_held;		      /* a LIMIT of this connection applies */
 	struct mr_stats st;	      /* scratch for mr_stats_get (too big for
 				       * a thread stack we do not size) */
 	struct mri_client_counters n; /* relaxed atomics */
@@ -119,6 +125,11 @@ client_close(uint64_t now_ns, uint64_t backoff_ns)
 	close(cl.fd);
 	cl.fd = -1;
 	__atomic_store_n(&cl.n.connected, 0, __ATOMIC_RELAXED);
+	/* The daemon's limit lapses with the connection that carried it. */
+	if (cl.limit_held) {
+		cl.limit_held = 0;
+		(void)cl.ops->limit_set(0);
+	}
 	CLIENT_COUNT(disconnects, 1);
 	if (now_ns - cl.connected_ns >= MRI_CLIENT_STABLE_NS)
 		cl.backoff_ns = MRI_CLIENT_BACKOFF_MIN_NS;
@@ -299,6 +310,102 @@ client_obey_trim(const struct mr_proto_msg *m)
 	return len == -EAGAIN ? 0 : len;
 }
 
+/* A heap profile in PROF_DATA frames.  The socket is non-blocking and the
+ * daemon forwards as it reads: on a full socket wait for room, up to a
+ * second per frame, then give up (the daemon sees the dump end). */
+struct client_prof {
+	struct mr_proto_prof_data pd;
+	uint64_t bytes;
+};
+
+static int
+client_send_wait(const void *buf, int len)
+{
+	struct pollfd p = {.fd = cl.fd, .events = POLLOUT};
+	int rc;
+
+	while ((rc = client_send(buf, len)) == -EAGAIN)
+		if (poll(&p, 1, 1000) <= 0)
+			return -ETIMEDOUT;
+	return rc;
+}
+
+static int
+client_prof_flush(struct client_prof *cp)
+{
+	char buf[MR_PROTO_MAX_FRAME];
+	int len;
+
+	if (cp->pd.len == 0)
+		return 0;
+	len = mrc_proto_encode(buf, sizeof(buf), MR_MSG_PROF_DATA, ++cl.seq,
+			       &cp->pd);
+	if (len < 0)
+		return len;
+	cp->bytes += cp->pd.len;
+	memset(&cp->pd, 0, sizeof(cp->pd));
+	return client_send_wait(buf, len);
+}
+
+static int
+client_prof_sink(void *ctx, const void *p, size_t n)
+{
+	struct client_prof *cp = ctx;
+	const unsigned char *b = p;
+	int rc;
+
+	while (n) {
+		size_t k = MR_PROTO_PROF_CHUNK - cp->pd.len;
+		if (k > n)
+			k = n;
+		if (cp->bytes + cp->pd.len + k > MR_PROTO_PROF_MAX)
+			return -EFBIG;
+		memcpy(cp->pd.data + cp->pd.len, b, k);
+		cp->pd.len += (uint32_t)k;
+		b += k;
+		n -= k;
+		if (cp->pd.len == MR_PROTO_PROF_CHUNK &&
+		    (rc = client_prof_flush(cp)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* PROF_REQUEST: dump (PROF_DATA..., PROF_END) or switch sampling. */
+static int
+client_obey_prof(const struct mr_proto_prof_request *r)
+{
+	static struct client_prof cp; /* scavenger thread only */
+	struct mr_proto_prof_end end = {0};
+	char buf[MR_PROTO_MAX_FRAME], num[24];
+	int len, rc, i;
+	uint64_t v;
+
+	if (r->op == MR_PROF_OP_SET) {
+		if (r->interval_bytes == 0)
+			return cl.ops->option_set("prof", "0") < 0 ? -EINVAL : 0;
+		/* decimal, no stdio */
+		for (v = r->interval_bytes, i = (int)sizeof(num) - 1,
+		    num[i] = '\0';
+		     v; v /= 10)
+			num[--i] = (char)('0' + v % 10);
+		if (cl.ops->option_set("prof_interval", num + i) == 0)
+			(void)cl.ops->option_set("prof", "1");
+		return 0;
+	}
+	memset(&cp, 0, sizeof(cp));
+	rc = cl.ops->profile_write((int)r->kind, client_prof_sink, &cp);
+	if (rc == 0)
+		rc = client_prof_flush(&cp);
+	if (rc == -ETIMEDOUT || (rc < 0 && cl.fd < 0))
+		return rc;
+	end.status = rc < -4095 ? -EIO : rc;
+	end.bytes = cp.bytes;
+	len = mrc_proto_encode(buf, sizeof(buf), MR_MSG_PROF_END, ++cl.seq,
+			       &end);
+	return len < 0 ? len : client_send_wait(buf, len);
+}
+
 /* Read and obey what the daemon sent.  Closes the connection on EOF, error,
  * BYE, or a frame a client must not receive. */
 static void
@@ -332,10 +439,15 @@ client_read(uint64_t now_ns)
 			uint64_t lim = m.u.limit.limit_bytes;
 
 			CLIENT_COUNT(limits_received, 1);
+			cl.limit_held = lim != 0;
 			(void)cl.ops->limit_set(lim > SIZE_MAX ? SIZE_MAX
 							       : (size_t)lim);
 			break;
 		}
+		case MR_MSG_PROF_REQUEST:
+			if (client_obey_prof(&m.u.prof_request) < 0)
+				client_close(now_ns, 0);
+			break;
 		case MR_MSG_BYE:
 			/* A daemon that refuses our version will refuse it
 			 * again: come back rarely. */

@@ -63,13 +63,17 @@ MRI_HIDDEN void mri_client_counters(struct mri_client_counters *c);
 
 /*
  * The seam for unit tests: what the client calls to obey the daemon.  The
- * default table calls mr_release, mr_limit_set and mr_stats_get.  A test
+ * default table calls mr_release, mr_limit_hint and mr_stats_get.  A test
  * installs its own before the first tick; NULL restores the default.
  */
 struct mri_client_ops {
 	ssize_t (*release)(size_t bytes, enum mr_urgency urgency);
 	int (*limit_set)(size_t bytes);
 	int (*stats_get)(struct mr_stats *st);
+	int (*profile_write)(int kind,
+			     int (*write)(void *ctx, const void *p, size_t n),
+			     void *ctx);
+	int (*option_set)(const char *name, const char *value);
 };
 MRI_HIDDEN void mri_client_set_ops(const struct mri_client_ops *ops);
 

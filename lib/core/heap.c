@@ -67,6 +67,13 @@ class_in_use(const struct class_counts *k, unsigned cls)
 }
 
 void
+mri_heap_page_counters(struct mri_heap_counters *hc)
+{
+	memset(hc, 0, sizeof(*hc));
+	mri_pageheap_counters(hc);
+}
+
+void
 mri_heap_counters(struct mri_heap_counters *hc)
 {
 	struct class_counts k; /* 3 KiB: fine on any thread's stack */

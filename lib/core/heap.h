@@ -28,12 +28,19 @@
 #define MRI_RELEASE_DRAIN                                                      \
 	0x2 /* first return objects parked in transfer                         \
 	     * caches to their spans, so more pages free */
+#define MRI_RELEASE_LAZY                                                       \
+	0x4 /* the second stage: give lazily freed whole                       \
+	     * hugepages (MADV_FREE) the advice instead;                       \
+	     * returns the lazily freed bytes it advised */
 
 /*
  * Release up to `bytes` of free memory with `advice` (MADV_DONTNEED or
  * MADV_FREE): whole free hugepages first, oldest first, only those free for
  * at least min_age_ns; then, with MRI_RELEASE_SPLIT, free page runs inside
- * partly used hugepages.  Chosen ranges are taken out of the heap while the
+ * partly used hugepages.  With MRI_RELEASE_LAZY, lazily freed whole
+ * hugepages instead (oldest first, min_age_ns old), and with
+ * MRI_RELEASE_SPLIT too, then lazily freed runs inside partly used
+ * hugepages whose last lazy free is min_age_ns old.  Chosen ranges are taken out of the heap while the
  * purge runs (the heap lock is not held across the madvise), then put back
  * as released.  Returns the bytes released.
  */
@@ -50,9 +57,19 @@ struct mri_heap_counters {
 	uint64_t metadata_bytes;
 	uint64_t allocated_bytes; /* objects held by the program (approx.) */
 	uint64_t large_bytes;	  /* pages in large-object spans */
+	/* When the oldest wholly free backed hugepage, and the oldest lazily
+	 * freed one, became free (CLOCK_MONOTONIC ns via mri_os); 0: none. */
+	uint64_t oldest_idle_ns;
+	uint64_t oldest_lazy_ns;
+	/* Lazily freed pages inside partly used hugepages (the rest of
+	 * lazy_bytes is in wholly free ones). */
+	uint64_t lazy_partial_bytes;
 	uint32_t nodes;
 };
 MRI_HIDDEN void mri_heap_counters(struct mri_heap_counters *c);
+/* The page figures only (allocated_bytes left 0): no walk of the central
+ * lists and thread caches, so cheap enough for every scavenger cycle. */
+MRI_HIDDEN void mri_heap_page_counters(struct mri_heap_counters *c);
 
 /* Retained = mapped - released - lazy.  A cheap relaxed read of a counter
  * the heap keeps up to date; for the limit check on hot-ish paths. */
@@ -74,13 +91,17 @@ extern uint64_t mri_heap_soft_limit MRI_HIDDEN;
  *   limit_exceeded(n): handing out n more bytes would push retained memory
  *     past mri_heap_soft_limit; release, then return 0 to go ahead or
  *     -ENOMEM to fail the allocation.
- *   wake(): a hugepage just became wholly free (its release delay starts
- *     now).  Must be cheap and async-signal-safe.
+ *   freed(in_use, idle): free memory worth a release batch appeared (a
+ *     hugepage became wholly free, or a hugepage's worth of pages was
+ *     freed); in_use and idle are that node's page heap's bytes in spans
+ *     and free backed bytes.  Cheap unless the release path decides to
+ *     give a large excess back at once, which it then does right there,
+ *     as a free of a big block does under glibc.
  * Either may be NULL.
  */
 struct mri_heap_hooks {
 	int (*limit_exceeded)(size_t n);
-	void (*wake)(void);
+	void (*freed)(uint64_t in_use_bytes, uint64_t idle_bytes);
 };
 /* Register hooks (static storage; NULL: none, the core runs alone).  Set
  * once at start-up, before other threads allocate; tests may reset it. */

@@ -107,6 +107,10 @@ hp_unlist(struct mri_pageheap *h, struct mri_hp *hp)
 	case HPL_POOL_BACKED:
 		list_unlink(&h->pool_backed, hp);
 		break;
+	case HPL_POOL_LAZY:
+		list_unlink(&h->pool_lazy, hp);
+		h->nlazy_pool -= hp->pool_lazy_n;
+		break;
 	case HPL_POOL_REL:
 		list_unlink(&h->pool_rel, hp);
 		break;
@@ -118,7 +122,8 @@ hp_unlist(struct mri_pageheap *h, struct mri_hp *hp)
 static void
 hp_refile(struct mri_pageheap *h, struct mri_hp *hp)
 {
-	int was_free = hp->list == HPL_POOL_BACKED || hp->list == HPL_POOL_REL;
+	int was_free = hp->list == HPL_POOL_BACKED ||
+		       hp->list == HPL_POOL_LAZY || hp->list == HPL_POOL_REL;
 
 	/* Most claims and frees keep a filler hugepage in its bucket. */
 	if (hp->list == HPL_FILLER && hp->nfree != 0 &&
@@ -131,7 +136,12 @@ hp_refile(struct mri_pageheap *h, struct mri_hp *hp)
 	if (hp->nfree == 0)
 		return;
 	if (hp->nfree == MRI_HP_PAGES) {
-		if (hp->nrel == MRI_HP_PAGES) {
+		if (hp->nrel == MRI_HP_PAGES && hp->nlazy) {
+			hp_list_push_head(&h->pool_lazy, hp);
+			hp->list = HPL_POOL_LAZY;
+			hp->pool_lazy_n = hp->nlazy;
+			h->nlazy_pool += hp->nlazy;
+		} else if (hp->nrel == MRI_HP_PAGES) {
 			hp_list_push_head(&h->pool_rel, hp);
 			hp->list = HPL_POOL_REL;
 		} else {

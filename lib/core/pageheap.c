@@ -242,8 +242,11 @@ heap_take(struct mri_pageheap *h, size_t npages, size_t align, size_t *pg,
 		    align > MRI_PAGE_SIZE ? (int)(align / MRI_PAGE_SIZE) : 1;
 		hp = filler_pick(h, (int)npages, ap, &start);
 		if (!hp) {
-			/* A fresh hugepage: a backed one if any (no faults). */
-			hp = h->pool_backed.head ? h->pool_backed.head
+			/* A fresh hugepage: a backed one if any (no faults),
+			 * then the most recently lazily freed one (no faults
+			 * unless the kernel took its pages). */
+			hp = h->pool_backed.head  ? h->pool_backed.head
+			     : h->pool_lazy.head ? h->pool_lazy.head
 						 : h->pool_rel.head;
 			if (!hp) {
 				if (!heap_grow(h, MRI_HUGE_SIZE, MRI_HUGE_SIZE))
@@ -444,6 +447,48 @@ mri_pageheap_alloc(int node, size_t npages, size_t align, unsigned cls)
 	return s;
 }
 
+/*
+ * Free memory worth a release batch appeared: tell the layer above (the
+ * release path), which makes it reclaimable within milliseconds, since a
+ * free must never wait for a timer to become reclaimable.  Worth a batch:
+ * a hugepage became wholly free, or a hugepage's worth of pages was freed
+ * since the last wake (a sparse heap, where frees leave holes and no
+ * hugepage empties).  Large and small frees alike end here, and so do spans
+ * the large-span cache evicts.  The hook costs a syscall at most once per
+ * scavenger cycle (it kicks the thread only when it was not kicked
+ * already).  Lock held: counts, and fills *f with the heap's figures for
+ * the hook; the caller calls heap_wake after dropping the lock.
+ */
+struct heap_freed {
+	int worth;
+	uint64_t in_use, idle; /* bytes */
+};
+
+static void
+heap_freed_locked(struct mri_pageheap *h, uint64_t npages, uint64_t emptied,
+		  struct heap_freed *f)
+{
+	h->freed_unseen += npages;
+	f->worth = emptied || h->freed_unseen >= MRI_HP_PAGES;
+	if (!f->worth)
+		return;
+	h->freed_unseen = 0;
+	f->in_use = (h->mapped - h->nfree) * MRI_PAGE_SIZE;
+	f->idle = (h->nfree - h->nrel) * MRI_PAGE_SIZE;
+}
+
+static void
+heap_wake(const struct heap_freed *f)
+{
+	const struct mri_heap_hooks *hk;
+
+	if (!f->worth)
+		return;
+	hk = __atomic_load_n(&heap_hooks, __ATOMIC_ACQUIRE);
+	if (hk && hk->freed)
+		hk->freed(f->in_use, f->idle);
+}
+
 void
 mri_pageheap_free(struct mri_span *s)
 {
@@ -453,35 +498,27 @@ mri_pageheap_free(struct mri_span *s)
 	size_t n = s->npages;
 	int large = s->cls == 0;
 
-	uint64_t emptied;
-	size_t excess;
+	uint64_t emptied, nfree;
+	struct heap_freed f;
 
 	mri_pagemap_set(s->start, large ? 1 : n, NULL);
 	pthread_mutex_lock(&h->lock);
 	emptied = h->emptied;
+	nfree = h->nfree;
 	if (large)
 		h->large -= n;
 	if (large && n < MRI_HP_PAGES && n <= MRI_LCACHE_PAGES / 4) {
+		/* Kept whole for reuse; the spans it evicts to make room
+		 * go back to the heap and may empty hugepages too. */
 		lcache_put(h, s);
-		pthread_mutex_unlock(&h->lock);
-		return;
+	} else {
+		mri_range_unclaim(h, c, pg, n, 0, 0);
+		s->next = h->span_free;
+		h->span_free = s;
 	}
-	mri_range_unclaim(h, c, pg, n, 0, 0);
-	emptied = h->emptied - emptied;
-	excess = mri_pageheap_excess_locked(h);
-	s->next = h->span_free;
-	h->span_free = s;
+	heap_freed_locked(h, h->nfree - nfree, h->emptied - emptied, &f);
 	pthread_mutex_unlock(&h->lock);
-	mri_pageheap_trim(h, excess);
-	/* A whole hugepage just became free: tell the scavenger so its delay
-	 * starts now rather than at its next idle tick.  The wake makes a
-	 * syscall only when the thread sleeps and was not kicked already. */
-	if (emptied) {
-		const struct mri_heap_hooks *hk =
-		    __atomic_load_n(&heap_hooks, __ATOMIC_ACQUIRE);
-		if (hk && hk->wake)
-			hk->wake();
-	}
+	heap_wake(&f);
 }
 
 /* Re-apply what the chunk's mapping had (huge page advice, NUMA policy) to
@@ -504,7 +541,8 @@ mri_pageheap_move(struct mri_span *s, size_t npages)
 	struct mri_chunk *c = s->chunk;
 	size_t pg = (s->start - c->base) / MRI_PAGE_SIZE, n = s->npages;
 	struct mri_span *t;
-	size_t excess;
+	uint64_t emptied;
+	struct heap_freed f;
 	int rc;
 
 	if (!mri_os->move || s->cls || n < MRI_HP_PAGES || npages <= n)
@@ -529,13 +567,14 @@ mri_pageheap_move(struct mri_span *s, size_t npages)
 	}
 	chunk_restore_attrs(c, s->start, n * MRI_PAGE_SIZE);
 	pthread_mutex_lock(&h->lock);
+	emptied = h->emptied;
 	mri_range_unclaim(h, c, pg, n, 1, 0); /* fresh zero pages */
 	h->large -= n;
-	excess = mri_pageheap_excess_locked(h);
+	heap_freed_locked(h, n, h->emptied - emptied, &f);
 	s->next = h->span_free;
 	h->span_free = s;
 	pthread_mutex_unlock(&h->lock);
-	mri_pageheap_trim(h, excess);
+	heap_wake(&f);
 	return t;
 }
 
@@ -605,7 +644,17 @@ mri_pageheap_counters(struct mri_heap_counters *hc)
 		hc->idle_bytes += (h->nfree - h->nrel) * MRI_PAGE_SIZE;
 		hc->released_bytes += (h->nrel - h->nlazy) * MRI_PAGE_SIZE;
 		hc->lazy_bytes += h->nlazy * MRI_PAGE_SIZE;
+		hc->lazy_partial_bytes +=
+		    (h->nlazy - h->nlazy_pool) * MRI_PAGE_SIZE;
 		hc->large_bytes += h->large * MRI_PAGE_SIZE;
+		if (h->pool_backed.tail &&
+		    (!hc->oldest_idle_ns ||
+		     h->pool_backed.tail->free_since_ns < hc->oldest_idle_ns))
+			hc->oldest_idle_ns = h->pool_backed.tail->free_since_ns;
+		if (h->pool_lazy.tail &&
+		    (!hc->oldest_lazy_ns ||
+		     h->pool_lazy.tail->free_since_ns < hc->oldest_lazy_ns))
+			hc->oldest_lazy_ns = h->pool_lazy.tail->free_since_ns;
 		hc->nodes++;
 		pthread_mutex_unlock(&h->lock);
 	}

@@ -14,8 +14,12 @@
  *     run of n in a few steps.  Filling the fullest hugepages first lets
  *     mostly-empty ones drain completely, so they can be released whole
  *     without splitting a transparent huge page;
- *   - all free:   the pool, in two lists: backed (newest first, so the
- *     scavenger takes the oldest from the tail) and fully released.
+ *   - all free:   the pool, in three lists, each newest first so the
+ *     release path takes the oldest from the tail: backed; lazily freed
+ *     (all released, some of it with MADV_FREE: the kernel may take it, or
+ *     it comes back with no fault); and fully released (DONTNEED, or never
+ *     touched).  New spans take backed hugepages first, then lazily freed
+ *     ones, then released ones.
  *
  * Spans of 256 pages or more take whole pool hugepages (contiguous in one
  * chunk); the unused tail of the last one simply stays free and serves the
@@ -45,7 +49,9 @@ struct mri_hp {
 	uint8_t list;		/* HPL_* */
 	uint8_t bu, bl;		/* filler bucket while on the filler */
 	uint32_t idx;		/* index in chunk */
+	uint16_t pool_lazy_n;	/* nlazy when put on the lazy pool */
 	uint64_t free_since_ns; /* when it last became wholly free */
+	uint64_t lazy_since_ns; /* when pages of it were last lazily freed */
 	struct mri_hp *next, *prev;
 	struct mri_chunk *chunk;
 };
@@ -75,6 +81,7 @@ struct mri_pageheap {
 	struct mri_hplist filler[MRI_FILL_BUCKETS][MRI_FILL_BUCKETS];
 	uint16_t filler_mask[MRI_FILL_BUCKETS]; /* non-empty bl per bu */
 	struct mri_hplist pool_backed;		/* head newest */
+	struct mri_hplist pool_lazy;		/* head newest */
 	struct mri_hplist pool_rel;
 	struct mri_span *span_free; /* recycled span records */
 	uint64_t emptied;	    /* hugepages that became wholly free */
@@ -87,6 +94,8 @@ struct mri_pageheap {
 	uint64_t lcache_pages;
 	/* Counters in pages (lock). */
 	uint64_t mapped, nfree, nrel, nlazy, large;
+	uint64_t nlazy_pool; /* of nlazy, pages in lazy pool hugepages */
+	uint64_t freed_unseen; /* pages freed since the last wake */
 } __attribute__((aligned(64)));
 
 extern struct mri_pageheap *mri_heaps[] MRI_HIDDEN;

@@ -15,7 +15,7 @@
 #include "core/pageheap.h"
 
 /* The list a hugepage lives on (mri_hp.list). */
-enum { HPL_NONE, HPL_FILLER, HPL_POOL_BACKED, HPL_POOL_REL };
+enum { HPL_NONE, HPL_FILLER, HPL_POOL_BACKED, HPL_POOL_LAZY, HPL_POOL_REL };
 
 /* Bytes mapped minus released minus lazily released, all heaps (relaxed
  * atomics; hugepage.c moves it as pages are claimed and unclaimed). */
@@ -109,10 +109,6 @@ MRI_HIDDEN void mri_pageheap_lcache_drain(struct mri_pageheap *h);
 
 /* ---- release side (pagerelease.c) ---- */
 
-/* Bytes of idle memory a free should release at once (0 almost always). */
-MRI_HIDDEN size_t mri_pageheap_excess_locked(const struct mri_pageheap *h);
-/* Release excess bytes of h (no lock held; does nothing for 0). */
-MRI_HIDDEN void mri_pageheap_trim(struct mri_pageheap *h, size_t excess);
 /* mri_pageheap_release on one heap.  No lock held. */
 MRI_HIDDEN size_t mri_pageheap_release_one(struct mri_pageheap *h, size_t bytes,
 					   int advice, unsigned flags,

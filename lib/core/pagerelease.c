@@ -3,9 +3,11 @@
  * free pages go back to the kernel (release_pick: whole hugepages oldest
  * first, then, when splitting is allowed, free runs inside partly used
  * hugepages), claiming them while the purge runs unlocked, and putting them
- * back as released (mri_pageheap_release_one, mri_pageheap_release); and
- * the immediate trim of excess idle memory a free may ask for
- * (mri_pageheap_excess_locked, mri_pageheap_trim).  It leaves placement to
+ * back as released (mri_pageheap_release_one, mri_pageheap_release),
+ * including the second stage: lazily freed hugepages made honest with
+ * MADV_DONTNEED (MRI_RELEASE_LAZY).  How much, with which advice and how
+ * old the pages must be is decided above the core (release/policy.c); this
+ * file only carries it out.  It leaves placement to
  * pageheap.c, the maps and lists to hugepage.c, and draining the central
  * lists to its callers (mri_heap_release in heap.c): the page heap never
  * calls up into the central lists.
@@ -18,109 +20,113 @@
 #include "os/os.h"
 #include "os/purge.h"
 
-/*
- * Excess idle memory goes back at once, without waiting for the scavenger:
- * when free-but-backed pages pass max(64 MiB, a quarter of the pages in
- * use), whole hugepages (oldest first) are released down to max(64 MiB, an
- * eighth).
- * Below that band the scavenger's delay rules, so bursts that repeat do
- * not thrash; above it a program that just freed a big structure shrinks
- * now, as it would under glibc (whose big blocks are munmapped on free).
- * Worked example: 800 MiB in use, 400 MiB just freed: 400 > 200, release
- * 300 MiB, keep 100 MiB for the next burst.  Why a quarter and an eighth:
- * see the peak RSS comparison in bench/README.  The decision is a few
- * arithmetic operations made under the heap lock the free already holds;
- * the release itself runs after it is dropped.
- */
-size_t
-mri_pageheap_excess_locked(const struct mri_pageheap *h)
-{
-	uint64_t in_use = h->mapped - h->nfree, idle = h->nfree - h->nrel;
-	uint64_t floor = ((uint64_t)64 << 20) / MRI_PAGE_SIZE, keep;
-
-	if (idle <= floor || idle <= in_use / 4)
-		return 0;
-	keep = in_use / 8 > floor ? in_use / 8 : floor;
-	return (size_t)(idle - keep) * MRI_PAGE_SIZE;
-}
-
-void
-mri_pageheap_trim(struct mri_pageheap *h, size_t excess)
-{
-	if (excess)
-		(void)mri_pageheap_release_one(h, excess, MADV_DONTNEED, 0, 0);
-}
-
 /* ---- release ---- */
 
 struct taken {
 	struct mri_chunk *c;
 	size_t pg, n;
-	size_t fresh; /* pages that become newly released */
+	size_t fresh; /* pages that become newly released, or (LAZY) lazily
+		       * freed pages that become released */
+	size_t crel;  /* LAZY: released pages the claim counted as retained */
 };
 
-/* Claim ranges to release from h into b/t, up to want pages.  Lock held. */
+/*
+ * Put pages [s, s+n) of hp in the batch, claimed like an allocation while
+ * the purge runs unlocked, so nothing else can place a span there.
+ * Lazily freed pages (the second stage) stay out of the retained figure:
+ * the claim counts their released pages as retained again, which is taken
+ * back at once, in the same critical section, and restored just before
+ * they are put back.  Lock held.
+ */
+static void
+take(struct mri_pageheap *h, struct mri_purge_batch *b, struct taken *t,
+     struct mri_hp *hp, int s, int n, size_t fresh, int lazy)
+{
+	t->c = hp->chunk;
+	t->pg = (size_t)hp->idx * MRI_HP_PAGES + (size_t)s;
+	t->n = (size_t)n;
+	t->fresh = fresh;
+	t->crel = (size_t)mri_hp_claim(h, hp, s, n);
+	if (lazy)
+		__atomic_sub_fetch(&mri_heap_retained_bytes,
+				   (uint64_t)t->crel * MRI_PAGE_SIZE,
+				   __ATOMIC_RELAXED);
+	else
+		t->crel = 0;
+	mri_purge_add(b, (void *)(hp->chunk->base + t->pg * MRI_PAGE_SIZE),
+		      t->n * MRI_PAGE_SIZE);
+}
+
+/* The first run of partly used hugepage hp worth taking: its lazily freed
+ * pages when their last lazy free is min_age_ns old (lazy), else its free
+ * backed pages.  Returns the first page and sets *end, or returns -1. */
+static int
+hp_run(const struct mri_hp *hp, int lazy, uint64_t min_age_ns, uint64_t now,
+       int *end)
+{
+	uint64_t bk[4];
+	int w, s;
+
+	if (lazy && (!hp->nlazy || now - hp->lazy_since_ns < min_age_ns))
+		return -1;
+	for (w = 0; w < 4; w++)
+		bk[w] = lazy ? hp->lazy[w] : hp->free[w] & ~hp->rel[w];
+	s = bits_next_set(bk, 0);
+	if (s >= 256)
+		return -1;
+	*end = bits_next_clear(bk, s);
+	return s;
+}
+
+/*
+ * Claim ranges to release from h into b/t, up to want pages.  Lock held.
+ * Whole hugepages first, oldest first (no THP is split): free backed ones,
+ * or with MRI_RELEASE_LAZY lazily freed ones (the second stage).  Then,
+ * with MRI_RELEASE_SPLIT, runs inside partly used hugepages, emptiest
+ * first; each claim may move a hugepage to another bucket, so the scan
+ * starts over after each.
+ */
 static unsigned
 release_pick(struct mri_pageheap *h, struct mri_purge_batch *b, struct taken *t,
 	     size_t want, unsigned flags, uint64_t min_age_ns, uint64_t now)
 {
+	int lazy = !!(flags & MRI_RELEASE_LAZY);
+	struct mri_hplist *pool = lazy ? &h->pool_lazy : &h->pool_backed;
 	unsigned nt = 0;
 	size_t got = 0;
 	struct mri_hp *hp, *prev;
 
-	/* Whole hugepages, oldest first: no THP is split. */
-	for (hp = h->pool_backed.tail; hp && nt < MRI_PURGE_MAX && got < want;
+	for (hp = pool->tail; hp && nt < MRI_PURGE_MAX && got < want;
 	     hp = prev) {
+		size_t fresh = lazy ? hp->nlazy : MRI_HP_PAGES - hp->nrel;
+
 		prev = hp->prev;
-		if (!(flags & MRI_RELEASE_SPLIT) &&
+		if ((lazy || !(flags & MRI_RELEASE_SPLIT)) &&
 		    now - hp->free_since_ns < min_age_ns)
 			break; /* the rest are younger */
-		t[nt].c = hp->chunk;
-		t[nt].pg = (size_t)hp->idx * MRI_HP_PAGES;
-		t[nt].n = MRI_HP_PAGES;
-		t[nt].fresh = MRI_HP_PAGES - hp->nrel;
-		got += t[nt].fresh;
-		mri_hp_claim(h, hp, 0, MRI_HP_PAGES);
-		mri_purge_add(
-		    b,
-		    (void *)(hp->chunk->base + (size_t)hp->idx * MRI_HUGE_SIZE),
-		    MRI_HUGE_SIZE);
-		nt++;
+		got += fresh;
+		take(h, b, &t[nt++], hp, 0, MRI_HP_PAGES, fresh, lazy);
 	}
 	if (!(flags & MRI_RELEASE_SPLIT))
 		return nt;
-	/* Free backed runs inside partly used hugepages, emptiest first.
-	 * Each claim moves hp to another bucket, so rescan after each. */
 	while (nt < MRI_PURGE_MAX && got < want) {
 		int u, found = 0;
+
 		for (u = 0; u < MRI_FILL_BUCKETS && !found; u++) {
 			unsigned l;
+
 			for (l = 0; l < MRI_FILL_BUCKETS && !found; l++) {
 				for (hp = h->filler[u][l].head; hp;
 				     hp = hp->next) {
-					uint64_t bk[4];
-					int w, s, e;
-					for (w = 0; w < 4; w++)
-						bk[w] =
-						    hp->free[w] & ~hp->rel[w];
-					s = bits_next_set(bk, 0);
-					if (s >= 256)
+					int s, e;
+
+					s = hp_run(hp, lazy, min_age_ns, now,
+						   &e);
+					if (s < 0)
 						continue;
-					e = bits_next_clear(bk, s);
-					t[nt].c = hp->chunk;
-					t[nt].pg =
-					    (size_t)hp->idx * MRI_HP_PAGES +
-					    (size_t)s;
-					t[nt].n = (size_t)(e - s);
-					t[nt].fresh = (size_t)(e - s);
-					got += t[nt].n;
-					mri_purge_add(
-					    b,
-					    (void *)(hp->chunk->base +
-						     t[nt].pg * MRI_PAGE_SIZE),
-					    t[nt].n * MRI_PAGE_SIZE);
-					mri_hp_claim(h, hp, s, e - s);
-					nt++;
+					got += (size_t)(e - s);
+					take(h, b, &t[nt++], hp, s, e - s,
+					     (size_t)(e - s), lazy);
 					found = 1;
 					break;
 				}
@@ -139,7 +145,8 @@ mri_pageheap_release_one(struct mri_pageheap *h, size_t bytes, int advice,
 	struct mri_purge_batch b;
 	struct taken t[MRI_PURGE_MAX];
 	size_t done = 0;
-	int lazy = advice == MADV_FREE;
+	int lazy = advice == MADV_FREE, second = !!(flags & MRI_RELEASE_LAZY);
+	uint64_t now;
 
 	while (done < bytes) {
 		size_t left = bytes - done, before = done;
@@ -155,11 +162,27 @@ mri_pageheap_release_one(struct mri_pageheap *h, size_t bytes, int advice,
 		if (nt == 0)
 			break;
 		mri_purge_flush(&b);
+		now = mri_os->now_ns();
 		pthread_mutex_lock(&h->lock);
 		for (i = 0; i < nt; i++) {
 			int ok = b.r[i].err == 0;
-			mri_range_unclaim(h, t[i].c, t[i].pg, t[i].n, ok,
-					  ok && lazy);
+
+			if (second) {
+				/* Still released either way; lazily freed
+				 * again if the advice failed. */
+				__atomic_add_fetch(&mri_heap_retained_bytes,
+						   (uint64_t)t[i].crel *
+						       MRI_PAGE_SIZE,
+						   __ATOMIC_RELAXED);
+				mri_range_unclaim(h, t[i].c, t[i].pg, t[i].n,
+						  1, !ok);
+			} else {
+				mri_range_unclaim(h, t[i].c, t[i].pg, t[i].n,
+						  ok, ok && lazy);
+				if (ok && lazy)
+					t[i].c->hp[t[i].pg / MRI_HP_PAGES]
+					    .lazy_since_ns = now;
+			}
 			if (ok)
 				done += t[i].fresh * MRI_PAGE_SIZE;
 		}

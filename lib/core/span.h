@@ -28,6 +28,9 @@ struct mri_span {
 	uint8_t node;		 /* owning page heap */
 	uint8_t in_partial;	 /* on the central partial list */
 	uint8_t zeroed;		 /* large: pages known to be zero */
+	uint8_t sampled;	 /* live sampled objects in the span (lib/prof,
+				  * prof lock; 255 sticks): while non-zero its
+				  * frees take the slow path */
 	struct mri_chunk *chunk; /* the chunk the pages belong to */
 
 	/* Small-object state (central lock). */

@@ -57,6 +57,20 @@ static const char *const numa_names[] = {
 };
 /* clang-format on */
 
+/* clang-format off */
+static const char *const unwind_names[] = {
+	[MRI_PROF_UNWIND_AUTO] = "auto",
+	[MRI_PROF_UNWIND_FP] = "fp",
+	[MRI_PROF_UNWIND_LIBUNWIND] = "libunwind",
+	NULL,
+};
+static const char *const format_names[] = {
+	[MRI_PROF_FORMAT_PROTO] = "proto",
+	[MRI_PROF_FORMAT_TEXT] = "text",
+	NULL,
+};
+/* clang-format on */
+
 #define MiB (1024LL * 1024)
 #define TiB (MiB * MiB)
 /* Ranges: wide enough for any sane use, narrow enough that the arithmetic
@@ -97,6 +111,15 @@ static const struct opt_desc opt_table[MRI_OPT__COUNT] = {
 	/* the uid memreclaimd must run as, besides root (SO_PEERCRED) */
 	[MRI_OPT_DAEMON_UID] = { "daemon_uid", T_UINT, 0, NULL, 0,
 				 UINT32_MAX - 1 },
+	[MRI_OPT_LAZY_FREE] = { "lazy_free", T_BOOL, 1, NULL, 0, 1 },
+	[MRI_OPT_PROF] = { "prof", T_BOOL, 0, NULL, 0, 1 },
+	/* 0 is refused in opt_set (-EINVAL: not a mean interval) */
+	[MRI_OPT_PROF_INTERVAL] = { "prof_interval", T_SIZE, 512 * 1024,
+				    NULL, 0, 1024 * TiB },
+	[MRI_OPT_PROF_UNWIND] = { "prof_unwind", T_ENUM, MRI_PROF_UNWIND_AUTO,
+				  unwind_names, 0, 0 },
+	[MRI_OPT_PROF_FORMAT] = { "prof_format", T_ENUM, MRI_PROF_FORMAT_PROTO,
+				  format_names, 0, 0 },
 };
 /* clang-format on */
 
@@ -178,6 +201,8 @@ opt_set(int id, const char *v)
 	rc = opt_parse(id, v, &val);
 	if (rc < 0)
 		return rc;
+	if (id == MRI_OPT_PROF_INTERVAL && val == 0)
+		return -EINVAL;
 	if (id == MRI_OPT_CHUNK_SIZE && (val & ((2 << 20) - 1)))
 		return -EINVAL;
 	__atomic_store_n(&mri_opt_values[id], val, __ATOMIC_RELAXED);
@@ -229,6 +254,21 @@ opt_secure(void)
 	return getauxval(AT_SECURE) != 0;
 }
 
+/* Settings read from the environment by name (mri_opt_env), outside the
+ * table: known, so not reported as unknown. */
+static const char *const opt_env_only[] = {"prof_file", NULL};
+
+static int
+opt_env_only_known(const char *e)
+{
+	int i;
+
+	for (i = 0; opt_env_only[i]; i++)
+		if (opt_env_match(e, opt_env_only[i]))
+			return 1;
+	return 0;
+}
+
 void
 mri_options_init(void)
 {
@@ -251,7 +291,8 @@ mri_options_init(void)
 		for (i = 0; i < MRI_OPT__COUNT && v == NULL; i++)
 			v = opt_env_match(*ep, opt_table[i].name);
 		if (v == NULL) {
-			opt_env_warn(*ep, "unknown option");
+			if (!opt_env_only_known(*ep))
+				opt_env_warn(*ep, "unknown option");
 			continue;
 		}
 		rc = opt_set(i - 1, v);
@@ -259,6 +300,22 @@ mri_options_init(void)
 			opt_env_warn(*ep, rc == -ERANGE ? "value out of range"
 							: "invalid value");
 	}
+}
+
+const char *
+mri_opt_env(const char *name)
+{
+	char **ep;
+	const char *v;
+
+	/* a setuid program must not write its profile where its caller
+	 * says: in secure-execution mode the environment is ignored */
+	if (opt_secure())
+		return NULL;
+	for (ep = environ; ep && *ep; ep++)
+		if ((v = opt_env_match(*ep, name)) != NULL)
+			return v;
+	return NULL;
 }
 
 const char *

@@ -41,6 +41,12 @@ enum mri_opt_id {
 	MRI_OPT_DAEMON,	    /* bool: talk to memreclaimd if it runs */
 	MRI_OPT_SOCKET,	    /* string: memreclaimd socket path */
 	MRI_OPT_STATS_INTERVAL_MS, /* STATS report period to the daemon */
+	MRI_OPT_LAZY_FREE,	   /* bool: first release stage, MADV_FREE at
+				    * once (see release/policy.c) */
+	MRI_OPT_PROF,		   /* bool: sample allocations (lib/prof) */
+	MRI_OPT_PROF_INTERVAL,	   /* size: mean bytes between samples */
+	MRI_OPT_PROF_UNWIND,	   /* enum mri_prof_unwind */
+	MRI_OPT_PROF_FORMAT,	   /* enum mri_prof_format, of PROF_FILE */
 	MRI_OPT_DAEMON_UID, /* uid besides 0 the daemon may run as */
 	MRI_OPT__COUNT
 };
@@ -70,12 +76,26 @@ enum mri_numa_mode {
 	MRI_NUMA_OFF = 2,	/* one heap, no binding */
 };
 
-extern int64_t mri_opt_values[MRI_OPT__COUNT];
+enum mri_prof_unwind {
+	MRI_PROF_UNWIND_AUTO = 0,      /* libunwind if built with it, else fp */
+	MRI_PROF_UNWIND_FP = 1,	       /* frame-pointer walk */
+	MRI_PROF_UNWIND_LIBUNWIND = 2, /* unw_backtrace (DWARF CFI) */
+};
+
+enum mri_prof_format {
+	MRI_PROF_FORMAT_PROTO = 0, /* gzipped profile.proto */
+	MRI_PROF_FORMAT_TEXT = 1,  /* legacy heap_v2 text (google-pprof) */
+};
+
+extern int64_t mri_opt_values[MRI_OPT__COUNT] MRI_HIDDEN;
 #define mri_opt(id) (__atomic_load_n(&mri_opt_values[(id)], __ATOMIC_RELAXED))
 
 /* Read MEMRECLAIM_* from environ.  Idempotent; does not allocate. */
 MRI_HIDDEN void mri_options_init(void);
 /* The socket path (NUL-terminated, static storage). */
 MRI_HIDDEN const char *mri_opt_socket(void);
+/* The value of MEMRECLAIM_<NAME> (name in lower case) in environ, for
+ * settings read once at start that are not in the table; NULL if unset. */
+MRI_HIDDEN const char *mri_opt_env(const char *name);
 
 #endif

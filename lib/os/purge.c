@@ -52,6 +52,9 @@
 
 enum purge_backend_idx { PB_URING, PB_PMADV, PB_MADV, PB__N };
 
+/* Set once MADV_FREE was refused by every backend (mri_purge_free_ok). */
+static int purge_free_refused;
+
 /* clang-format off */
 static const enum mr_purge_backend purge_public[PB__N] = {
 	MR_PURGE_URING,
@@ -424,6 +427,19 @@ mri_purge_flush(struct mri_purge_batch *b)
 		redone += npending;
 		suspect = nfault ? be : -1;
 	}
+	/* MADV_FREE refused by the last backend with a "not supported"
+	 * error, after every backend before it failed too: the kernel does
+	 * not take it here.  Remember, once, and let the callers fall back
+	 * to MADV_DONTNEED (the failed ranges stay backed: nothing lost). */
+	if (b->advice == MADV_FREE && npending) {
+		for (i = 0; i < b->n; i++)
+			if (pending[i] &&
+			    purge_is_backend_fault(b->r[i].err)) {
+				__atomic_store_n(&purge_free_refused, 1,
+						 __ATOMIC_RELAXED);
+				break;
+			}
+	}
 	__atomic_add_fetch(&purge_st.batches, 1, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&purge_st.ranges, b->n - npending, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&purge_st.bytes, done, __ATOMIC_RELAXED);
@@ -435,6 +451,12 @@ mri_purge_flush(struct mri_purge_batch *b)
 			   __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&purge_lock);
 	return done;
+}
+
+int
+mri_purge_free_ok(void)
+{
+	return !__atomic_load_n(&purge_free_refused, __ATOMIC_RELAXED);
 }
 
 enum mr_purge_backend

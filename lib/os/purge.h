@@ -41,6 +41,10 @@ MRI_HIDDEN int mri_purge_add(struct mri_purge_batch *b, void *addr, size_t len);
  * internally. */
 MRI_HIDDEN size_t mri_purge_flush(struct mri_purge_batch *b);
 MRI_HIDDEN enum mr_purge_backend mri_purge_backend(void);
+/* 0 once the kernel refused MADV_FREE through every backend (an old kernel,
+ * hugetlbfs memory, a seccomp profile): the release path then uses
+ * MADV_DONTNEED only.  1 until then. */
+MRI_HIDDEN int mri_purge_free_ok(void);
 /* Fill the purge_* fields of *st. */
 MRI_HIDDEN void mri_purge_stats(struct mr_stats *st);
 /* After fork, in the child: forget the ring (it belongs to the parent). */

@@ -1,34 +1,31 @@
 /*
  * limit.c: the soft memory limit, like Go's GOMEMLIMIT (see limit.h).
  *
- * Sources, strongest first: mr_limit_set() (the program, or memreclaimd's
- * LIMIT frame through the client), the "limit" option (MEMRECLAIM_LIMIT or
- * mr_option_set; whichever of these two was set last wins), and by default
- * the process's cgroup, read once at start (cgroup_limit.c).  The limit in
- * force is published in mri_heap_soft_limit, which the heap reads before it
- * hands out pages; 0 means none.
+ * The process's own limit comes from mr_limit_set() or the "limit" option
+ * (MEMRECLAIM_LIMIT or mr_option_set; whichever was set last wins), and by
+ * default from the process's cgroup, read once at start (cgroup_limit.c).
+ * memreclaimd may add its own opinion through the client
+ * (mr_limit_hint: LIMIT frames); 0 means it has none, and it lapses when
+ * the connection does.  The limit in force is the smaller of the two that
+ * are set, so the daemon can tighten a limit but never erase or loosen the
+ * process's own.  It is published in mri_heap_soft_limit, which the heap
+ * reads before it hands out pages; 0 means none.
  *
- * What the limit means: retained heap memory (mapped - released - lazily
- * freed) should stay at or below it.  The scavenger aims at
- * limit_goal_percent (95%) of it in the background; when an allocation
- * would push retained memory past the limit, the allocating thread releases
- * synchronously down to that goal (mri_limit_exceeded), splitting
- * hugepages and draining transfer caches if it must.  With limit_hard, an
- * allocation that would still leave retained memory more than the hard
- * margin (1/16 of the limit) above it fails with ENOMEM.  Worked example:
- * limit 1 GiB, goal 972.8 MiB, margin 64 MiB: with 1000 MiB retained a
- * 40 MiB allocation first releases down to 972.8 - 40 = 932.8 MiB; if only
- * 10 MiB could be released it still proceeds (1030 MiB < 1088 MiB), unless
- * it were 100 MiB (1090 MiB > 1088 MiB): then ENOMEM with limit_hard.
+ * What the limit means (retained heap memory should stay at or below it),
+ * what an allocation that crosses it releases, and when limit_hard refuses
+ * one, is the release policy's (policy.c, with a worked example); this
+ * file keeps the sources and carries out the policy's plan on the
+ * allocating thread (mri_limit_exceeded).
  *
  * The cgroup limit is read by os/cgroup_limit.c, once, at start-up from
  * mri_limit_init (the library constructor), never inside malloc.  That
  * is also where the release path registers its heap hooks: the heap calls
- * mri_limit_exceeded and mri_scavenger_wake through them.
+ * mri_limit_exceeded and mri_release_on_free through them.
  */
 #include "config.h"
 #include <errno.h>
 #include <pthread.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include "os/options.h"
@@ -47,24 +44,15 @@ static struct {
 	int api_set;	  /* mr_limit_set called after the option */
 	uint64_t api;	  /* its value (0 = none) */
 	int64_t opt_seen; /* "limit" option value last seen */
+	uint64_t daemon;  /* mr_limit_hint: memreclaimd's, 0 = no opinion */
 } limit = {.opt_seen = -1};
 
 /* Guards against re-entry: a release inside mri_limit_exceeded must not
  * call it again on the same thread. */
 static __thread int limit_busy;
 
-/*
- * When a synchronous release found nothing at all to give back, the heap
- * in use is at the limit by itself; trying again on every new span would
- * cost each one a drain of the central lists for nothing (a program whose
- * live heap is far above its limit ran several times slower; figures in
- * bench/README).
- * Until this time (CLOCK_MONOTONIC ns) allocating threads skip the
- * release; the scavenger keeps at it in the background.  The pause is
- * short because under churn free memory comes back within milliseconds
- * (a longer pause let a churn workload overshoot its limit; bench/README).
- */
-#define LIMIT_BACKOFF_NS 1000000ULL /* 1 ms */
+/* The limit path's back-off (the policy's limit_backoff_until_ns),
+ * shared by all allocating threads: relaxed atomics. */
 static uint64_t limit_backoff_until;
 
 /* The limit in force from the current sources.  Under limit_lock. */
@@ -79,11 +67,13 @@ limit_compute(void)
 		limit.opt_seen = opt;
 		limit.api_set = 0;
 	}
-	if (limit.api_set)
-		return limit.api;
-	if (opt > 0)
-		return (uint64_t)opt;
-	return limit.cgroup;
+	uint64_t own = limit.api_set ? limit.api
+		       : opt > 0     ? (uint64_t)opt
+				     : limit.cgroup;
+
+	if (!limit.daemon)
+		return own;
+	return own && own < limit.daemon ? own : limit.daemon;
 }
 
 void
@@ -118,7 +108,7 @@ mri_limit_read_cgroup(void)
 /* clang-format off */
 static const struct mri_heap_hooks limit_heap_hooks = {
 	.limit_exceeded = mri_limit_exceeded,
-	.wake = mri_scavenger_wake,
+	.freed = mri_release_on_free,
 };
 /* clang-format on */
 
@@ -135,50 +125,36 @@ mri_limit_init(void)
 	mri_limit_read_cgroup();
 }
 
-uint64_t
-mri_limit_goal(void)
-{
-	uint64_t lim = __atomic_load_n(&mri_heap_soft_limit, __ATOMIC_RELAXED);
-	int64_t pct = mri_opt(MRI_OPT_LIMIT_GOAL_PERCENT);
-
-	if (pct <= 0 || pct > 100)
-		pct = 100;
-	return lim / 100 * (uint64_t)pct + lim % 100 * (uint64_t)pct / 100;
-}
-
 int
 mri_limit_exceeded(size_t n)
 {
 	uint64_t lim = __atomic_load_n(&mri_heap_soft_limit, __ATOMIC_RELAXED);
-	uint64_t goal, retained, need, got;
+	uint64_t got[MRI_REL_MAX_STEPS], sum = 0;
+	struct mri_rel_state st;
+	struct mri_rel_plan p;
+	struct mri_rel_in in;
+	unsigned i;
 	int rc = 0;
 
 	if (!lim || limit_busy)
 		return 0;
 	limit_busy = 1;
-	goal = mri_limit_goal();
-	retained = mri_heap_retained();
-	if (retained + n > goal &&
-	    mri_os->now_ns() >=
-		__atomic_load_n(&limit_backoff_until, __ATOMIC_RELAXED)) {
-		need = retained + n - goal;
-		/* Whole free hugepages first; split only if that was not
-		 * enough.  No age rule: the limit wins over the delay. */
-		got =
-		    mri_heap_release(need, MADV_DONTNEED, MRI_RELEASE_DRAIN, 0);
-		if (got < need)
-			got += mri_heap_release(
-			    need - got, MADV_DONTNEED,
-			    MRI_RELEASE_SPLIT | MRI_RELEASE_DRAIN, 0);
+	memset(&st, 0, sizeof(st));
+	st.limit_backoff_until_ns =
+	    __atomic_load_n(&limit_backoff_until, __ATOMIC_RELAXED);
+	mri_release_snapshot(&in, MRI_REL_LIMIT, n);
+	mri_relpol_plan(&in, &st, &p);
+	if (p.nsteps) {
+		(void)mri_release_run(&p, NULL, got);
+		for (i = 0; i < p.nsteps; i++)
+			sum += got[i];
 		mri_release_add(sync_releases, 1);
-		mri_release_add(sync_bytes, got);
-		if (got == 0)
-			__atomic_store_n(&limit_backoff_until,
-					 mri_os->now_ns() + LIMIT_BACKOFF_NS,
-					 __ATOMIC_RELAXED);
-		retained = mri_heap_retained();
+		mri_release_add(sync_bytes, sum);
+		(void)mri_relpol_done(&in, &st, &p, got, 0, mri_os->now_ns());
+		__atomic_store_n(&limit_backoff_until,
+				 st.limit_backoff_until_ns, __ATOMIC_RELAXED);
 	}
-	if (mri_opt(MRI_OPT_LIMIT_HARD) && retained + n > lim + lim / 16) {
+	if (p.hard_bytes && mri_heap_retained() + n > p.hard_bytes) {
 		mri_release_add(hard_enomem, 1);
 		rc = -ENOMEM;
 	}
@@ -197,6 +173,18 @@ mr_limit_set(size_t bytes)
 	pthread_mutex_unlock(&limit_lock);
 	mri_limit_sync();
 	/* The scavenger recomputes its goal against the new limit. */
+	mri_scavenger_wake();
+	return 0;
+}
+
+MR_API int
+mr_limit_hint(size_t bytes)
+{
+	mri_options_init();
+	pthread_mutex_lock(&limit_lock);
+	limit.daemon = bytes;
+	pthread_mutex_unlock(&limit_lock);
+	mri_limit_sync();
 	mri_scavenger_wake();
 	return 0;
 }

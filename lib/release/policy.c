@@ -39,7 +39,9 @@
  * 400 MiB just freed: 400 > 200, so 300 MiB go now and 100 MiB stay for
  * the next burst (of which 100 - 80 = 20 MiB above the goal are lazily
  * freed).  A program that freed a big structure shrinks at once, as it
- * would under glibc, whose big blocks are unmapped on free.
+ * would under glibc, whose big blocks are unmapped on free: the freeing
+ * thread applies this rule itself (mri_relpol_excess, from the core's
+ * freed hook, on that node's heap), and the scavenger's cycle again.
  *
  * Limit.  Past the limit goal the delay is ignored, hugepages may be split,
  * transfer caches are drained, and MADV_DONTNEED is used whatever the
@@ -57,10 +59,16 @@
  * does not pay a drain of the central lists for nothing.
  *
  * Sparse heap.  A dense heap never has its hugepages split by the
- * scavenger.  But when the heap in use is under half of what it retains
- * and nothing changed for a whole delay, the rest sits in mostly empty
- * hugepages pinned by a few spans: their free runs go too (Go's scavenger
- * likewise breaks sparse hugepages and spares dense ones).
+ * scavenger.  But when the heap in use is under half of what it retains,
+ * the rest sits in mostly empty hugepages pinned by a few spans: their
+ * free runs go too (Go's scavenger likewise breaks sparse hugepages and
+ * spares dense ones).  With the first stage on they are lazily freed at
+ * once, like whole hugepages (a service that keeps one object in twenty
+ * must not wait for a timer before the kernel may take the rest), and made
+ * honest a delay after; without it, they go once nothing changed for a
+ * whole delay.  Example: 300 MiB of 100 KiB blocks, one kept in fifteen:
+ * no hugepage empties, 20 MiB stay in use of 300 MiB retained, so the
+ * 280 MiB of free runs are lazily freed within milliseconds.
  *
  * CPU budget.  Time spent in budgeted steps is charged against a credit
  * that grows at cpu_percent of wall time, capped at MRI_REL_CREDIT_MAX_NS:
@@ -137,6 +145,16 @@ add_step(struct mri_rel_plan *p, uint64_t bytes, int advice, unsigned flags,
 	s->min_age_ns = min_age_ns;
 }
 
+uint64_t
+mri_relpol_excess(uint64_t in_use, uint64_t idle)
+{
+	uint64_t q = in_use / 4, e = in_use / 8;
+	uint64_t band = q > REL_EXCESS_FLOOR ? q : REL_EXCESS_FLOOR;
+	uint64_t keep = e > REL_EXCESS_FLOOR ? e : REL_EXCESS_FLOOR;
+
+	return idle > band ? idle - keep : 0;
+}
+
 static void
 plan_cycle(const struct mri_rel_in *in, struct mri_rel_state *st,
 	   struct mri_rel_plan *p)
@@ -165,57 +183,60 @@ plan_cycle(const struct mri_rel_in *in, struct mri_rel_state *st,
 	}
 	st->in_use_seen = in->in_use_bytes;
 
-	if (urgent) {
+	/* Steps marked REST aim at the goal: their size is what is above it
+	 * in the snapshot, less what the steps before them released. */
+	if (urgent)
 		add_step(p, rem - lgoal, MRI_ADV_DONTNEED,
 			 MRI_STEP_SPLIT | MRI_STEP_DRAIN, 0);
-		rem = lgoal;
-	}
 	if (st->credit_ns == 0)
 		return;
-	/* A large excess goes at once (whole hugepages, no age rule). */
-	if (!urgent) {
-		uint64_t q = in->in_use_bytes / 4, e = in->in_use_bytes / 8;
-		uint64_t band = q > REL_EXCESS_FLOOR ? q : REL_EXCESS_FLOOR;
-		uint64_t keep = e > REL_EXCESS_FLOOR ? e : REL_EXCESS_FLOOR;
-
-		if (in->idle_bytes > band) {
-			uint64_t b = in->idle_bytes - keep;
-
-			if (rem - b < goal)
-				b = rem > goal ? rem - goal : 0;
-			add_step(p, b, MRI_ADV_DONTNEED, MRI_STEP_BUDGET, 0);
-			rem -= b;
-		}
-	}
 	if (rem > goal) {
 		uint64_t b = rem - goal;
+		int sparse = !urgent && in->in_use_bytes < rem / 2;
 
+		/* A large excess goes at once (whole hugepages, no age). */
+		if (!urgent) {
+			uint64_t x = mri_relpol_excess(in->in_use_bytes,
+						       in->idle_bytes);
+
+			add_step(p, x < b ? x : b, MRI_ADV_DONTNEED,
+				 MRI_STEP_BUDGET, 0);
+		}
 		if (o->lazy_first) {
-			add_step(p, b, MRI_ADV_FREE, MRI_STEP_BUDGET, 0);
+			add_step(p, b, MRI_ADV_FREE,
+				 MRI_STEP_BUDGET | MRI_STEP_REST, 0);
 			add_step(p, b, MRI_ADV_FREE,
 				 MRI_STEP_BUDGET | MRI_STEP_DRAIN |
-					 MRI_STEP_IF_SHORT,
+					 MRI_STEP_REST,
 				 0);
+			if (sparse)
+				add_step(p, b, MRI_ADV_FREE,
+					 MRI_STEP_BUDGET | MRI_STEP_SPLIT |
+						 MRI_STEP_REST,
+					 0);
 		} else {
-			add_step(p, b, adv2, MRI_STEP_BUDGET, o->delay_ns);
+			add_step(p, b, adv2, MRI_STEP_BUDGET | MRI_STEP_REST,
+				 o->delay_ns);
 			add_step(p, b, adv2,
 				 MRI_STEP_BUDGET | MRI_STEP_DRAIN |
-					 MRI_STEP_IF_SHORT,
+					 MRI_STEP_REST,
 				 o->delay_ns);
+			/* Sparse heap: quiet for a delay, using under half. */
+			if (sparse && now - st->active_at_ns >= o->delay_ns)
+				add_step(p, b, adv2,
+					 MRI_STEP_BUDGET | MRI_STEP_SPLIT |
+						 MRI_STEP_REST,
+					 0);
 		}
-		/* Sparse heap: quiet for a delay, using under half. */
-		if (!urgent && now - st->active_at_ns >= o->delay_ns &&
-		    in->in_use_bytes < rem / 2)
-			add_step(p, b, adv2,
-				 MRI_STEP_BUDGET | MRI_STEP_SPLIT |
-					 MRI_STEP_IF_SHORT,
-				 0);
 	}
 	/* Second stage: lazily freed pages a delay old become honest. */
-	if (second && in->lazy_bytes && in->oldest_lazy_ns &&
-	    now - in->oldest_lazy_ns >= o->delay_ns)
+	if (second && in->lazy_bytes &&
+	    ((in->oldest_lazy_ns && now - in->oldest_lazy_ns >= o->delay_ns) ||
+	     in->lazy_partial_bytes))
 		add_step(p, in->lazy_bytes, MRI_ADV_DONTNEED,
-			 MRI_STEP_BUDGET | MRI_STEP_LAZY, o->delay_ns);
+			 MRI_STEP_BUDGET | MRI_STEP_LAZY |
+				 (in->lazy_partial_bytes ? MRI_STEP_SPLIT : 0),
+			 o->delay_ns);
 }
 
 void
@@ -250,7 +271,7 @@ mri_relpol_plan(const struct mri_rel_in *in, struct mri_rel_state *st,
 			add_step(p, need, MRI_ADV_DONTNEED, MRI_STEP_DRAIN, 0);
 			add_step(p, need, MRI_ADV_DONTNEED,
 				 MRI_STEP_SPLIT | MRI_STEP_DRAIN |
-					 MRI_STEP_IF_SHORT,
+					 MRI_STEP_REST,
 				 0);
 		}
 		break;
@@ -261,8 +282,8 @@ mri_relpol_plan(const struct mri_rel_in *in, struct mri_rel_state *st,
 		add_step(p, n, MRI_ADV_DONTNEED,
 			 MRI_STEP_SPLIT | MRI_STEP_DRAIN, 0);
 		/* Now means RSS too: lazily freed pages go for good. */
-		add_step(p, in->lazy_bytes, MRI_ADV_DONTNEED, MRI_STEP_LAZY,
-			 0);
+		add_step(p, in->lazy_bytes, MRI_ADV_DONTNEED,
+			 MRI_STEP_LAZY | MRI_STEP_SPLIT, 0);
 		break;
 	}
 }
@@ -324,13 +345,22 @@ mri_relpol_done(const struct mri_rel_in *in, struct mri_rel_state *st,
 
 uint64_t
 mri_relpol_lazy_due(const struct mri_rel_opts *o, uint64_t oldest_lazy_ns,
-		    uint64_t now_ns)
+		    uint64_t lazy_partial_bytes, uint64_t now_ns)
 {
-	uint64_t due;
+	uint64_t due = UINT64_MAX;
 
-	if (!o->lazy_first || o->advice_free || !oldest_lazy_ns)
+	if (!o->lazy_first || o->advice_free)
 		return UINT64_MAX;
-	due = sat_add(oldest_lazy_ns, o->delay_ns);
+	if (oldest_lazy_ns)
+		due = sat_add(oldest_lazy_ns, o->delay_ns);
+	if (lazy_partial_bytes) {
+		uint64_t q = o->delay_ns / REL_SHORT_STEPS;
+
+		if (sat_add(now_ns, q) < due)
+			due = sat_add(now_ns, q);
+	}
+	if (due == UINT64_MAX)
+		return due;
 	return due > now_ns + MRI_REL_MIN_SLEEP_NS ?
 		       due :
 		       now_ns + MRI_REL_MIN_SLEEP_NS;

@@ -35,8 +35,9 @@ enum mri_rel_cause {
 #define MRI_STEP_LAZY 0x4  /* take lazily freed pages (2nd stage) */
 /* Executor hints, not passed to the heap: */
 #define MRI_STEP_BUDGET 0x100	   /* charged to the CPU budget */
-#define MRI_STEP_IF_SHORT 0x200	   /* run only if the previous step got
-				    * less than it asked */
+#define MRI_STEP_REST 0x200	   /* bytes less what the steps before it
+				    * released (LAZY steps aside): the rest
+				    * of a shortfall; skipped when none */
 #define MRI_STEP_HEAP_FLAGS 0xff
 
 #define MRI_REL_MAX_STEPS 5
@@ -64,6 +65,7 @@ struct mri_rel_in {
 	uint64_t retained_bytes; /* mapped - released - lazily freed */
 	uint64_t idle_bytes;	/* free and backed (part of retained) */
 	uint64_t lazy_bytes;	/* free, MADV_FREE given, not yet DONTNEED */
+	uint64_t lazy_partial_bytes; /* of those, inside used hugepages */
 	uint64_t limit_bytes;	/* soft limit in force, 0: none */
 	/* When the oldest wholly free backed hugepage, and the oldest lazily
 	 * freed one, became free; 0: there is none. */
@@ -117,6 +119,11 @@ uint64_t mri_relpol_goal(uint64_t in_use, uint64_t limit,
 /* limit * limit_goal_percent / 100 (0 without a limit). */
 uint64_t mri_relpol_limit_goal(uint64_t limit, const struct mri_rel_opts *o);
 
+/* The large-excess rule: bytes of idle memory to give back at once with
+ * MADV_DONTNEED, whole hugepages, no age rule (0 almost always).  For a
+ * free that leaves idle bytes beside in_use bytes of spans. */
+uint64_t mri_relpol_excess(uint64_t in_use, uint64_t idle);
+
 /* Decide.  Updates the credit and activity fields of *st. */
 void mri_relpol_plan(const struct mri_rel_in *in, struct mri_rel_state *st,
 		     struct mri_rel_plan *out);
@@ -133,17 +140,12 @@ uint64_t mri_relpol_done(const struct mri_rel_in *in, struct mri_rel_state *st,
 			 uint64_t spent_ns, uint64_t now_ns);
 
 /* When the lazily freed pages are due for the second stage: a delay after
- * the oldest became free (not before now + MRI_REL_MIN_SLEEP_NS), or
- * UINT64_MAX when there is no second stage or nothing lazily freed. */
+ * the oldest wholly free one became free, and every quarter delay while
+ * runs inside used hugepages are lazily freed (not before now +
+ * MRI_REL_MIN_SLEEP_NS); UINT64_MAX when there is no second stage or
+ * nothing lazily freed. */
 uint64_t mri_relpol_lazy_due(const struct mri_rel_opts *o,
-			     uint64_t oldest_lazy_ns, uint64_t now_ns);
-
-/* Should a free that emptied `emptied_bytes` of whole hugepages wake the
- * scavenger?  Yes when that is worth a batch (a hugepage or more). */
-static inline int
-mri_relpol_wake_on_free(uint64_t emptied_bytes)
-{
-	return emptied_bytes >= (2u << 20);
-}
+			     uint64_t oldest_lazy_ns,
+			     uint64_t lazy_partial_bytes, uint64_t now_ns);
 
 #endif

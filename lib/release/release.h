@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 #include "core/heap.h"
+#include "release/policy.h"
 
 /* Counters of the release path, relaxed atomics (stats.c owns them). */
 struct mri_release_stats {
@@ -20,6 +21,7 @@ struct mri_release_stats {
 				 * threads */
 	uint64_t sync_bytes;	/* bytes those released */
 	uint64_t api_bytes;	/* bytes released through mr_release */
+	uint64_t free_bytes;	/* large excesses released on free */
 	uint64_t hard_enomem;	/* allocations refused by limit_hard */
 };
 extern struct mri_release_stats mri_release_st;
@@ -36,16 +38,34 @@ MRI_HIDDEN void mri_limit_read_cgroup(void);
  * Cheap; called by the scavenger each wake-up and by the API. */
 MRI_HIDDEN void mri_limit_sync(void);
 
-/* limit * limit_goal_percent / 100, or 0 without a limit. */
-MRI_HIDDEN uint64_t mri_limit_goal(void);
+/* The options the release policy reads, from mri_opt (and whether the
+ * kernel takes MADV_FREE at all: if not, both stages are plain DONTNEED
+ * after the delay). */
+MRI_HIDDEN void mri_release_opts(struct mri_rel_opts *o);
 
-/* Go's rule: retained memory the scavenger aims at for a heap with
- * in_use_bytes in spans, capped by the limit goal.  See scavenger.c. */
-MRI_HIDDEN uint64_t mri_scavenger_goal(uint64_t in_use_bytes);
+/* Fill *in for a decision: the heap's page figures (cheap: no class
+ * counts), the limit in force, the options and the time.  For
+ * MRI_REL_LIMIT only retained and the limit are read (an allocating
+ * thread pays one atomic load). */
+MRI_HIDDEN void mri_release_snapshot(struct mri_rel_in *in,
+				     enum mri_rel_cause cause,
+				     uint64_t request_bytes);
 
-/* madvise advice for a release: MADV_FREE when the "advice" option says
- * "free", else MADV_DONTNEED. */
-MRI_HIDDEN int mri_release_advice(void);
+/* Carry out a plan (reclaim.c): each step through mri_heap_release, in
+ * pieces of at most 64 MiB for budgeted steps so the CPU budget is checked
+ * between them (st->credit_ns; st NULL: no budget), REST steps for what
+ * the steps before them left.  got[i]: what step i gave; returns
+ * the time spent in budgeted steps. */
+MRI_HIDDEN uint64_t mri_release_run(const struct mri_rel_plan *p,
+				    const struct mri_rel_state *st,
+				    uint64_t *got);
+
+/* The core's freed hook (core/heap.h): free memory worth a batch
+ * appeared on a heap with in_use and idle bytes.  Gives a large excess
+ * back at once on the freeing thread (mri_relpol_excess) and wakes the
+ * scavenger for the rest. */
+MRI_HIDDEN void mri_release_on_free(uint64_t in_use_bytes,
+				    uint64_t idle_bytes);
 
 /* Print the MEMRECLAIM_STATS summary to fd with write(2). */
 MRI_HIDDEN void mri_stats_print(int fd);

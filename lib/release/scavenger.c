@@ -3,59 +3,27 @@
  * kernel (see scavenger.h).  It also hosts the daemon client: the client's
  * socket is in its poll set and mri_client_tick() runs on every wake-up.
  *
- * The goal (Go's rule).  Retained memory (mapped, not released) should
- * stay at most goal_percent (10%) above the memory the heap is using in
- * spans, and with a soft limit at most limit_goal_percent (95%) of it:
+ * What to release, with which advice, how old pages must be and when to
+ * run next is decided by the release policy (policy.c: the goal, the two
+ * stages, the excess rule, the sparse-heap split, the CPU budget and the
+ * schedule are explained there); a cycle takes a snapshot of the heap,
+ * asks the policy, carries out its plan (reclaim.c) and sleeps until the
+ * next cycle the policy asks for, or until the second stage of the oldest
+ * lazily freed hugepage is due.
  *
- *	goal = min(in_use * (100 + goal_percent) / 100,
- *		   limit * limit_goal_percent / 100)
- *
- * Example: 800 MiB in spans, 1 GiB retained, no limit: goal 880 MiB, so
- * 144 MiB of free pages go back.  With a 900 MiB limit the limit goal is
- * 855 MiB and wins: 169 MiB go back.
- *
- * Delay.  A page freed less than release_delay_ms ago is left alone (it
- * is passed to mri_heap_release as min_age_ns), so a burst that repeats
- * every few hundred ms reuses its pages instead of faulting them in again.
- * When a cycle could not reach the goal because pages were too young, the
- * next cycle is due a quarter of a delay later, so memory is back at most
- * about 1.25 delays after its free; after more than a whole delay of
- * fruitless cycles (the rest is inside partly used hugepages, which only a
- * limit may split) it goes back to the slow tick.  A cycle short of its
- * goal also drains the transfer caches once (MRI_RELEASE_DRAIN): objects
- * parked there keep otherwise empty spans, and so whole hugepages, alive.
- *
- * Hugepages.  mri_heap_release gives whole free hugepages first and splits
- * a partly used one only with MRI_RELEASE_SPLIT, which the scavenger sets
- * when retained memory is above the limit goal, and for a sparse heap:
- * when the heap in use is under half of what it retains, nothing was freed
- * for a whole delay and whole hugepages are exhausted, the free runs inside
- * the (then mostly empty) partly used hugepages go back too.  Example: a
- * burst of 1 GiB of mixed objects is freed; whole hugepages go back a delay
- * later, but 200 MiB stay in hugepages each pinned by a span or two that
- * the thread caches hold; one more delay later those runs are released and
- * retained falls to a few MiB.  A dense heap (the normal state of a
- * running service) never has its hugepages split by the scavenger.  Past
- * the limit goal the delay is also ignored and MADV_DONTNEED used whatever
- * the advice option says: the limit is about RSS.
- *
- * CPU budget.  Time spent in mri_heap_release earns debt against a credit
- * that grows at scavenger_cpu percent of wall time, capped at
- * SCAV_CREDIT_MAX_NS: a process that was quiet may release a burst at once
- * (1 GiB of hugepages takes a few ms), but steady churn is held to about
- * scavenger_cpu % of one CPU.  With 1% and 20 ms spent, the credit is back
- * after 2 s.  Wall time is measured, not thread CPU time, because the
- * io_uring backend does its work in kernel workers.  The limit goal is not
- * held to the budget.
- *
- * Sleeping.  The thread blocks in poll() on an eventfd (mri_scavenger_wake
- * writes it, only when the thread is idle and not already kicked, so frees
- * cost a syscall at most once per idle period; otherwise it only sets a
- * flag the running cycle looks at before going idle) and the client's fd; the
- * timeout is the earlier of the next due cycle and mri_client_next_ns().
- * With nothing to do it wakes every SCAV_IDLE_TICK_NS (1 s) for a cycle
- * that reads the heap's counters (a few microseconds): small frees do not
- * wake the thread, the tick finds them.
+ * Waking.  A free that empties a hugepage, or frees a hugepage's worth of
+ * pages, calls mri_scavenger_wake (through the core's freed hook,
+ * mri_release_on_free).  It sets a flag and writes the eventfd only when the
+ * thread was not kicked already since its last cycle began, so a burst of
+ * frees costs one syscall per cycle at most.  A kick brings the next cycle
+ * forward to SCAV_KICK_DELAY_NS from now (the rest of the burst lands in
+ * the same batch), but never closer than SCAV_KICK_GAP_NS to the previous
+ * cycle, so frees cannot drive cycles faster than that.  Freed memory is
+ * thus lazily freed within about 10 ms of its free, whatever the timers.
+ * With nothing to do the thread wakes every second for a cycle that reads
+ * the heap's page counters (a few microseconds).  Without the thread
+ * (MEMRECLAIM_SCAVENGER=0) nothing is released in the background: only
+ * the soft limit, mr_release(), malloc_trim() and the daemon's trims do.
  *
  * Fork.  The prepare handler waits for a running cycle to finish (it holds
  * scav.cycle_lock until the parent/child handler), so the child never
@@ -88,11 +56,8 @@
  * start-up, before the thread starts (mri_scavenger_set_client). */
 static const struct mri_scavenger_client *scav_client;
 
-#define SCAV_IDLE_TICK_NS 1000000000ULL	   /* 1 s */
-#define SCAV_SHORT_STEPS 4		   /* checks per delay while short */
-#define SCAV_CREDIT_MAX_NS 200000000ULL	   /* 200 ms of releasing */
-#define SCAV_STEP_BYTES ((size_t)64 << 20) /* per heap release */
-#define SCAV_MIN_SLEEP_NS 1000000ULL	   /* 1 ms */
+#define SCAV_KICK_DELAY_NS 2000000ULL /* a kick: a cycle 2 ms later */
+#define SCAV_KICK_GAP_NS 10000000ULL  /* kicked cycles 10 ms apart at most */
 
 /* clang-format off */
 static struct {
@@ -102,43 +67,19 @@ static struct {
 	int running; /* thread exists (atomic) */
 	int stop;    /* asked to exit (atomic) */
 	int efd;     /* eventfd, -1 when not running */
-	int idle;    /* thread sleeps the slow tick (atomic) */
-	int kicked;  /* efd written since the thread last read */
-	int pending; /* a wake came since the cycle began */
-	/* Scavenger thread only: */
-	uint64_t credit_ns;   /* may spend this much releasing now */
-	uint64_t credit_at;   /* when credit_ns was last brought up */
-	uint64_t due_ns;      /* next cycle */
-	unsigned fruitless;   /* cycles that fell short in a row */
-	uint64_t in_use_seen; /* heap in use at the last cycle */
-	uint64_t freed_at;    /* last cycle that saw heap activity */
-	uint64_t start_ns;    /* thread start, for the trace */
+	int kicked;  /* efd written since the last cycle began (atomic) */
+	int pending; /* a wake came since the cycle began (atomic) */
+	/* Scavenger thread only (and cycle_lock): */
+	struct mri_rel_state st; /* the policy's carried state */
+	uint64_t due_ns;	 /* next cycle */
+	uint64_t last_ns;	 /* when the last cycle began */
+	uint64_t start_ns;	 /* thread start, for the trace */
 } scav = {
 	.start_lock = PTHREAD_MUTEX_INITIALIZER,
 	.cycle_lock = PTHREAD_MUTEX_INITIALIZER,
 	.efd = -1,
 };
 /* clang-format on */
-
-uint64_t
-mri_scavenger_goal(uint64_t in_use_bytes)
-{
-	uint64_t pct = (uint64_t)mri_opt(MRI_OPT_GOAL_PERCENT);
-	uint64_t goal = in_use_bytes + in_use_bytes / 100 * pct +
-			in_use_bytes % 100 * pct / 100;
-	uint64_t lgoal = mri_limit_goal();
-
-	if (lgoal && lgoal < goal)
-		goal = lgoal;
-	return goal;
-}
-
-int
-mri_release_advice(void)
-{
-	return mri_opt(MRI_OPT_ADVICE) == MRI_ADVICE_FREE ? MADV_FREE
-							  : MADV_DONTNEED;
-}
 
 static const char *
 scav_backend_name(enum mr_purge_backend b)
@@ -188,10 +129,11 @@ scav_put_fixed(char *buf, size_t at, size_t cap, uint64_t v, uint64_t div)
 }
 
 static void
-scav_trace(uint64_t now, uint64_t in_use, uint64_t retained, uint64_t goal,
+scav_trace(uint64_t now, const struct mri_rel_in *in,
+	   const struct mri_heap_counters *after, uint64_t goal,
 	   uint64_t released, uint64_t spent_ns)
 {
-	char b[256];
+	char b[320];
 	size_t n = 0;
 	const uint64_t mib = 1 << 20;
 
@@ -202,193 +144,67 @@ scav_trace(uint64_t now, uint64_t in_use, uint64_t retained, uint64_t goal,
 	n = scav_put(b, n, sizeof(b), " @");
 	n = scav_put_fixed(b, n, sizeof(b), now - scav.start_ns, 1000000000);
 	n = scav_put(b, n, sizeof(b), "s: in_use ");
-	n = scav_put_fixed(b, n, sizeof(b), in_use, mib);
+	n = scav_put_fixed(b, n, sizeof(b), in->in_use_bytes, mib);
 	n = scav_put(b, n, sizeof(b), " MiB, retained ");
-	n = scav_put_fixed(b, n, sizeof(b), retained, mib);
+	n = scav_put_fixed(b, n, sizeof(b),
+			   after->mapped_bytes - after->released_bytes -
+			       after->lazy_bytes,
+			   mib);
 	n = scav_put(b, n, sizeof(b), " MiB, goal ");
 	n = scav_put_fixed(b, n, sizeof(b), goal, mib);
 	n = scav_put(b, n, sizeof(b), " MiB, released ");
 	n = scav_put_fixed(b, n, sizeof(b), released, mib);
+	n = scav_put(b, n, sizeof(b), " MiB, lazily freed ");
+	n = scav_put_fixed(b, n, sizeof(b), after->lazy_bytes, mib);
 	n = scav_put(b, n, sizeof(b), " MiB, backend ");
 	n = scav_put(b, n, sizeof(b), scav_backend_name(mri_purge_backend()));
+	if (!mri_purge_free_ok())
+		n = scav_put(b, n, sizeof(b), " (no MADV_FREE)");
 	n = scav_put(b, n, sizeof(b), ", ");
 	n = scav_put_fixed(b, n, sizeof(b), spent_ns, 1000000);
 	n = scav_put(b, n, sizeof(b), " ms\n");
 	(void)!write(2, b, n);
 }
 
-/* The scavenger_cpu option, as a percentage in 1..100. */
-static uint64_t
-scav_cpu_pct(void)
-{
-	int64_t pct = mri_opt(MRI_OPT_SCAVENGER_CPU);
-
-	return pct < 1 ? 1 : pct > 100 ? 100 : (uint64_t)pct;
-}
-
-/* Bring the CPU credit up to date at now. */
-static void
-scav_earn(uint64_t now)
-{
-	uint64_t pct = scav_cpu_pct();
-
-	if (now > scav.credit_at) {
-		uint64_t earned = (now - scav.credit_at) / 100 * pct;
-		scav.credit_ns = scav.credit_ns + earned > SCAV_CREDIT_MAX_NS
-				     ? SCAV_CREDIT_MAX_NS
-				     : scav.credit_ns + earned;
-	}
-	scav.credit_at = now;
-}
-
-/* How long until the credit is back above zero after spending `debt`. */
-static uint64_t
-scav_debt_wait(uint64_t debt)
-{
-	return debt / scav_cpu_pct() * 100;
-}
-
-/* One cycle: compute the goal, release towards it, schedule the next. */
+/* One cycle: snapshot, decide, release, schedule the next. */
 static void
 scav_cycle(uint64_t now)
 {
-	struct mri_heap_counters c;
-	uint64_t retained, goal, lgoal, released = 0, spent = 0, debt = 0;
-	uint64_t delay_ns =
-	    (uint64_t)mri_opt(MRI_OPT_RELEASE_DELAY_MS) * 1000000ULL;
-	int short_of_goal = 0, drained = 0, woken;
+	struct mri_rel_in in;
+	struct mri_rel_plan p;
+	struct mri_heap_counters after;
+	uint64_t got[MRI_REL_MAX_STEPS], released = 0, spent, next, due;
+	unsigned i;
 
+	(void)now;
 	pthread_mutex_lock(&scav.cycle_lock);
-	woken = __atomic_exchange_n(&scav.pending, 0, __ATOMIC_SEQ_CST);
+	/* Frees from now on kick again. */
+	__atomic_store_n(&scav.kicked, 0, __ATOMIC_SEQ_CST);
 	mri_limit_sync();
-	scav_earn(now);
-	memset(&c, 0, sizeof(c));
-	mri_heap_counters(&c);
-	/* Activity since the last cycle (a wake after a large free, or the
-	 * heap in use changed: objects came and went) restarts the delay:
-	 * the free memory may be young. */
-	if (woken || c.in_use_bytes != scav.in_use_seen) {
-		scav.fruitless = 0;
-		scav.freed_at = now;
-	}
-	scav.in_use_seen = c.in_use_bytes;
-	retained = c.mapped_bytes - c.released_bytes - c.lazy_bytes;
-	goal = mri_scavenger_goal(c.in_use_bytes);
-	lgoal = mri_limit_goal();
-	__atomic_store_n(&mri_release_st.goal_bytes, goal, __ATOMIC_RELAXED);
-	while (retained > goal + released) {
-		uint64_t want = retained - goal - released, t0, dt, got;
-		int urgent = lgoal && retained - released > lgoal;
-
-		if (!urgent && scav.credit_ns == 0)
-			break;
-		if (want > SCAV_STEP_BYTES)
-			want = SCAV_STEP_BYTES;
-		t0 = mri_os->now_ns();
-		got = urgent ? mri_heap_release(
-				   want, MADV_DONTNEED,
-				   MRI_RELEASE_SPLIT | MRI_RELEASE_DRAIN, 0)
-			     : mri_heap_release(want, mri_release_advice(), 0,
-						delay_ns);
-		dt = mri_os->now_ns() - t0;
-		spent += dt;
-		if (!urgent) {
-			if (dt > scav.credit_ns) {
-				debt = dt - scav.credit_ns;
-				scav.credit_ns = 0;
-			} else {
-				scav.credit_ns -= dt;
-			}
-		}
-		released += got;
-		if (got < want) {
-			/* Nothing more eligible in whole free hugepages.
-			 * Once per cycle, return the objects parked in
-			 * transfer caches to their spans: spans that empty
-			 * go back to the heap and may free whole hugepages
-			 * (released a delay later, as they are fresh). */
-			if (urgent || drained)
-				break;
-			drained = 1;
-			t0 = mri_os->now_ns();
-			got = mri_heap_release(retained - goal - released,
-					       mri_release_advice(),
-					       MRI_RELEASE_DRAIN, delay_ns);
-			dt = mri_os->now_ns() - t0;
-			spent += dt;
-			scav.credit_ns =
-			    dt > scav.credit_ns ? 0 : scav.credit_ns - dt;
-			released += got;
-			break;
-		}
-	}
-	/* Sparse heap: all free memory has been free for a delay (in_use
-	 * has not changed for that long), whole hugepages are done, and the
-	 * heap uses less than half of what it retains.  Then the rest sits
-	 * in mostly empty hugepages pinned by a few spans: release free runs
-	 * inside them, emptiest first (Go's scavenger likewise breaks sparse
-	 * hugepages and spares dense ones). */
-	if (retained > goal + released &&
-	    !(lgoal && retained - released > lgoal) &&
-	    now - scav.freed_at >= delay_ns && scav.credit_ns > 0 &&
-	    c.in_use_bytes * 2 < retained - released) {
-		uint64_t t0 = mri_os->now_ns(), dt;
-
-		released += mri_heap_release(retained - goal - released,
-					     mri_release_advice(),
-					     MRI_RELEASE_SPLIT, 0);
-		dt = mri_os->now_ns() - t0;
-		spent += dt;
-		scav.credit_ns = dt > scav.credit_ns ? 0 : scav.credit_ns - dt;
-	}
-	short_of_goal = retained > goal + released;
+	mri_release_snapshot(&in, MRI_REL_CYCLE, 0);
+	in.woken = __atomic_exchange_n(&scav.pending, 0, __ATOMIC_SEQ_CST);
+	scav.last_ns = in.now_ns;
+	mri_relpol_plan(&in, &scav.st, &p);
+	spent = mri_release_run(&p, &scav.st, got);
+	for (i = 0; i < p.nsteps; i++)
+		released += got[i];
 	mri_release_add(cycles, 1);
 	mri_release_add(scav_bytes, released);
 	mri_release_add(scav_ns, spent);
-	/* Idle ticks that find nothing to do stay silent. */
-	if (mri_opt(MRI_OPT_TRACE) && (released || retained > goal))
-		scav_trace(now, c.in_use_bytes, retained - released, goal,
-			   released, spent);
-
-	/* Schedule the next cycle. */
+	__atomic_store_n(&mri_release_st.goal_bytes, p.goal_bytes,
+			 __ATOMIC_RELAXED);
 	now = mri_os->now_ns();
-	if (!short_of_goal) {
-		scav.fruitless = 0;
-		scav.due_ns = now + SCAV_IDLE_TICK_NS;
-	} else if (scav.credit_ns == 0 && released) {
-		/* Out of budget: come back when it is earned again. */
-		scav.fruitless = 0;
-		scav.due_ns = now + scav_debt_wait(debt ? debt : 1000000ULL);
-	} else {
-		/* Pages too young (or inside used hugepages).  Pages freed
-		 * before now are old enough one delay later; after a whole
-		 * delay of fruitless cycles with no activity (the sparse
-		 * split above has had its chance), what is left cannot go
-		 * without splitting a dense heap: slow tick until more is
-		 * freed. */
-		scav.fruitless = released ? 0 : scav.fruitless + 1;
-		if (scav.fruitless > SCAV_SHORT_STEPS &&
-		    now - scav.freed_at > delay_ns)
-			scav.due_ns = now + SCAV_IDLE_TICK_NS;
-		else if (delay_ns / SCAV_SHORT_STEPS > SCAV_MIN_SLEEP_NS)
-			scav.due_ns = now + delay_ns / SCAV_SHORT_STEPS;
-		else
-			scav.due_ns = now + SCAV_MIN_SLEEP_NS;
-	}
-	if (scav.due_ns >= now + SCAV_IDLE_TICK_NS) {
-		/* Going idle.  Store idle, then look for a wake that came
-		 * during the cycle; mri_scavenger_wake does the opposite, so
-		 * one of the two sees the other (no lost wake-up). */
-		__atomic_store_n(&scav.idle, 1, __ATOMIC_SEQ_CST);
-		if (__atomic_exchange_n(&scav.pending, 0, __ATOMIC_SEQ_CST)) {
-			__atomic_store_n(&scav.idle, 0, __ATOMIC_SEQ_CST);
-			scav.fruitless = 0;
-			scav.freed_at = now;
-			scav.due_ns = now + SCAV_MIN_SLEEP_NS;
-		}
-	} else {
-		__atomic_store_n(&scav.idle, 0, __ATOMIC_SEQ_CST);
-	}
+	next = mri_relpol_done(&in, &scav.st, &p, got, spent, now);
+	mri_heap_page_counters(&after);
+	due = mri_relpol_lazy_due(&in.opt, after.oldest_lazy_ns,
+				  after.lazy_partial_bytes, now);
+	if (due < next)
+		next = due;
+	/* Idle ticks that find nothing to do stay silent. */
+	if (mri_opt(MRI_OPT_TRACE) && (released || p.nsteps))
+		scav_trace(now, &in, &after, p.goal_bytes, released,
+			   now - in.now_ns);
+	scav.due_ns = next;
 	pthread_mutex_unlock(&scav.cycle_lock);
 }
 
@@ -405,10 +221,10 @@ scav_main(void *arg)
 	mri_limit_read_cgroup();
 	now = mri_os->now_ns();
 	scav.start_ns = now;
-	scav.credit_at = now;
-	scav.credit_ns = SCAV_CREDIT_MAX_NS;
+	memset(&scav.st, 0, sizeof(scav.st));
+	scav.st.credit_at_ns = now;
+	scav.st.credit_ns = MRI_REL_CREDIT_MAX_NS;
 	scav.due_ns = now;
-	scav.fruitless = 0;
 	while (!__atomic_load_n(&scav.stop, __ATOMIC_ACQUIRE)) {
 		struct pollfd pfd[2];
 		uint64_t wake_at = scav.due_ns, timeout_ms;
@@ -436,7 +252,6 @@ scav_main(void *arg)
 		    (pfd[0].revents & POLLIN)) {
 			uint64_t v;
 			(void)!read(scav.efd, &v, sizeof(v));
-			__atomic_store_n(&scav.kicked, 0, __ATOMIC_RELEASE);
 			kicked = 1;
 		}
 		if (__atomic_load_n(&scav.stop, __ATOMIC_ACQUIRE))
@@ -444,12 +259,19 @@ scav_main(void *arg)
 		now = mri_os->now_ns();
 		if (cl && cl->tick)
 			cl->tick(now);
-		/* A kick only matters when idle: otherwise a cycle is
-		 * already due soon and frees must not drive the rate. */
-		if (now >= scav.due_ns ||
-		    (kicked && __atomic_load_n(&scav.idle, __ATOMIC_RELAXED))) {
-			scav_cycle(now);
+		if (kicked) {
+			/* Bring the next cycle forward: soon, to batch the
+			 * rest of the burst, and not too soon after the
+			 * last one. */
+			uint64_t at = now + SCAV_KICK_DELAY_NS;
+
+			if (at < scav.last_ns + SCAV_KICK_GAP_NS)
+				at = scav.last_ns + SCAV_KICK_GAP_NS;
+			if (at < scav.due_ns)
+				scav.due_ns = at;
 		}
+		if (now >= scav.due_ns)
+			scav_cycle(now);
 	}
 	if (cl && cl->stop)
 		cl->stop();
@@ -483,7 +305,6 @@ mri_scavenger_start(void)
 	scav.efd = efd;
 	scav.stop = 0;
 	scav.kicked = 0;
-	scav.idle = 0;
 	/* The thread takes no signals meant for the program. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -512,9 +333,8 @@ mri_scavenger_wake(void)
 		return;
 	if (!__atomic_load_n(&scav.pending, __ATOMIC_RELAXED))
 		__atomic_store_n(&scav.pending, 1, __ATOMIC_SEQ_CST);
-	if (!__atomic_load_n(&scav.idle, __ATOMIC_SEQ_CST))
-		return;
-	if (__atomic_exchange_n(&scav.kicked, 1, __ATOMIC_ACQ_REL))
+	if (__atomic_load_n(&scav.kicked, __ATOMIC_RELAXED) ||
+	    __atomic_exchange_n(&scav.kicked, 1, __ATOMIC_ACQ_REL))
 		return;
 	(void)!write(efd, &one, sizeof(one));
 }
@@ -570,7 +390,6 @@ mri_scavenger_atfork_child(void)
 	scav.efd = -1;
 	scav.running = 0;
 	scav.stop = 0;
-	scav.idle = 0;
 	scav.kicked = 0;
 	mri_purge_atfork_child();
 	if (cl && cl->atfork_child)

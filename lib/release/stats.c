@@ -23,6 +23,7 @@
 #include "os/options.h"
 #include "os/os.h"
 #include "os/purge.h"
+#include "release/reclaim.h"
 #include "release/release.h"
 #include "release/scavenger.h"
 
@@ -38,17 +39,7 @@ mr_release(size_t bytes, enum mr_urgency urgency)
 	mri_options_init();
 	/* A safe point: restart the scavenger in a forked child. */
 	mri_scavenger_start();
-	/* SIZE_MAX means "all": keep page rounding in the heap from
-	 * overflowing. */
-	if (bytes > SIZE_MAX / 2)
-		bytes = SIZE_MAX / 2;
-	if (urgency == MR_URGENCY_LAZY)
-		got = mri_heap_release(bytes, MADV_FREE, 0, 0);
-	else
-		got =
-		    mri_heap_release(bytes, MADV_DONTNEED,
-				     MRI_RELEASE_SPLIT | MRI_RELEASE_DRAIN, 0);
-	mri_release_add(api_bytes, got);
+	got = mri_release_request(bytes, urgency == MR_URGENCY_LAZY);
 	return got > (size_t)SSIZE_MAX ? SSIZE_MAX : (ssize_t)got;
 }
 
@@ -82,7 +73,13 @@ stats_fill(struct mr_stats *st)
 	t.nodes = c.nodes;
 	mri_limit_sync();
 	t.limit_bytes = __atomic_load_n(&mri_heap_soft_limit, __ATOMIC_RELAXED);
-	t.goal_bytes = mri_scavenger_goal(c.in_use_bytes);
+	{
+		struct mri_rel_opts o;
+
+		mri_release_opts(&o);
+		t.goal_bytes =
+		    mri_relpol_goal(c.in_use_bytes, t.limit_bytes, &o);
+	}
 	t.scavenger_cycles =
 	    __atomic_load_n(&mri_release_st.cycles, __ATOMIC_RELAXED);
 	t.sync_releases =
@@ -133,20 +130,24 @@ mri_stats_print(int fd)
 	n = snprintf(
 	    buf, sizeof(buf),
 	    "memreclaim: stats: allocated %.1f MiB, in use %.1f MiB, "
-	    "idle %.1f MiB, released %.1f MiB, lazily freed %.1f MiB, "
+	    "idle %.1f MiB, released %.1f MiB, "
 	    "mapped %.1f MiB, metadata %.1f MiB, retained %.1f MiB\n"
+	    "memreclaim: stats: lazily freed %.1f MiB (MADV_FREE: the "
+	    "kernel takes it on demand%s)\n"
 	    "memreclaim: stats: rss %.1f MiB, hugepages %.1f MiB "
 	    "(%u.%u%%), limit %.1f MiB, goal %.1f MiB, nodes %u\n"
 	    "memreclaim: stats: scavenger %llu cycles, %.1f MiB in "
 	    "%.1f ms; limit releases %llu (%.1f MiB); mr_release "
-	    "%.1f MiB; refused by limit_hard %llu\n"
+	    "%.1f MiB; excess on free %.1f MiB; refused by limit_hard "
+	    "%llu\n"
 	    "memreclaim: stats: purge backend %s, %llu batches, "
 	    "%llu ranges, %.1f MiB, %llu redone, %u fallbacks, "
 	    "%.1f ms\n",
 	    st.allocated_bytes / mib, st.in_use_bytes / mib,
 	    st.idle_bytes / mib, st.released_bytes / mib,
-	    st.lazy_freed_bytes / mib, st.mapped_bytes / mib,
-	    st.metadata_bytes / mib, st.retained_bytes / mib,
+	    st.mapped_bytes / mib, st.metadata_bytes / mib,
+	    st.retained_bytes / mib, st.lazy_freed_bytes / mib,
+	    mri_purge_free_ok() ? "" : "; refused here, DONTNEED used",
 	    st.rss_bytes / mib, st.anon_huge_bytes / mib,
 	    st.hugepage_coverage_permille / 10,
 	    st.hugepage_coverage_permille % 10, st.limit_bytes / mib,
@@ -155,6 +156,7 @@ mri_stats_print(int fd)
 	    mri_release_st.scav_bytes / mib, mri_release_st.scav_ns / 1e6,
 	    (unsigned long long)st.sync_releases,
 	    mri_release_st.sync_bytes / mib, mri_release_st.api_bytes / mib,
+	    mri_release_st.free_bytes / mib,
 	    (unsigned long long)mri_release_st.hard_enomem,
 	    stats_backend_name(st.purge_backend),
 	    (unsigned long long)st.purge_batches,

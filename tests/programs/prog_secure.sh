@@ -9,7 +9,8 @@
 bin=$PROG_BUILDDIR/prog_secure
 hostile="MEMRECLAIM_LIMIT=1MiB MEMRECLAIM_LIMIT_HARD=1
 MEMRECLAIM_CHUNK_SIZE=4611686018427387904 MEMRECLAIM_SOCKET=/tmp/fake.sock
-MEMRECLAIM_NO_SUCH_OPTION=1 MEMRECLAIM_RELEASE_DELAY_MS=99999999999999"
+MEMRECLAIM_NO_SUCH_OPTION=1 MEMRECLAIM_RELEASE_DELAY_MS=99999999999999
+MEMRECLAIM_PROF=1 MEMRECLAIM_PROF_FILE=$PROG_TMP/owned"
 
 # 1. Plain run: values in range are taken, the others reported and ignored.
 prog_run plain "" env $hostile "$bin"
@@ -23,8 +24,10 @@ for v in MEMRECLAIM_CHUNK_SIZE MEMRECLAIM_NO_SUCH_OPTION \
 		"$PROG_TMP/plain.err")
 	[ "$n" = 1 ] || prog_fail "plain run: $v reported $n times, not once"
 done
-grep -q 'MEMRECLAIM_LIMIT\b' "$PROG_TMP/plain.err" &&
-	prog_fail "plain run: a valid MEMRECLAIM_LIMIT was reported"
+grep -qE 'MEMRECLAIM_LIMIT |MEMRECLAIM_PROF_FILE' "$PROG_TMP/plain.err" &&
+	prog_fail "plain run: a valid variable was reported"
+[ -e "$PROG_TMP/owned" ] ||
+	prog_fail "plain run: MEMRECLAIM_PROF_FILE not obeyed"
 prog_show "$PROG_TMP/plain.out"
 prog_show "$PROG_TMP/plain.err"
 
@@ -35,6 +38,7 @@ if [ "$(id -u)" -ne 0 ] || ! command -v setpriv >/dev/null; then
 	exit 77
 fi
 chmod 755 "$PROG_TMP"
+rm -f "$PROG_TMP/owned"
 cp "$bin" "$PROG_TMP/prog_secure_suid"
 chmod 4755 "$PROG_TMP/prog_secure_suid"
 prog_run suid "" env $hostile setpriv --reuid=65534 --regid=65534 \
@@ -46,6 +50,8 @@ for want in limit=0 limit_hard=0 chunk_size=33554432 \
 	grep -qx "$want" "$PROG_TMP/suid.out" ||
 		prog_fail "setuid run: want $want"
 done
+[ -e "$PROG_TMP/owned" ] &&
+	prog_fail "setuid run: wrote a profile where its caller said"
 [ -s "$PROG_TMP/suid.err" ] &&
 	prog_fail "setuid run: printed on stderr" && prog_show "$PROG_TMP/suid.err"
 prog_finish

@@ -85,7 +85,7 @@ thp_madvise_or_always(void)
 int
 main(int argc, char **argv)
 {
-	uint64_t live_mib = 16, freed_mib = 1024, rec_ms = 50, delay_ms = 1000;
+	uint64_t live_mib = 64, freed_mib = 1024, rec_ms = 50, delay_ms = 1000;
 	const char *e = getenv("MEMRECLAIM_RELEASE_DELAY_MS");
 	uint64_t seed = 0x9e3779b97f4a7c15ULL, total = 0, t0, t, target;
 	uint64_t t_rec = 0, t_rss = 0, freed_bytes, max_kib = 256;

@@ -18,7 +18,7 @@ done
 fail=0
 for max in 256 4096; do
 	echo "== blocks of 64 KiB to $max KiB"
-	MEMRECLAIM_DAEMON=0 LD_PRELOAD=$LIB "$PROG" -l 16 -f 1024 -m $max ||
+	MEMRECLAIM_DAEMON=0 LD_PRELOAD=$LIB "$PROG" -l 64 -f 1024 -m $max ||
 		fail=1
 done
 exit $fail

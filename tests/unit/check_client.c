@@ -392,6 +392,46 @@ START_TEST(test_client_applies_limit)
 }
 END_TEST
 
+/* With the real heap side: the daemon's LIMIT tightens the process's own
+ * limit but never erases or loosens it, 0 means "no opinion", and the
+ * daemon's limit lapses with its connection (on 38dc707 a LIMIT of 0
+ * erased MEMRECLAIM_LIMIT and the daemon's limit outlived the daemon). */
+START_TEST(test_client_daemon_limit_never_erases_the_process_limit)
+{
+	struct mr_proto_limit l = { .limit_bytes = 64 * MiB };
+
+	mri_client_set_ops(NULL);
+	ck_assert_int_eq(mr_limit_set(128 * MiB), 0);
+	daemon_listen();
+	connect_client(T0);
+	daemon_send(MR_MSG_LIMIT, 9, &l);
+	mri_client_tick(T0 + MS(1));
+	ck_assert_uint_eq(mr_limit_get(), 64 * MiB);
+	/* 0: no opinion; the process's own limit stands */
+	l.limit_bytes = 0;
+	daemon_send(MR_MSG_LIMIT, 10, &l);
+	mri_client_tick(T0 + MS(2));
+	ck_assert_uint_eq(mr_limit_get(), 128 * MiB);
+	/* a looser limit does not loosen */
+	l.limit_bytes = 1024 * MiB;
+	daemon_send(MR_MSG_LIMIT, 11, &l);
+	mri_client_tick(T0 + MS(3));
+	ck_assert_uint_eq(mr_limit_get(), 128 * MiB);
+	/* tighter again, then the daemon goes away: the hint lapses */
+	l.limit_bytes = 32 * MiB;
+	daemon_send(MR_MSG_LIMIT, 12, &l);
+	mri_client_tick(T0 + MS(4));
+	ck_assert_uint_eq(mr_limit_get(), 32 * MiB);
+	daemon_stop();
+	mri_client_tick(T0 + MS(5));
+	ck_assert_int_eq(mri_client_fd(), -1);
+	ck_assert_uint_eq(mr_limit_get(), 128 * MiB);
+	/* the process may still lift its own */
+	ck_assert_int_eq(mr_limit_set(0), 0);
+	ck_assert_uint_eq(mr_limit_get(), 0);
+}
+END_TEST
+
 START_TEST(test_client_rejoins_a_restarted_daemon)
 {
 	struct mr_proto_msg m;
@@ -688,6 +728,8 @@ client_suite(void)
 	tcase_add_test(tc, test_client_obeys_trim_and_answers_trim_done);
 	tcase_add_test(tc, test_client_reports_a_failed_release);
 	tcase_add_test(tc, test_client_applies_limit);
+	tcase_add_test(tc,
+		       test_client_daemon_limit_never_erases_the_process_limit);
 	tcase_add_test(tc, test_client_rejoins_a_restarted_daemon);
 	tcase_add_test(tc,
 		test_client_backs_off_from_a_daemon_that_drops_it_at_once);

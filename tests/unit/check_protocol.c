@@ -134,7 +134,7 @@ START_TEST(test_protocol_rejects_bad_header)
 	n = trim_frame();
 	h->type = 0;
 	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), -EPROTO);
-	h->type = 7;
+	h->type = 10;
 	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), -EPROTO);
 	h->type = 0xffff;
 	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), -EPROTO);
@@ -321,6 +321,74 @@ START_TEST(test_protocol_mutations)
 }
 END_TEST
 
+START_TEST(test_protocol_profile_frames_are_strict)
+{
+	struct mr_proto_prof_data pd;
+	struct mr_proto_prof_request pr = {MR_PROF_OP_DUMP, MR_PROF_KIND_INUSE,
+					   0};
+	struct mr_proto_prof_end pe = {0, 0, 1000};
+	struct mr_proto_ctl_request r;
+	struct mr_proto_msg m;
+	int n;
+
+	memset(&pd, 0, sizeof(pd));
+	pd.len = 3;
+	memcpy(pd.data, "abc", 3);
+	n = mrc_proto_encode(buf, sizeof(buf), MR_MSG_PROF_DATA, 1, &pd);
+	ck_assert_int_eq(n, 16 + (int)sizeof(pd));
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), MR_MSG_PROF_DATA);
+	ck_assert(mrc_proto_from_client(MR_MSG_PROF_DATA));
+	ck_assert(!mrc_proto_from_client(MR_MSG_PROF_REQUEST));
+	/* stale bytes after len, an empty or oversized chunk */
+	pd.data[10] = 1;
+	ck_assert_int_eq(mrc_proto_encode(buf, sizeof(buf), MR_MSG_PROF_DATA,
+					  1, &pd),
+			 -EINVAL);
+	pd.data[10] = 0;
+	pd.len = 0;
+	ck_assert_int_lt(mrc_proto_encode(buf, sizeof(buf), MR_MSG_PROF_DATA,
+					  1, &pd),
+			 0);
+	pd.len = MR_PROTO_PROF_CHUNK + 1;
+	ck_assert_int_lt(mrc_proto_encode(buf, sizeof(buf), MR_MSG_PROF_DATA,
+					  1, &pd),
+			 0);
+	n = mrc_proto_encode(buf, sizeof(buf), MR_MSG_PROF_REQUEST, 1, &pr);
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), MR_MSG_PROF_REQUEST);
+	pr.kind = 3;
+	ck_assert_int_lt(mrc_proto_encode(buf, sizeof(buf),
+					  MR_MSG_PROF_REQUEST, 1, &pr),
+			 0);
+	pr.op = 3;
+	pr.kind = MR_PROF_KIND_INUSE;
+	ck_assert_int_lt(mrc_proto_encode(buf, sizeof(buf),
+					  MR_MSG_PROF_REQUEST, 1, &pr),
+			 0);
+	n = mrc_proto_encode(buf, sizeof(buf), MR_MSG_PROF_END, 1, &pe);
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), MR_MSG_PROF_END);
+	pe.status = 5;
+	ck_assert_int_lt(mrc_proto_encode(buf, sizeof(buf), MR_MSG_PROF_END,
+					  1, &pe),
+			 0);
+	/* CTL_PROFILE needs a pid and a known kind */
+	memset(&r, 0, sizeof(r));
+	r.cmd = MR_CTL_PROFILE;
+	r.pid = 42;
+	r.bytes = MR_PROF_KIND_ALLOC | MR_PROF_KIND_TEXT;
+	n = mrc_proto_encode(buf, sizeof(buf), MR_MSG_CTL_REQUEST, 1, &r);
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), MR_MSG_CTL_REQUEST);
+	r.bytes = 4;
+	ck_assert_int_lt(mrc_proto_encode(buf, sizeof(buf),
+					  MR_MSG_CTL_REQUEST, 1, &r),
+			 0);
+	r.bytes = MR_PROF_KIND_INUSE;
+	r.pid = 0;
+	ck_assert_int_lt(mrc_proto_encode(buf, sizeof(buf),
+					  MR_MSG_CTL_REQUEST, 1, &r),
+			 0);
+}
+END_TEST
+
 Suite *
 test_suite(void)
 {
@@ -332,6 +400,7 @@ test_suite(void)
 	tcase_add_test(tc, test_protocol_rejects_bad_fields);
 	tcase_add_test(tc, test_protocol_encode_checks);
 	tcase_add_test(tc, test_protocol_mutations);
+	tcase_add_test(tc, test_protocol_profile_frames_are_strict);
 	suite_add_tcase(s, tc);
 	return s;
 }

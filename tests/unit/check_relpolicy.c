@@ -104,8 +104,9 @@ START_TEST(test_relpolicy_no_lazy_stage_waits_the_delay)
 END_TEST
 
 /* 800 MiB in use, 400 MiB just freed: 400 > max(64, 200): 300 MiB go at
- * once with DONTNEED, down to 100 MiB idle; of those, 20 MiB above the goal
- * (880 MiB) are lazily freed. */
+ * once with DONTNEED, down to 100 MiB idle; the next step is for the rest
+ * above the goal (880 MiB): 320 MiB less what the first released, so
+ * 20 MiB are lazily freed when the first got all it asked. */
 START_TEST(test_relpolicy_large_excess_goes_at_once)
 {
 	struct mri_rel_in in = snap(800 * MIB, 400 * MIB, 0);
@@ -117,8 +118,14 @@ START_TEST(test_relpolicy_large_excess_goes_at_once)
 	ck_assert_uint_eq(p.step[0].bytes, 300 * MIB);
 	ck_assert_int_eq(p.step[0].advice, MRI_ADV_DONTNEED);
 	ck_assert_uint_eq(p.step[0].min_age_ns, 0);
-	ck_assert_uint_eq(p.step[1].bytes, 20 * MIB);
+	ck_assert_uint_eq(p.step[1].bytes, 320 * MIB);
+	ck_assert(p.step[1].flags & MRI_STEP_REST);
 	ck_assert_int_eq(p.step[1].advice, MRI_ADV_FREE);
+	/* the same rule, as the freeing thread applies it */
+	ck_assert_uint_eq(mri_relpol_excess(800 * MIB, 400 * MIB), 300 * MIB);
+	ck_assert_uint_eq(mri_relpol_excess(800 * MIB, 200 * MIB), 0);
+	ck_assert_uint_eq(mri_relpol_excess(0, 100 * MIB), 36 * MIB);
+	ck_assert_uint_eq(mri_relpol_excess(20 * MIB, 64 * MIB), 0);
 	/* below the band (64 MiB floor): only the lazy stage */
 	in = snap(20 * MIB, 60 * MIB, 0);
 	mri_relpol_plan(&in, &st, &p);
@@ -140,9 +147,14 @@ START_TEST(test_relpolicy_second_stage_after_the_delay)
 	mri_relpol_plan(&in, &st, &p);
 	for (unsigned i = 0; i < p.nsteps; i++)
 		ck_assert(!(p.step[i].flags & MRI_STEP_LAZY));
-	ck_assert_uint_eq(mri_relpol_lazy_due(&in.opt, in.oldest_lazy_ns,
+	ck_assert_uint_eq(mri_relpol_lazy_due(&in.opt, in.oldest_lazy_ns, 0,
 					      in.now_ns),
 			  in.now_ns + 1 * MS);
+	/* runs inside used hugepages: looked at every quarter delay */
+	ck_assert_uint_eq(mri_relpol_lazy_due(&in.opt, 0, 8 * MIB, in.now_ns),
+			  in.now_ns + 250 * MS);
+	ck_assert_uint_eq(mri_relpol_lazy_due(&in.opt, 0, 0, in.now_ns),
+			  UINT64_MAX);
 
 	in.oldest_lazy_ns = in.now_ns - 1 * SEC;
 	mri_relpol_plan(&in, &st, &p);
@@ -159,7 +171,7 @@ START_TEST(test_relpolicy_second_stage_after_the_delay)
 	mri_relpol_plan(&in, &st, &p);
 	for (unsigned i = 0; i < p.nsteps; i++)
 		ck_assert(!(p.step[i].flags & MRI_STEP_LAZY));
-	ck_assert_uint_eq(mri_relpol_lazy_due(&in.opt, in.oldest_lazy_ns,
+	ck_assert_uint_eq(mri_relpol_lazy_due(&in.opt, in.oldest_lazy_ns, 0,
 					      in.now_ns),
 			  UINT64_MAX);
 }
@@ -206,7 +218,7 @@ START_TEST(test_relpolicy_limit_path_worked_example)
 	ck_assert_uint_eq(p.step[0].bytes, 1040 * MIB - lgoal);
 	ck_assert_uint_eq(p.step[0].flags, MRI_STEP_DRAIN);
 	ck_assert(p.step[1].flags & MRI_STEP_SPLIT);
-	ck_assert(p.step[1].flags & MRI_STEP_IF_SHORT);
+	ck_assert(p.step[1].flags & MRI_STEP_REST);
 
 	in.opt.limit_hard = 1;
 	mri_relpol_plan(&in, &st, &p);
@@ -301,36 +313,76 @@ START_TEST(test_relpolicy_scheduling)
 }
 END_TEST
 
-/* Sparse heap: quiet for a delay and using under half of what it retains:
- * free runs inside used hugepages go too; a busy or dense heap keeps its
- * hugepages whole. */
-START_TEST(test_relpolicy_sparse_heap_splits_only_when_quiet)
+static int
+plan_splits(const struct mri_rel_plan *p, int *advice)
+{
+	unsigned i;
+
+	for (i = 0; i < p->nsteps; i++)
+		if ((p->step[i].flags & MRI_STEP_SPLIT) &&
+		    !(p->step[i].flags & MRI_STEP_LAZY)) {
+			*advice = p->step[i].advice;
+			return 1;
+		}
+	return 0;
+}
+
+/* Sparse heap (using under half of what it retains): with the lazy stage,
+ * free runs inside used hugepages are lazily freed at once; without it,
+ * they go once the heap was quiet for a delay.  A dense heap keeps its
+ * hugepages whole either way. */
+START_TEST(test_relpolicy_sparse_heap_splits)
 {
 	struct mri_rel_in in = snap(10 * MIB, 50 * MIB, 0);
 	struct mri_rel_state st = fresh_state(in.now_ns);
 	struct mri_rel_plan p;
-	unsigned i;
-	int split;
+	int adv = 0;
 
 	in.woken = 1;
 	mri_relpol_plan(&in, &st, &p);
-	for (split = 0, i = 0; i < p.nsteps; i++)
-		split |= !!(p.step[i].flags & MRI_STEP_SPLIT);
-	ck_assert_int_eq(split, 0);
+	ck_assert_int_eq(plan_splits(&p, &adv), 1);
+	ck_assert_int_eq(adv, MRI_ADV_FREE);
+
+	in.opt.lazy_first = 0;
+	mri_relpol_plan(&in, &st, &p);
+	ck_assert_int_eq(plan_splits(&p, &adv), 0);
 	in.woken = 0;
 	in.now_ns += 1 * SEC;
 	mri_relpol_plan(&in, &st, &p);
-	for (split = 0, i = 0; i < p.nsteps; i++)
-		split |= !!(p.step[i].flags & MRI_STEP_SPLIT);
-	ck_assert_int_eq(split, 1);
+	ck_assert_int_eq(plan_splits(&p, &adv), 1);
+	ck_assert_int_eq(adv, MRI_ADV_DONTNEED);
+
 	/* dense: 50 in use of 60 retained */
 	in = snap(50 * MIB, 10 * MIB, 0);
 	st = fresh_state(in.now_ns);
+	mri_relpol_plan(&in, &st, &p);
+	ck_assert_int_eq(plan_splits(&p, &adv), 0);
+	in.opt.lazy_first = 0;
 	in.now_ns += 2 * SEC;
 	mri_relpol_plan(&in, &st, &p);
-	for (split = 0, i = 0; i < p.nsteps; i++)
-		split |= !!(p.step[i].flags & MRI_STEP_SPLIT);
-	ck_assert_int_eq(split, 0);
+	ck_assert_int_eq(plan_splits(&p, &adv), 0);
+}
+END_TEST
+
+/* Lazily freed runs inside used hugepages are made honest by the second
+ * stage too (a LAZY step that may split). */
+START_TEST(test_relpolicy_second_stage_takes_partial_runs)
+{
+	struct mri_rel_in in = snap(10 * MIB, 0, 40 * MIB);
+	struct mri_rel_state st = fresh_state(in.now_ns);
+	struct mri_rel_plan p;
+	unsigned i;
+	int found = 0;
+
+	in.lazy_partial_bytes = 40 * MIB;
+	mri_relpol_plan(&in, &st, &p);
+	for (i = 0; i < p.nsteps; i++)
+		if (p.step[i].flags & MRI_STEP_LAZY) {
+			found = 1;
+			ck_assert(p.step[i].flags & MRI_STEP_SPLIT);
+			ck_assert_uint_eq(p.step[i].min_age_ns, 1 * SEC);
+		}
+	ck_assert(found);
 }
 END_TEST
 
@@ -352,7 +404,7 @@ START_TEST(test_relpolicy_api_requests)
 	ck_assert_uint_eq(p.nsteps, 2);
 	ck_assert_int_eq(p.step[0].advice, MRI_ADV_DONTNEED);
 	ck_assert_uint_eq(p.step[0].flags, MRI_STEP_SPLIT | MRI_STEP_DRAIN);
-	ck_assert_uint_eq(p.step[1].flags, MRI_STEP_LAZY);
+	ck_assert_uint_eq(p.step[1].flags, MRI_STEP_LAZY | MRI_STEP_SPLIT);
 	ck_assert_uint_eq(p.step[1].bytes, 30 * MIB);
 }
 END_TEST
@@ -391,7 +443,8 @@ test_suite(void)
 	tcase_add_test(tc, test_relpolicy_limit_path_worked_example);
 	tcase_add_test(tc, test_relpolicy_cpu_budget);
 	tcase_add_test(tc, test_relpolicy_scheduling);
-	tcase_add_test(tc, test_relpolicy_sparse_heap_splits_only_when_quiet);
+	tcase_add_test(tc, test_relpolicy_sparse_heap_splits);
+	tcase_add_test(tc, test_relpolicy_second_stage_takes_partial_runs);
 	tcase_add_test(tc, test_relpolicy_api_requests);
 	tcase_add_test(tc, test_relpolicy_saturates);
 	suite_add_tcase(s, tc);

@@ -115,9 +115,13 @@ burst(void *argp)
 	struct mr_stats st;
 
 	if (a->block_uring) {
+		/* TSYNC: every thread, the scavenger's included, as a
+		 * container's seccomp profile applies to the whole process. */
 		scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-		if (!ctx || seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
-					     SCMP_SYS(io_uring_setup), 0) ||
+		if (!ctx ||
+		    seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1) ||
+		    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
+				     SCMP_SYS(io_uring_setup), 0) ||
 		    seccomp_load(ctx))
 			return child_fail(1, "cannot install seccomp");
 		seccomp_release(ctx);
@@ -222,6 +226,87 @@ START_TEST(test_scavenger_falls_back_when_uring_blocked)
 {
 	struct burst_arg a = { "auto", MR_PURGE_PROCESS_MADVISE, 1, 1 };
 	run_child(burst, &a);
+}
+END_TEST
+
+/* ---- MADV_FREE refused: the first stage switches off once ---- */
+
+/* LazyFree of /proc/self/smaps_rollup, bytes. */
+static uint64_t
+lazyfree(void)
+{
+	char buf[4096], *q;
+	ssize_t n;
+	int fd = open("/proc/self/smaps_rollup", O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	q = strstr(buf, "\nLazyFree:");
+	return q ? strtoull(q + 10, NULL, 10) << 10 : 0;
+}
+
+/*
+ * A kernel (or a seccomp profile) that refuses MADV_FREE: every backend is
+ * made to fail it with EINVAL (io_uring cannot be set up, process_madvise
+ * is missing, madvise(MADV_FREE) says EINVAL).  The library must notice
+ * once and fall back to MADV_DONTNEED after the delay: RSS falls, nothing is
+ * ever lazily freed, and no range is lost.  Without the fallback the first
+ * stage retries MADV_FREE forever and RSS never falls.
+ */
+static int
+free_refused(void *unused)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	uint64_t before, after = 0, t0;
+	void *p;
+
+	(void)unused;
+	if (!ctx || seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1) ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
+			     SCMP_SYS(io_uring_setup), 0) ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
+			     SCMP_SYS(process_madvise), 0) ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EINVAL), SCMP_SYS(madvise), 1,
+			     SCMP_A2(SCMP_CMP_EQ, MADV_FREE)) ||
+	    seccomp_load(ctx))
+		return child_fail(1, "cannot install seccomp");
+	seccomp_release(ctx);
+	if (mr_option_set("release_delay_ms", "200"))
+		return child_fail(2, "option refused");
+	mri_scavenger_start();
+	p = mr_malloc(64 * MiB);
+	if (!p)
+		return child_fail(3, "malloc failed");
+	memset(p, 1, 64 * MiB);
+	before = rss();
+	mr_free(p);
+	t0 = mri_os->now_ns();
+	while (mri_os->now_ns() - t0 < 3000000000ULL) {
+		usleep(20000);
+		if (lazyfree() != 0)
+			return child_fail(4, "LazyFree %llu with MADV_FREE "
+					  "refused",
+					  (unsigned long long)lazyfree());
+		after = rss();
+		if (before - after >= 56 * MiB)
+			break;
+	}
+	if (before - after < 56 * MiB)
+		return child_fail(5, "RSS fell only %llu MiB in 3 s",
+				  (unsigned long long)(before - after) >> 20);
+	if (stats().lazy_freed_bytes != 0)
+		return child_fail(6, "stats report lazily freed bytes");
+	return 0;
+}
+
+START_TEST(test_madv_free_refused_falls_back_to_dontneed)
+{
+	run_child(free_refused, NULL);
 }
 END_TEST
 
@@ -424,6 +509,9 @@ release_api(void *unused)
 	struct mr_stats st;
 
 	(void)unused;
+	/* mr_release alone: the scavenger would lazily free the freed
+	 * blocks within milliseconds, before the calls under test. */
+	mri_scavenger_stop();
 	if (mr_option_set("scavenger", "0"))
 		return child_fail(1, "option refused");
 	if (mr_release(1, 0) != -EINVAL)
@@ -689,6 +777,7 @@ test_suite(void)
 	tcase_add_test(tc, test_limit_30pc_below_peak_churn_stays_under);
 	tcase_add_test(tc, test_hugepage_coverage_of_512mib_heap);
 	tcase_add_test(tc, test_idle_scavenger_only_ticks);
+	tcase_add_test(tc, test_madv_free_refused_falls_back_to_dontneed);
 	if (uring) {
 		tcase_add_test(tc, test_scavenger_returns_burst_uring);
 		tcase_add_test(tc, test_trace_and_exit_summary);
