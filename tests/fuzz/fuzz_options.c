@@ -34,6 +34,11 @@ static const char *const names[] = {
     "socket",
     "stats_interval_ms",
     "daemon_uid",
+    "lazy_free",
+    "prof",
+    "prof_interval",
+    "prof_unwind",
+    "prof_format",
     "no_such_option",
 };
 
