@@ -88,8 +88,9 @@ static const struct opt_desc opt_table[MRI_OPT__COUNT] = {
 				       0, 24 * 3600 * 1000LL },
 	[MRI_OPT_SCAVENGER] = { "scavenger", T_BOOL, 1, NULL, 0, 1 },
 	[MRI_OPT_SCAVENGER_CPU] = { "scavenger_cpu", T_UINT, 1, NULL, 0, 100 },
+	/* the policy counts at most 1000; more means "never" in tests */
 	[MRI_OPT_GOAL_PERCENT] = { "goal_percent", T_UINT, 10, NULL, 0,
-				   10000 },
+				   1000000 },
 	[MRI_OPT_LIMIT_GOAL_PERCENT] = { "limit_goal_percent", T_UINT, 95,
 					 NULL, 1, 100 },
 	[MRI_OPT_TRACE] = { "trace", T_BOOL, 0, NULL, 0, 1 },
