@@ -128,6 +128,36 @@ human(char *out, size_t len, uint64_t b)
 		snprintf(out, len, "%.1f%s", v, u[i]);
 }
 
+/* A cgroup name comes from whoever created the cgroup: control bytes
+ * (terminal escape sequences), DEL and non-ASCII bytes are printed as
+ * \xNN, and a backslash as \\, so the table shows the name without
+ * the terminal acting on it. */
+static const char *
+ctl_safe(char *out, size_t len, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (; *s && o + 5 < len; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch < 0x20 || ch >= 0x7f || ch == '\\') {
+			out[o++] = '\\';
+			if (ch == '\\') {
+				out[o++] = '\\';
+				continue;
+			}
+			out[o++] = 'x';
+			out[o++] = hex[ch >> 4];
+			out[o++] = hex[ch & 15];
+		} else {
+			out[o++] = (char)ch;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
 static void
 json_str(const char *s)
 {
@@ -137,7 +167,7 @@ json_str(const char *s)
 
 		if (ch == '"' || ch == '\\')
 			printf("\\%c", ch);
-		else if (ch < 0x20)
+		else if (ch < 0x20 || ch >= 0x7f)
 			printf("\\u%04x", ch);
 		else
 			putchar(ch);
@@ -261,7 +291,7 @@ static void
 print_client(const struct mr_proto_ctl_client *r, int first)
 {
 	char rss[32], ret[32], idle[32], lazy[32], lim[32], ask[32], rel[32];
-	char age[96];
+	char age[96], safe[4 * MR_PROTO_CGROUP_MAX + 1];
 
 	if (json) {
 		printf("%s{\"pid\":%d,\"uid\":%u,\"oom_score_adj\":%d,"
@@ -308,7 +338,7 @@ print_client(const struct mr_proto_ctl_client *r, int first)
 	}
 	printf("%-8d %-6u %5d %-28s %9s %9s %9s %9s %9s %5" PRIu64 " %s\n",
 	       r->pid, r->uid, r->oom_score_adj,
-	       r->cgroup[0] ? r->cgroup : "?", rss, ret, idle, lazy, lim,
+	       r->cgroup[0] ? ctl_safe(safe, sizeof(safe), r->cgroup) : "?", rss, ret, idle, lazy, lim,
 	       r->trims, age);
 }
 
@@ -317,6 +347,7 @@ print_cgroup(const struct mr_proto_ctl_cgroup *r, int first)
 {
 	static const char *const mode[] = {"none", "trigger", "poll"};
 	char lim[32], use[32], head[32], shed[32];
+	char safe[4 * MR_PROTO_CGROUP_MAX + 1];
 
 	if (json) {
 		printf("%s{\"cgroup\":", first ? "" : ",");
@@ -346,7 +377,8 @@ print_cgroup(const struct mr_proto_ctl_cgroup *r, int first)
 	human(use, sizeof(use), r->usage_bytes);
 	human(head, sizeof(head), r->headroom_bytes);
 	human(shed, sizeof(shed), r->shed_bytes);
-	printf("%-32s %6.2f%% %6.2f%% %9s %9s %9s %9s %7u %s\n", r->path,
+	printf("%-32s %6.2f%% %6.2f%% %9s %9s %9s %9s %7u %s\n",
+	       ctl_safe(safe, sizeof(safe), r->path),
 	       r->some_avg10, r->full_avg10, lim, use, head, shed, r->clients,
 	       mode[r->psi_mode]);
 }

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libcgroup.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,6 +187,55 @@ cgfs_pid_paths(const struct cgfs *fs, pid_t pid, char *mem, size_t memlen,
 }
 
 int
+cgfs_parse_start_time(const char *stat, uint64_t *out)
+{
+	const char *p = strrchr(stat, ')');
+	unsigned long long v;
+	int field;
+
+	/* "PID (comm) S ppid ...": comm may hold spaces and ')', so fields
+	 * are counted from the last ')'; starttime is field 22, the 20th
+	 * after it */
+	if (p == NULL)
+		return -EINVAL;
+	p++;
+	for (field = 3; field < 22; field++) {
+		while (*p == ' ')
+			p++;
+		if (*p == '\0' || *p == '\n')
+			return -EINVAL;
+		while (*p != ' ' && *p != '\0' && *p != '\n')
+			p++;
+	}
+	while (*p == ' ')
+		p++;
+	if (*p < '0' || *p > '9')
+		return -EINVAL;
+	for (v = 0; *p >= '0' && *p <= '9'; p++) {
+		if (v > (ULLONG_MAX - 9) / 10)
+			return -ERANGE;
+		v = v * 10 + (unsigned long long)(*p - '0');
+	}
+	if (*p != ' ' && *p != '\n' && *p != '\0')
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int
+cgfs_pid_start_time(const struct cgfs *fs, pid_t pid, uint64_t *out)
+{
+	char path[PATH_MAX + 32], buf[1024];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%d/stat", fs->proc_root, (int)pid);
+	rc = cgfs_read_path(path, buf, sizeof(buf));
+	if (rc < 0)
+		return rc == -ENOENT ? -ESRCH : rc;
+	return cgfs_parse_start_time(buf, out);
+}
+
+int
 cgfs_oom_score_adj(const struct cgfs *fs, pid_t pid, int *adj)
 {
 	char path[PATH_MAX + 32], buf[32], *end;
@@ -272,11 +322,20 @@ cgfs_group_open(const struct cgfs *fs, const char *path, const char *psi_path,
 		return -ENAMETOOLONG;
 	strcpy(g->path, path);
 	g->v2 = fs->memory_v2;
-	rc = cgfs_open_chain(fs->memfd, path, g->anc, CGFS_MAX_DEPTH);
-	if (rc < 0)
-		return rc;
-	g->nanc = rc;
-	g->dirfd = g->anc[rc - 1];
+	{
+		int chain[CGFS_MAX_DEPTH], i;
+
+		/* walked one O_NOFOLLOW step at a time, but only the cgroup
+		 * itself stays open: ancestors are read through "../" from
+		 * it, so a deep cgroup costs one descriptor, not its depth */
+		rc = cgfs_open_chain(fs->memfd, path, chain, CGFS_MAX_DEPTH);
+		if (rc < 0)
+			return rc;
+		g->nanc = rc;
+		g->dirfd = chain[rc - 1];
+		for (i = 0; i < rc - 1; i++)
+			close(chain[i]);
+	}
 	if (fs->memory_v2 && (psi_path == NULL || psi_path[0] == '\0'))
 		psi_path = path;
 	if (psi_path && psi_path[0] != '\0' && fs->unifd >= 0 &&
@@ -298,10 +357,8 @@ cgfs_group_open(const struct cgfs *fs, const char *path, const char *psi_path,
 void
 cgfs_group_close(struct cgfs_group *g)
 {
-	int i;
-
-	for (i = 0; i < g->nanc; i++)
-		close(g->anc[i]);
+	if (g->dirfd >= 0)
+		close(g->dirfd);
 	if (g->psidirfd >= 0)
 		close(g->psidirfd);
 	g->nanc = 0;
@@ -383,10 +440,17 @@ cgfs_group_read(const struct cgfs_group *g, struct cgfs_sample *s)
 	if (s->usage_bytes == CGFS_NO_LIMIT)
 		return -EINVAL;
 	for (i = 0; i < g->nanc; i++) {
+		char name[CGFS_MAX_DEPTH * 3 + 32];
+		int up = g->nanc - 1 - i, k;
+
 		for (j = 0; lim[j]; j++) {
 			uint64_t v;
 
-			rc = cgfs_read_u64(g->anc[i], lim[j], &v);
+			for (k = 0; k < up; k++)
+				memcpy(name + 3 * k, "../", 3);
+			snprintf(name + 3 * up, sizeof(name) - 3 * (size_t)up,
+				 "%s", lim[j]);
+			rc = cgfs_read_u64(g->dirfd, name, &v);
 			if (rc == -ENOENT && i < g->nanc - 1)
 				continue; /* v2 root has no memory.max */
 			if (rc < 0)

@@ -57,6 +57,10 @@ void cgfs_close(struct cgfs *fs);
 int cgfs_pid_paths(const struct cgfs *fs, pid_t pid, char *mem, size_t memlen,
 		   char *v2, size_t v2len);
 
+/* starttime (field 22, clock ticks since boot) of /proc/PID/stat: with
+ * the pid, it names one process for good.  0, -ESRCH, -EINVAL. */
+int cgfs_pid_start_time(const struct cgfs *fs, pid_t pid, uint64_t *out);
+int cgfs_parse_start_time(const char *stat, uint64_t *out);
 /* /proc/PID/oom_score_adj into *adj.  Returns 0 or -errno. */
 int cgfs_oom_score_adj(const struct cgfs *fs, pid_t pid, int *adj);
 
@@ -69,8 +73,7 @@ struct cgfs_group {
 	char psi_path[CGFS_PATH_MAX]; /* pressure cgroup, "" none */
 	int v2;			      /* memory files are v2 names */
 	int dirfd;		      /* the memory cgroup directory */
-	int anc[CGFS_MAX_DEPTH];      /* ancestors, root first */
-	int nanc;
+	int nanc;		      /* depth + 1: dirfd's "../"s to root */
 	int psidirfd; /* dir of memory.pressure or -1 */
 };
 

@@ -45,6 +45,9 @@ conf_error(struct conf_parse *p, const char *fmt, ...)
 	va_list ap;
 
 	n = snprintf(msg, sizeof(msg), "%s:%d: ", p->name, p->line);
+	/* a long file name leaves no room: the message is cut, not spilled */
+	if (n < 0 || (size_t)n >= sizeof(msg))
+		n = (int)sizeof(msg) - 1;
 	va_start(ap, fmt);
 	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
 	va_end(ap);
@@ -85,6 +88,7 @@ conf_defaults(struct conf *c)
 	snprintf(c->metrics, sizeof(c->metrics), "127.0.0.1:9464");
 	c->log_level = LOG_INFO;
 	c->max_clients = 256;
+	c->max_clients_per_uid = 64;
 	c->max_frame_rate = 50;
 	c->trim_deadline_ms = 2000;
 	snprintf(c->proc_root, sizeof(c->proc_root), "/proc");
@@ -236,6 +240,11 @@ conf_global_key(struct conf_parse *p, const char *k, const char *v)
 			}
 	} else if (!strcmp(k, "max_clients"))
 		bad = conf_u32(v, 1, 65536, &c->max_clients) < 0;
+	else if (!strcmp(k, "max_clients_per_uid"))
+		bad = conf_u32(v, 1, 65536, &c->max_clients_per_uid) < 0;
+	else if (!strcmp(k, "client_group"))
+		bad = conf_string(c->client_group, sizeof(c->client_group), v) <
+		      0;
 	else if (!strcmp(k, "max_frame_rate"))
 		bad = conf_u32(v, 1, 100000, &c->max_frame_rate) < 0;
 	else if (!strcmp(k, "trim_deadline_ms"))

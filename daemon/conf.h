@@ -65,6 +65,8 @@ struct conf {
 	char metrics[64]; /* host:port, "" disables */
 	int log_level;	  /* syslog LOG_* */
 	uint32_t max_clients;
+	uint32_t max_clients_per_uid; /* root is not counted */
+	char client_group[64];	      /* "" anyone may register */
 	uint32_t max_frame_rate; /* frames per second per client */
 	uint32_t trim_deadline_ms;
 	char memory_root[PATH_MAX];  /* "" discovers */

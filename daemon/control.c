@@ -66,6 +66,8 @@ control_reload(struct mrd *d, char *msg, size_t msglen)
 	nc->socket_mode = d->conf.socket_mode;
 	memcpy(nc->socket_group, d->conf.socket_group,
 	       sizeof(nc->socket_group));
+	memcpy(nc->client_group, d->conf.client_group,
+	       sizeof(nc->client_group));
 	memcpy(nc->metrics, d->conf.metrics, sizeof(nc->metrics));
 	memcpy(nc->memory_root, d->conf.memory_root, sizeof(nc->memory_root));
 	memcpy(nc->unified_root, d->conf.unified_root,
@@ -131,7 +133,6 @@ control_clients(struct mrd *d, struct mrd_client *c)
 	struct mrd_client *k;
 	uint64_t now = mrc_now_ns();
 	uint32_t count = 0;
-	int fd = c->fd;
 
 	mrc_list_for_each(k, &d->clients, link)
 	{
@@ -159,7 +160,7 @@ control_clients(struct mrd *d, struct mrd_client *c)
 			return;
 		count++;
 	}
-	if (transport_find_fd(d, fd) == c)
+	if (!c->dead)
 		control_done(d, c, 0, count, "");
 }
 

@@ -16,12 +16,6 @@
 #include "transport.h"
 #include "watch.h"
 
-static int
-dispatch_ctl_allowed(const struct mrd *d, const struct mrd_client *c)
-{
-	return c->uid == 0 || c->uid == geteuid() || c->gid == d->sock_gid;
-}
-
 static void
 dispatch_hello(struct mrd *d, struct mrd_client *c,
 	       const struct mr_proto_hello *h)
@@ -35,6 +29,16 @@ dispatch_hello(struct mrd *d, struct mrd_client *c,
 	/* a client whose cgroup cannot be found stays registered (listed,
 	 * trimmable by hand) and is looked up again every round */
 	(void)watch_attach(d, c);
+	/* the lookups above went by pid: if the process that connected is
+	 * gone, they may have read another one's files (a reused pid) */
+	if (!transport_peer_alive(d, c)) {
+		d->n.clients_expired++;
+		/* not misbehaviour (a short-lived process may exit right
+		 * after HELLO): closed without a warning, counted expired */
+		transport_drop(d, c, MR_BYE_NORMAL,
+			       "the connecting process is gone");
+		return;
+	}
 	log_info("client pid %d uid %u registered (library %u.%u.%u, "
 		 "cgroup %s, oom_score_adj %d)",
 		 (int)c->pid, (unsigned)c->uid, h->lib_version >> 16,
@@ -74,7 +78,7 @@ static int
 dispatch_frame(struct mrd *d, struct mrd_client *c,
 	       const struct mr_proto_msg *m)
 {
-	int type = m->hdr.type, fd = c->fd;
+	int type = m->hdr.type;
 
 	if (type == MR_MSG_CTL_REQUEST) {
 		if (c->kind == MRD_CLIENT_LIB) {
@@ -83,7 +87,7 @@ dispatch_frame(struct mrd *d, struct mrd_client *c,
 			    "control request on a client connection");
 			return -1;
 		}
-		if (!dispatch_ctl_allowed(d, c) &&
+		if (!c->ctl_ok &&
 		    !profile_owner_asks(d, c, &m->u.ctl_request)) {
 			d->n.frames_rejected++;
 			transport_drop(d, c, MR_BYE_PROTOCOL,
@@ -92,7 +96,7 @@ dispatch_frame(struct mrd *d, struct mrd_client *c,
 		}
 		c->kind = MRD_CLIENT_CTL;
 		control_request(d, c, &m->u.ctl_request);
-		return transport_find_fd(d, fd) == c ? 0 : -1;
+		return c->dead ? -1 : 0;
 	}
 	if (!mrc_proto_from_client(type) || c->kind == MRD_CLIENT_CTL) {
 		d->n.frames_rejected++;
@@ -111,8 +115,14 @@ dispatch_frame(struct mrd *d, struct mrd_client *c,
 			transport_drop(d, c, MR_BYE_PROTOCOL, "second HELLO");
 			return -1;
 		}
+		if (!c->reg_ok) {
+			d->n.frames_rejected++;
+			transport_drop(d, c, MR_BYE_PROTOCOL,
+				       "not a member of client_group");
+			return -1;
+		}
 		dispatch_hello(d, c, &m->u.hello);
-		return 0;
+		return c->dead ? -1 : 0;
 	}
 	if (c->kind != MRD_CLIENT_LIB) {
 		d->n.frames_rejected++;
@@ -127,14 +137,17 @@ dispatch_frame(struct mrd *d, struct mrd_client *c,
 		c->stats_ns = mrc_now_ns();
 		return 0;
 	}
-	/* TRIM_DONE: must answer a TRIM we sent */
+	/* TRIM_DONE: must answer a TRIM we sent, once: seqs only grow, so
+	 * one not above the last answered is a repeat (it would inflate the
+	 * released counters and defeat the back-off) */
 	if (m->hdr.seq == 0 || m->hdr.seq > c->seq_out ||
-	    c->last_trim_ns == 0) {
+	    c->last_trim_ns == 0 || m->hdr.seq <= c->last_done_seq) {
 		d->n.frames_rejected++;
 		transport_drop(d, c, MR_BYE_PROTOCOL,
 			       "TRIM_DONE without a TRIM");
 		return -1;
 	}
+	c->last_done_seq = m->hdr.seq;
 	dispatch_trim_done(d, c, m->hdr.seq, &m->u.trim_done);
 	return 0;
 }

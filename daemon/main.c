@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <syslog.h>
@@ -82,6 +83,25 @@ main_timer(struct mrd *d, int fd)
 	its.it_value.tv_nsec = (long)(d->conf.tick_ms % 1000) * 1000000L;
 	its.it_interval = its.it_value;
 	return timerfd_settime(fd, 0, &its, NULL);
+}
+
+/* Each client costs a descriptor (two with a pidfd), each watched cgroup
+ * two to four: the default soft limit of 1024 is reached by a few hundred
+ * containers.  Take the hard limit (LimitNOFILE= in the unit sets it). */
+static void
+main_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_warn("setrlimit(RLIMIT_NOFILE, %llu)",
+			 (unsigned long long)rl.rlim_max);
+	else
+		log_debug("descriptor limit raised to %llu",
+			  (unsigned long long)rl.rlim_max);
 }
 
 int
@@ -185,6 +205,7 @@ main(int argc, char **argv)
 	}
 	log_init(foreground, d.conf.log_level, "memreclaimd");
 	tostderr = 0;
+	main_raise_nofile();
 
 	d.start_ns = mrc_now_ns();
 	d.epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -248,6 +269,9 @@ main(int argc, char **argv)
 		int n, i, due = 0, wait_ms;
 
 		wait_ms = watch_events_due(&d, mrc_now_ns());
+		rc = transport_accept_due(&d, mrc_now_ns());
+		if (rc >= 0 && (wait_ms < 0 || rc < wait_ms))
+			wait_ms = rc;
 		n = epoll_wait(d.epfd, evs, 32,
 			       wait_ms >= 0 && wait_ms < 1000 ? wait_ms : 1000);
 		if (n < 0) {
@@ -296,12 +320,19 @@ main(int argc, char **argv)
 			} else if ((cg = watch_find_trigger(&d, fd)) != NULL) {
 				watch_event(&d, cg, -1, wake, "PSI trigger");
 			} else if ((c = transport_find_fd(&d, fd)) != NULL) {
-				transport_input(&d, c);
+				if (evs[i].events & EPOLLOUT)
+					transport_output(&d, c);
+				if (!c->dead &&
+				    (evs[i].events & (EPOLLIN | EPOLLHUP |
+						      EPOLLERR)))
+					transport_input(&d, c);
 			} else {
 				(void)metrics_event(&d, fd, evs[i].events);
 			}
 		}
+		transport_reap(&d);
 		now = mrc_now_ns();
+		(void)transport_accept_due(&d, now);
 		if (due &&
 		    now - d.last_cycle_ns >= MAIN_MIN_ROUND_MS * 1000000ull)
 			watch_cycle(&d, now);
@@ -313,9 +344,7 @@ main(int argc, char **argv)
 	sd_notify(0, "STOPPING=1");
 	transport_close(&d);
 	metrics_stop();
-	while (!mrc_list_empty(&d.cgroups))
-		watch_put(&d, mrc_list_entry(d.cgroups.next, struct mrd_cgroup,
-					     link));
+	watch_close_all(&d);
 	cgfs_close(&d.fs);
 	close(tfd);
 	close(sfd);

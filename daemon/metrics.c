@@ -35,6 +35,8 @@ struct metrics_conn {
 	uint64_t start_ns;
 	size_t len;
 	char req[METRICS_REQ_MAX];
+	char *out; /* answering: head and body, malloc'ed */
+	size_t out_len, out_off;
 };
 
 static int metrics_fd = -1;
@@ -96,6 +98,9 @@ metrics_conn_close(struct mrd *d, struct metrics_conn *mc)
 	epoll_ctl(d->epfd, EPOLL_CTL_DEL, mc->fd, NULL);
 	close(mc->fd);
 	mc->fd = -1;
+	free(mc->out);
+	mc->out = NULL;
+	mc->out_len = mc->out_off = 0;
 }
 
 void
@@ -107,6 +112,8 @@ metrics_stop(void)
 		if (metrics_conns[i].fd >= 0) {
 			close(metrics_conns[i].fd);
 			metrics_conns[i].fd = -1;
+			free(metrics_conns[i].out);
+			metrics_conns[i].out = NULL;
 		}
 	if (metrics_fd >= 0)
 		close(metrics_fd);
@@ -115,7 +122,8 @@ metrics_stop(void)
 
 struct metrics_buf {
 	char *p;
-	size_t len, off;
+	size_t len, off; /* allocated, used */
+	int err;	 /* out of memory: the page is not sent */
 };
 
 static void __attribute__((format(printf, 2, 3)))
@@ -124,15 +132,32 @@ mb_printf(struct metrics_buf *b, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	if (b->off >= b->len)
+	if (b->err)
 		return;
-	va_start(ap, fmt);
-	n = vsnprintf(b->p + b->off, b->len - b->off, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		b->off += (size_t)n;
-	if (b->off > b->len)
-		b->off = b->len;
+	for (;;) {
+		size_t room = b->len - b->off;
+		char *p;
+
+		va_start(ap, fmt);
+		n = vsnprintf(b->p + b->off, room, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->err = 1;
+			return;
+		}
+		if ((size_t)n < room) {
+			b->off += (size_t)n;
+			return;
+		}
+		/* too small: grow (doubling) and print the line again */
+		p = realloc(b->p, b->len * 2 + (size_t)n + 1);
+		if (p == NULL) {
+			b->err = 1;
+			return;
+		}
+		b->p = p;
+		b->len = b->len * 2 + (size_t)n + 1;
+	}
 }
 
 static void
@@ -160,15 +185,19 @@ mb_label(char *out, size_t len, const char *s)
 	out[o] = '\0';
 }
 
-size_t
-metrics_render(const struct mrd *d, char *buf, size_t len)
+int
+metrics_render(const struct mrd *d, char **out, size_t *outlen,
+	       size_t reserve)
 {
-	struct metrics_buf b = {buf, len, 0};
+	struct metrics_buf b = {NULL, 65536, reserve, 0};
 	const struct mrd_client *c;
 	const struct mrd_cgroup *cg;
 	char lab[CGFS_PATH_MAX * 2];
 	int nlib = 0;
 
+	b.p = malloc(b.len);
+	if (b.p == NULL)
+		return -ENOMEM;
 #define COUNTER(name, help, value)                                             \
 	do {                                                                   \
 		mb_head(&b, name, "counter", help);                            \
@@ -188,7 +217,15 @@ metrics_render(const struct mrd *d, char *buf, size_t len)
 		"Clients disconnected for malformed or abusive traffic.",
 		d->n.clients_dropped);
 	COUNTER("memreclaim_server_clients_refused_total",
-		"Connections refused over max_clients.", d->n.clients_refused);
+		"Connections refused over max_clients or max_clients_per_uid.",
+		d->n.clients_refused);
+	COUNTER("memreclaim_server_clients_expired_total",
+		"Clients dropped because their process was gone or they "
+		"stopped sending STATS.",
+		d->n.clients_expired);
+	COUNTER("memreclaim_server_accept_pauses_total",
+		"Times accepting paused for lack of descriptors or memory.",
+		d->n.accept_pauses);
 	COUNTER("memreclaim_server_frames_total", "Frames received.",
 		d->n.frames_received);
 	COUNTER("memreclaim_server_frames_rejected_total",
@@ -301,34 +338,82 @@ metrics_render(const struct mrd *d, char *buf, size_t len)
 		 "Bytes lazily freed (MADV_FREE): the kernel takes them on "
 		 "demand.",
 		 lazy_freed_bytes);
-	return b.off;
+	if (b.err) {
+		free(b.p);
+		return -ENOMEM;
+	}
+	*out = b.p;
+	*outlen = b.off;
+	return 0;
+}
+
+/* Send what the socket takes; 1 when all is sent (or it failed). */
+static int
+metrics_send_some(struct metrics_conn *mc)
+{
+	while (mc->out_off < mc->out_len) {
+		ssize_t n = send(mc->fd, mc->out + mc->out_off,
+				 mc->out_len - mc->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n <= 0)
+			return 1;
+		mc->out_off += (size_t)n;
+	}
+	return 1;
 }
 
 static void
 metrics_answer(struct mrd *d, struct metrics_conn *mc)
 {
-	static char body[1 << 18];
+	static const char notfound[] = "not found: try /metrics\n";
+	struct epoll_event ev;
 	char head[256];
-	size_t blen = 0;
-	int hlen, ok;
+	size_t blen = 0, total;
+	char *page = NULL;
+	int hlen, ok, rc = 0;
 
 	ok = strncmp(mc->req, "GET /metrics ", 13) == 0 ||
 	     strncmp(mc->req, "GET /metrics?", 13) == 0;
+	/* the body is rendered after room for the head, then the head is
+	 * written in front of it: one buffer, one send loop */
 	if (ok)
-		blen = metrics_render(d, body, sizeof(body));
-	else
-		blen = (size_t)snprintf(body, sizeof(body),
-					"not found: try /metrics\n");
+		rc = metrics_render(d, &page, &total, sizeof(head));
+	if (rc < 0) {
+		log_warnc(rc, "metrics page");
+		metrics_conn_close(d, mc);
+		return;
+	}
+	if (!ok) {
+		page = malloc(sizeof(head) + sizeof(notfound));
+		if (page == NULL) {
+			metrics_conn_close(d, mc);
+			return;
+		}
+		memcpy(page + sizeof(head), notfound, sizeof(notfound) - 1);
+		total = sizeof(head) + sizeof(notfound) - 1;
+	}
+	blen = total - sizeof(head);
 	hlen = snprintf(head, sizeof(head),
 			"HTTP/1.0 %s\r\n"
 			"Content-Type: text/plain; version=0.0.4\r\n"
 			"Content-Length: %zu\r\nConnection: close\r\n\r\n",
 			ok ? "200 OK" : "404 Not Found", blen);
-	/* small replies to a local scraper: a blocking-free best effort */
-	if (send(mc->fd, head, (size_t)hlen, MSG_NOSIGNAL | MSG_DONTWAIT) ==
-	    hlen)
-		(void)send(mc->fd, body, blen, MSG_NOSIGNAL | MSG_DONTWAIT);
-	metrics_conn_close(d, mc);
+	memcpy(page + sizeof(head) - (size_t)hlen, head, (size_t)hlen);
+	mc->out = page;
+	mc->out_off = sizeof(head) - (size_t)hlen;
+	mc->out_len = total;
+	if (metrics_send_some(mc)) {
+		metrics_conn_close(d, mc);
+		return;
+	}
+	/* the rest when the scraper has read some */
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLOUT;
+	ev.data.fd = mc->fd;
+	epoll_ctl(d->epfd, EPOLL_CTL_MOD, mc->fd, &ev);
 }
 
 int
@@ -373,6 +458,12 @@ metrics_event(struct mrd *d, int fd, uint32_t events)
 
 		if (mc->fd != fd)
 			continue;
+		if (mc->out != NULL) {
+			if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) &&
+			    metrics_send_some(mc))
+				metrics_conn_close(d, mc);
+			return 1;
+		}
 		n = recv(fd, mc->req + mc->len, sizeof(mc->req) - 1 - mc->len,
 			 MSG_DONTWAIT);
 		if (n <= 0) {
@@ -386,7 +477,6 @@ metrics_event(struct mrd *d, int fd, uint32_t events)
 		if (strstr(mc->req, "\r\n\r\n") || strstr(mc->req, "\n\n") ||
 		    mc->len == sizeof(mc->req) - 1)
 			metrics_answer(d, mc);
-		(void)events;
 		return 1;
 	}
 	return 0;

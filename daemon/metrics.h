@@ -18,7 +18,10 @@ int metrics_start(struct mrd *d);
 void metrics_stop(void);
 /* 1 if fd belongs to the metrics server (and was handled). */
 int metrics_event(struct mrd *d, int fd, uint32_t events);
-/* Render the metrics into buf; returns the length (truncated to len). */
-size_t metrics_render(const struct mrd *d, char *buf, size_t len);
+/* The page, in a malloc'ed buffer that grows to fit, after `reserve`
+ * bytes left free at its start (for the HTTP head): *out, *outlen (the
+ * reserve included).  0 or -ENOMEM. */
+int metrics_render(const struct mrd *d, char **out, size_t *outlen,
+		   size_t reserve);
 
 #endif

@@ -33,6 +33,36 @@ struct transport_hooks;
  * silent connections would hold max_clients slots forever. */
 #define MRD_HELLO_TIMEOUT_MS 5000
 
+/* A library client that sent no STATS for this long, or for three of its
+ * own stats intervals if that is longer (at most MRD_SILENT_MAX_MS), is
+ * dropped: a stopped or wedged process must not keep its slot. */
+#define MRD_SILENT_MIN_MS 10000
+#define MRD_SILENT_MAX_MS 3600000
+
+/* Connections past max_clients kept for operators (root and members of
+ * socket_group), so `memreclaimctl status` works when users hold every
+ * other slot. */
+#define MRD_OPERATOR_SLOTS 4
+
+/* Frames queued for a peer that is slow to read: a control connection may
+ * queue a whole listing, a library client a few frames. */
+#define MRD_CTL_QUEUE_MAX (64u << 20)
+#define MRD_LIB_QUEUE_MAX (64u << 10)
+
+/* After accept4 fails for lack of descriptors or memory, the listening
+ * socket is left out of epoll for this long. */
+#define MRD_ACCEPT_PAUSE_MS 250
+
+/* At most one line per this interval for each kind of noisy warning
+ * (refused or dropped connections); the others are counted and the count
+ * is given in the next line. */
+#define MRD_WARN_INTERVAL_MS 10000
+
+struct mrd_ratelimit {
+	uint64_t last_ns;    /* last line logged, 0: never */
+	uint64_t suppressed; /* not logged since */
+};
+
 enum mrd_client_kind {
 	MRD_CLIENT_NEW = 0, /* connected, nothing sent yet */
 	MRD_CLIENT_LIB = 1, /* sent HELLO: a library client */
@@ -45,6 +75,15 @@ struct mrd_client {
 	pid_t pid; /* from SO_PEERCRED */
 	uid_t uid;
 	gid_t gid;
+	int dead;		 /* closed; freed by transport_reap */
+	int have_pidfd;		 /* pidfd is the peer's (SO_PEERPIDFD) */
+	int pidfd;
+	uint64_t start_time;	 /* /proc/PID/stat starttime, 0 unknown */
+	int ctl_ok;		 /* root or a socket_group member */
+	int reg_ok;		 /* may register (client_group) */
+	unsigned char *outq;	 /* frames waiting for EPOLLOUT, each */
+	size_t outq_len, outq_cap; /* preceded by its length (uint16_t) */
+	uint32_t last_done_seq;	 /* TRIM_DONE seen up to this seq */
 	int kind;	       /* enum mrd_client_kind */
 	uint64_t connected_ns; /* accept time */
 	uint32_t lib_version;  /* from HELLO */
@@ -96,6 +135,7 @@ struct mrd_cgroup {
 	struct mrc_list link; /* in mrd.cgroups, newest first */
 	struct cgfs_group g;
 	int refs;	/* clients attached */
+	uint64_t idle_ns; /* refs == 0: since when (freed after a grace) */
 	uint64_t round; /* last round (n.cycles) sampled in */
 	int trigger_fd; /* PSI trigger, -1: polling */
 	uint64_t trigger_window_us;
@@ -129,7 +169,9 @@ struct mrd_counters {
 	uint64_t limits_sent;
 	uint64_t clients_accepted;
 	uint64_t clients_dropped; /* for bad behaviour */
-	uint64_t clients_refused; /* over max_clients */
+	uint64_t clients_refused; /* over max_clients or per-uid cap */
+	uint64_t clients_expired; /* silent, or their process gone */
+	uint64_t accept_pauses;	  /* accept4 out of descriptors/memory */
 	uint64_t frames_received;
 	uint64_t frames_rejected;
 	uint64_t config_reloads;
@@ -145,7 +187,13 @@ struct mrd {
 	struct cgfs fs;
 	int epfd;
 	int listen_fd;
-	gid_t sock_gid; /* group allowed to use CTL */
+	int have_sock_gid; /* socket_group set: its members may use CTL */
+	gid_t sock_gid;
+	int have_client_gid; /* client_group set: only it may register */
+	gid_t client_gid;
+	uint64_t accept_paused_until; /* listening fd out of epoll till */
+	struct mrd_ratelimit rl_refused, rl_dropped, rl_accept;
+	struct mrc_list dead; /* closed clients, freed by transport_reap */
 	/* told of frames and closes by transport.c (set by dispatch_init) */
 	const struct transport_hooks *hooks;
 	struct mrc_list clients; /* struct mrd_client.link */
@@ -167,6 +215,7 @@ mrd_init(struct mrd *d)
 	memset(d, 0, sizeof(*d));
 	mrc_list_init(&d->clients);
 	mrc_list_init(&d->cgroups);
+	mrc_list_init(&d->dead);
 	d->epfd = d->listen_fd = -1;
 }
 

@@ -1,8 +1,11 @@
 /*
  * transport.h: the SOCK_SEQPACKET socket clients and memreclaimctl use.
  *
- * Owns the listening socket, accepting (with the max_clients limit), the
- * peer's identity (SO_PEERCRED only), the per-client frame-rate bucket,
+ * Owns the listening socket, accepting (max_clients with slots kept for
+ * operators, max_clients_per_uid, a pause when descriptors run out), the
+ * peer's identity (SO_PEERCRED, SO_PEERGROUPS, SO_PEERPIDFD or the
+ * process start time), the per-client frame-rate bucket, the queue of
+ * frames a slow reader has not taken yet (sent on EPOLLOUT),
  * reading and strictly decoding frames, sending, and closing.  What a
  * valid frame means is not decided here: each decoded frame goes up
  * through the hooks dispatch.c registers, and so does the news that a
@@ -33,7 +36,7 @@ int transport_listen(struct mrd *d);
 /* Say BYE to every client, free them, and close the listening socket. */
 void transport_close(struct mrd *d);
 void transport_accept(struct mrd *d);
-/* Read and pass up every frame waiting on c; may free c. */
+/* Read and pass up every frame waiting on c; may close c (c->dead). */
 void transport_input(struct mrd *d, struct mrd_client *c);
 /* Send one frame; on failure the client is dropped (returns -errno). */
 int transport_send(struct mrd *d, struct mrd_client *c, uint16_t type,
@@ -49,5 +52,15 @@ void transport_drop(struct mrd *d, struct mrd_client *c, uint32_t reason,
 /* Free c without a BYE (the peer said BYE or hung up). */
 void transport_free(struct mrd *d, struct mrd_client *c);
 struct mrd_client *transport_find_fd(struct mrd *d, int fd);
+/* Free the clients closed since the last call (end of a loop iteration). */
+void transport_reap(struct mrd *d);
+/* Send what c's queue holds (EPOLLOUT); may drop c. */
+void transport_output(struct mrd *d, struct mrd_client *c);
+/* Is c's process still the one that connected (pidfd, or pid and start
+ * time)?  1 yes or unknown, 0 gone. */
+int transport_peer_alive(struct mrd *d, struct mrd_client *c);
+/* While accepting is paused (out of descriptors): ms until it resumes,
+ * resuming it when due; -1 when not paused. */
+int transport_accept_due(struct mrd *d, uint64_t now);
 
 #endif

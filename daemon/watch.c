@@ -307,14 +307,28 @@ watch_free(struct mrd *d, struct mrd_cgroup *cg)
 	free(cg);
 }
 
+/* The last client leaving does not end the watch at once: a process that
+ * connects, registers and exits in a loop would otherwise make us open
+ * and close a PSI trigger each time (milliseconds of this one thread).
+ * The cgroup stays, idle, for WATCH_IDLE_GRACE_NS; watch_cycle frees it
+ * after that. */
 void
 watch_put(struct mrd *d, struct mrd_cgroup *cg)
 {
+	(void)d;
 	if (--cg->refs <= 0) {
-		log_info("no client left in cgroup %s, not watching it",
-			 cg->g.path);
-		watch_free(d, cg);
+		cg->refs = 0;
+		cg->idle_ns = mrc_now_ns();
+		log_debug("no client left in cgroup %s", cg->g.path);
 	}
+}
+
+void
+watch_close_all(struct mrd *d)
+{
+	while (!mrc_list_empty(&d->cgroups))
+		watch_free(d, mrc_list_entry(d->cgroups.next,
+					     struct mrd_cgroup, link));
 }
 
 int
@@ -389,7 +403,8 @@ watch_vanished(struct mrd *d, struct mrd_cgroup *cg)
 		cg->refs--;
 		c->mem_path[0] = '\0';
 	}
-	watch_put(d, cg);
+	if (--cg->refs <= 0)
+		watch_free(d, cg);
 	mrc_list_for_each_safe(c, next, &d->clients,
 			       link) if (c->kind == MRD_CLIENT_LIB &&
 					 c->cg == NULL)(void)
@@ -588,6 +603,19 @@ restart:
 	return wait == UINT64_MAX ? -1 : (int)((wait + 999999) / 1000000);
 }
 
+/* How long a library client may stay without sending STATS. */
+static uint64_t
+watch_silent_ns(const struct mrd_client *c)
+{
+	uint64_t ms = 3ull * c->stats_interval_ms;
+
+	if (ms < MRD_SILENT_MIN_MS)
+		ms = MRD_SILENT_MIN_MS;
+	if (ms > MRD_SILENT_MAX_MS)
+		ms = MRD_SILENT_MAX_MS;
+	return ms * 1000000ull;
+}
+
 void
 watch_cycle(struct mrd *d, uint64_t now)
 {
@@ -617,6 +645,20 @@ watch_cycle(struct mrd *d, uint64_t now)
 		}
 		if (c->kind != MRD_CLIENT_LIB)
 			continue;
+		if (!transport_peer_alive(d, c)) {
+			/* it exited, its socket not read yet: no warning */
+			d->n.clients_expired++;
+			transport_drop(d, c, MR_BYE_NORMAL,
+				       "its process is gone");
+			continue;
+		}
+		if (now - (c->has_stats ? c->stats_ns : c->connected_ns) >
+		    watch_silent_ns(c)) {
+			d->n.clients_expired++;
+			transport_drop(d, c, MR_BYE_PROTOCOL,
+				       "no STATS for too long");
+			continue;
+		}
 		(void)cgfs_oom_score_adj(&d->fs, c->pid, &c->oom_score_adj);
 		/* an unanswered TRIM stops blocking the policy after twice
 		 * the deadline; it is counted late */
@@ -638,6 +680,15 @@ watch_cycle(struct mrd *d, uint64_t now)
 		int sent;
 
 		lnext = l->next;
+		if (cg->refs <= 0) {
+			if (now - cg->idle_ns > WATCH_IDLE_GRACE_NS) {
+				log_info("no client left in cgroup %s, not "
+					 "watching it",
+					 cg->g.path);
+				watch_free(d, cg);
+			}
+			continue;
+		}
 		if (cg->round == d->n.cycles)
 			continue; /* done this round (list restarted) */
 		cg->round = d->n.cycles;

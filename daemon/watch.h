@@ -21,7 +21,11 @@
  * more reference to it.  0 or -errno (-ENOENT: no memory cgroup there). */
 int watch_get(struct mrd *d, const char *mem, const char *v2,
 	      struct mrd_cgroup **out);
+/* A client leaves cg; with none left it is kept WATCH_IDLE_GRACE_NS. */
 void watch_put(struct mrd *d, struct mrd_cgroup *cg);
+/* Stop watching every cgroup (exit). */
+void watch_close_all(struct mrd *d);
+#define WATCH_IDLE_GRACE_NS (30ull * 1000000000ull)
 /* Find the client's cgroup from /proc and attach it (0 or -errno). */
 int watch_attach(struct mrd *d, struct mrd_client *c);
 struct mrd_cgroup *watch_find_trigger(struct mrd *d, int fd);

@@ -199,6 +199,25 @@ client_send_stats(void)
 
 /* Connect, register, and send the first STATS at once so the daemon can
  * decide about us without waiting a whole interval. */
+/* Who listens on the socket path is not proof of who it is: a shared
+ * hostPath or a writable directory lets anyone bind there and send TRIM
+ * and LIMIT.  The daemon runs as root (or as the uid in the daemon_uid
+ * option); anything else is refused like a failed connect. */
+static int
+client_server_trusted(int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 ||
+	    len != sizeof(cr))
+		return 0;
+	if (cr.uid == 0 || cr.uid == (uid_t)mri_opt(MRI_OPT_DAEMON_UID))
+		return 1;
+	CLIENT_COUNT(servers_refused, 1);
+	return 0;
+}
+
 static void
 client_connect(uint64_t now_ns)
 {
@@ -225,7 +244,7 @@ client_connect(uint64_t now_ns)
 	do
 		rc = connect(cl.fd, (struct sockaddr *)&sa, sizeof(sa));
 	while (rc < 0 && errno == EINTR);
-	if (rc < 0)
+	if (rc < 0 || !client_server_trusted(cl.fd))
 		goto failed;
 
 	memset(&hello, 0, sizeof(hello));
@@ -537,6 +556,7 @@ mri_client_counters(struct mri_client_counters *c)
 	CLIENT_LOAD(stats_sent);
 	CLIENT_LOAD(frames_dropped);
 	CLIENT_LOAD(frames_rejected);
+	CLIENT_LOAD(servers_refused);
 	CLIENT_LOAD(connected);
 #undef CLIENT_LOAD
 }

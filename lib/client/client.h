@@ -56,6 +56,7 @@ struct mri_client_counters {
 	uint64_t stats_sent;	      /* STATS frames sent */
 	uint64_t frames_dropped;      /* frames not sent: daemon not reading */
 	uint64_t frames_rejected; /* malformed or unexpected frames received */
+	uint64_t servers_refused; /* listeners not running as root/daemon_uid */
 	uint32_t connected;	  /* 1 while registered */
 };
 MRI_HIDDEN void mri_client_counters(struct mri_client_counters *c);

@@ -1,12 +1,22 @@
 /*
  * options.c: the option table, read from the environment without
  * allocating, and the mr_option_set/get API.  See options.h.
+ *
+ * The environment is untrusted input: in a setuid or setgid program
+ * (getauxval(AT_SECURE) != 0) the user who runs it controls it, so every
+ * MEMRECLAIM_* variable is ignored there and the defaults hold.  Elsewhere
+ * each value is parsed and range-checked against the table; an unknown
+ * MEMRECLAIM_* name or a bad value is reported once on stderr (one
+ * write(2), nothing allocated) and the default kept.  mr_option_set
+ * applies the same ranges.
  */
 #include "config.h"
 #include <errno.h>
 #include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/auxv.h>
+#include <unistd.h>
 #include "memreclaim.h"
 #include "os/options.h"
 #include "common/parse.h"
@@ -18,6 +28,7 @@ struct opt_desc {
 	enum opt_type type;
 	int64_t def;
 	const char *const *enums; /* T_ENUM: NULL-terminated names */
+	int64_t min, max;	  /* T_SIZE/T_UINT: accepted range */
 };
 
 static const char *const purge_names[] = {"auto", "uring", "process_madvise",
@@ -61,39 +72,54 @@ static const char *const format_names[] = {
 /* clang-format on */
 
 #define MiB (1024LL * 1024)
+#define TiB (MiB * MiB)
+/* Ranges: wide enough for any sane use, narrow enough that the arithmetic
+ * done on them (ms * 1e6 in ns, percentages of byte counts, chunk
+ * mappings) cannot overflow. */
 /* clang-format off */
 static const struct opt_desc opt_table[MRI_OPT__COUNT] = {
-	[MRI_OPT_LIMIT] = { "limit", T_SIZE, 0, NULL },
-	[MRI_OPT_LIMIT_HARD] = { "limit_hard", T_BOOL, 0, NULL },
-	[MRI_OPT_PURGE] = { "purge", T_ENUM, MRI_PURGE_AUTO, purge_names },
+	[MRI_OPT_LIMIT] = { "limit", T_SIZE, 0, NULL, 0, 1024 * TiB },
+	[MRI_OPT_LIMIT_HARD] = { "limit_hard", T_BOOL, 0, NULL, 0, 1 },
+	[MRI_OPT_PURGE] = { "purge", T_ENUM, MRI_PURGE_AUTO, purge_names,
+			    0, 0 },
 	[MRI_OPT_ADVICE] = { "advice", T_ENUM, MRI_ADVICE_DONTNEED,
-			     advice_names },
-	[MRI_OPT_RELEASE_DELAY_MS] = { "release_delay_ms", T_UINT, 1000, NULL },
-	[MRI_OPT_SCAVENGER] = { "scavenger", T_BOOL, 1, NULL },
-	[MRI_OPT_SCAVENGER_CPU] = { "scavenger_cpu", T_UINT, 1, NULL },
-	[MRI_OPT_GOAL_PERCENT] = { "goal_percent", T_UINT, 10, NULL },
+			     advice_names, 0, 0 },
+	[MRI_OPT_RELEASE_DELAY_MS] = { "release_delay_ms", T_UINT, 1000, NULL,
+				       0, 24 * 3600 * 1000LL },
+	[MRI_OPT_SCAVENGER] = { "scavenger", T_BOOL, 1, NULL, 0, 1 },
+	[MRI_OPT_SCAVENGER_CPU] = { "scavenger_cpu", T_UINT, 1, NULL, 0, 100 },
+	/* the policy counts at most 1000; more means "never" in tests */
+	[MRI_OPT_GOAL_PERCENT] = { "goal_percent", T_UINT, 10, NULL, 0,
+				   1000000 },
 	[MRI_OPT_LIMIT_GOAL_PERCENT] = { "limit_goal_percent", T_UINT, 95,
-					 NULL },
-	[MRI_OPT_TRACE] = { "trace", T_BOOL, 0, NULL },
-	[MRI_OPT_STATS] = { "stats", T_BOOL, 0, NULL },
+					 NULL, 1, 100 },
+	[MRI_OPT_TRACE] = { "trace", T_BOOL, 0, NULL, 0, 1 },
+	[MRI_OPT_STATS] = { "stats", T_BOOL, 0, NULL, 0, 1 },
 	[MRI_OPT_HUGEPAGES] = { "hugepages", T_ENUM, MRI_HUGEPAGES_AUTO,
-				huge_names },
+				huge_names, 0, 0 },
 	[MRI_OPT_HUGEPAGE_THRESHOLD] = { "hugepage_threshold", T_SIZE,
-					 16 * MiB, NULL },
-	[MRI_OPT_NUMA] = { "numa", T_ENUM, MRI_NUMA_PREFERRED, numa_names },
-	[MRI_OPT_CHUNK_SIZE] = { "chunk_size", T_SIZE, 32 * MiB, NULL },
-	[MRI_OPT_DAEMON] = { "daemon", T_BOOL, 1, NULL },
-	[MRI_OPT_SOCKET] = { "socket", T_STRING, 0, NULL },
+					 16 * MiB, NULL, 0, 1024 * TiB },
+	[MRI_OPT_NUMA] = { "numa", T_ENUM, MRI_NUMA_PREFERRED, numa_names,
+			   0, 0 },
+	/* a multiple of 2 MiB, checked in opt_set */
+	[MRI_OPT_CHUNK_SIZE] = { "chunk_size", T_SIZE, 32 * MiB, NULL,
+				 2 * MiB, 1024 * MiB },
+	[MRI_OPT_DAEMON] = { "daemon", T_BOOL, 1, NULL, 0, 1 },
+	[MRI_OPT_SOCKET] = { "socket", T_STRING, 0, NULL, 0, 0 },
 	[MRI_OPT_STATS_INTERVAL_MS] = { "stats_interval_ms", T_UINT, 1000,
-					NULL },
-	[MRI_OPT_LAZY_FREE] = { "lazy_free", T_BOOL, 1, NULL },
-	[MRI_OPT_PROF] = { "prof", T_BOOL, 0, NULL },
+					NULL, 10, 3600 * 1000LL },
+	/* the uid memreclaimd must run as, besides root (SO_PEERCRED) */
+	[MRI_OPT_DAEMON_UID] = { "daemon_uid", T_UINT, 0, NULL, 0,
+				 UINT32_MAX - 1 },
+	[MRI_OPT_LAZY_FREE] = { "lazy_free", T_BOOL, 1, NULL, 0, 1 },
+	[MRI_OPT_PROF] = { "prof", T_BOOL, 0, NULL, 0, 1 },
+	/* 0 is refused in opt_set (-EINVAL: not a mean interval) */
 	[MRI_OPT_PROF_INTERVAL] = { "prof_interval", T_SIZE, 512 * 1024,
-				    NULL },
+				    NULL, 0, 1024 * TiB },
 	[MRI_OPT_PROF_UNWIND] = { "prof_unwind", T_ENUM, MRI_PROF_UNWIND_AUTO,
-				  unwind_names },
+				  unwind_names, 0, 0 },
 	[MRI_OPT_PROF_FORMAT] = { "prof_format", T_ENUM, MRI_PROF_FORMAT_PROTO,
-				  format_names },
+				  format_names, 0, 0 },
 };
 /* clang-format on */
 
@@ -120,8 +146,10 @@ opt_parse(int id, const char *v, int64_t *out)
 
 	switch (d->type) {
 	case T_SIZE:
-		if (mrc_parse_size(v, &u) < 0 || u > INT64_MAX)
+		if (mrc_parse_size(v, &u) < 0)
 			return -EINVAL;
+		if (u < (uint64_t)d->min || u > (uint64_t)d->max)
+			return -ERANGE;
 		*out = (int64_t)u;
 		return 0;
 	case T_BOOL:
@@ -139,6 +167,8 @@ opt_parse(int id, const char *v, int64_t *out)
 				return -EINVAL;
 			u = u * 10 + (uint64_t)(*v - '0');
 		}
+		if (u < (uint64_t)d->min || u > (uint64_t)d->max)
+			return -ERANGE;
 		*out = (int64_t)u;
 		return 0;
 	case T_ENUM:
@@ -173,50 +203,103 @@ opt_set(int id, const char *v)
 		return rc;
 	if (id == MRI_OPT_PROF_INTERVAL && val == 0)
 		return -EINVAL;
-	if (id == MRI_OPT_CHUNK_SIZE &&
-	    (val < (2 << 20) || (val & ((2 << 20) - 1))))
+	if (id == MRI_OPT_CHUNK_SIZE && (val & ((2 << 20) - 1)))
 		return -EINVAL;
 	__atomic_store_n(&mri_opt_values[id], val, __ATOMIC_RELAXED);
 	return 0;
 }
 
+static const char opt_env_pfx[] = "MEMRECLAIM_";
+
 /* Match "MEMRECLAIM_<NAME>=" against opt name; return the value or NULL. */
 static const char *
 opt_env_match(const char *e, const char *name)
 {
-	static const char pfx[] = "MEMRECLAIM_";
 	size_t i;
 
-	if (strncmp(e, pfx, sizeof(pfx) - 1) != 0)
+	if (strncmp(e, opt_env_pfx, sizeof(opt_env_pfx) - 1) != 0)
 		return NULL;
-	e += sizeof(pfx) - 1;
+	e += sizeof(opt_env_pfx) - 1;
 	for (i = 0; name[i]; i++)
 		if (!opt_lower_eq(e[i], name[i]))
 			return NULL;
 	return e[i] == '=' ? e + i + 1 : NULL;
 }
 
+/* "memreclaim: MEMRECLAIM_X ignored: why, default kept" in one write(2):
+ * stdio may allocate, and this runs inside the first malloc. */
+static void
+opt_env_warn(const char *e, const char *why)
+{
+	char line[160];
+	size_t n = 0, i;
+
+#define OPT_PUT(str)                                                           	for (i = 0; (str)[i] && n < sizeof(line) - 1; i++)                     		line[n++] = (str)[i];
+	OPT_PUT("memreclaim: ");
+	/* the name only: the value is the user's, and may be long */
+	for (i = 0; e[i] && e[i] != '=' && i < 64 && n < sizeof(line) - 1; i++)
+		line[n++] = e[i] >= ' ' && e[i] < 0x7f ? e[i] : '?';
+	OPT_PUT(" ignored: ");
+	OPT_PUT(why);
+	OPT_PUT(", default kept\n");
+#undef OPT_PUT
+	(void)!write(STDERR_FILENO, line, n);
+}
+
+/* Non-zero when the kernel says the environment comes from a less
+ * privileged caller (setuid, setgid, file capabilities, LSM transition). */
+static int
+opt_secure(void)
+{
+	return getauxval(AT_SECURE) != 0;
+}
+
+/* Settings read from the environment by name (mri_opt_env), outside the
+ * table: known, so not reported as unknown. */
+static const char *const opt_env_only[] = {"prof_file", NULL};
+
+static int
+opt_env_only_known(const char *e)
+{
+	int i;
+
+	for (i = 0; opt_env_only[i]; i++)
+		if (opt_env_match(e, opt_env_only[i]))
+			return 1;
+	return 0;
+}
+
 void
 mri_options_init(void)
 {
 	char **ep;
-	int i;
+	int i, rc;
 
 	if (__atomic_exchange_n(&opt_inited, 1, __ATOMIC_ACQ_REL))
 		return;
 	for (i = 0; i < MRI_OPT__COUNT; i++)
 		mri_opt_values[i] = opt_table[i].def;
-	if (!environ)
+	if (!environ || opt_secure())
 		return;
-	/* A bad value keeps the default: the library never prints, and a
-	 * malloc must not fail because of a typo. mr_option_get shows the
-	 * value in force. */
-	for (ep = environ; *ep; ep++)
-		for (i = 0; i < MRI_OPT__COUNT; i++) {
-			const char *v = opt_env_match(*ep, opt_table[i].name);
-			if (v)
-				(void)opt_set(i, v);
+	/* A bad value keeps the default: a malloc must not fail because of
+	 * a typo.  mr_option_get shows the value in force. */
+	for (ep = environ; *ep; ep++) {
+		const char *v = NULL;
+
+		if (strncmp(*ep, opt_env_pfx, sizeof(opt_env_pfx) - 1) != 0)
+			continue;
+		for (i = 0; i < MRI_OPT__COUNT && v == NULL; i++)
+			v = opt_env_match(*ep, opt_table[i].name);
+		if (v == NULL) {
+			if (!opt_env_only_known(*ep))
+				opt_env_warn(*ep, "unknown option");
+			continue;
 		}
+		rc = opt_set(i - 1, v);
+		if (rc < 0)
+			opt_env_warn(*ep, rc == -ERANGE ? "value out of range"
+							: "invalid value");
+	}
 }
 
 const char *
@@ -225,6 +308,10 @@ mri_opt_env(const char *name)
 	char **ep;
 	const char *v;
 
+	/* a setuid program must not write its profile where its caller
+	 * says: in secure-execution mode the environment is ignored */
+	if (opt_secure())
+		return NULL;
 	for (ep = environ; ep && *ep; ep++)
 		if ((v = opt_env_match(*ep, name)) != NULL)
 			return v;

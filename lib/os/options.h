@@ -5,7 +5,8 @@
  * scanning `environ` directly, without allocating, and can be changed later
  * through mr_option_set("name", "value").  Values are stored as integers
  * (sizes in bytes, times in ms, enums as their index) except the socket
- * path.  Readers use mri_opt(MRI_OPT_X), a plain load.
+ * path.  Readers use mri_opt(MRI_OPT_X), a plain load.  In a setuid or
+ * setgid program (AT_SECURE) the environment is ignored.
  *
  * It sits in os/, the bottom layer, because every layer reads options: the
  * environment is, like the kernel, something the library reads from
@@ -45,6 +46,7 @@ enum mri_opt_id {
 	MRI_OPT_PROF_INTERVAL,	   /* size: mean bytes between samples */
 	MRI_OPT_PROF_UNWIND,	   /* enum mri_prof_unwind */
 	MRI_OPT_PROF_FORMAT,	   /* enum mri_prof_format, of PROF_FILE */
+	MRI_OPT_DAEMON_UID, /* uid besides 0 the daemon may run as */
 	MRI_OPT__COUNT
 };
 

@@ -168,3 +168,25 @@ in_cgroup() {
 rss_kib() {
 	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
 }
+
+# free_port: set PORT to a loopback TCP port nothing listens on
+free_port() {
+	local p
+	PORT=
+	for p in $(seq $((20000 + $$ % 20000)) 7 65000); do
+		if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
+			PORT=$p
+			return 0
+		fi
+	done
+	fail "no free port"
+}
+
+# http_get PATH: the daemon's answer on $PORT, head and body; plain bash
+# /dev/tcp: no HTTP client needed on the test machine
+http_get() {
+	exec 3<>"/dev/tcp/127.0.0.1/$PORT" || return 1
+	printf 'GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n' "$1" >&3
+	timeout 10 cat <&3
+	exec 3<&-
+}

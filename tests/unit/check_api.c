@@ -753,6 +753,33 @@ START_TEST(test_option_get_reads_back)
 }
 END_TEST
 
+/* Values whose arithmetic would overflow, or that would kill the process
+ * at start (a 2^62-byte chunk), are refused with -ERANGE and the value in
+ * force stays. */
+START_TEST(test_option_values_are_range_checked)
+{
+	char buf[64];
+
+	ck_assert_int_eq(mr_option_set("chunk_size", "4611686018427387904"),
+			 -ERANGE);
+	ck_assert_int_eq(mr_option_set("chunk_size", "3MiB"), -EINVAL);
+	ck_assert_int_gt(mr_option_get("chunk_size", buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "33554432");
+	ck_assert_int_eq(mr_option_set("release_delay_ms", "99999999999999"),
+			 -ERANGE);
+	ck_assert_int_eq(mr_option_set("goal_percent", "18446744073709551"),
+			 -ERANGE);
+	ck_assert_int_eq(mr_option_set("limit_goal_percent", "0"), -ERANGE);
+	ck_assert_int_eq(mr_option_set("limit_goal_percent", "101"), -ERANGE);
+	ck_assert_int_eq(mr_option_set("stats_interval_ms", "0"), -ERANGE);
+	ck_assert_int_eq(mr_option_set("limit", "2PiB"), -ERANGE);
+	ck_assert_int_gt(mr_option_get("limit", buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "0");
+	ck_assert_int_eq(mr_option_set("release_delay_ms", "86400000"), 0);
+	ck_assert_int_eq(mr_option_set("release_delay_ms", "1000"), 0);
+}
+END_TEST
+
 Suite *
 test_suite(void)
 {
@@ -779,6 +806,7 @@ test_suite(void)
 	tcase_add_test(tc, test_aligned_alloc_bad_alignment);
 	tcase_add_test(tc, test_valloc_pvalloc_page_aligned);
 	tcase_add_test(tc, test_free_sized_and_aligned_sized);
+	tcase_add_test(tc, test_option_values_are_range_checked);
 	tcase_add_test(tc, test_realloc_of_aligned_block_keeps_contents);
 	suite_add_tcase(s, tc);
 	return s;

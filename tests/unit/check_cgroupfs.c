@@ -78,6 +78,68 @@ START_TEST(test_cgroupfs_v1_limit_is_smallest_up_the_tree)
 }
 END_TEST
 
+static int
+count_fds(void)
+{
+	char path[64];
+	int fd, n = 0;
+
+	for (fd = 0; fd < 4096; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n += access(path, F_OK) == 0;
+	}
+	return n;
+}
+
+/* A watched cgroup three levels down holds one descriptor for its memory
+ * files (ancestors' limits are read through "../"), not one per level. */
+START_TEST(test_cgroupfs_group_holds_one_fd_whatever_its_depth)
+{
+	struct cgfs fs;
+	struct cgfs_group g;
+	struct cgfs_sample s;
+	int before;
+
+	v1_tree();
+	put("mem/box/app/deep/memory.limit_in_bytes", "2147483648\n");
+	put("mem/box/app/deep/memory.usage_in_bytes", "4096\n");
+	put("mem/box/app/deep/memory.stat", "total_inactive_file 0\n"
+					    "total_rss 4096\n");
+	ck_assert_int_eq(cgfs_open(&fs, sub("mem"), 0, NULL, sub("proc")), 0);
+	before = count_fds();
+	ck_assert_int_eq(cgfs_group_open(&fs, "/box/app/deep", NULL, &g), 0);
+	ck_assert_int_eq(count_fds(), before + 1);
+	ck_assert_int_eq(cgfs_group_read(&g, &s), 0);
+	ck_assert_uint_eq(s.limit_bytes, 1073741824); /* /box, 2 up */
+	cgfs_group_close(&g);
+	ck_assert_int_eq(count_fds(), before);
+	cgfs_close(&fs);
+}
+END_TEST
+
+/* cgroup2 mounted at a path with a space: mountinfo writes it \040, and
+ * discovery must decode it to find the mount. */
+START_TEST(test_cgroupfs_discover_decodes_mountinfo_escapes)
+{
+	struct cgfs fs;
+	char text[512];
+
+	put("cg two/cgroup.controllers", "cpu memory\n");
+	put("cg two/memory.pressure", psi_text);
+	snprintf(text, sizeof(text),
+		 "35 24 0:30 / %s rw - cgroup2 cgroup2 rw\n",
+		 dt_path("cg\\040two"));
+	put("proc/self/mountinfo", text);
+	if (cgfs_discover(&fs, sub("proc")) < 0) {
+		check_skip("no memory controller found on this host");
+		return;
+	}
+	ck_assert_str_eq(fs.unified_root, sub("cg two"));
+	ck_assert_int_ge(fs.unifd, 0);
+	cgfs_close(&fs);
+}
+END_TEST
+
 START_TEST(test_cgroupfs_v2_max_high_and_pressure)
 {
 	struct cgfs fs;
@@ -259,6 +321,8 @@ test_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_cgroupfs_v1_limit_is_smallest_up_the_tree);
+	tcase_add_test(tc, test_cgroupfs_group_holds_one_fd_whatever_its_depth);
+	tcase_add_test(tc, test_cgroupfs_discover_decodes_mountinfo_escapes);
 	tcase_add_test(tc, test_cgroupfs_v2_max_high_and_pressure);
 	tcase_add_test(tc, test_cgroupfs_hybrid_takes_psi_from_unified);
 	tcase_add_test(tc, test_cgroupfs_pid_paths_and_oom_score_adj);

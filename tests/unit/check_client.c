@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -199,6 +200,8 @@ connect_client(uint64_t now)
 	ck_assert_int_eq(daemon_recv(&m), -EAGAIN);
 }
 
+static char uidbuf[16];
+
 static void
 setup(void)
 {
@@ -208,6 +211,9 @@ setup(void)
 	ck_assert_int_eq(mr_option_set("socket", sockpath), 0);
 	ck_assert_int_eq(mr_option_set("daemon", "1"), 0);
 	ck_assert_int_eq(mr_option_set("stats_interval_ms", "1000"), 0);
+	/* the fake daemon runs as us: trust our uid as the daemon's */
+	snprintf(uidbuf, sizeof(uidbuf), "%u", (unsigned)getuid());
+	ck_assert_int_eq(mr_option_set("daemon_uid", uidbuf), 0);
 	memset(&heap, 0, sizeof(heap));
 	mri_client_set_ops(&fake_ops);
 }
@@ -657,6 +663,59 @@ START_TEST(test_client_handles_a_burst_of_trims_in_order)
 }
 END_TEST
 
+/* A fake daemon bound on the socket path by an unprivileged user (a
+ * shared hostPath, a world-writable directory) gets no HELLO and cannot
+ * send TRIM or LIMIT: the client checks SO_PEERCRED before it registers. */
+START_TEST(test_client_refuses_a_server_of_another_uid)
+{
+	struct mri_client_counters c0 = counters(), c1;
+	struct sockaddr_un sa;
+	int ready[2], done[2], fd;
+	pid_t pid;
+	char ok;
+
+	if (geteuid() != 0) {
+		check_skip("needs root to run a listener as another uid");
+		return;
+	}
+	ck_assert_int_eq(mr_option_set("daemon_uid", "0"), 0);
+	ck_assert_int_eq(chmod(tmpdir, 0777), 0);
+	ck_assert_int_eq(pipe(ready), 0);
+	ck_assert_int_eq(pipe(done), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (setresgid(65534, 65534, 65534) < 0 ||
+		    setresuid(65534, 65534, 65534) < 0)
+			_exit(1);
+		fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+		memset(&sa, 0, sizeof(sa));
+		sa.sun_family = AF_UNIX;
+		strcpy(sa.sun_path, sockpath);
+		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+		    listen(fd, 8) < 0)
+			_exit(1);
+		(void)!write(ready[1], "r", 1);
+		/* hold the socket until the parent closes its end */
+		close(done[1]);
+		(void)!read(done[0], &ok, 1);
+		_exit(0);
+	}
+	close(ready[1]);
+	close(done[0]);
+	ck_assert_int_eq(read(ready[0], &ok, 1), 1);
+	mri_client_tick(T0);
+	ck_assert_int_lt(mri_client_fd(), 0);
+	c1 = counters();
+	ck_assert_uint_eq(c1.servers_refused, c0.servers_refused + 1);
+	ck_assert_uint_eq(c1.connects, c0.connects);
+	close(done[1]);
+	close(ready[0]);
+	waitpid(pid, NULL, 0);
+	unlink(sockpath);
+}
+END_TEST
+
 static Suite *
 client_suite(void)
 {
@@ -680,6 +739,7 @@ client_suite(void)
 	tcase_add_test(tc, test_client_off_when_daemon_option_is_0);
 	tcase_add_test(tc, test_client_fork_child_drops_the_parents_connection);
 	tcase_add_test(tc, test_client_handles_a_burst_of_trims_in_order);
+	tcase_add_test(tc, test_client_refuses_a_server_of_another_uid);
 	suite_add_tcase(s, tc);
 	return s;
 }

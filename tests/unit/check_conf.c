@@ -239,6 +239,25 @@ END_TEST
 
 /* The shipped example must load cleanly and change nothing: every key in
  * it is commented out at its default. */
+/* A file name of 600 characters leaves no room in the 512-byte message:
+ * the message is cut, not written past the buffer (which a stack
+ * protector or AddressSanitizer turns into a crash). */
+START_TEST(test_conf_error_with_a_long_file_name_is_cut_not_spilled)
+{
+	char name[601];
+	struct conf c;
+
+	memset(name, 'a', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	errs[0] = '\0';
+	ck_assert_int_eq(conf_load_string(name, "[memreclaimd]\nbogus = 1\n",
+					  &c, collect, NULL),
+			 1);
+	ck_assert_uint_eq(strlen(errs), 511 + 1); /* cut, plus collect's \n */
+	ck_assert(strncmp(errs, name, 511) == 0);
+}
+END_TEST
+
 START_TEST(test_conf_contrib_example_is_defaults)
 {
 	struct conf c, d;
@@ -357,7 +376,7 @@ START_TEST(test_conf_contrib_values_are_the_defaults_and_documented)
 	conf_defaults(&d);
 	snprintf(d.path, sizeof(d.path), "example");
 	ck_assert_int_eq(memcmp(&c, &d, sizeof(c)), 0);
-	ck_assert_int_eq(keys, 27); /* 12 daemon keys, 15 per-cgroup */
+	ck_assert_int_eq(keys, 29); /* 14 daemon keys, 15 per-cgroup */
 	free(out);
 	free(man);
 	free(text);
@@ -377,6 +396,8 @@ test_suite(void)
 	tcase_add_test(tc, test_conf_file_errors_name_the_file);
 	tcase_add_test(tc, test_conf_mutations);
 	tcase_add_test(tc, test_conf_contrib_example_is_defaults);
+	tcase_add_test(tc,
+		       test_conf_error_with_a_long_file_name_is_cut_not_spilled);
 	tcase_add_test(
 	    tc, test_conf_contrib_values_are_the_defaults_and_documented);
 	suite_add_tcase(s, tc);

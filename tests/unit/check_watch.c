@@ -64,6 +64,8 @@ add_client(pid_t pid, uint64_t idle)
 	c->kind = MRD_CLIENT_LIB;
 	c->features = MR_FEAT_ALL;
 	c->has_stats = 1;
+	/* the tests' clock starts at 10 s: a STATS just before it */
+	c->connected_ns = c->stats_ns = 9ull * 1000000000ull;
 	c->stats.idle_bytes = idle;
 	c->stats.retained_bytes = idle;
 	mrc_list_add(&d.clients, &c->link);
@@ -115,7 +117,16 @@ teardown(void)
 		transport_drop(
 		    &d, mrc_list_entry(d.clients.next, struct mrd_client, link),
 		    MR_BYE_SHUTDOWN, "test over");
-	ck_assert_int_eq(d.ncgroups, 0); /* every reference returned */
+	transport_reap(&d);
+	{
+		struct mrd_cgroup *cg;
+
+		/* every reference returned: what is left is idle, kept for
+		 * its grace period */
+		mrc_list_for_each(cg, &d.cgroups, link)
+		    ck_assert_int_eq(cg->refs, 0);
+	}
+	watch_close_all(&d);
 	cgfs_close(&d.fs);
 	close(d.epfd);
 	if (peer >= 0)
@@ -184,6 +195,64 @@ START_TEST(test_watch_vanished_cgroup_is_forgotten_and_client_moves)
 }
 END_TEST
 
+/* A client of a cgroup connecting, registering and leaving in a loop
+ * must not cost a PSI trigger (and its open/close) each time: the cgroup
+ * stays watched for WATCH_IDLE_GRACE_NS after its last client, and is
+ * let go after that. */
+START_TEST(test_watch_idle_cgroup_kept_for_a_grace_period)
+{
+	struct mrd_client *c = add_client(4242, 0);
+	struct mrd_cgroup *first;
+	uint64_t t = 10ull * 1000000000ull;
+	int i;
+
+	ck_assert_int_eq(watch_attach(&d, c), 0);
+	first = c->cg;
+	for (i = 0; i < 5; i++) {
+		transport_free(&d, c);
+		transport_reap(&d);
+		ck_assert_int_eq(d.ncgroups, 1);
+		ck_assert_int_eq(first->refs, 0);
+		c = add_client(4242, 0);
+		ck_assert_int_eq(watch_attach(&d, c), 0);
+		ck_assert_ptr_eq(c->cg, first); /* the same, not a new one */
+	}
+	transport_free(&d, c);
+	transport_reap(&d);
+	first->idle_ns = t;
+	watch_cycle(&d, t + WATCH_IDLE_GRACE_NS / 2);
+	ck_assert_int_eq(d.ncgroups, 1);
+	watch_cycle(&d, t + WATCH_IDLE_GRACE_NS + 1);
+	ck_assert_int_eq(d.ncgroups, 0);
+}
+END_TEST
+
+/* A library client whose process is gone (pid reused by another) or that
+ * stopped sending STATS is dropped and counted, freeing its slot. */
+START_TEST(test_watch_drops_gone_and_silent_clients)
+{
+	struct mrd_client *gone = add_client(4242, 0);
+	struct mrd_client *silent = add_client(4243, 0);
+	struct mrd_client *fine = add_client(4244, 0);
+
+	put("proc/4243/cgroup", "4:memory:/box\n0::/box\n");
+	put("proc/4244/cgroup", "4:memory:/box\n0::/box\n");
+	put("proc/4242/stat", "4242 (a b) c) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 "
+			      "20 0 1 0 5000 0 0\n");
+	/* the pid was reused: another start time than at connect */
+	gone->start_time = 4000;
+	silent->stats_ns = 1;
+	fine->stats_interval_ms = 1000;
+	watch_cycle(&d, 12ull * 1000000000ull);
+	ck_assert_int_eq(gone->dead, 1);
+	ck_assert_int_eq(silent->dead, 1);
+	ck_assert_int_eq(fine->dead, 0);
+	ck_assert_uint_eq(d.n.clients_expired, 2);
+	ck_assert_int_eq(d.nclients, 1);
+	transport_reap(&d);
+}
+END_TEST
+
 START_TEST(test_watch_dir_without_memory_files_is_not_watched)
 {
 	struct mrd_client *c = add_client(4243, 0);
@@ -212,6 +281,8 @@ test_suite(void)
 	tcase_add_test(
 	    tc, test_watch_vanished_cgroup_is_forgotten_and_client_moves);
 	tcase_add_test(tc, test_watch_dir_without_memory_files_is_not_watched);
+	tcase_add_test(tc, test_watch_idle_cgroup_kept_for_a_grace_period);
+	tcase_add_test(tc, test_watch_drops_gone_and_silent_clients);
 	suite_add_tcase(s, tc);
 	return s;
 }
