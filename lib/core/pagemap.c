@@ -30,7 +30,8 @@ mri_pagemap_ensure(uintptr_t addr, size_t len)
 				pthread_mutex_unlock(&pm_mu);
 				return -ENOMEM;
 			}
-			pm_bytes += leaf_len;
+			__atomic_add_fetch(&pm_bytes, leaf_len,
+					   __ATOMIC_RELAXED);
 			__atomic_store_n(&mri_pagemap_root[i], leaf,
 					 __ATOMIC_RELEASE);
 		}
