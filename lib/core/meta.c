@@ -31,7 +31,7 @@ meta_alloc_locked(size_t size)
 			errno = ENOMEM;
 			return NULL;
 		}
-		meta_mapped += len;
+		__atomic_add_fetch(&meta_mapped, len, __ATOMIC_RELAXED);
 		/* The rest of the old block is abandoned: at most one
 		 * object's worth, and only when a request did not fit. */
 		meta_cur = m;
