@@ -23,6 +23,7 @@
  * (reuse), the peak RSS and the median RSS at the end of the idle gaps.
  */
 #include <pthread.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,15 +128,19 @@ cmp_double(const void *a, const void *b)
 static void
 repeat_bursts(const struct bench_opts *o)
 {
-	double ms[REPEATS], idle[REPEATS], peak = 0, rss;
+	double ms[REPEATS], idle[REPEATS], flt[REPEATS], peak = 0, rss;
+	struct rusage ru0, ru1;
 	uint64_t t0;
 	unsigned b;
 
 	for (b = 0; b < REPEATS; b++) {
+		getrusage(RUSAGE_SELF, &ru0);
 		t0 = bench_now_ns();
 		pthread_barrier_wait(&go);
 		pthread_barrier_wait(&allocated);
 		ms[b] = (bench_now_ns() - t0) / 1e6;
+		getrusage(RUSAGE_SELF, &ru1);
+		flt[b] = (double)(ru1.ru_minflt - ru0.ru_minflt);
 		rss = (double)bench_rss_bytes();
 		if (rss > peak)
 			peak = rss;
@@ -149,6 +154,11 @@ repeat_bursts(const struct bench_opts *o)
 	/* Bursts after the first reuse (or refault) what the first mapped. */
 	qsort(ms + 1, REPEATS - 1, sizeof(double), cmp_double);
 	bench_metric("later_burst_ms", ms[REPEATS / 2], "ms", "lower");
+	/* Page faults of a burst: the refault cost of memory given back
+	 * between bursts (a lazily freed page the kernel left costs none). */
+	bench_metric("first_burst_faults", flt[0], "faults", "lower");
+	qsort(flt + 1, REPEATS - 1, sizeof(double), cmp_double);
+	bench_metric("later_burst_faults", flt[REPEATS / 2], "faults", "lower");
 	qsort(idle, REPEATS, sizeof(double), cmp_double);
 	bench_metric("rss_peak", bench_mib(peak), "MiB", "lower");
 	bench_metric("rss_between", bench_mib(idle[REPEATS / 2]), "MiB",
