@@ -62,13 +62,17 @@
  * scavenger.  But when the heap in use is under half of what it retains,
  * the rest sits in mostly empty hugepages pinned by a few spans: their
  * free runs go too (Go's scavenger likewise breaks sparse hugepages and
- * spares dense ones).  With the first stage on they are lazily freed at
- * once, like whole hugepages (a service that keeps one object in twenty
- * must not wait for a timer before the kernel may take the rest), and made
- * honest a delay after; without it, they go once nothing changed for a
- * whole delay.  Example: 300 MiB of 100 KiB blocks, one kept in fifteen:
- * no hugepage empties, 20 MiB stay in use of 300 MiB retained, so the
- * 280 MiB of free runs are lazily freed within milliseconds.
+ * spares dense ones).  Under a limit (the cgroup's, or one set) they are
+ * lazily freed at once, like whole hugepages: a service that keeps one
+ * object in twenty must not wait for a timer before the kernel may take
+ * the rest.  Example: 300 MiB of 100 KiB blocks, one kept in fifteen, in a
+ * 512 MiB cgroup: no hugepage empties, 20 MiB stay in use of 300 MiB
+ * retained, so the 280 MiB of free runs are lazily freed within
+ * milliseconds.  Without a limit they go once nothing changed for a whole
+ * delay: splitting hugepages at every free costs a service with periodic
+ * bursts dearly (bench's burst-repeat: later bursts took 2.4 times as
+ * long, with ten times the page faults, when its sparse free runs were
+ * lazily freed at once).
  *
  * CPU budget.  Time spent in budgeted steps is charged against a credit
  * that grows at cpu_percent of wall time, capped at MRI_REL_CREDIT_MAX_NS:
@@ -209,8 +213,13 @@ plan_cycle(const struct mri_rel_in *in, struct mri_rel_state *st,
 				 MRI_STEP_BUDGET | MRI_STEP_DRAIN |
 					 MRI_STEP_REST,
 				 0);
-			if (sparse)
+			if (sparse && in->limit_bytes)
 				add_step(p, b, MRI_ADV_FREE,
+					 MRI_STEP_BUDGET | MRI_STEP_SPLIT |
+						 MRI_STEP_REST,
+					 0);
+			else if (sparse && now - st->active_at_ns >= o->delay_ns)
+				add_step(p, b, adv2,
 					 MRI_STEP_BUDGET | MRI_STEP_SPLIT |
 						 MRI_STEP_REST,
 					 0);

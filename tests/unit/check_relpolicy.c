@@ -327,10 +327,10 @@ plan_splits(const struct mri_rel_plan *p, int *advice)
 	return 0;
 }
 
-/* Sparse heap (using under half of what it retains): with the lazy stage,
- * free runs inside used hugepages are lazily freed at once; without it,
- * they go once the heap was quiet for a delay.  A dense heap keeps its
- * hugepages whole either way. */
+/* Sparse heap (using under half of what it retains): under a limit, free
+ * runs inside used hugepages are lazily freed at once; without a limit or
+ * without the lazy stage, they go once the heap was quiet for a delay.  A
+ * dense heap keeps its hugepages whole either way. */
 START_TEST(test_relpolicy_sparse_heap_splits)
 {
 	struct mri_rel_in in = snap(10 * MIB, 50 * MIB, 0);
@@ -340,8 +340,19 @@ START_TEST(test_relpolicy_sparse_heap_splits)
 
 	in.woken = 1;
 	mri_relpol_plan(&in, &st, &p);
+	ck_assert_int_eq(plan_splits(&p, &adv), 0);
+	in.limit_bytes = 512 * MIB;
+	mri_relpol_plan(&in, &st, &p);
 	ck_assert_int_eq(plan_splits(&p, &adv), 1);
 	ck_assert_int_eq(adv, MRI_ADV_FREE);
+	in.limit_bytes = 0;
+	in.now_ns += 1 * SEC;
+	in.woken = 0;
+	mri_relpol_plan(&in, &st, &p);
+	ck_assert_int_eq(plan_splits(&p, &adv), 1);
+	ck_assert_int_eq(adv, MRI_ADV_DONTNEED);
+	in.now_ns -= 1 * SEC;
+	in.woken = 1;
 
 	in.opt.lazy_first = 0;
 	mri_relpol_plan(&in, &st, &p);
