@@ -110,6 +110,10 @@ struct mri_rel_plan {
 /* After a wake, the first stage waits this long for the rest of the free
  * burst, so its pages go in one batch. */
 #define MRI_REL_BATCH_NS 2000000ULL /* 2 ms */
+/* The first stage leaves whole hugepages free for less than this alone: a
+ * program that frees a buffer and allocates the next one at once reuses it
+ * backed, without an madvise round trip. */
+#define MRI_REL_LAZY_AGE_NS 20000000ULL /* 20 ms */
 /* Limit path: after a synchronous release found nothing, skip for this. */
 #define MRI_REL_LIMIT_BACKOFF_NS 1000000ULL /* 1 ms */
 

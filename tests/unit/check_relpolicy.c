@@ -62,8 +62,9 @@ START_TEST(test_relpolicy_goal_worked_examples)
 END_TEST
 
 /* 800 MiB in use, 150 MiB idle (under the excess band, 200 MiB), no
- * limit: the 70 MiB above the goal (880 MiB) are lazily freed at once,
- * whole hugepages, no age rule. */
+ * limit: the 70 MiB above the goal (880 MiB) are lazily freed, whole
+ * hugepages free for 20 ms; if they were younger, the next cycle comes when
+ * the oldest is 20 ms old. */
 START_TEST(test_relpolicy_first_stage_is_lazy_and_immediate)
 {
 	struct mri_rel_in in = snap(800 * MIB, 150 * MIB, 0);
@@ -75,9 +76,22 @@ START_TEST(test_relpolicy_first_stage_is_lazy_and_immediate)
 	ck_assert_uint_ge(p.nsteps, 1);
 	ck_assert_uint_eq(p.step[0].bytes, 70 * MIB);
 	ck_assert_int_eq(p.step[0].advice, MRI_ADV_FREE);
-	ck_assert_uint_eq(p.step[0].min_age_ns, 0);
+	ck_assert_uint_eq(p.step[0].min_age_ns, MRI_REL_LAZY_AGE_NS);
 	ck_assert(!(p.step[0].flags & MRI_STEP_SPLIT));
 	ck_assert(p.step[0].flags & MRI_STEP_BUDGET);
+	{
+		uint64_t got[MRI_REL_MAX_STEPS] = { 0 };
+
+		in.oldest_idle_ns = in.now_ns - 5 * MS;
+		ck_assert_uint_eq(mri_relpol_done(&in, &st, &p, got, 0,
+						  in.now_ns),
+				  in.now_ns + 15 * MS);
+		/* all older than 20 ms and still short: the usual schedule */
+		in.oldest_idle_ns = in.now_ns - 30 * MS;
+		ck_assert_uint_eq(mri_relpol_done(&in, &st, &p, got, 0,
+						  in.now_ns),
+				  in.now_ns + 250 * MS);
+	}
 	/* no second stage step: nothing lazily freed yet */
 	for (unsigned i = 0; i < p.nsteps; i++)
 		ck_assert(!(p.step[i].flags & MRI_STEP_LAZY));
