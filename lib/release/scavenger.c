@@ -168,15 +168,14 @@ scav_trace(uint64_t now, const struct mri_rel_in *in,
 
 /* One cycle: snapshot, decide, release, schedule the next. */
 static void
-scav_cycle(uint64_t now)
+scav_cycle(void)
 {
 	struct mri_rel_in in;
 	struct mri_rel_plan p;
 	struct mri_heap_counters after;
-	uint64_t got[MRI_REL_MAX_STEPS], released = 0, spent, next, due;
+	uint64_t got[MRI_REL_MAX_STEPS], released = 0, spent, next, due, now;
 	unsigned i;
 
-	(void)now;
 	pthread_mutex_lock(&scav.cycle_lock);
 	/* Frees from now on kick again. */
 	__atomic_store_n(&scav.kicked, 0, __ATOMIC_SEQ_CST);
@@ -271,7 +270,7 @@ scav_main(void *arg)
 				scav.due_ns = at;
 		}
 		if (now >= scav.due_ns)
-			scav_cycle(now);
+			scav_cycle();
 	}
 	if (cl && cl->stop)
 		cl->stop();
