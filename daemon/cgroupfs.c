@@ -274,6 +274,20 @@ cgfs_proc_rss(const struct cgfs *fs, pid_t pid, uint64_t *bytes)
 	return 0;
 }
 
+int
+cgfs_proc_comm(const struct cgfs *fs, pid_t pid, char *buf, size_t len)
+{
+	char path[PATH_MAX + 32];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%d/comm", fs->proc_root, (int)pid);
+	rc = cgfs_read_path(path, buf, len);
+	if (rc < 0)
+		return rc == -ENOENT ? -ESRCH : rc;
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
 /* Open each component of path below rootfd; fds[0] is the root itself.
  * Returns the count or -errno. */
 static int

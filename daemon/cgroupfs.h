@@ -68,6 +68,10 @@ int cgfs_oom_score_adj(const struct cgfs *fs, pid_t pid, int *adj);
  * the client's report).  Returns 0 or -errno (-ESRCH: gone). */
 int cgfs_proc_rss(const struct cgfs *fs, pid_t pid, uint64_t *bytes);
 
+/* /proc/PID/comm as the kernel wrote it (newline dropped), into buf of
+ * len bytes.  Returns 0 or -errno (-ESRCH: gone). */
+int cgfs_proc_comm(const struct cgfs *fs, pid_t pid, char *buf, size_t len);
+
 struct cgfs_group {
 	char path[CGFS_PATH_MAX];     /* memory cgroup, from memory_root */
 	char psi_path[CGFS_PATH_MAX]; /* pressure cgroup, "" none */

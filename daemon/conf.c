@@ -89,6 +89,7 @@ conf_defaults(struct conf *c)
 	c->log_level = LOG_INFO;
 	c->max_clients = 256;
 	c->max_clients_per_uid = 64;
+	c->metrics_top_clients = 20;
 	c->max_frame_rate = 50;
 	c->trim_deadline_ms = 2000;
 	snprintf(c->proc_root, sizeof(c->proc_root), "/proc");
@@ -240,6 +241,8 @@ conf_global_key(struct conf_parse *p, const char *k, const char *v)
 			}
 	} else if (!strcmp(k, "max_clients"))
 		bad = conf_u32(v, 1, 65536, &c->max_clients) < 0;
+	else if (!strcmp(k, "metrics_top_clients"))
+		bad = conf_u32(v, 0, 65536, &c->metrics_top_clients) < 0;
 	else if (!strcmp(k, "max_clients_per_uid"))
 		bad = conf_u32(v, 1, 65536, &c->max_clients_per_uid) < 0;
 	else if (!strcmp(k, "client_group"))

@@ -63,6 +63,7 @@ struct conf {
 	char socket_group[64]; /* "" keeps the daemon's group */
 	uint32_t tick_ms;
 	char metrics[64]; /* host:port, "" disables */
+	uint32_t metrics_top_clients; /* per-client series for this many */
 	int log_level;	  /* syslog LOG_* */
 	uint32_t max_clients;
 	uint32_t max_clients_per_uid; /* root is not counted */

@@ -12,6 +12,7 @@
 #include "control.h"
 #include "dispatch.h"
 #include "log.h"
+#include "metrics_names.h"
 #include "profile.h"
 #include "transport.h"
 #include "watch.h"
@@ -26,6 +27,8 @@ dispatch_hello(struct mrd *d, struct mrd_client *c,
 	c->stats_interval_ms = h->stats_interval_ms;
 	if (cgfs_oom_score_adj(&d->fs, c->pid, &c->oom_score_adj) < 0)
 		c->oom_score_adj = 0;
+	if (cgfs_proc_comm(&d->fs, c->pid, c->comm, sizeof(c->comm)) == 0)
+		mrd_comm_safe(c->comm, sizeof(c->comm), c->comm);
 	/* a client whose cgroup cannot be found stays registered (listed,
 	 * trimmable by hand) and is looked up again every round */
 	(void)watch_attach(d, c);
@@ -39,9 +42,10 @@ dispatch_hello(struct mrd *d, struct mrd_client *c,
 			       "the connecting process is gone");
 		return;
 	}
-	log_info("client pid %d uid %u registered (library %u.%u.%u, "
+	log_info("client pid %d (%s) uid %u registered (library %u.%u.%u, "
 		 "cgroup %s, oom_score_adj %d)",
-		 (int)c->pid, (unsigned)c->uid, h->lib_version >> 16,
+		 (int)c->pid, c->comm[0] ? c->comm : "?", (unsigned)c->uid,
+		 h->lib_version >> 16,
 		 (h->lib_version >> 8) & 0xff, h->lib_version & 0xff,
 		 c->mem_path[0] ? c->mem_path : "?", c->oom_score_adj);
 }
@@ -116,9 +120,8 @@ dispatch_frame(struct mrd *d, struct mrd_client *c,
 			return -1;
 		}
 		if (!c->reg_ok) {
-			d->n.frames_rejected++;
-			transport_drop(d, c, MR_BYE_PROTOCOL,
-				       "not a member of client_group");
+			transport_refuse_client(d, c, MRD_REFUSE_GROUP,
+						MR_BYE_DENIED);
 			return -1;
 		}
 		dispatch_hello(d, c, &m->u.hello);

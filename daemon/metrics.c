@@ -7,6 +7,14 @@
  * of the request head, answered (GET /metrics, else 404), and closed.  At
  * most METRICS_MAX_CONN connections at once, each with a 4 KiB request
  * limit; a slow or silent one is closed by the next accept past the limit.
+ *
+ * Cardinality: every series is per daemon, per watched cgroup (label
+ * cgroup) or per client cgroup, except the memreclaim_client_* families,
+ * which are given only for the metrics_top_clients clients holding the
+ * most idle bytes (labels pid, comm, cgroup, container, pod): a pid that
+ * comes and goes makes at most that many series at once.  Every client
+ * is counted in the per-cgroup memreclaim_cgroup_client_* sums, and
+ * memreclaim_cgroup_info joins a cgroup to its container, pod or unit.
  */
 #include "config.h"
 
@@ -16,9 +24,12 @@
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <dirent.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -26,6 +37,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "metrics_names.h"
 
 #define METRICS_MAX_CONN 8
 #define METRICS_REQ_MAX 4096
@@ -185,6 +197,259 @@ mb_label(char *out, size_t len, const char *s)
 	out[o] = '\0';
 }
 
+/* The daemon's own process, as Prometheus client libraries export it
+ * (process_* families): /proc/self/stat, /proc/self/fd, RLIMIT_NOFILE. */
+static void
+mb_process(struct metrics_buf *b)
+{
+	char buf[1024], *p;
+	unsigned long long utime = 0, stime = 0, start = 0, vsize = 0;
+	long long rss = 0;
+	double btime = 0, hz = (double)sysconf(_SC_CLK_TCK);
+	long page = sysconf(_SC_PAGESIZE);
+	struct rlimit rl;
+	struct dirent *de;
+	FILE *f;
+	DIR *dir;
+	int nfd = -1, ok = 0;
+
+	f = fopen("/proc/self/stat", "re");
+	if (f != NULL) {
+		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+
+		buf[n] = '\0';
+		fclose(f);
+		/* after the command, which may hold spaces and ')' */
+		p = strrchr(buf, ')');
+		ok = p != NULL &&
+		     sscanf(p + 2,
+			    "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+			    "%llu %llu %*d %*d %*d %*d %*d %*d %llu %llu %lld",
+			    &utime, &stime, &start, &vsize, &rss) == 5;
+	}
+	f = fopen("/proc/stat", "re");
+	if (f != NULL) {
+		while (fgets(buf, sizeof(buf), f) != NULL)
+			if (sscanf(buf, "btime %lf", &btime) == 1)
+				break;
+		fclose(f);
+	}
+	dir = opendir("/proc/self/fd");
+	if (dir != NULL) {
+		nfd = 0;
+		while ((de = readdir(dir)) != NULL)
+			nfd += de->d_name[0] != '.';
+		nfd--; /* the one opendir holds */
+		closedir(dir);
+	}
+	mb_head(b, "process_cpu_seconds_total", "counter",
+		"Total user and system CPU time spent in seconds.");
+	if (ok)
+		mb_printf(b, "process_cpu_seconds_total %.2f\n",
+			  (double)(utime + stime) / hz);
+	mb_head(b, "process_virtual_memory_bytes", "gauge",
+		"Virtual memory size in bytes.");
+	if (ok)
+		mb_printf(b, "process_virtual_memory_bytes %llu\n", vsize);
+	mb_head(b, "process_resident_memory_bytes", "gauge",
+		"Resident memory size in bytes.");
+	if (ok)
+		mb_printf(b, "process_resident_memory_bytes %lld\n",
+			  rss * (long long)page);
+	mb_head(b, "process_start_time_seconds", "gauge",
+		"Start time of the process since unix epoch in seconds.");
+	if (ok && btime > 0)
+		mb_printf(b, "process_start_time_seconds %.2f\n",
+			  btime + (double)start / hz);
+	mb_head(b, "process_open_fds", "gauge",
+		"Number of open file descriptors.");
+	if (nfd >= 0)
+		mb_printf(b, "process_open_fds %d\n", nfd);
+	mb_head(b, "process_max_fds", "gauge",
+		"Maximum number of open file descriptors.");
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		mb_printf(b, "process_max_fds %llu\n",
+			  rl.rlim_cur == RLIM_INFINITY
+			      ? (unsigned long long)-1
+			      : (unsigned long long)rl.rlim_cur);
+}
+
+/* Clients with STATS, for the per-client and per-cgroup families. */
+static int
+cl_by_idle(const void *a, const void *b)
+{
+	const struct mrd_client *x = *(const struct mrd_client *const *)a;
+	const struct mrd_client *y = *(const struct mrd_client *const *)b;
+
+	if (x->stats.idle_bytes != y->stats.idle_bytes)
+		return x->stats.idle_bytes > y->stats.idle_bytes ? -1 : 1;
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static int
+cl_by_cgroup(const void *a, const void *b)
+{
+	const struct mrd_client *x = *(const struct mrd_client *const *)a;
+	const struct mrd_client *y = *(const struct mrd_client *const *)b;
+
+	return strcmp(x->mem_path, y->mem_path);
+}
+
+static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* cgroup="...",container="...",pod="..." for path, into out. */
+static void
+mb_owner_labels(char *out, size_t len, const char *path)
+{
+	char lab[CGFS_PATH_MAX * 2];
+	struct mrd_owner o;
+
+	mrd_owner_parse(path, &o);
+	mb_label(lab, sizeof(lab), path);
+	snprintf(out, len, "cgroup=\"%s\",container=\"%s\",pod=\"%s\"", lab,
+		 o.container, o.pod);
+}
+
+static void
+mb_info(struct metrics_buf *b, const char *path)
+{
+	char lab[CGFS_PATH_MAX * 2], unit[256];
+	struct mrd_owner o;
+
+	mrd_owner_parse(path, &o);
+	mb_label(lab, sizeof(lab), path);
+	mb_label(unit, sizeof(unit), o.unit);
+	mb_printf(b,
+		  "memreclaim_cgroup_info{cgroup=\"%s\",runtime=\"%s\","
+		  "container=\"%s\",pod=\"%s\",unit=\"%s\"} 1\n",
+		  lab, o.runtime, o.container, o.pod, unit);
+}
+
+/* Per-client families for the top clients by idle bytes, per-cgroup sums
+ * of every client, and the cgroup info series. */
+static void
+mb_clients(struct metrics_buf *b, const struct mrd *d)
+{
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} fam[] = {
+#define F(n, h, f) {n, h, offsetof(struct mr_proto_stats, f)}
+	    F("rss_bytes", "RSS.", rss_bytes),
+	    F("retained_bytes", "Bytes the allocator holds.",
+	      retained_bytes),
+	    F("idle_bytes", "Free bytes still backed: what a trim can take.",
+	      idle_bytes),
+	    F("allocated_bytes", "Bytes the program holds.", allocated_bytes),
+	    F("lazy_freed_bytes",
+	      "Bytes lazily freed (MADV_FREE): the kernel takes them on "
+	      "demand.",
+	      lazy_freed_bytes),
+	    F("released_bytes", "Bytes the allocator gave back to the kernel.",
+	      released_bytes),
+#undef F
+	};
+	const struct mrd_client *c, **v = NULL;
+	const struct mrd_cgroup *cg;
+	const char **paths = NULL;
+	char lab[CGFS_PATH_MAX * 3], comm[64], name[96], help[160];
+	size_t n = 0, np = 0, i, j, k, top;
+
+	mrc_list_for_each(c, &d->clients, link) n++;
+	mrc_list_for_each(cg, &d->cgroups, link) np++;
+	v = calloc(n + 1, sizeof(*v));
+	paths = calloc(n + np + 1, sizeof(*paths));
+	if (v == NULL || paths == NULL) {
+		b->err = 1;
+		goto out;
+	}
+	n = np = 0;
+	mrc_list_for_each(c, &d->clients, link)
+	{
+		if (c->kind != MRD_CLIENT_LIB)
+			continue;
+		if (c->mem_path[0])
+			paths[np++] = c->mem_path;
+		if (c->has_stats)
+			v[n++] = c;
+	}
+	mrc_list_for_each(cg, &d->cgroups, link) paths[np++] = cg->g.path;
+
+	mb_head(b, "memreclaim_cgroup_info", "gauge",
+		"1 for each cgroup with clients or watched: its container, "
+		"pod or systemd unit as the path says.");
+	qsort(paths, np, sizeof(*paths), str_cmp);
+	for (i = 0; i < np; i++)
+		if (i == 0 || strcmp(paths[i], paths[i - 1]) != 0)
+			mb_info(b, paths[i]);
+
+	/* the top clients by idle bytes */
+	qsort(v, n, sizeof(*v), cl_by_idle);
+	top = n < d->conf.metrics_top_clients ? n
+					       : d->conf.metrics_top_clients;
+	for (k = 0; k < sizeof(fam) / sizeof(fam[0]); k++) {
+		snprintf(name, sizeof(name), "memreclaim_client_%s",
+			 fam[k].name);
+		snprintf(help, sizeof(help), "%s (top metrics_top_clients "
+			 "clients by idle bytes)", fam[k].help);
+		mb_head(b, name, "gauge", help);
+		for (i = 0; i < top; i++) {
+			uint64_t val;
+
+			memcpy(&val, (const char *)&v[i]->stats + fam[k].off,
+			       sizeof(val));
+			mb_owner_labels(lab, sizeof(lab), v[i]->mem_path);
+			mb_label(comm, sizeof(comm),
+				 v[i]->comm[0] ? v[i]->comm : "?");
+			mb_printf(b, "%s{pid=\"%d\",comm=\"%s\",%s} %llu\n",
+				  name, (int)v[i]->pid, comm, lab,
+				  (unsigned long long)val);
+		}
+	}
+
+	/* sums per client cgroup, every client */
+	qsort(v, n, sizeof(*v), cl_by_cgroup);
+	mb_head(b, "memreclaim_cgroup_clients", "gauge",
+		"Registered clients (with statistics) in the cgroup.");
+	for (i = 0; i < n; i = j) {
+		for (j = i; j < n && !strcmp(v[j]->mem_path, v[i]->mem_path);
+		     j++)
+			;
+		mb_owner_labels(lab, sizeof(lab), v[i]->mem_path);
+		mb_printf(b, "memreclaim_cgroup_clients{%s} %zu\n", lab, j - i);
+	}
+	for (k = 0; k < sizeof(fam) / sizeof(fam[0]); k++) {
+		snprintf(name, sizeof(name), "memreclaim_cgroup_client_%s",
+			 fam[k].name);
+		snprintf(help, sizeof(help), "%s Sum over the cgroup's clients.",
+			 fam[k].help);
+		mb_head(b, name, "gauge", help);
+		for (i = 0; i < n; i = j) {
+			unsigned long long sum = 0;
+
+			for (j = i; j < n && !strcmp(v[j]->mem_path,
+						     v[i]->mem_path);
+			     j++) {
+				uint64_t val;
+
+				memcpy(&val,
+				       (const char *)&v[j]->stats + fam[k].off,
+				       sizeof(val));
+				sum += val;
+			}
+			mb_owner_labels(lab, sizeof(lab), v[i]->mem_path);
+			mb_printf(b, "%s{%s} %llu\n", name, lab, sum);
+		}
+	}
+out:
+	free(v);
+	free(paths);
+}
+
 int
 metrics_render(const struct mrd *d, char **out, size_t *outlen,
 	       size_t reserve)
@@ -192,8 +457,14 @@ metrics_render(const struct mrd *d, char **out, size_t *outlen,
 	struct metrics_buf b = {NULL, 65536, reserve, 0};
 	const struct mrd_client *c;
 	const struct mrd_cgroup *cg;
+	static const char *const refusal[MRD_REFUSE_N] = {
+	    [MRD_REFUSE_MAX_CLIENTS] = "max_clients",
+	    [MRD_REFUSE_PER_UID] = "max_clients_per_uid",
+	    [MRD_REFUSE_GROUP] = "client_group",
+	    [MRD_REFUSE_VERSION] = "version",
+	};
 	char lab[CGFS_PATH_MAX * 2];
-	int nlib = 0;
+	int nlib = 0, i;
 
 	b.p = malloc(b.len);
 	if (b.p == NULL)
@@ -205,6 +476,12 @@ metrics_render(const struct mrd *d, char **out, size_t *outlen,
 	} while (0)
 	mrc_list_for_each(c, &d->clients, link) nlib +=
 	    c->kind == MRD_CLIENT_LIB;
+	mb_head(&b, "memreclaim_build_info", "gauge",
+		"1, labelled with the daemon's version and protocol.");
+	mb_printf(&b,
+		  "memreclaim_build_info{version=\"%s\",protocol=\"%d\"} 1\n",
+		  PACKAGE_VERSION, MR_PROTO_VERSION);
+	mb_process(&b);
 	mb_head(&b, "memreclaim_server_clients", "gauge",
 		"Registered library clients.");
 	mb_printf(&b, "memreclaim_server_clients %d\n", nlib);
@@ -216,9 +493,13 @@ metrics_render(const struct mrd *d, char **out, size_t *outlen,
 	COUNTER("memreclaim_server_clients_dropped_total",
 		"Clients disconnected for malformed or abusive traffic.",
 		d->n.clients_dropped);
-	COUNTER("memreclaim_server_clients_refused_total",
-		"Connections refused over max_clients or max_clients_per_uid.",
-		d->n.clients_refused);
+	mb_head(&b, "memreclaim_server_clients_refused_total", "counter",
+		"Connections that could not register, by reason.");
+	for (i = 0; i < MRD_REFUSE_N; i++)
+		mb_printf(&b,
+			  "memreclaim_server_clients_refused_total{reason=\"%s\"}"
+			  " %llu\n",
+			  refusal[i], (unsigned long long)d->n.clients_refused[i]);
 	COUNTER("memreclaim_server_clients_expired_total",
 		"Clients dropped because their process was gone or they "
 		"stopped sending STATS.",
@@ -299,6 +580,17 @@ metrics_render(const struct mrd *d, char **out, size_t *outlen,
 	CG_GAUGE("memreclaim_cgroup_pressure_some_stall_seconds_total",
 		 "counter", "Cumulative memory stall (some) of the cgroup.",
 		 "%.6f", (double)cg->s.psi.some.total_us / 1e6);
+	CG_GAUGE("memreclaim_cgroup_pressure_full_stall_seconds_total",
+		 "counter", "Cumulative memory stall (full) of the cgroup.",
+		 "%.6f", (double)cg->s.psi.full.total_us / 1e6);
+	CG_GAUGE("memreclaim_cgroup_oom_events_total", "counter",
+		 "OOM events in the cgroup (v2 memory.events oom, v1 "
+		 "oom_kill), as the kernel counts them.",
+		 "%llu", (unsigned long long)cg->s.oom_events);
+	CG_GAUGE("memreclaim_cgroup_limit_hits_total", "counter",
+		 "Times usage hit the limit (v2 memory.events max, v1 "
+		 "failcnt).",
+		 "%llu", (unsigned long long)cg->s.max_events);
 	CG_GAUGE("memreclaim_cgroup_trim_requested_bytes_total", "counter",
 		 "Bytes asked of the cgroup's clients.", "%llu",
 		 (unsigned long long)cg->trim_bytes);
@@ -314,30 +606,7 @@ metrics_render(const struct mrd *d, char **out, size_t *outlen,
 		 "a TRIM.",
 		 "%.6f", (double)cg->event_trim_ns / 1e9);
 
-#define CL_GAUGE(name, help, field)                                            \
-	do {                                                                   \
-		mb_head(&b, name, "gauge", help);                              \
-		mrc_list_for_each(c, &d->clients, link)                        \
-		{                                                              \
-			if (c->kind != MRD_CLIENT_LIB || !c->has_stats)        \
-				continue;                                      \
-			mb_label(lab, sizeof(lab), c->mem_path);               \
-			mb_printf(&b, "%s{pid=\"%d\",cgroup=\"%s\"} %llu\n",   \
-				  name, (int)c->pid, lab,                      \
-				  (unsigned long long)c->stats.field);         \
-		}                                                              \
-	} while (0)
-	CL_GAUGE("memreclaim_client_rss_bytes", "Client RSS.", rss_bytes);
-	CL_GAUGE("memreclaim_client_retained_bytes",
-		 "Bytes the client's allocator holds.", retained_bytes);
-	CL_GAUGE("memreclaim_client_idle_bytes",
-		 "Free bytes still backed: what a trim can take.", idle_bytes);
-	CL_GAUGE("memreclaim_client_allocated_bytes",
-		 "Bytes the program holds.", allocated_bytes);
-	CL_GAUGE("memreclaim_client_lazy_freed_bytes",
-		 "Bytes lazily freed (MADV_FREE): the kernel takes them on "
-		 "demand.",
-		 lazy_freed_bytes);
+	mb_clients(&b, d);
 	if (b.err) {
 		free(b.p);
 		return -ENOMEM;

@@ -96,6 +96,7 @@ struct mrd_client {
 	double tokens;		     /* frame rate bucket */
 	uint64_t tokens_ns;
 	int oom_score_adj;
+	char comm[16]; /* /proc/PID/comm at HELLO, made safe; "" unknown */
 	uint64_t proc_rss_bytes;      /* read from /proc, 0: unknown */
 	char mem_path[CGFS_PATH_MAX]; /* memory cgroup, "" unknown */
 	char v2_path[CGFS_PATH_MAX];  /* cgroup2 path for PSI */
@@ -161,6 +162,16 @@ struct mrd_cgroup {
 	uint64_t released_bytes;
 };
 
+/* Why a connection could not register (memreclaim_server_clients_refused_
+ * total{reason}); each is counted and logged (rate-limited). */
+enum mrd_refusal {
+	MRD_REFUSE_MAX_CLIENTS = 0, /* max_clients reached */
+	MRD_REFUSE_PER_UID = 1,	    /* max_clients_per_uid reached */
+	MRD_REFUSE_GROUP = 2,	    /* not a member of client_group */
+	MRD_REFUSE_VERSION = 3,	    /* HELLO of another protocol version */
+	MRD_REFUSE_N = 4,
+};
+
 struct mrd_counters {
 	uint64_t trims_sent;
 	uint64_t trim_bytes_requested;
@@ -169,7 +180,7 @@ struct mrd_counters {
 	uint64_t limits_sent;
 	uint64_t clients_accepted;
 	uint64_t clients_dropped; /* for bad behaviour */
-	uint64_t clients_refused; /* over max_clients or per-uid cap */
+	uint64_t clients_refused[MRD_REFUSE_N]; /* by enum mrd_refusal */
 	uint64_t clients_expired; /* silent, or their process gone */
 	uint64_t accept_pauses;	  /* accept4 out of descriptors/memory */
 	uint64_t frames_received;
@@ -192,7 +203,9 @@ struct mrd {
 	int have_client_gid; /* client_group set: only it may register */
 	gid_t client_gid;
 	uint64_t accept_paused_until; /* listening fd out of epoll till */
-	struct mrd_ratelimit rl_refused, rl_dropped, rl_accept;
+	/* one line per interval for each reason of refusal: one reason's
+	 * flood does not hide another's first line */
+	struct mrd_ratelimit rl_refused[MRD_REFUSE_N], rl_dropped, rl_accept;
 	struct mrc_list dead; /* closed clients, freed by transport_reap */
 	/* told of frames and closes by transport.c (set by dispatch_init) */
 	const struct transport_hooks *hooks;

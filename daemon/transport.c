@@ -511,9 +511,25 @@ transport_uid_count(struct mrd *d, uid_t uid)
 	return n;
 }
 
+static const char *const transport_refusal[MRD_REFUSE_N] = {
+    [MRD_REFUSE_MAX_CLIENTS] = "max_clients reached",
+    [MRD_REFUSE_PER_UID] = "max_clients_per_uid reached",
+    [MRD_REFUSE_GROUP] = "not a member of client_group",
+    [MRD_REFUSE_VERSION] = "protocol version refused",
+};
+
+/* Count and log (at most one line per MRD_WARN_INTERVAL_MS) a refusal. */
 static void
-transport_refuse(struct mrd *d, int fd, const struct ucred *cr,
-		 const char *why)
+transport_count_refusal(struct mrd *d, pid_t pid, uid_t uid, int why)
+{
+	d->n.clients_refused[why]++;
+	transport_warn_rl(&d->rl_refused[why], mrc_now_ns(),
+			  "client pid %d uid %u refused: %s", (int)pid,
+			  (unsigned)uid, transport_refusal[why]);
+}
+
+static void
+transport_refuse(struct mrd *d, int fd, const struct ucred *cr, int why)
 {
 	struct mr_proto_bye bye = {MR_BYE_LIMIT, 0};
 	unsigned char buf[64];
@@ -521,10 +537,21 @@ transport_refuse(struct mrd *d, int fd, const struct ucred *cr,
 
 	(void)send(fd, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
 	close(fd);
-	d->n.clients_refused++;
-	transport_warn_rl(&d->rl_refused, mrc_now_ns(),
-			  "client pid %d uid %u refused: %s", (int)cr->pid,
-			  (unsigned)cr->uid, why);
+	transport_count_refusal(d, cr->pid, cr->uid, why);
+}
+
+void
+transport_refuse_client(struct mrd *d, struct mrd_client *c, int why,
+			uint32_t bye_reason)
+{
+	struct mr_proto_bye bye = {bye_reason, 0};
+
+	if (c->dead)
+		return;
+	if (c->outq_len == 0)
+		(void)transport_send_raw(NULL, c, MR_MSG_BYE, &bye);
+	transport_count_refusal(d, c->pid, c->uid, why);
+	transport_free(d, c);
 }
 
 /* Out of descriptors (or memory): the pending connection stays in the
@@ -601,7 +628,7 @@ transport_accept(struct mrd *d)
 		 * other than root at most max_clients_per_uid each */
 		if ((uint32_t)d->nclients >=
 		    max + (c->ctl_ok ? MRD_OPERATOR_SLOTS : 0)) {
-			transport_refuse(d, fd, &cr, "max_clients reached");
+			transport_refuse(d, fd, &cr, MRD_REFUSE_MAX_CLIENTS);
 			if (c->have_pidfd)
 				close(c->pidfd);
 			free(c);
@@ -609,8 +636,7 @@ transport_accept(struct mrd *d)
 		}
 		if (cr.uid != 0 && (uint32_t)transport_uid_count(d, cr.uid) >=
 				       d->conf.max_clients_per_uid) {
-			transport_refuse(d, fd, &cr,
-					 "max_clients_per_uid reached");
+			transport_refuse(d, fd, &cr, MRD_REFUSE_PER_UID);
 			if (c->have_pidfd)
 				close(c->pidfd);
 			free(c);
@@ -690,6 +716,17 @@ transport_input(struct mrd *d, struct mrd_client *c)
 			char why[96];
 
 			d->n.frames_rejected++;
+			if (rc == -EPROTO && c->kind == MRD_CLIENT_NEW &&
+			    n >= (ssize_t)sizeof(struct mr_proto_hdr) &&
+			    m.hdr.magic == MR_PROTO_MAGIC &&
+			    m.hdr.version != MR_PROTO_VERSION) {
+				/* a library of another release: refused, not
+				 * misbehaving */
+				transport_refuse_client(d, c,
+							MRD_REFUSE_VERSION,
+							MR_BYE_VERSION);
+				return;
+			}
 			snprintf(why, sizeof(why),
 				 "malformed frame (%zd bytes): "
 				 "%s",

@@ -49,6 +49,10 @@ int transport_send_trim(struct mrd *d, struct mrd_client *c, uint64_t bytes,
  * SHUTDOWN) and free it. */
 void transport_drop(struct mrd *d, struct mrd_client *c, uint32_t reason,
 		    const char *why);
+/* Refuse c's registration (why: enum mrd_refusal): BYE bye_reason,
+ * counted in clients_refused[why], logged (rate-limited), freed. */
+void transport_refuse_client(struct mrd *d, struct mrd_client *c, int why,
+			     uint32_t bye_reason);
 /* Free c without a BYE (the peer said BYE or hung up). */
 void transport_free(struct mrd *d, struct mrd_client *c);
 struct mrd_client *transport_find_fd(struct mrd *d, int fd);

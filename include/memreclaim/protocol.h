@@ -142,7 +142,8 @@ struct mr_proto_limit {
 #define MR_BYE_PROTOCOL 2 /* peer sent a malformed frame */
 #define MR_BYE_LIMIT 3	  /* too many clients / too many frames */
 #define MR_BYE_SHUTDOWN 4 /* daemon exiting */
-#define MR_BYE_MAX 4
+#define MR_BYE_DENIED 5	  /* may not register: not in client_group */
+#define MR_BYE_MAX 5
 
 struct mr_proto_bye {
 	uint32_t reason;   /* MR_BYE_* */

@@ -104,7 +104,10 @@ $NOBODY "$CTL" -s "$SOCK" status >/dev/null 2>&1 &&
 #    registration: outside client_group refused at HELLO
 touch "$T/out.ev" && chmod 666 "$T/out.ev"
 timeout 10 $NOBODY "$FAKE" -s "$SOCK" -e "$T/out.ev" -d 2
-grep -q "^BYE 2" "$T/out.ev" || fail "registration outside client_group: $(cat "$T/out.ev")"
+grep -q "^BYE 5" "$T/out.ev" || fail "registration outside client_group: $(cat "$T/out.ev")"
+#    counted and said once, as a refusal (not as a misbehaving client)
+grep -q "refused: not a member of client_group" "$T/daemon.log" ||
+	fail "no log line for the client_group refusal"
 
 # 4. control requests sent and closed at once
 "$POKE" -s "$SOCK" ctlclose 400 >/dev/null

@@ -21,6 +21,7 @@ make_cgroup "$long" $((1 << 30))
 LONG_MEM=$CG_MEM LONG_PSI=$CG_PSI LONG_PATH=$CG_PATH
 start_daemon "metrics = 127.0.0.1:$PORT
 max_clients = 1000
+metrics_top_clients = 1000
 tick_ms = 500
 watch = no"
 i=0
@@ -49,9 +50,11 @@ size=$(wc -c <"$T/page")
 echo "metrics page: $size bytes, Content-Length $len, $N clients"
 [ "$size" -gt $((256 * 1024)) ] || fail "page only $size bytes: test too small"
 [ "$len" = "$size" ] || fail "page cut: $size bytes of $len"
-n=$(grep -c "^memreclaim_client_rss_bytes{pid=\"[0-9]*\",cgroup=\"$LONG_PATH\"}" \
+n=$(grep -c "^memreclaim_client_rss_bytes{pid=\"[0-9]*\",comm=\"fakeclient\",cgroup=\"$LONG_PATH\",container=\"\",pod=\"\"}" \
 	"$T/page")
 [ "$n" = $N ] || fail "$n of $N clients on the page"
+grep -q "^memreclaim_cgroup_clients{cgroup=\"$LONG_PATH\",container=\"\",pod=\"\"} $N\$" \
+	"$T/page" || fail "memreclaim_cgroup_clients is not $N"
 promtool check metrics <"$T/page" >"$T/promtool.out" 2>&1 ||
 	fail "promtool: $(head -n 5 "$T/promtool.out")"
 
