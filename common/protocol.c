@@ -45,6 +45,8 @@ mrc_proto_payload_size(uint16_t type)
 		return sizeof(struct mr_proto_ctl_cgroup);
 	case MR_MSG_CTL_DONE:
 		return sizeof(struct mr_proto_ctl_done);
+	case MR_MSG_CTL_TEXT:
+		return sizeof(struct mr_proto_ctl_text);
 	default:
 		return 0;
 	}
@@ -157,10 +159,18 @@ mrc_proto_check_payload(const struct mr_proto_msg *m)
 		const struct mr_proto_ctl_request *r = &m->u.ctl_request;
 
 		if (r->cmd == 0 || r->cmd > MR_CTL_CMD_MAX ||
-		    r->reserved != 0 ||
+		    (r->flags & ~MR_CTL_F_WAIT) != 0 ||
 		    !proto_str_ok(r->cgroup, sizeof(r->cgroup)))
 			return -EINVAL;
-		if (r->cmd == MR_CTL_TRIM_PID || r->cmd == MR_CTL_TRIM_CGROUP) {
+		if (r->flags != 0 && r->cmd != MR_CTL_TRIM_PID &&
+		    r->cmd != MR_CTL_TRIM_CGROUP)
+			return -EINVAL;
+		if (r->cmd == MR_CTL_CONFIG) {
+			if (r->pid != 0 || r->bytes != 0 || r->urgency != 0 ||
+			    r->cgroup[0] != '/')
+				return -EINVAL;
+		} else if (r->cmd == MR_CTL_TRIM_PID ||
+			   r->cmd == MR_CTL_TRIM_CGROUP) {
 			if (r->bytes == 0 ||
 			    (r->urgency != MR_PROTO_URGENCY_LAZY &&
 			     r->urgency != MR_PROTO_URGENCY_NOW))
@@ -199,6 +209,17 @@ mrc_proto_check_payload(const struct mr_proto_msg *m)
 		if (m->u.ctl_done.status > 0 ||
 		    !proto_str_ok(m->u.ctl_done.message,
 				  sizeof(m->u.ctl_done.message)))
+			return -EINVAL;
+		return 0;
+	case MR_MSG_CTL_TEXT:
+		if (m->u.ctl_text.kind == 0 ||
+		    m->u.ctl_text.kind > MR_CTL_TEXT_MAX ||
+		    (m->u.ctl_text.kind == MR_CTL_TEXT_COMM) !=
+			(m->u.ctl_text.pid > 0) ||
+		    (m->u.ctl_text.kind != MR_CTL_TEXT_COMM &&
+		     m->u.ctl_text.pid != 0) ||
+		    !proto_str_ok(m->u.ctl_text.text,
+				  sizeof(m->u.ctl_text.text)))
 			return -EINVAL;
 		return 0;
 	default:

@@ -21,16 +21,54 @@
 #include "transport.h"
 #include "watch.h"
 
+/* Errors of a reload: logged, and sent to the memreclaimctl that asked
+ * (at most CONTROL_MAX_ERRORS lines: a garbage file says enough by then). */
+#define CONTROL_MAX_ERRORS 50
+
+struct control_errs {
+	struct mrd *d;
+	struct mrd_client *c; /* NULL: SIGHUP */
+	int n;
+};
+
+/* One CTL_TEXT line to c (its pid 0 but for MR_CTL_TEXT_COMM). */
+static int
+control_text(struct mrd *d, struct mrd_client *c, uint32_t kind, pid_t pid,
+	     const char *text)
+{
+	struct mr_proto_ctl_text t;
+
+	memset(&t, 0, sizeof(t));
+	t.kind = kind;
+	t.pid = pid;
+	snprintf(t.text, sizeof(t.text), "%s", text);
+	return transport_send(d, c, MR_MSG_CTL_TEXT, &t);
+}
+
 static void
 control_log_error(void *arg, const char *msg)
 {
-	(void)arg;
+	struct control_errs *e = arg;
+
 	log_warnx("%s", msg);
+	if (e->c != NULL && !e->c->dead && e->n++ < CONTROL_MAX_ERRORS)
+		(void)control_text(e->d, e->c, MR_CTL_TEXT_ERROR, 0, msg);
 }
+
+static int control_reload_for(struct mrd *d, struct mrd_client *c,
+			      char *msg, size_t msglen);
 
 int
 control_reload(struct mrd *d, char *msg, size_t msglen)
 {
+	return control_reload_for(d, NULL, msg, msglen);
+}
+
+static int
+control_reload_for(struct mrd *d, struct mrd_client *c, char *msg,
+		   size_t msglen)
+{
+	struct control_errs errs = {d, c, 0};
 	struct conf *nc;
 	int rc;
 
@@ -46,7 +84,7 @@ control_reload(struct mrd *d, char *msg, size_t msglen)
 		return 1;
 	}
 	sd_notify(0, "RELOADING=1");
-	rc = conf_load(d->conf_path, nc, control_log_error, NULL);
+	rc = conf_load(d->conf_path, nc, control_log_error, &errs);
 	if (rc == -ENOENT && !d->conf_explicit) {
 		conf_defaults(nc);
 		rc = 0;
@@ -127,6 +165,36 @@ control_status(struct mrd *d, struct mrd_client *c)
 		control_done(d, c, 0, 1, "");
 }
 
+/* A CTL_CLIENT record of k, then its command as a CTL_TEXT COMM.  0 or
+ * -errno (c dropped). */
+static int
+control_send_client(struct mrd *d, struct mrd_client *c,
+		    const struct mrd_client *k, uint64_t now)
+{
+	struct mr_proto_ctl_client r;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	r.pid = k->pid;
+	r.uid = k->uid;
+	r.oom_score_adj = k->oom_score_adj;
+	r.lib_version = k->lib_version;
+	if (k->has_stats)
+		r.stats = k->stats;
+	r.stats.reserved = 0;
+	r.trims = k->trims;
+	r.last_trim_bytes = k->last_trim_bytes;
+	r.last_trim_released = k->last_trim_released;
+	r.last_trim_age_ms =
+	    k->last_trim_ns ? (now - k->last_trim_ns) / 1000000 : UINT64_MAX;
+	r.soft_limit_bytes = k->limit_sent;
+	snprintf(r.cgroup, sizeof(r.cgroup), "%s", k->mem_path);
+	rc = transport_send(d, c, MR_MSG_CTL_CLIENT, &r);
+	if (rc == 0 && k->comm[0] != '\0')
+		rc = control_text(d, c, MR_CTL_TEXT_COMM, k->pid, k->comm);
+	return rc;
+}
+
 static void
 control_clients(struct mrd *d, struct mrd_client *c)
 {
@@ -136,27 +204,9 @@ control_clients(struct mrd *d, struct mrd_client *c)
 
 	mrc_list_for_each(k, &d->clients, link)
 	{
-		struct mr_proto_ctl_client r;
-
 		if (k->kind != MRD_CLIENT_LIB)
 			continue;
-		memset(&r, 0, sizeof(r));
-		r.pid = k->pid;
-		r.uid = k->uid;
-		r.oom_score_adj = k->oom_score_adj;
-		r.lib_version = k->lib_version;
-		if (k->has_stats)
-			r.stats = k->stats;
-		r.stats.reserved = 0;
-		r.trims = k->trims;
-		r.last_trim_bytes = k->last_trim_bytes;
-		r.last_trim_released = k->last_trim_released;
-		r.last_trim_age_ms = k->last_trim_ns
-					 ? (now - k->last_trim_ns) / 1000000
-					 : UINT64_MAX;
-		r.soft_limit_bytes = k->limit_sent;
-		snprintf(r.cgroup, sizeof(r.cgroup), "%s", k->mem_path);
-		if (transport_send(d, c, MR_MSG_CTL_CLIENT, &r) < 0)
+		if (control_send_client(d, c, k, now) < 0)
 			return;
 		count++;
 	}
@@ -257,11 +307,124 @@ control_trim(struct mrd *d, struct mrd_client *c,
 		if (transport_send_trim(d, pick[i], give, r->urgency) == 0) {
 			asked++;
 			left -= give;
+			if (r->flags & MR_CTL_F_WAIT) {
+				pick[i]->wait_fd = c->fd;
+				pick[i]->wait_ctl_ns = c->connected_ns;
+			}
 		}
+	}
+	if ((r->flags & MR_CTL_F_WAIT) && asked > 0) {
+		/* CTL_DONE when the last answers (control_trim_answered) or
+		 * at the deadline (control_wait_due) */
+		c->wait_left = c->wait_asked = asked;
+		c->wait_released = 0;
+		c->wait_deadline_ns =
+		    mrc_now_ns() +
+		    (uint64_t)(d->conf.trim_deadline_ms + 1000) * 1000000ull;
+		return;
 	}
 	snprintf(msg, sizeof(msg), "asked %u client%s", asked,
 		 asked == 1 ? "" : "s");
 	control_done(d, c, 0, asked, msg);
+}
+
+/* The end of a trim --wait: how many answered and what they released. */
+static void
+control_wait_finish(struct mrd *d, struct mrd_client *c)
+{
+	char msg[MR_PROTO_TEXT_MAX];
+	uint32_t answered = c->wait_asked - c->wait_left;
+
+	snprintf(msg, sizeof(msg),
+		 "asked %u client%s, %u answered, released %llu bytes",
+		 c->wait_asked, c->wait_asked == 1 ? "" : "s", answered,
+		 (unsigned long long)c->wait_released);
+	c->wait_deadline_ns = 0;
+	c->wait_left = 0;
+	control_done(d, c, 0, c->wait_asked, msg);
+}
+
+void
+control_trim_answered(struct mrd *d, struct mrd_client *k, int answered)
+{
+	struct mrd_client *c;
+
+	if (k->wait_ctl_ns == 0)
+		return;
+	mrc_list_for_each(c, &d->clients, link)
+	{
+		if (c->fd != k->wait_fd || c->connected_ns != k->wait_ctl_ns ||
+		    c->wait_deadline_ns == 0)
+			continue;
+		if (answered) {
+			c->wait_released += k->last_trim_released;
+			if (control_send_client(d, c, k, mrc_now_ns()) < 0)
+				break;
+		}
+		if (--c->wait_left == 0)
+			control_wait_finish(d, c);
+		break;
+	}
+	k->wait_ctl_ns = 0;
+}
+
+void
+control_wait_due(struct mrd *d, uint64_t now)
+{
+	struct mrd_client *c;
+
+	mrc_list_for_each(c, &d->clients, link)
+	{
+		if (c->kind == MRD_CLIENT_CTL && c->wait_deadline_ns != 0 &&
+		    now >= c->wait_deadline_ns)
+			control_wait_finish(d, c);
+	}
+}
+
+/* `memreclaimctl config CGROUP`: which section applies, and its keys. */
+static void
+control_config(struct mrd *d, struct mrd_client *c,
+	       const struct mr_proto_ctl_request *r)
+{
+	static const char *const order[] = {"oom", "idle"};
+	const struct conf_cg *g = conf_match(&d->conf, r->cgroup);
+	char line[MR_PROTO_LINE_MAX];
+	int n = 0;
+
+#define LINE(...)                                                              \
+	do {                                                                   \
+		snprintf(line, sizeof(line), __VA_ARGS__);                     \
+		if (control_text(d, c, MR_CTL_TEXT_LINE, 0, line) < 0)        \
+			return;                                                \
+		n++;                                                           \
+	} while (0)
+	LINE("# cgroup %s", r->cgroup);
+	if (g->pattern[0] != '\0')
+		LINE("# section [cgroup %s] at %.200s:%d, the first that "
+		     "matches",
+		     g->pattern, d->conf_path ? d->conf_path : "?", g->line);
+	else
+		LINE("# no [cgroup] section matches: the defaults "
+		     "([memreclaimd] of %.200s, else built in)",
+		     d->conf_path ? d->conf_path : "no file");
+	LINE("watch = %s", g->watch ? "yes" : "no");
+	LINE("headroom_percent = %g", g->headroom_percent);
+	LINE("headroom_min = %llu", (unsigned long long)g->headroom_min_bytes);
+	LINE("pressure_target = %g", g->pressure_target);
+	LINE("pressure_urgent = %g", g->pressure_urgent);
+	LINE("full_urgent = %g", g->full_urgent);
+	LINE("cooldown_ms = %u", g->cooldown_ms);
+	LINE("max_cooldown_ms = %u", g->max_cooldown_ms);
+	LINE("min_trim = %llu", (unsigned long long)g->min_trim_bytes);
+	LINE("soft_limits = %s", g->soft_limits ? "yes" : "no");
+	LINE("order = %s", order[g->order == CONF_ORDER_IDLE]);
+	LINE("trigger_stall_ms = %u", g->trigger_stall_ms);
+	LINE("trigger_window_ms = %u", g->trigger_window_ms);
+	LINE("events = %s", g->events ? "yes" : "no");
+	LINE("near_oom_margin = %llu",
+	     (unsigned long long)g->near_oom_margin_bytes);
+#undef LINE
+	control_done(d, c, 0, (uint32_t)n, "");
 }
 
 void
@@ -292,8 +455,12 @@ control_request(struct mrd *d, struct mrd_client *c,
 		profile_request(d, c, r);
 		break;
 	case MR_CTL_RELOAD:
-		rc = control_reload(d, msg, sizeof(msg));
-		control_done(d, c, rc ? -EINVAL : 0, 0, msg);
+		rc = control_reload_for(d, c, msg, sizeof(msg));
+		if (!c->dead)
+			control_done(d, c, rc ? -EINVAL : 0, 0, msg);
+		break;
+	case MR_CTL_CONFIG:
+		control_config(d, c, r);
 		break;
 	}
 }

@@ -70,6 +70,7 @@ dispatch_trim_done(struct mrd *d, struct mrd_client *c, uint32_t seq,
 		}
 		c->pending_bytes = 0;
 	}
+	control_trim_answered(d, c, 1);
 	log_info("TRIM_DONE pid %d: %llu bytes released in %llu us%s%s",
 		 (int)c->pid, (unsigned long long)t->released_bytes,
 		 (unsigned long long)(t->duration_ns / 1000),
@@ -160,6 +161,7 @@ static void
 dispatch_closing(struct mrd *d, struct mrd_client *c)
 {
 	profile_closing(d, c);
+	control_trim_answered(d, c, 0);
 	if (c->cg) {
 		watch_put(d, c->cg);
 		c->cg = NULL;

@@ -336,6 +336,7 @@ main(int argc, char **argv)
 		if (due &&
 		    now - d.last_cycle_ns >= MAIN_MIN_ROUND_MS * 1000000ull)
 			watch_cycle(&d, now);
+		control_wait_due(&d, now);
 		if (deadline && now >= deadline) {
 			log_info("run time of %ld s over: exiting", timeout_s);
 			running = 0;

@@ -118,6 +118,15 @@ struct mrd_client {
 	int prof_fd;
 	uint64_t prof_ctl_ns;
 	uint64_t prof_bytes; /* forwarded so far */
+	/* `memreclaimctl trim --wait` (control.c): on a library client,
+	 * the connection waiting for its TRIM_DONE, known by fd and accept
+	 * time (wait_ctl_ns 0: none); on that memreclaimctl connection, the
+	 * answers still due and when it gives up on them */
+	int wait_fd;
+	uint64_t wait_ctl_ns;
+	uint32_t wait_left, wait_asked;
+	uint64_t wait_released;
+	uint64_t wait_deadline_ns; /* 0: not waiting */
 };
 
 /* A PROF_DATA frame from a client whose profile a memreclaimctl awaits: it

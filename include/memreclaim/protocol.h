@@ -74,6 +74,7 @@ enum mr_proto_type {
 	MR_MSG_CTL_CLIENT = 18,	 /* daemon -> ctl: one per client */
 	MR_MSG_CTL_CGROUP = 19,	 /* daemon -> ctl: one per cgroup */
 	MR_MSG_CTL_DONE = 20,	 /* daemon -> ctl: end of reply, status */
+	MR_MSG_CTL_TEXT = 21,	 /* daemon -> ctl: one line (MR_CTL_TEXT_*) */
 };
 
 /* Fixed header.  length is the whole frame (header + payload) in bytes. */
@@ -197,16 +198,27 @@ enum mr_ctl_cmd {
 				 * PROF_DATA..., CTL_DONE */
 	MR_CTL_PROF_SET = 8,	/* sampling of `pid`: `bytes` = mean
 				 * interval, 0 = off; CTL_DONE */
+	MR_CTL_CONFIG = 9,	/* the config section that applies to
+				 * `cgroup`: CTL_TEXT LINE..., CTL_DONE */
 };
-#define MR_CTL_CMD_MAX 8
+#define MR_CTL_CMD_MAX 9
+
+/* Flags of a control request. */
+#define MR_CTL_F_WAIT 0x1u /* MR_CTL_TRIM_*: reply once every client asked
+			    * answered (or trim_deadline_ms passed): a
+			    * CTL_CLIENT per answer, then CTL_DONE */
 
 struct mr_proto_ctl_request {
 	uint32_t cmd;	   /* enum mr_ctl_cmd */
 	int32_t pid;	   /* MR_CTL_TRIM_PID, else 0 */
 	uint64_t bytes;	   /* MR_CTL_TRIM_*, else 0 */
 	uint32_t urgency;  /* MR_CTL_TRIM_*: MR_PROTO_URGENCY_*, else 0 */
-	uint32_t reserved; /* 0 */
-	char cgroup[MR_PROTO_CGROUP_MAX]; /* MR_CTL_TRIM_CGROUP, NUL-ended */
+	union {
+		uint32_t flags;	   /* MR_CTL_TRIM_*: MR_CTL_F_*, else 0 */
+		uint32_t reserved; /* its name before flags existed */
+	};
+	char cgroup[MR_PROTO_CGROUP_MAX]; /* MR_CTL_TRIM_CGROUP and
+					   * MR_CTL_CONFIG, NUL-ended */
 };
 
 #define MR_PSI_MODE_NONE 0    /* no PSI file reachable */
@@ -266,6 +278,20 @@ struct mr_proto_ctl_done {
 	char message[MR_PROTO_TEXT_MAX]; /* for people, NUL-ended */
 };
 
+/* One line of text for memreclaimctl. */
+#define MR_CTL_TEXT_ERROR 1 /* reload: a "file:line: message" error */
+#define MR_CTL_TEXT_LINE 2  /* a line of a text reply (config) */
+#define MR_CTL_TEXT_COMM 3  /* the command (/proc/PID/comm) of `pid`, after
+			     * its CTL_CLIENT */
+#define MR_CTL_TEXT_MAX 3
+#define MR_PROTO_LINE_MAX 512 /* CTL_TEXT text incl. NUL */
+
+struct mr_proto_ctl_text {
+	int32_t pid;   /* MR_CTL_TEXT_COMM, else 0 */
+	uint32_t kind; /* MR_CTL_TEXT_* */
+	char text[MR_PROTO_LINE_MAX]; /* NUL-ended */
+};
+
 /* A decoded frame. */
 struct mr_proto_msg {
 	struct mr_proto_hdr hdr;
@@ -284,6 +310,7 @@ struct mr_proto_msg {
 		struct mr_proto_ctl_client ctl_client;
 		struct mr_proto_ctl_cgroup ctl_cgroup;
 		struct mr_proto_ctl_done ctl_done;
+		struct mr_proto_ctl_text ctl_text;
 	} u;
 };
 
@@ -306,6 +333,7 @@ _Static_assert(sizeof(struct mr_proto_ctl_client) + 16 <= MR_PROTO_MAX_FRAME,
 	       "ctl_client fits a frame");
 _Static_assert(sizeof(struct mr_proto_ctl_cgroup) + 16 <= MR_PROTO_MAX_FRAME,
 	       "ctl_cgroup fits a frame");
+_Static_assert(sizeof(struct mr_proto_ctl_text) == 520, "ctl_text layout");
 #endif
 
 #ifdef __cplusplus
