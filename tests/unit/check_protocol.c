@@ -423,6 +423,66 @@ START_TEST(test_proto_unterminated_string_refused)
 }
 END_TEST
 
+/* The control additions: CTL_TEXT lines, MR_CTL_CONFIG and the WAIT flag
+ * of trims, each field out of range refused. */
+START_TEST(test_protocol_ctl_text_config_wait)
+{
+	struct mr_proto_ctl_text t;
+	struct mr_proto_ctl_request r;
+	struct mr_proto_msg m;
+	int n;
+
+	memset(&t, 0, sizeof(t));
+	t.kind = MR_CTL_TEXT_ERROR;
+	strcpy(t.text, "/etc/memreclaim.conf:3: unknown key 'x'");
+	n = mrc_proto_encode(buf, sizeof(buf), MR_MSG_CTL_TEXT, 1, &t);
+	ck_assert_int_eq(n, 16 + 520);
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), MR_MSG_CTL_TEXT);
+	ck_assert_str_eq(m.u.ctl_text.text, t.text);
+	PATCH(struct mr_proto_ctl_text, kind, MR_CTL_TEXT_MAX + 1);
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), -EINVAL);
+	PATCH(struct mr_proto_ctl_text, kind, MR_CTL_TEXT_ERROR);
+	PATCH(struct mr_proto_ctl_text, pid, 7); /* only COMM names a pid */
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), -EINVAL);
+	PATCH(struct mr_proto_ctl_text, kind, MR_CTL_TEXT_COMM);
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), MR_MSG_CTL_TEXT);
+	PATCH(struct mr_proto_ctl_text, pid, 0); /* ... and must */
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), -EINVAL);
+	PATCH(struct mr_proto_ctl_text, pid, 7);
+	buf[16 + offsetof(struct mr_proto_ctl_text, text) + 100] = 'x';
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), -EINVAL);
+
+	memset(&r, 0, sizeof(r));
+	r.cmd = MR_CTL_CONFIG;
+	strcpy(r.cgroup, "/system.slice/redis.service");
+	n = mrc_proto_encode(buf, sizeof(buf), MR_MSG_CTL_REQUEST, 1, &r);
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), MR_MSG_CTL_REQUEST);
+	PATCH(struct mr_proto_ctl_request, pid, 3);
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), -EINVAL);
+	PATCH(struct mr_proto_ctl_request, pid, 0);
+	PATCH(struct mr_proto_ctl_request, flags, MR_CTL_F_WAIT);
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), -EINVAL);
+	r.cgroup[0] = 'x'; /* relative */
+	ck_assert_int_eq(
+	    mrc_proto_encode(buf, sizeof(buf), MR_MSG_CTL_REQUEST, 1, &r),
+	    -EINVAL);
+
+	memset(&r, 0, sizeof(r));
+	r.cmd = MR_CTL_TRIM_PID;
+	r.pid = 42;
+	r.bytes = 1 << 20;
+	r.urgency = MR_PROTO_URGENCY_LAZY;
+	r.flags = MR_CTL_F_WAIT;
+	n = mrc_proto_encode(buf, sizeof(buf), MR_MSG_CTL_REQUEST, 1, &r);
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), MR_MSG_CTL_REQUEST);
+	ck_assert_uint_eq(m.u.ctl_request.flags, MR_CTL_F_WAIT);
+	PATCH(struct mr_proto_ctl_request, flags, 2);
+	ck_assert_int_eq(mrc_proto_decode(buf, n, &m), -EINVAL);
+}
+END_TEST
+
 Suite *
 test_suite(void)
 {
@@ -436,6 +496,7 @@ test_suite(void)
 	tcase_add_test(tc, test_protocol_encode_checks);
 	tcase_add_test(tc, test_protocol_mutations);
 	tcase_add_test(tc, test_protocol_profile_frames_are_strict);
+	tcase_add_test(tc, test_protocol_ctl_text_config_wait);
 	tcase_add_test(tc, test_proto_unterminated_string_refused);
 	suite_add_tcase(s, tc);
 	return s;
