@@ -80,6 +80,7 @@ control_reload_for(struct mrd *d, struct mrd_client *c, char *msg,
 	nc = malloc(sizeof(*nc));
 	if (nc == NULL) {
 		d->n.config_errors++;
+		d->reload_failed = 1;
 		snprintf(msg, msglen, "out of memory: old config kept");
 		return 1;
 	}
@@ -91,6 +92,7 @@ control_reload_for(struct mrd *d, struct mrd_client *c, char *msg,
 	}
 	if (rc != 0) {
 		d->n.config_errors++;
+		d->reload_failed = 1;
 		snprintf(msg, msglen, "%s: %d error%s, old config kept",
 			 d->conf_path, rc < 0 ? 1 : rc,
 			 rc == 1 || rc < 0 ? "" : "s");
@@ -112,6 +114,7 @@ control_reload_for(struct mrd *d, struct mrd_client *c, char *msg,
 	       sizeof(nc->unified_root));
 	memcpy(nc->proc_root, d->conf.proc_root, sizeof(nc->proc_root));
 	d->conf = *nc;
+	d->reload_failed = 0;
 	free(nc);
 	log_setlevel(d->conf.log_level);
 	watch_retrigger(d);

@@ -529,6 +529,11 @@ metrics_render(const struct mrd *d, char **out, size_t *outlen,
 	COUNTER("memreclaim_config_errors_total",
 		"Reloads refused because of errors (old config kept).",
 		d->n.config_errors);
+	mb_head(&b, "memreclaim_config_last_reload_successful", "gauge",
+		"0 while the config file in force is not the one on disk "
+		"(the last reload was refused), else 1.");
+	mb_printf(&b, "memreclaim_config_last_reload_successful %d\n",
+		  !d->reload_failed);
 	COUNTER("memreclaim_watch_cgroups_vanished_total",
 		"Watched cgroups that disappeared.", d->n.cgroups_vanished);
 	COUNTER("memreclaim_loop_cycles_total", "Sample-decide-act rounds run.",

@@ -228,6 +228,7 @@ struct mrd {
 	uint64_t last_cycle_ns;
 	struct mrd_counters n;
 	int reload_requested;
+	int reload_failed; /* the last reload was refused (old config kept) */
 };
 
 /* Empty state: no clients, no cgroups, no sockets. */
