@@ -25,7 +25,6 @@ export top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 export top_builddir=${top_builddir:-$top_srcdir/_build}
 OUT=$(cd "${1:-$top_srcdir/contrib/prometheus}" && pwd)
 . "$top_srcdir/tests/system/daemon_lib.sh"
-command -v prometheus >/dev/null || skip "prometheus missing"
 command -v gnuplot >/dev/null || skip "gnuplot missing"
 LIB=$B/lib/.libs/libmemreclaim.so
 HOLDER=$B/tests/system/e2e_holder
@@ -40,24 +39,7 @@ free_port
 DPORT=$PORT
 start_daemon "metrics = 127.0.0.1:$DPORT
 tick_ms = 250"
-free_port
-PPORT=$PORT
-PORT=$DPORT
-cat >"$T/prometheus.yml" <<EOC
-global:
-  scrape_interval: 1s
-scrape_configs:
-  - job_name: memreclaimd
-    static_configs:
-      - targets: ["127.0.0.1:$DPORT"]
-EOC
-timeout 300 prometheus --config.file="$T/prometheus.yml" \
-	--storage.tsdb.path="$T/tsdb" --web.listen-address="127.0.0.1:$PPORT" \
-	--log.level=warn >"$T/prometheus.log" 2>&1 &
-PROM=$!
-CLEANUP="$CLEANUP; kill -TERM $PROM 2>/dev/null; wait $PROM 2>/dev/null"
-URL=http://127.0.0.1:$PPORT
-wait_for 30 $PQ "$URL" ready || fail "prometheus not ready"
+start_prometheus "$DPORT" 300
 t0=$(date +%s)
 
 in_cgroup env LD_PRELOAD="$LIB" MEMRECLAIM_SOCKET="$SOCK" \

@@ -190,3 +190,50 @@ http_get() {
 	timeout 10 cat <&3
 	exec 3<&-
 }
+
+# start_holder ALLOC_MIB KEEP_MIB MAX_S: e2e_holder preloaded with
+# libmemreclaim, registered on $SOCK, allocating ALLOC_MIB and freeing all
+# but KEEP_MIB, which its allocator keeps idle (no release of its own);
+# skips when the library is not built.  Sets HPID; killed at exit.
+start_holder() {
+	local lib=$B/lib/.libs/libmemreclaim.so
+	[ -f "$lib" ] || skip "no $lib (library not built)"
+	env LD_PRELOAD="$lib" MEMRECLAIM_SOCKET="$SOCK" \
+		MEMRECLAIM_RELEASE_DELAY_MS=3600000 \
+		MEMRECLAIM_GOAL_PERCENT=100000 MEMRECLAIM_STATS_INTERVAL_MS=200 \
+		"$B/tests/system/e2e_holder" -o "$T/holder.status" -a "$1" \
+		-k "$2" -t "$3" &
+	HPID=$!
+	PIDS="$PIDS $HPID"
+}
+
+# start_prometheus DAEMON_PORT MAX_S [RULE_FILE]: a real Prometheus
+# (Debian's package) on a free loopback port, its data in $T, scraping
+# 127.0.0.1:DAEMON_PORT and evaluating RULE_FILE every second, stopped at
+# exit (or after MAX_S).  Waits until it is ready; sets URL.  $PORT is
+# left as it was.
+start_prometheus() {
+	local dport=$1 max=$2 rules=${3:-} keep=$PORT pid
+	command -v prometheus >/dev/null ||
+		skip "prometheus missing (Debian package prometheus; contrib/install-deps)"
+	free_port
+	URL=http://127.0.0.1:$PORT
+	{
+		printf 'global:\n  scrape_interval: 1s\n'
+		printf '  evaluation_interval: 1s\n'
+		[ -z "$rules" ] || printf 'rule_files: ["%s"]\n' "$rules"
+		printf 'scrape_configs:\n  - job_name: memreclaimd\n'
+		printf '    static_configs:\n'
+		printf '      - targets: ["127.0.0.1:%s"]\n' "$dport"
+	} >"$T/prometheus.yml"
+	timeout "$max" prometheus --config.file="$T/prometheus.yml" \
+		--storage.tsdb.path="$T/tsdb" \
+		--web.listen-address="127.0.0.1:$PORT" --log.level=warn \
+		>"$T/prometheus.log" 2>&1 &
+	pid=$!
+	PORT=$keep
+	# timeout passes the TERM on to prometheus and waits for it
+	CLEANUP="$CLEANUP; kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null"
+	wait_for 30 python3 "${top_srcdir:-../..}/tests/system/prom_query.py" \
+		"$URL" ready || fail "prometheus not ready: $(tail -n 5 "$T/prometheus.log")"
+}

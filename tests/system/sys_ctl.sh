@@ -13,21 +13,13 @@
 #  - `config CGROUP` names the section that applies, or the defaults.
 . "${top_srcdir:-../..}/tests/system/daemon_lib.sh"
 command -v python3 >/dev/null || skip "python3 missing (parses --json)"
-LIB=$B/lib/.libs/libmemreclaim.so
-HOLDER=$B/tests/system/e2e_holder
-[ -f "$LIB" ] || skip "no $LIB (library not built)"
 
 start_daemon "metrics =
 tick_ms = 200
 [cgroup /mrd-ctl-test/*]
 headroom_percent = 17"
 
-env LD_PRELOAD="$LIB" MEMRECLAIM_SOCKET="$SOCK" \
-	MEMRECLAIM_RELEASE_DELAY_MS=3600000 MEMRECLAIM_GOAL_PERCENT=100000 \
-	MEMRECLAIM_STATS_INTERVAL_MS=200 \
-	"$HOLDER" -o "$T/holder.status" -a 64 -k 8 -t 60 &
-HPID=$!
-PIDS="$PIDS $HPID"
+start_holder 64 8 60
 esc=$(printf 'fc\033[2J')
 cp "$FAKE" "$T/$esc"
 "$T/$esc" -s "$SOCK" -i 200 -d 60 &

@@ -17,14 +17,9 @@
 #    naming only metrics the daemon exports.
 . "${top_srcdir:-../..}/tests/system/daemon_lib.sh"
 S=${top_srcdir:-../..}
-command -v prometheus >/dev/null ||
-	skip "prometheus missing (Debian package prometheus; contrib/install-deps)"
 command -v python3 >/dev/null || skip "python3 missing"
 command -v setpriv >/dev/null || skip "setpriv missing"
 [ "$(id -u)" = 0 ] || skip "needs root to run clients as nobody"
-LIB=$B/lib/.libs/libmemreclaim.so
-HOLDER=$B/tests/system/e2e_holder
-[ -f "$LIB" ] || skip "no $LIB (library not built)"
 NOBODY="setpriv --reuid=65534 --regid=65534 --clear-groups"
 PQ="python3 $S/tests/system/prom_query.py"
 
@@ -34,41 +29,14 @@ socket_mode = 0666
 metrics_top_clients = 1
 max_clients_per_uid = 1
 tick_ms = 200"
-env LD_PRELOAD="$LIB" MEMRECLAIM_SOCKET="$SOCK" \
-	MEMRECLAIM_RELEASE_DELAY_MS=3600000 MEMRECLAIM_GOAL_PERCENT=100000 \
-	MEMRECLAIM_STATS_INTERVAL_MS=200 \
-	"$HOLDER" -o "$T/holder.status" -a 64 -k 8 -t 90 &
-HPID=$!
-PIDS="$PIDS $HPID"
+start_holder 64 8 90
 touch "$T/n1.ev" "$T/n2.ev" && chmod 666 "$T/n1.ev" "$T/n2.ev"
 $NOBODY "$FAKE" -s "$SOCK" -e "$T/n1.ev" -i 200 -d 90 &
 PIDS="$PIDS $!"
 
-# Prometheus on another free port, scraping and evaluating every second
-DPORT=$PORT
-free_port
-PPORT=$PORT
-PORT=$DPORT
 cp "$S/contrib/prometheus/alerts.yml" "$T/alerts.yml"
-cat >"$T/prometheus.yml" <<EOC
-global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-rule_files: ["$T/alerts.yml"]
-scrape_configs:
-  - job_name: memreclaimd
-    static_configs:
-      - targets: ["127.0.0.1:$DPORT"]
-EOC
-timeout 150 prometheus --config.file="$T/prometheus.yml" \
-	--storage.tsdb.path="$T/tsdb" --web.listen-address="127.0.0.1:$PPORT" \
-	--log.level=warn >"$T/prometheus.log" 2>&1 &
-PROM=$!
-# timeout passes the TERM on to prometheus and waits for it
-CLEANUP="$CLEANUP; kill -TERM $PROM 2>/dev/null; wait $PROM 2>/dev/null"
-URL=http://127.0.0.1:$PPORT
+start_prometheus "$PORT" 150 "$T/alerts.yml"
 pfail() { fail "$* (prometheus log: $(tail -n 5 "$T/prometheus.log"))"; }
-wait_for 30 $PQ "$URL" ready || pfail "prometheus not ready"
 # query EXPR: the value of the one sample EXPR gives ("" if none)
 query() { $PQ "$URL" query "$1" | awk 'NR == 1 { print $NF }'; }
 is() { [ "$(query "$1")" = "$2" ]; }
