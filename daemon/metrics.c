@@ -462,6 +462,7 @@ metrics_render(const struct mrd *d, char **out, size_t *outlen,
 	    [MRD_REFUSE_PER_UID] = "max_clients_per_uid",
 	    [MRD_REFUSE_GROUP] = "client_group",
 	    [MRD_REFUSE_VERSION] = "version",
+	    [MRD_REFUSE_CREDENTIALS] = "credentials",
 	};
 	char lab[CGFS_PATH_MAX * 2];
 	int nlib = 0, i;

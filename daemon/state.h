@@ -178,7 +178,8 @@ enum mrd_refusal {
 	MRD_REFUSE_PER_UID = 1,	    /* max_clients_per_uid reached */
 	MRD_REFUSE_GROUP = 2,	    /* not a member of client_group */
 	MRD_REFUSE_VERSION = 3,	    /* HELLO of another protocol version */
-	MRD_REFUSE_N = 4,
+	MRD_REFUSE_CREDENTIALS = 4, /* SO_PEERCRED failed: peer unknown */
+	MRD_REFUSE_N = 5,
 };
 
 struct mrd_counters {

@@ -516,6 +516,7 @@ static const char *const transport_refusal[MRD_REFUSE_N] = {
     [MRD_REFUSE_PER_UID] = "max_clients_per_uid reached",
     [MRD_REFUSE_GROUP] = "not a member of client_group",
     [MRD_REFUSE_VERSION] = "protocol version refused",
+    [MRD_REFUSE_CREDENTIALS] = "SO_PEERCRED failed: peer unknown",
 };
 
 /* Count and log (at most one line per MRD_WARN_INTERVAL_MS) a refusal. */
@@ -609,8 +610,10 @@ transport_accept(struct mrd *d)
 			return;
 		}
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) < 0) {
-			log_warn("SO_PEERCRED");
-			close(fd);
+			/* nothing to decide rights on: refused, uid "-1" */
+			memset(&cr, 0, sizeof(cr));
+			cr.uid = (uid_t)-1;
+			transport_refuse(d, fd, &cr, MRD_REFUSE_CREDENTIALS);
 			continue;
 		}
 		c = calloc(1, sizeof(*c));

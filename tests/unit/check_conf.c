@@ -376,7 +376,7 @@ START_TEST(test_conf_contrib_values_are_the_defaults_and_documented)
 	conf_defaults(&d);
 	snprintf(d.path, sizeof(d.path), "example");
 	ck_assert_int_eq(memcmp(&c, &d, sizeof(c)), 0);
-	ck_assert_int_eq(keys, 29); /* 14 daemon keys, 15 per-cgroup */
+	ck_assert_int_eq(keys, 30); /* 15 daemon keys, 15 per-cgroup */
 	free(out);
 	free(man);
 	free(text);
