@@ -5,7 +5,8 @@
 # carries a terminal escape sequence:
 #  - `clients`: columns sized to the data (every row's columns start where
 #    the heading's do), the command column, escapes never printed raw;
-#  - `top` without a terminal: -n frames of plain text; --json one object
+#  - `top` without a terminal: -n frames of plain text (on one, script(1),
+#    each frame clears the screen); --json one object
 #    a frame, sorted by idle (or by RSS with --sort rss);
 #  - `trim --wait`: the bytes the holder released, matched against the
 #    kernel's VmRSS drop; a second one releases nothing and exits 1;
@@ -69,6 +70,13 @@ for l in lines[1:]:
 grep -q "$(printf '\033')" "$T/top.out" && fail "top printed ESC without a tty"
 grep -q "^ *$HPID  e2e_holder " "$T/top.out" ||
 	fail "holder not in top: $(cat "$T/top.out")"
+# on a terminal (script(1) gives it one) each frame clears the screen
+if command -v script >/dev/null; then
+	script -qec "'$CTL' -s '$SOCK' top -n 2 -d 0.2" /dev/null >"$T/tty.out" ||
+		fail "top on a tty"
+	[ "$(grep -o "$(printf '\033\\[H\033\\[2J')" "$T/tty.out" | wc -l)" = 2 ] ||
+		fail "top on a tty did not redraw twice: $(od -c "$T/tty.out" | head)"
+fi
 for key in idle rss; do
 	"$CTL" -s "$SOCK" --json top -n 1 --sort $key >"$T/top.json" ||
 		fail "top --json"
