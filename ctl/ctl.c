@@ -770,8 +770,8 @@ static int top_sort_rss;
 static int
 top_cmp(const void *a, const void *b)
 {
-	const struct mr_proto_stats *x = &((const struct ctl_client_rec *)a)->r.stats;
-	const struct mr_proto_stats *y = &((const struct ctl_client_rec *)b)->r.stats;
+	const struct ctl_client_rec *ra = a, *rb = b;
+	const struct mr_proto_stats *x = &ra->r.stats, *y = &rb->r.stats;
 	uint64_t vx = top_sort_rss ? x->rss_bytes : x->idle_bytes;
 	uint64_t vy = top_sort_rss ? y->rss_bytes : y->idle_bytes;
 
@@ -795,8 +795,8 @@ top_frame(const struct ctl_reply *st, struct ctl_reply *cl,
 	  const struct ctl_reply *cgs, int lines)
 {
 	static const char *const head[] = {
-	    "PID",  "COMMAND",	"INUSE",  "IDLE",   "LAZYFREE", "RELEASED",
-	    "RSS",  "TRIMS",	"SOME10", "FULL10", "CGROUP"};
+	    "PID", "COMMAND", "INUSE", "IDLE",	 "LAZYFREE", "RELEASED",
+	    "RSS", "TRIMS",   "SOME10", "FULL10", "CGROUP"};
 	char safe[4 * MR_PROTO_CGROUP_MAX + 1], comm[64], v[6][32], when[32];
 	const struct mr_proto_ctl_status *s = &st->status;
 	uint64_t idle = 0, lazy = 0;
@@ -1111,7 +1111,8 @@ main(int argc, char **argv)
 			req.pid = (int32_t)pid;
 		}
 	} else if (!strcmp(cmd, "profile") || !strcmp(cmd, "prof")) {
-		if (ctl_prof_args(cmd, argc - optind, argv + optind, &req) < 0) {
+		if (ctl_prof_args(cmd, argc - optind, argv + optind, &req) <
+		    0) {
 			usage(stderr);
 			return 2;
 		}

@@ -425,8 +425,8 @@ mb_clients(struct metrics_buf *b, const struct mrd *d)
 	for (k = 0; k < sizeof(fam) / sizeof(fam[0]); k++) {
 		snprintf(name, sizeof(name), "memreclaim_cgroup_client_%s",
 			 fam[k].name);
-		snprintf(help, sizeof(help), "%s Sum over the cgroup's clients.",
-			 fam[k].help);
+		snprintf(help, sizeof(help),
+			 "%s Sum over the cgroup's clients.", fam[k].help);
 		mb_head(b, name, "gauge", help);
 		for (i = 0; i < n; i = j) {
 			unsigned long long sum = 0;
@@ -498,9 +498,10 @@ metrics_render(const struct mrd *d, char **out, size_t *outlen,
 		"Connections that could not register, by reason.");
 	for (i = 0; i < MRD_REFUSE_N; i++)
 		mb_printf(&b,
-			  "memreclaim_server_clients_refused_total{reason=\"%s\"}"
-			  " %llu\n",
-			  refusal[i], (unsigned long long)d->n.clients_refused[i]);
+			  "memreclaim_server_clients_refused_total"
+			  "{reason=\"%s\"} %llu\n",
+			  refusal[i],
+			  (unsigned long long)d->n.clients_refused[i]);
 	COUNTER("memreclaim_server_clients_expired_total",
 		"Clients dropped because their process was gone or they "
 		"stopped sending STATS.",

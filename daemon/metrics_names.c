@@ -116,10 +116,10 @@ mrd_owner_parse(const char *path, struct mrd_owner *o)
 			; /* a container */
 		} else if (n == ID_HEX && hex_run(s, ID_HEX) == ID_HEX) {
 			/* cgroupfs drivers: under docker/ or a pod */
-			owner_id(s, n, "",
-				 "", prevlen == 6 && !strncmp(prev, "docker", 6)
-					 ? "docker"
-					 : "cri",
+			owner_id(s, n, "", "",
+				 prevlen == 6 && !strncmp(prev, "docker", 6)
+				     ? "docker"
+				     : "cri",
 				 o);
 		} else if (kube && strncmp(s, "pod", 3) == 0) {
 			owner_pod(s + 3, n - 3, '-', o);

@@ -74,7 +74,7 @@ enum mr_proto_type {
 	MR_MSG_CTL_CLIENT = 18,	 /* daemon -> ctl: one per client */
 	MR_MSG_CTL_CGROUP = 19,	 /* daemon -> ctl: one per cgroup */
 	MR_MSG_CTL_DONE = 20,	 /* daemon -> ctl: end of reply, status */
-	MR_MSG_CTL_TEXT = 21,	 /* daemon -> ctl: one line (MR_CTL_TEXT_*) */
+	MR_MSG_CTL_TEXT = 21,	 /* daemon -> ctl: a line, MR_CTL_TEXT_* */
 };
 
 /* Fixed header.  length is the whole frame (header + payload) in bytes. */
@@ -214,7 +214,7 @@ struct mr_proto_ctl_request {
 	uint64_t bytes;	   /* MR_CTL_TRIM_*, else 0 */
 	uint32_t urgency;  /* MR_CTL_TRIM_*: MR_PROTO_URGENCY_*, else 0 */
 	union {
-		uint32_t flags;	   /* MR_CTL_TRIM_*: MR_CTL_F_*, else 0 */
+		uint32_t flags;	   /* TRIM_*: MR_CTL_F_*, else 0 */
 		uint32_t reserved; /* its name before flags existed */
 	};
 	char cgroup[MR_PROTO_CGROUP_MAX]; /* MR_CTL_TRIM_CGROUP and

@@ -25,8 +25,8 @@ expect(const char *path, const char *runtime, const char *pod,
 
 	ck_assert_msg(!strcmp(o.runtime, runtime), "%s: runtime '%s' not '%s'",
 		      path, o.runtime, runtime);
-	ck_assert_msg(!strcmp(o.pod, pod), "%s: pod '%s' not '%s'", path,
-		      o.pod, pod);
+	ck_assert_msg(!strcmp(o.pod, pod), "%s: pod '%s' not '%s'", path, o.pod,
+		      pod);
 	ck_assert_msg(!strcmp(o.container, container),
 		      "%s: container '%s' not '%s'", path, o.container,
 		      container);
@@ -70,8 +70,8 @@ END_TEST
 
 START_TEST(test_kubernetes_cgroupfs_driver)
 {
-	expect("/kubepods/burstable/pod" UID "/" ID, "cri", UID,
-	       "3f4e5d6c7b8a", "");
+	expect("/kubepods/burstable/pod" UID "/" ID, "cri", UID, "3f4e5d6c7b8a",
+	       "");
 	expect("/kubepods/pod" UID "/" ID, "cri", UID, "3f4e5d6c7b8a", "");
 	/* not a UID: no pod */
 	expect("/kubepods/burstable/podcast", "", "", "", "");
@@ -100,8 +100,8 @@ START_TEST(test_systemd_units)
 {
 	expect("/system.slice/nginx.service", "systemd", "", "",
 	       "nginx.service");
-	expect("/user.slice/user-1000.slice/session-3.scope", "systemd", "",
-	       "", "session-3.scope");
+	expect("/user.slice/user-1000.slice/session-3.scope", "systemd", "", "",
+	       "session-3.scope");
 	/* a service of the user's manager: the innermost unit */
 	expect("/user.slice/user-1000.slice/user@1000.service/app.slice/"
 	       "redis.service",
@@ -129,8 +129,7 @@ START_TEST(test_comm_safe)
 	ck_assert_str_eq(mrd_comm_safe(out, sizeof(out), ""), "?");
 	ck_assert_str_eq(mrd_comm_safe(out, sizeof(out), "a\"b\\c"),
 			 "a\"b\\c"); /* the exposition escapes these */
-	ck_assert_str_eq(mrd_comm_safe(out, sizeof(out),
-				       "0123456789abcdefXYZ"),
+	ck_assert_str_eq(mrd_comm_safe(out, sizeof(out), "0123456789abcdefXYZ"),
 			 "0123456789abcde");
 }
 END_TEST
