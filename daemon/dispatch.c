@@ -27,6 +27,7 @@ dispatch_hello(struct mrd *d, struct mrd_client *c,
 	c->stats_interval_ms = h->stats_interval_ms;
 	if (cgfs_oom_score_adj(&d->fs, c->pid, &c->oom_score_adj) < 0)
 		c->oom_score_adj = 0;
+	/* -ESRCH (gone) is seen below by transport_peer_alive */
 	if (cgfs_proc_comm(&d->fs, c->pid, c->comm, sizeof(c->comm)) == 0)
 		mrd_comm_safe(c->comm, sizeof(c->comm), c->comm);
 	/* a client whose cgroup cannot be found stays registered (listed,

@@ -339,7 +339,9 @@ watch_attach(struct mrd *d, struct mrd_client *c)
 
 	rc = cgfs_pid_paths(&d->fs, c->pid, mem, sizeof(mem), v2, sizeof(v2));
 	if (rc < 0) {
-		if (!c->attach_warned)
+		/* -ESRCH: the process exited after connecting; the caller
+		 * sees it gone (transport_peer_alive) and closes it quietly */
+		if (!c->attach_warned && rc != -ESRCH)
 			log_warnc(rc, "client pid %d: its cgroup", (int)c->pid);
 		c->attach_warned = 1;
 		return rc;
