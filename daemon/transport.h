@@ -13,7 +13,12 @@
  *
  * Our peers are untrusted: a malformed frame, a frame too many per second,
  * or a socket that stops reading gets that client a BYE and a close,
- * counted in clients_dropped.  Nothing a client sends reaches fatal().
+ * counted in clients_dropped.  A connection that may not register (over
+ * max_clients or max_clients_per_uid, no peer credentials, outside
+ * client_group, another protocol version) is refused instead: a BYE that
+ * says why, counted in clients_refused[enum mrd_refusal], and one log line
+ * per reason per MRD_WARN_INTERVAL_MS.  Nothing a client sends reaches
+ * fatal().
  */
 #ifndef MRD_TRANSPORT_H
 #define MRD_TRANSPORT_H
