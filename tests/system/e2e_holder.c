@@ -10,7 +10,7 @@
  * FILE (replaced atomically), read by the test:
  *
  *	pid=N rss=BYTES trims=N connected=0|1 idle=BYTES released=BYTES
- *	lazy=BYTES limit=BYTES
+ *	lazy=BYTES limit=BYTES psi_watching=0|1 psi_events=N psi_released=BYTES
  *
  * The figures come from mr_stats_get, found with dlsym so the program also
  * runs (and says "lib=none") without the library.  It exits on SIGTERM or
@@ -68,14 +68,18 @@ holder_report(const char *path, int (*stats_get)(struct mr_stats *))
 			return -EINVAL;
 		}
 		fprintf(f, "pid=%d rss=%llu trims=%llu connected=%u idle=%llu "
-			"released=%llu lazy=%llu limit=%llu\n", (int)getpid(),
+			"released=%llu lazy=%llu limit=%llu psi_watching=%u "
+			"psi_events=%llu psi_released=%llu \n", (int)getpid(),
 			(unsigned long long)st.rss_bytes,
 			(unsigned long long)st.trims_received,
 			st.daemon_connected,
 			(unsigned long long)st.idle_bytes,
 			(unsigned long long)st.released_bytes,
 			(unsigned long long)st.lazy_freed_bytes,
-			(unsigned long long)st.limit_bytes);
+			(unsigned long long)st.limit_bytes,
+			st.pressure_watching,
+			(unsigned long long)st.pressure_events,
+			(unsigned long long)st.pressure_released_bytes);
 	}
 	if (fclose(f) != 0)
 		return -errno;

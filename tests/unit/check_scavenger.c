@@ -743,13 +743,26 @@ trace_and_summary(void *unused)
 START_TEST(test_trace_and_exit_summary)
 {
 	static char out[16384];
+	char want[80];
+	long trace_pid = 0;
+	const char *at;
 
 	run_child_out(trace_and_summary, NULL, out, sizeof(out));
-	ck_assert_msg(strstr(out, "memreclaim: scav #"), "no trace: %s", out);
+	/* the child's pid, from its first line */
+	at = strchr(out, '[');
+	if (at)
+		trace_pid = strtol(at + 1, NULL, 10);
+	ck_assert_msg(trace_pid > 0 && trace_pid != getpid(),
+		      "no pid in: %s", out);
+	/* "memreclaim: COMM[PID]: scav #...": every line names the process */
+	snprintf(want, sizeof(want), "[%d]: scav #", (int)trace_pid);
+	ck_assert_msg(strstr(out, "memreclaim: ") && strstr(out, want),
+		      "no trace with the pid: %s", out);
 	ck_assert_msg(strstr(out, "retained ") && strstr(out, "goal ") &&
 		      strstr(out, "backend uring"), "trace fields: %s", out);
-	ck_assert_msg(strstr(out, "memreclaim: stats: purge backend uring"),
-		      "no exit summary: %s", out);
+	snprintf(want, sizeof(want), "[%d]: stats: purge backend uring",
+		 (int)trace_pid);
+	ck_assert_msg(strstr(out, want), "no exit summary: %s", out);
 }
 END_TEST
 
