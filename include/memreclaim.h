@@ -172,7 +172,7 @@ struct mr_stats {
 	uint32_t pressure_watching; /* 1 while $MEMORY_PRESSURE_WATCH is
 				 * watched */
 	int32_t pressure_error;	/* -errno when it could not be set up */
-	char daemon_error_msg[160]; /* daemon_error as one line, NUL-ended
+	char daemon_error_msg[256]; /* daemon_error as one line, NUL-ended
 				 * ("" when none) */
 };
 

@@ -68,8 +68,10 @@ static struct {
 	struct mri_client_counters n; /* relaxed atomics */
 	pthread_mutex_t err_lock;     /* err, err_msg (read by any thread) */
 	int err;		      /* last failure, -errno, 0 = none */
-	char err_msg[160];	      /* its one-line reason */
+	char err_msg[256];	      /* its one-line reason */
 	int err_said;		      /* err/err_msg printed already */
+	int up_said;		      /* "connected" printed since then */
+	uint64_t frames_in;	      /* frames received on this connection */
 } cl = {
 	.err_lock = PTHREAD_MUTEX_INITIALIZER,
 	.ops = &client_ops_real,
@@ -224,11 +226,12 @@ client_failed(int err, const char *msg)
 		cl.err = err;
 		memcpy(cl.err_msg, msg, strlen(msg) + 1);
 		cl.err_said = 0;
+		cl.up_said = 0; /* a later connect is news again */
 	}
 	pthread_mutex_unlock(&cl.err_lock);
 	if (!cl.err_said &&
 	    (mri_opt(MRI_OPT_TRACE) || mri_opt(MRI_OPT_STATS))) {
-		char b[256];
+		char b[sizeof(cl.err_msg) + 64];
 		struct mri_diag d;
 
 		cl.err_said = 1;
@@ -251,7 +254,7 @@ client_connect_failed(const char *path, int err)
 
 	m[0] = '\0';
 	mri_diag_put(&d, "cannot connect to ");
-	mri_diag_put_safe(&d, path, 80, '\0');
+	mri_diag_put_safe(&d, path, 108, '\0');
 	mri_diag_put(&d, ": ");
 	if (e)
 		mri_diag_put(&d, e);
@@ -273,7 +276,7 @@ client_connect_failed(const char *path, int err)
 			mri_diag_put(&d, ")");
 			break;
 		}
-		mri_diag_put(&d, " (socket mode 0");
+		mri_diag_put(&d, " (socket 0");
 		mri_diag_put_u(&d, (uint64_t)((st.st_mode >> 6) & 7));
 		mri_diag_put_u(&d, (uint64_t)((st.st_mode >> 3) & 7));
 		mri_diag_put_u(&d, (uint64_t)(st.st_mode & 7));
@@ -289,6 +292,25 @@ client_connect_failed(const char *path, int err)
 		break;
 	}
 	client_failed(-err, m);
+}
+
+/* The connection broke (EOF, an error, a send that failed).  A daemon
+ * that refuses a client (client_group, too many clients) says BYE and
+ * closes; when our first STATS was still unread, the kernel reports the
+ * close as ECONNRESET before the BYE can be read.  So a connection that
+ * ends before any frame came is named as a refusal. */
+static void
+client_lost(uint64_t now_ns)
+{
+	if (cl.frames_in == 0)
+		client_failed(-ECONNRESET,
+			      "memreclaimd dropped the connection before "
+			      "answering (refused: not a member of its "
+			      "client_group, or too many clients; its log "
+			      "says which)");
+	else
+		client_failed(-ECONNRESET, "memreclaimd closed the connection");
+	client_close(now_ns, 0);
 }
 
 /* Connect, register, and send the first STATS at once so the daemon can
@@ -371,19 +393,20 @@ client_connect(uint64_t now_ns)
 		goto failed;
 	__atomic_store_n(&cl.n.connected, 1, __ATOMIC_RELAXED);
 	CLIENT_COUNT(connects, 1);
-	if (mri_opt(MRI_OPT_TRACE)) {
+	cl.frames_in = 0;
+	if (mri_opt(MRI_OPT_TRACE) && !cl.up_said) {
 		char b[200];
 		struct mri_diag d;
 
 		mri_diag_begin(&d, b, sizeof(b), 1);
-		mri_diag_put(&d, "daemon: registered with memreclaimd at ");
-		mri_diag_put_safe(&d, path, 80, '\0');
+		mri_diag_put(&d, "daemon: connected to memreclaimd at ");
+		mri_diag_put_safe(&d, path, 108, '\0');
+		mri_diag_put(&d, " (HELLO sent)");
 		mri_diag_end(&d, 2);
+		cl.up_said = 1;
 	}
-	/* the next failure is news again */
-	cl.err_said = 0;
 	if (client_send_stats() < 0) {
-		client_close(now_ns, 0);
+		client_lost(now_ns);
 		return;
 	}
 	cl.next_stats_ns = now_ns + client_interval_ns();
@@ -572,12 +595,11 @@ client_read(uint64_t now_ns)
 			return;
 		if (n <= 0) {
 			/* EOF (daemon gone) or a socket error. */
-			client_failed(-ECONNRESET,
-				      "memreclaimd closed the connection");
-			client_close(now_ns, 0);
+			client_lost(now_ns);
 			return;
 		}
 		type = mrc_proto_decode(buf, (size_t)n, &m);
+		cl.frames_in++;
 		switch (type) {
 		case MR_MSG_TRIM:
 			if (client_obey_trim(&m) < 0)
@@ -636,7 +658,7 @@ mri_client_tick(uint64_t now_ns)
 	client_read(now_ns);
 	if (cl.fd >= 0 && now_ns >= cl.next_stats_ns) {
 		if (client_send_stats() < 0) {
-			client_close(now_ns, 0);
+			client_lost(now_ns);
 			return;
 		}
 		/* Keep the period even if a tick came late. */
@@ -700,6 +722,8 @@ mri_client_stats(struct mr_stats *st)
 	    __atomic_load_n(&cl.n.trim_bytes_released, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&cl.err_lock);
 	st->daemon_error = cl.err;
+	_Static_assert(sizeof(st->daemon_error_msg) == sizeof(cl.err_msg),
+		       "the reason fits mr_stats");
 	memcpy(st->daemon_error_msg, cl.err_msg, sizeof(st->daemon_error_msg));
 	pthread_mutex_unlock(&cl.err_lock);
 }

@@ -171,7 +171,7 @@ stats_json_str(const char *s, char *out, size_t cap)
 static void
 stats_print_json(int fd, const struct mr_stats *st, const char *comm)
 {
-	char buf[4096], c_esc[64], e_esc[400];
+	char buf[4096], c_esc[64], e_esc[600];
 	typedef unsigned long long ull;
 	int n;
 
