@@ -156,24 +156,24 @@ struct mr_stats {
 
 	/* Version 2 (appended: a program built with version 1's shorter
 	 * struct gets none of these, and its size still works). */
-	uint32_t limit_source;	/* enum mr_limit_source of limit_bytes */
-	int32_t daemon_error;	/* why the last connection to memreclaimd
-				 * failed, -errno (0: none yet): -ENOENT no
-				 * socket, -EACCES not allowed to open it,
-				 * -ECONNREFUSED nobody listening, -EPERM
-				 * listener not trusted, -ECONNRESET the
-				 * daemon closed it (BYE) */
+	uint32_t limit_source;	  /* enum mr_limit_source of limit_bytes */
+	int32_t daemon_error;	  /* why the last connection to memreclaimd
+				   * failed, -errno (0: none yet): -ENOENT no
+				   * socket, -EACCES not allowed to open it,
+				   * -ECONNREFUSED nobody listening, -EPERM
+				   * listener not trusted, -ECONNRESET the
+				   * daemon closed it (BYE) */
 	uint64_t daemon_connects; /* registrations with memreclaimd */
 	uint64_t daemon_connect_failures; /* attempts that failed */
-	uint64_t trim_released_bytes; /* released for memreclaimd's trims */
-	uint64_t pressure_events; /* systemd memory pressure events
-				 * ($MEMORY_PRESSURE_WATCH) obeyed */
+	uint64_t trim_released_bytes;	  /* released for memreclaimd's trims */
+	uint64_t pressure_events;	  /* systemd memory pressure events
+					   * ($MEMORY_PRESSURE_WATCH) obeyed */
 	uint64_t pressure_released_bytes; /* released for those events */
-	uint32_t pressure_watching; /* 1 while $MEMORY_PRESSURE_WATCH is
-				 * watched */
-	int32_t pressure_error;	/* -errno when it could not be set up */
+	uint32_t pressure_watching;	  /* 1 while $MEMORY_PRESSURE_WATCH is
+					   * watched */
+	int32_t pressure_error;	    /* -errno when it could not be set up */
 	char daemon_error_msg[256]; /* daemon_error as one line, NUL-ended
-				 * ("" when none) */
+				     * ("" when none) */
 };
 
 /* Where limit_bytes comes from. */

@@ -249,19 +249,13 @@ client_connect_failed(const char *path, int err)
 {
 	char m[sizeof(cl.err_msg)];
 	struct mri_diag d = {m, sizeof(m), 0};
-	const char *e = mri_diag_errno(err);
 	struct stat st;
 
 	m[0] = '\0';
 	mri_diag_put(&d, "cannot connect to ");
 	mri_diag_put_safe(&d, path, 108, '\0');
 	mri_diag_put(&d, ": ");
-	if (e)
-		mri_diag_put(&d, e);
-	else {
-		mri_diag_put(&d, "errno ");
-		mri_diag_put_u(&d, (uint64_t)err);
-	}
+	mri_diag_put_errno(&d, err);
 	switch (err) {
 	case ENOENT:
 		mri_diag_put(&d, " (memreclaimd not running?)");

@@ -164,13 +164,12 @@ mri_sdp_parse(const char *watch, const char *write, struct mri_sdp_conf *c,
 	return 0;
 }
 
-/* One line under MEMRECLAIM_TRACE, with a path and an errno. */
+/* One line under MEMRECLAIM_TRACE, with a path when there is one. */
 static void
-sdp_trace(const char *what, const char *path, int err)
+sdp_trace(const char *what, const char *path)
 {
 	char b[400];
 	struct mri_diag d;
-	const char *e;
 
 	mri_diag_begin(&d, b, sizeof(b), 1);
 	mri_diag_put(&d, "memory pressure: ");
@@ -178,16 +177,6 @@ sdp_trace(const char *what, const char *path, int err)
 	if (path) {
 		mri_diag_put(&d, " ");
 		mri_diag_put_safe(&d, path, 200, '\0');
-	}
-	if (err) {
-		mri_diag_put(&d, ": ");
-		e = mri_diag_errno(err);
-		if (e)
-			mri_diag_put(&d, e);
-		else {
-			mri_diag_put(&d, "errno ");
-			mri_diag_put_u(&d, (uint64_t)err);
-		}
 	}
 	mri_diag_end(&d, 2);
 }
@@ -198,19 +187,13 @@ sdp_fail(const char *what, const char *path, int err)
 {
 	char why[240];
 	struct mri_diag d = {why, sizeof(why), 0};
-	const char *e = mri_diag_errno(err);
 
 	why[0] = '\0';
 	mri_diag_put(&d, what);
 	mri_diag_put(&d, " ");
 	mri_diag_put_safe(&d, path, 120, '\0');
 	mri_diag_put(&d, ": ");
-	if (e)
-		mri_diag_put(&d, e);
-	else {
-		mri_diag_put(&d, "errno ");
-		mri_diag_put_u(&d, (uint64_t)err);
-	}
+	mri_diag_put_errno(&d, err);
 	if (err == EINVAL && !strcmp(what, "cannot write the trigger to"))
 		mri_diag_put(&d, " (without CAP_SYS_RESOURCE the window must "
 				 "be a multiple of 2 s)");
@@ -300,7 +283,7 @@ sdp_setup(void)
 		else if (watch && mri_opt(MRI_OPT_TRACE))
 			sdp_trace("watch off (MEMORY_PRESSURE_WATCH empty or "
 				  "/dev/null)",
-				  NULL, 0);
+				  NULL);
 		return;
 	}
 	if (rc < 0) {
@@ -355,7 +338,7 @@ sdp_setup(void)
 	if (mri_opt(MRI_OPT_TRACE))
 		sdp_trace(sdp.is_psi ? "watching PSI file"
 				     : "watching (POLLIN)",
-			  c.watch, 0);
+			  c.watch);
 }
 
 static void
@@ -446,7 +429,7 @@ mri_sdp_event(short revents, uint64_t now_ns)
 	if (gone) {
 		if (mri_opt(MRI_OPT_TRACE))
 			sdp_trace("watch ended (file removed or peer closed)",
-				  NULL, 0);
+				  NULL);
 		sdp_close();
 	}
 }

@@ -70,6 +70,6 @@ MRI_HIDDEN void mri_sdp_stats(struct mr_stats *st);
 /* The seam for tests: what an event calls (default mr_release); NULL
  * restores it. */
 MRI_HIDDEN void mri_sdp_set_release(ssize_t (*release)(size_t,
-							enum mr_urgency));
+						       enum mr_urgency));
 
 #endif

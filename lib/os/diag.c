@@ -158,3 +158,16 @@ mri_diag_errno(int err)
 		return NULL;
 	}
 }
+
+void
+mri_diag_put_errno(struct mri_diag *d, int err)
+{
+	const char *e = mri_diag_errno(err);
+
+	if (e) {
+		mri_diag_put(d, e);
+	} else {
+		mri_diag_put(d, "errno ");
+		mri_diag_put_u(d, (uint64_t)err);
+	}
+}

@@ -31,8 +31,8 @@ MRI_HIDDEN void mri_diag_begin(struct mri_diag *d, char *buf, size_t cap,
 MRI_HIDDEN void mri_diag_put(struct mri_diag *d, const char *s);
 /* At most max bytes of s, stopping at stop (or NUL), non-printable bytes
  * as '?': for names and values that come from outside. */
-MRI_HIDDEN void mri_diag_put_safe(struct mri_diag *d, const char *s,
-				  size_t max, char stop);
+MRI_HIDDEN void mri_diag_put_safe(struct mri_diag *d, const char *s, size_t max,
+				  char stop);
 MRI_HIDDEN void mri_diag_put_u(struct mri_diag *d, uint64_t v);
 MRI_HIDDEN void mri_diag_put_i(struct mri_diag *d, int64_t v);
 /* v / div with one decimal ("12.3"). */
@@ -48,5 +48,7 @@ MRI_HIDDEN size_t mri_diag_who(char *buf, size_t cap);
 /* A short, stable text for the errnos the library reports ("permission
  * denied"), without strerror (which may allocate); NULL if not known. */
 MRI_HIDDEN const char *mri_diag_errno(int err);
+/* Append that text, or "errno N" for one it does not know. */
+MRI_HIDDEN void mri_diag_put_errno(struct mri_diag *d, int err);
 
 #endif

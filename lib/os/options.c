@@ -353,8 +353,8 @@ opt_bad_why(int id, int rc, char *buf, size_t cap)
 	int i;
 
 	buf[0] = '\0';
-	mri_diag_put(&d, rc == -ERANGE ? "value out of range"
-				       : "invalid value");
+	mri_diag_put(&d,
+		     rc == -ERANGE ? "value out of range" : "invalid value");
 	switch (o->type) {
 	case T_SIZE:
 	case T_UINT:
@@ -363,8 +363,7 @@ opt_bad_why(int id, int rc, char *buf, size_t cap)
 		mri_diag_put_i(&d, o->min);
 		mri_diag_put(&d, "..");
 		mri_diag_put_i(&d, o->max);
-		mri_diag_put(&d, o->type == T_SIZE ? " bytes, as 512MiB"
-						   : "");
+		mri_diag_put(&d, o->type == T_SIZE ? " bytes, as 512MiB" : "");
 		if (id == MRI_OPT_CHUNK_SIZE)
 			mri_diag_put(&d, ", a multiple of 2MiB");
 		mri_diag_put(&d, ")");
@@ -468,8 +467,7 @@ opt_conf_apply(const char *conf)
 			name[0] = '\0';
 			mri_diag_put(&d, opt_conf_var);
 			mri_diag_put(&d, " ");
-			mri_diag_put_safe(&d, key, klen < 48 ? klen : 48,
-					  '\0');
+			mri_diag_put_safe(&d, key, klen < 48 ? klen : 48, '\0');
 		}
 		if (!colon) {
 			mri_env_warn(name, "no ':' between name and value",
@@ -498,7 +496,8 @@ opt_conf_apply(const char *conf)
 		val[vlen] = '\0';
 		rc = opt_set(id, val);
 		if (rc < 0)
-			mri_env_warn(name, opt_bad_why(id, rc, why, sizeof(why)),
+			mri_env_warn(name,
+				     opt_bad_why(id, rc, why, sizeof(why)),
 				     "default kept");
 	}
 }
@@ -536,15 +535,16 @@ mri_options_init(void)
 				continue;
 			name = *ep + sizeof(opt_env_pfx) - 1;
 			len = strcspn(name, "=");
-			mri_env_warn(*ep,
-				     opt_unknown_why(name, len, 0, why,
-						     sizeof(why)),
-				     "default kept");
+			mri_env_warn(
+			    *ep,
+			    opt_unknown_why(name, len, 0, why, sizeof(why)),
+			    "default kept");
 			continue;
 		}
 		rc = opt_set(i - 1, v);
 		if (rc < 0)
-			mri_env_warn(*ep, opt_bad_why(i - 1, rc, why, sizeof(why)),
+			mri_env_warn(*ep,
+				     opt_bad_why(i - 1, rc, why, sizeof(why)),
 				     "default kept");
 	}
 }

@@ -46,8 +46,8 @@ enum mri_opt_id {
 	MRI_OPT_PROF_INTERVAL,	   /* size: mean bytes between samples */
 	MRI_OPT_PROF_UNWIND,	   /* enum mri_prof_unwind */
 	MRI_OPT_PROF_FORMAT,	   /* enum mri_prof_format, of PROF_FILE */
-	MRI_OPT_DAEMON_UID, /* uid besides 0 the daemon may run as */
-	MRI_OPT_SD_PRESSURE, /* bool: serve $MEMORY_PRESSURE_WATCH */
+	MRI_OPT_DAEMON_UID,	   /* uid besides 0 the daemon may run as */
+	MRI_OPT_SD_PRESSURE,	   /* bool: serve $MEMORY_PRESSURE_WATCH */
 	MRI_OPT__COUNT
 };
 

@@ -73,10 +73,10 @@ limit_compute(void)
 		       : opt > 0     ? (uint64_t)opt
 				     : limit.cgroup;
 
-	limit.source = !own		? MR_LIMIT_SOURCE_NONE
-		       : limit.api_set	? MR_LIMIT_SOURCE_API
-		       : opt > 0	? MR_LIMIT_SOURCE_ENV
-					: MR_LIMIT_SOURCE_CGROUP;
+	limit.source = !own	       ? MR_LIMIT_SOURCE_NONE
+		       : limit.api_set ? MR_LIMIT_SOURCE_API
+		       : opt > 0       ? MR_LIMIT_SOURCE_ENV
+				       : MR_LIMIT_SOURCE_CGROUP;
 	if (!limit.daemon)
 		return own;
 	if (own && own <= limit.daemon)

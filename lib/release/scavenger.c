@@ -111,17 +111,16 @@ scav_trace(uint64_t now, const struct mri_rel_in *in,
 
 	mri_diag_begin(&d, b, sizeof(b), 1);
 	mri_diag_put(&d, "scav #");
-	mri_diag_put_u(&d, __atomic_load_n(&mri_release_st.cycles,
-					   __ATOMIC_RELAXED));
+	mri_diag_put_u(
+	    &d, __atomic_load_n(&mri_release_st.cycles, __ATOMIC_RELAXED));
 	mri_diag_put(&d, " @");
 	mri_diag_put_fixed(&d, now - scav.start_ns, 1000000000);
 	mri_diag_put(&d, "s: in_use ");
 	mri_diag_put_fixed(&d, in->in_use_bytes, mib);
 	mri_diag_put(&d, " MiB, retained ");
-	mri_diag_put_fixed(&d,
-			   after->mapped_bytes - after->released_bytes -
-			       after->lazy_bytes,
-			   mib);
+	mri_diag_put_fixed(
+	    &d, after->mapped_bytes - after->released_bytes - after->lazy_bytes,
+	    mib);
 	mri_diag_put(&d, " MiB, goal ");
 	mri_diag_put_fixed(&d, goal, mib);
 	mri_diag_put(&d, " MiB, released ");
@@ -220,8 +219,9 @@ scav_main(void *arg)
 			}
 			if (cl->fd && (cfd = cl->fd()) >= 0) {
 				pfd[nfd].fd = cfd;
-				pfd[nfd].events =
-				    cl->poll_events ? cl->poll_events() : POLLIN;
+				pfd[nfd].events = cl->poll_events
+						      ? cl->poll_events()
+						      : POLLIN;
 				pfd[nfd].revents = 0;
 				slot[i] = nfd++;
 			}

@@ -13,9 +13,9 @@
  * object on one line instead (every figure of struct mr_stats but the
  * per-class table, plus pid and command), for log pipelines.  Both are
  * built with snprintf into a stack buffer (these formats do not allocate)
- * and written with one write(2).  The struct is versioned: the caller says how many bytes it has
- * (st->size) and gets at most that many, so a program built against an
- * older, shorter struct mr_stats keeps working with a newer library.
+ * and written with one write(2).  The struct is versioned: the caller says how
+ * many bytes it has (st->size) and gets at most that many, so a program built
+ * against an older, shorter struct mr_stats keeps working with a newer library.
  */
 #include "config.h"
 #include <errno.h>
@@ -213,18 +213,16 @@ stats_print_json(int fd, const struct mr_stats *st, const char *comm)
 	    (ull)mri_release_st.api_bytes, (ull)mri_release_st.free_bytes,
 	    (ull)mri_release_st.hard_enomem,
 	    stats_backend_name(st->purge_backend), st->purge_fallbacks,
-	    (ull)st->purge_batches, (ull)st->purge_ranges,
-	    (ull)st->purge_bytes, (ull)st->purge_errors, (ull)st->purge_ns,
+	    (ull)st->purge_batches, (ull)st->purge_ranges, (ull)st->purge_bytes,
+	    (ull)st->purge_errors, (ull)st->purge_ns,
 	    mri_purge_free_ok() ? "true" : "false",
 	    mri_opt(MRI_OPT_DAEMON) ? "true" : "false",
-	    st->daemon_connected ? "true" : "false",
-	    (ull)st->daemon_connects, (ull)st->daemon_connect_failures,
-	    (ull)st->trims_received, (ull)st->trim_released_bytes,
-	    st->daemon_error,
+	    st->daemon_connected ? "true" : "false", (ull)st->daemon_connects,
+	    (ull)st->daemon_connect_failures, (ull)st->trims_received,
+	    (ull)st->trim_released_bytes, st->daemon_error,
 	    stats_json_str(st->daemon_error_msg, e_esc, sizeof(e_esc)),
-	    st->pressure_watching ? "true" : "false",
-	    (ull)st->pressure_events, (ull)st->pressure_released_bytes,
-	    st->pressure_error);
+	    st->pressure_watching ? "true" : "false", (ull)st->pressure_events,
+	    (ull)st->pressure_released_bytes, st->pressure_error);
 	if (n > 0 && (size_t)n < sizeof(buf))
 		(void)!write(fd, buf, (size_t)n);
 }
@@ -268,9 +266,9 @@ mri_stats_print(int fd)
 	    "%llu ranges, %.1f MiB, %llu redone, %u fallbacks, "
 	    "%.1f ms\n",
 	    who, st.allocated_bytes / mib, st.in_use_bytes / mib,
-	    st.idle_bytes / mib, st.released_bytes / mib,
-	    st.mapped_bytes / mib, st.metadata_bytes / mib,
-	    st.retained_bytes / mib, who, st.lazy_freed_bytes / mib,
+	    st.idle_bytes / mib, st.released_bytes / mib, st.mapped_bytes / mib,
+	    st.metadata_bytes / mib, st.retained_bytes / mib, who,
+	    st.lazy_freed_bytes / mib,
 	    mri_purge_free_ok() ? "" : "; refused here, DONTNEED used", who,
 	    st.rss_bytes / mib, st.anon_huge_bytes / mib,
 	    st.hugepage_coverage_permille / 10,
@@ -296,18 +294,17 @@ mri_stats_print(int fd)
 			     "(MEMRECLAIM_DAEMON=0)\n",
 			     who);
 	else
-		m = snprintf(buf + n, sizeof(buf) - (size_t)n,
-			     "memreclaim: %s: stats: daemon %s, %llu "
-			     "connects, %llu failed, %llu trims (%.1f MiB)%s%s\n",
-			     who,
-			     st.daemon_connected ? "connected"
-						 : "not connected",
-			     (unsigned long long)st.daemon_connects,
-			     (unsigned long long)st.daemon_connect_failures,
-			     (unsigned long long)st.trims_received,
-			     st.trim_released_bytes / mib,
-			     st.daemon_error_msg[0] ? "; last failure: " : "",
-			     st.daemon_error_msg);
+		m = snprintf(
+		    buf + n, sizeof(buf) - (size_t)n,
+		    "memreclaim: %s: stats: daemon %s, %llu "
+		    "connects, %llu failed, %llu trims (%.1f MiB)%s%s\n",
+		    who, st.daemon_connected ? "connected" : "not connected",
+		    (unsigned long long)st.daemon_connects,
+		    (unsigned long long)st.daemon_connect_failures,
+		    (unsigned long long)st.trims_received,
+		    st.trim_released_bytes / mib,
+		    st.daemon_error_msg[0] ? "; last failure: " : "",
+		    st.daemon_error_msg);
 	if (m > 0 && (size_t)m < sizeof(buf) - (size_t)n)
 		n += m;
 	if (st.pressure_watching || st.pressure_events || st.pressure_error) {

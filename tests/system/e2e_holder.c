@@ -1,6 +1,7 @@
 /*
  * e2e_holder.c: the service in the client end-to-end test
- * (tests/system/sys_client_e2e.sh).  A plain program that uses malloc/free and knows
+ * (tests/system/sys_client_e2e.sh) and the systemd memory pressure test
+ * (sys_sdpressure.sh).  A plain program that uses malloc/free and knows
  * nothing of memreclaim: run it with LD_PRELOAD=libmemreclaim.so and the
  * library serves its allocations and talks to memreclaimd for it.
  *
@@ -67,13 +68,13 @@ holder_report(const char *path, int (*stats_get)(struct mr_stats *))
 			fclose(f);
 			return -EINVAL;
 		}
-		fprintf(f, "pid=%d rss=%llu trims=%llu connected=%u idle=%llu "
+		fprintf(f,
+			"pid=%d rss=%llu trims=%llu connected=%u idle=%llu "
 			"released=%llu lazy=%llu limit=%llu psi_watching=%u "
-			"psi_events=%llu psi_released=%llu \n", (int)getpid(),
-			(unsigned long long)st.rss_bytes,
+			"psi_events=%llu psi_released=%llu \n",
+			(int)getpid(), (unsigned long long)st.rss_bytes,
 			(unsigned long long)st.trims_received,
-			st.daemon_connected,
-			(unsigned long long)st.idle_bytes,
+			st.daemon_connected, (unsigned long long)st.idle_bytes,
 			(unsigned long long)st.released_bytes,
 			(unsigned long long)st.lazy_freed_bytes,
 			(unsigned long long)st.limit_bytes,

@@ -752,8 +752,8 @@ START_TEST(test_trace_and_exit_summary)
 	at = strchr(out, '[');
 	if (at)
 		trace_pid = strtol(at + 1, NULL, 10);
-	ck_assert_msg(trace_pid > 0 && trace_pid != getpid(),
-		      "no pid in: %s", out);
+	ck_assert_msg(trace_pid > 0 && trace_pid != getpid(), "no pid in: %s",
+		      out);
 	/* "memreclaim: COMM[PID]: scav #...": every line names the process */
 	snprintf(want, sizeof(want), "[%d]: scav #", (int)trace_pid);
 	ck_assert_msg(strstr(out, "memreclaim: ") && strstr(out, want),

@@ -88,7 +88,8 @@ START_TEST(test_base64_decodes_systemd_trigger)
 {
 	unsigned char out[MRI_SDP_WRITE_MAX];
 	/* what systemd 254 sets for the default 200 ms threshold */
-	int n = mri_sdp_base64("c29tZSAyMDAwMDAgMjAwMDAwMAA=", out, sizeof(out));
+	int n =
+	    mri_sdp_base64("c29tZSAyMDAwMDAgMjAwMDAwMAA=", out, sizeof(out));
 
 	ck_assert_int_eq(n, 20);
 	ck_assert_mem_eq(out, "some 200000 2000000\0", 20);
@@ -118,10 +119,8 @@ START_TEST(test_base64_rejects_bad_input)
 
 	ck_assert_int_eq(mri_sdp_base64("a$bc", out, sizeof(out)), -EINVAL);
 	ck_assert_int_eq(mri_sdp_base64("a", out, sizeof(out)), -EINVAL);
-	ck_assert_int_eq(mri_sdp_base64("aGk=aa", out, sizeof(out)),
-			 -EINVAL);
-	ck_assert_int_eq(mri_sdp_base64("aGk===", out, sizeof(out)),
-			 -EINVAL);
+	ck_assert_int_eq(mri_sdp_base64("aGk=aa", out, sizeof(out)), -EINVAL);
+	ck_assert_int_eq(mri_sdp_base64("aGk===", out, sizeof(out)), -EINVAL);
 	ck_assert_int_eq(mri_sdp_base64("aGl=", out, sizeof(out)), -EINVAL);
 	memset(big, 'Q', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
@@ -143,23 +142,21 @@ START_TEST(test_parse_off_and_bad_values)
 	ck_assert_ptr_null(why);
 	ck_assert_int_eq(mri_sdp_parse("", NULL, &c, &var, &why), -ENODEV);
 	/* WRITE alone says so */
-	ck_assert_int_eq(mri_sdp_parse(NULL, "aGk=", &c, &var, &why),
-			 -ENODEV);
+	ck_assert_int_eq(mri_sdp_parse(NULL, "aGk=", &c, &var, &why), -ENODEV);
 	ck_assert_str_eq(var, "MEMORY_PRESSURE_WRITE");
 	ck_assert_ptr_nonnull(why);
-	ck_assert_int_eq(mri_sdp_parse("memory.pressure", NULL, &c, &var,
-				       &why),
+	ck_assert_int_eq(mri_sdp_parse("memory.pressure", NULL, &c, &var, &why),
 			 -EINVAL);
 	ck_assert_str_eq(var, "MEMORY_PRESSURE_WATCH");
 	ck_assert_str_eq(why, "not an absolute path");
-	ck_assert_int_eq(mri_sdp_parse("/x/memory.pressure", "%%%", &c, &var,
-				       &why),
-			 -EINVAL);
+	ck_assert_int_eq(
+	    mri_sdp_parse("/x/memory.pressure", "%%%", &c, &var, &why),
+	    -EINVAL);
 	ck_assert_str_eq(var, "MEMORY_PRESSURE_WRITE");
 	ck_assert_str_eq(why, "not base64");
 	ck_assert_int_eq(mri_sdp_parse("/x/memory.pressure",
-				       "c29tZSAyMDAwMDAgMjAwMDAwMAA=", &c,
-				       &var, &why),
+				       "c29tZSAyMDAwMDAgMjAwMDAwMAA=", &c, &var,
+				       &why),
 			 0);
 	ck_assert_str_eq(c.watch, "/x/memory.pressure");
 	ck_assert_uint_eq(c.write_len, 20);
@@ -385,8 +382,9 @@ test_suite(void)
 	 * thread: run in a process whose scavenger is off from the start. */
 	if (mri_opt(MRI_OPT_SCAVENGER) != 0) {
 		if (getenv("CHECK_SDP_REEXEC")) {
-			fprintf(stderr, "check_sdpressure: MEMRECLAIM_SCAVENGER=0 "
-					"not in force after re-exec\n");
+			fprintf(stderr,
+				"check_sdpressure: MEMRECLAIM_SCAVENGER=0 "
+				"not in force after re-exec\n");
 			exit(1);
 		}
 		setenv("MEMRECLAIM_SCAVENGER", "0", 1);
