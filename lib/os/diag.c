@@ -7,13 +7,39 @@
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
 #include "os/diag.h"
 
+/* The command of diag_who_cache.pid.  Written once per pid by the one
+ * thread that wins `filling`; read after an acquire load of pid, so a
+ * reader never sees it half-written.  A thread that loses the race reads
+ * /proc itself. */
 static struct {
-	pid_t pid; /* comm belongs to this pid (relaxed: a race re-reads) */
+	pid_t pid;   /* comm belongs to this pid (0: not yet) */
+	int filling; /* a thread is writing comm */
 	char comm[20];
 } diag_who_cache;
+
+/* /proc/self/comm into c[cap], without the newline ("?" when absent). */
+static void
+diag_read_comm(char *c, size_t cap)
+{
+	ssize_t n = -1;
+	int fd = open("/proc/self/comm", O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		n = read(fd, c, cap - 1);
+		close(fd);
+	}
+	if (n <= 0) {
+		c[0] = '?';
+		n = 1;
+	}
+	if (c[n - 1] == '\n')
+		n--;
+	c[n] = '\0';
+}
 
 void
 mri_diag_put(struct mri_diag *d, const char *s)
@@ -71,30 +97,30 @@ mri_diag_who(char *buf, size_t cap)
 {
 	pid_t pid = getpid();
 	struct mri_diag d = {buf, cap, 0};
+	char c[sizeof(diag_who_cache.comm)];
 
-	if (__atomic_load_n(&diag_who_cache.pid, __ATOMIC_ACQUIRE) != pid) {
-		char c[sizeof(diag_who_cache.comm)];
-		ssize_t n = -1;
-		int fd = open("/proc/self/comm", O_RDONLY | O_CLOEXEC);
-
-		if (fd >= 0) {
-			n = read(fd, c, sizeof(c) - 1);
-			close(fd);
-		}
-		if (n <= 0) {
-			c[0] = '?';
-			n = 1;
-		}
-		if (c[n - 1] == '\n')
-			n--;
-		c[n] = '\0';
-		__builtin_memcpy(diag_who_cache.comm, c, sizeof(c));
-		__atomic_store_n(&diag_who_cache.pid, pid, __ATOMIC_RELEASE);
-	}
 	if (cap == 0)
 		return 0;
+	if (__atomic_load_n(&diag_who_cache.pid, __ATOMIC_ACQUIRE) == pid) {
+		memcpy(c, diag_who_cache.comm, sizeof(c));
+	} else {
+		diag_read_comm(c, sizeof(c));
+		if (!__atomic_exchange_n(&diag_who_cache.filling, 1,
+					 __ATOMIC_ACQUIRE)) {
+			/* another thread may have filled it meanwhile:
+			 * then readers may be copying it, leave it */
+			if (__atomic_load_n(&diag_who_cache.pid,
+					    __ATOMIC_ACQUIRE) != pid) {
+				memcpy(diag_who_cache.comm, c, sizeof(c));
+				__atomic_store_n(&diag_who_cache.pid, pid,
+						 __ATOMIC_RELEASE);
+			}
+			__atomic_store_n(&diag_who_cache.filling, 0,
+					 __ATOMIC_RELEASE);
+		}
+	}
 	buf[0] = '\0';
-	mri_diag_put_safe(&d, diag_who_cache.comm, 16, '\0');
+	mri_diag_put_safe(&d, c, 16, '\0');
 	mri_diag_put(&d, "[");
 	mri_diag_put_u(&d, (uint64_t)pid);
 	mri_diag_put(&d, "]");
