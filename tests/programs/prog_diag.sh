@@ -87,6 +87,15 @@ diag_run conf2 MEMRECLAIM_CONF="$conf" MEMRECLAIM_DAEMON=0
 grep -q '"limit_bytes":2147483648,"limit_source":"env"' "$PROG_TMP/conf2.err" ||
 	prog_fail "MEMRECLAIM_CONF limit:2GiB not in force"
 
+# a later pair wins; a pair without ':' is named and skipped
+diag_run conf3 MEMRECLAIM_CONF="limit:1GiB,limit:2GiB,trace,stats:json" \
+	MEMRECLAIM_DAEMON=0
+grep -q '"limit_bytes":2147483648,"limit_source":"env"' "$PROG_TMP/conf3.err" ||
+	prog_fail "MEMRECLAIM_CONF: the later limit did not win"
+n=$(grep -cF "memreclaim: MEMRECLAIM_CONF trace ignored: no ':' between name and value" \
+	"$PROG_TMP/conf3.err")
+[ "$n" = 1 ] || prog_fail "MEMRECLAIM_CONF pair without ':' reported $n times"
+
 # 3. Text stats and trace name the process on every line.
 diag_run text MEMRECLAIM_STATS=1 MEMRECLAIM_TRACE=1 \
 	MEMRECLAIM_SOCKET="$nosock"
