@@ -156,24 +156,25 @@ struct mr_stats {
 
 	/* Version 2 (appended: a program built with version 1's shorter
 	 * struct gets none of these, and its size still works). */
-	uint32_t limit_source;	  /* enum mr_limit_source of limit_bytes */
-	int32_t daemon_error;	  /* why the last connection to memreclaimd
-				   * failed, -errno (0: none yet): -ENOENT no
-				   * socket, -EACCES not allowed to open it,
-				   * -ECONNREFUSED nobody listening, -EPERM
-				   * listener not trusted, -ECONNRESET the
-				   * daemon closed it (BYE) */
-	uint64_t daemon_connects; /* registrations with memreclaimd */
+	/* enum mr_limit_source of limit_bytes */
+	uint32_t limit_source;
+	/* Why the last connection to memreclaimd failed, -errno (0: none
+	 * yet): -ENOENT no socket, -EACCES not allowed to open it,
+	 * -ECONNREFUSED nobody listening, -EPERM listener not trusted,
+	 * -ECONNRESET the daemon closed it or refused the client. */
+	int32_t daemon_error;
+	uint64_t daemon_connects;	  /* registrations with memreclaimd */
 	uint64_t daemon_connect_failures; /* attempts that failed */
-	uint64_t trim_released_bytes;	  /* released for memreclaimd's trims */
-	uint64_t pressure_events;	  /* systemd memory pressure events
-					   * ($MEMORY_PRESSURE_WATCH) obeyed */
-	uint64_t pressure_released_bytes; /* released for those events */
-	uint32_t pressure_watching;	  /* 1 while $MEMORY_PRESSURE_WATCH is
-					   * watched */
-	int32_t pressure_error;	    /* -errno when it could not be set up */
-	char daemon_error_msg[256]; /* daemon_error as one line, NUL-ended
-				     * ("" when none) */
+	uint64_t trim_released_bytes;	  /* released for its trims */
+	/* systemd's memory pressure protocol ($MEMORY_PRESSURE_WATCH):
+	 * events obeyed, bytes released for them, 1 while the file is
+	 * watched, -errno when the watch could not be set up. */
+	uint64_t pressure_events;
+	uint64_t pressure_released_bytes;
+	uint32_t pressure_watching;
+	int32_t pressure_error;
+	/* daemon_error as one line of text, NUL-terminated ("" if none) */
+	char daemon_error_msg[256];
 };
 
 /* Where limit_bytes comes from. */

@@ -71,7 +71,7 @@ static struct {
 	char err_msg[256];	      /* its one-line reason */
 	int err_said;		      /* err/err_msg printed already */
 	int up_said;		      /* "connected" printed since then */
-	uint64_t frames_in;	      /* frames received on this connection */
+	uint64_t frames_in;	      /* frames received on this link */
 } cl = {
 	.err_lock = PTHREAD_MUTEX_INITIALIZER,
 	.ops = &client_ops_real,

@@ -11,7 +11,8 @@
  * FILE (replaced atomically), read by the test:
  *
  *	pid=N rss=BYTES trims=N connected=0|1 idle=BYTES released=BYTES
- *	lazy=BYTES limit=BYTES psi_watching=0|1 psi_events=N psi_released=BYTES
+ *	lazy=BYTES limit=BYTES psi_watching=0|1 psi_events=N
+ *	psi_released=BYTES
  *
  * The figures come from mr_stats_get, found with dlsym so the program also
  * runs (and says "lib=none") without the library.  It exits on SIGTERM or

@@ -484,7 +484,8 @@ limit_api(void *unused)
 	    stats().limit_source != MR_LIMIT_SOURCE_DAEMON)
 		return child_fail(12, "hint: limit %zu source %u",
 				  mr_limit_get(), stats().limit_source);
-	if (mr_limit_hint(2 * GiB) || stats().limit_source != MR_LIMIT_SOURCE_ENV)
+	if (mr_limit_hint(2 * GiB) ||
+	    stats().limit_source != MR_LIMIT_SOURCE_ENV)
 		return child_fail(13, "a looser hint took the source: %u",
 				  stats().limit_source);
 	(void)mr_limit_hint(0);
