@@ -98,7 +98,7 @@ enum mr_purge_backend {
 	MR_PURGE_MADVISE = 3,	/* one madvise(2) per range */
 };
 
-#define MR_STATS_VERSION 1
+#define MR_STATS_VERSION 2
 #define MR_STATS_MAX_CLASSES 96
 
 struct mr_class_stats {
@@ -153,6 +153,39 @@ struct mr_stats {
 	uint32_t daemon_connected; /* 1 while registered with memreclaimd */
 	uint32_t nclasses;
 	struct mr_class_stats classes[MR_STATS_MAX_CLASSES];
+
+	/* Version 2 (appended: a program built with version 1's shorter
+	 * struct gets none of these, and its size still works). */
+	/* enum mr_limit_source of limit_bytes */
+	uint32_t limit_source;
+	/* Why the last connection to memreclaimd failed, -errno (0: none
+	 * yet): -ENOENT no socket, -EACCES not allowed to open it,
+	 * -ECONNREFUSED nobody listening, -EPERM listener not trusted,
+	 * -ECONNRESET the daemon closed it or refused the client. */
+	int32_t daemon_error;
+	uint64_t daemon_connects;	  /* registrations with memreclaimd */
+	uint64_t daemon_connect_failures; /* attempts that failed */
+	uint64_t trim_released_bytes;	  /* released for its trims */
+	/* systemd's memory pressure protocol ($MEMORY_PRESSURE_WATCH):
+	 * events obeyed, bytes released for them, 1 while the file is
+	 * watched, -errno when the watch could not be set up. */
+	uint64_t pressure_events;
+	uint64_t pressure_released_bytes;
+	uint32_t pressure_watching;
+	int32_t pressure_error;
+	/* daemon_error as one line of text, NUL-terminated ("" if none) */
+	char daemon_error_msg[256];
+};
+
+/* Where limit_bytes comes from. */
+enum mr_limit_source {
+	MR_LIMIT_SOURCE_NONE = 0,   /* no limit */
+	MR_LIMIT_SOURCE_CGROUP = 1, /* the process's cgroup */
+	MR_LIMIT_SOURCE_ENV = 2,    /* the "limit" option: MEMRECLAIM_LIMIT,
+				     * MEMRECLAIM_CONF or mr_option_set */
+	MR_LIMIT_SOURCE_API = 3,    /* mr_limit_set */
+	MR_LIMIT_SOURCE_DAEMON = 4, /* memreclaimd's LIMIT (mr_limit_hint),
+				     * tighter than the process's own */
 };
 
 /* Fill *st (see above).  Returns 0 or -EINVAL (NULL, or size too small to

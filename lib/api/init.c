@@ -6,7 +6,8 @@
  * reading the NUMA topology from libnuma (whose own constructor has run,
  * as we depend on it), registering fork handlers, deriving the memory
  * limit from the cgroup (which registers the release path's heap hooks),
- * plugging the daemon client into the scavenger, and starting the
+ * plugging the daemon client and the systemd memory pressure watch into
+ * the scavenger, and starting the
  * scavenger.  Every call here is direct: a renamed function is a link
  * error, never a silent no-op.
  */
@@ -14,6 +15,7 @@
 #include <pthread.h>
 #include "memreclaim.h"
 #include "client/client.h"
+#include "client/sdpressure.h"
 #include "core/init.h"
 #include "os/purge.h"
 #include "prof/prof.h"
@@ -29,6 +31,18 @@ static const struct mri_scavenger_client client_hooks = {
 	.stop = mri_client_stop,
 	.atfork_child = mri_client_atfork_child,
 	.stats = mri_client_stats,
+};
+
+/* systemd's memory pressure protocol, run by the scavenger thread too. */
+static const struct mri_scavenger_client sdpressure_hooks = {
+	.fd = mri_sdp_fd,
+	.tick = mri_sdp_tick,
+	.next_ns = mri_sdp_next_ns,
+	.stop = mri_sdp_stop,
+	.atfork_child = mri_sdp_atfork_child,
+	.stats = mri_sdp_stats,
+	.poll_events = mri_sdp_poll_events,
+	.event = mri_sdp_event,
 };
 /* clang-format on */
 
@@ -71,7 +85,8 @@ mri_ctor(void)
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	mri_limit_init();
 	mri_prof_init();
-	mri_scavenger_set_client(&client_hooks);
+	(void)mri_scavenger_add_client(&client_hooks);
+	(void)mri_scavenger_add_client(&sdpressure_hooks);
 	mri_scavenger_start();
 }
 

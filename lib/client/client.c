@@ -26,13 +26,16 @@
 #include <stddef.h>
 #include <string.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include "memreclaim.h"
 #include "memreclaim/protocol.h"
 #include "common/protocol.h"
 #include "client/client.h"
+#include "os/diag.h"
 #include "os/options.h"
 #include "os/os.h"
 
@@ -63,7 +66,14 @@ static struct {
 	struct mr_stats st;	      /* scratch for mr_stats_get (too big for
 				       * a thread stack we do not size) */
 	struct mri_client_counters n; /* relaxed atomics */
+	pthread_mutex_t err_lock;     /* err, err_msg (read by any thread) */
+	int err;		      /* last failure, -errno, 0 = none */
+	char err_msg[256];	      /* its one-line reason */
+	int err_said;		      /* err/err_msg printed already */
+	int up_said;		      /* "connected" printed since then */
+	uint64_t frames_in;	      /* frames received on this link */
 } cl = {
+	.err_lock = PTHREAD_MUTEX_INITIALIZER,
 	.ops = &client_ops_real,
 	.fd = -1,
 	.backoff_ns = MRI_CLIENT_BACKOFF_MIN_NS,
@@ -197,6 +207,106 @@ client_send_stats(void)
 	return rc == -EAGAIN ? 0 : rc;
 }
 
+/*
+ * Why the daemon link is down, in one line, for mr_stats_get
+ * (daemon_error, daemon_error_msg), the MEMRECLAIM_STATS summary and, when
+ * MEMRECLAIM_TRACE or MEMRECLAIM_STATS is set, stderr: once per new
+ * reason, not at every retry.  A non-root service not in the socket's
+ * group gets EACCES: the line names the socket's group and mode and the
+ * caller's uid, which is all it takes to fix.
+ */
+static void
+client_failed(int err, const char *msg)
+{
+	int same;
+
+	pthread_mutex_lock(&cl.err_lock);
+	same = cl.err == err && !strcmp(cl.err_msg, msg);
+	if (!same) {
+		cl.err = err;
+		memcpy(cl.err_msg, msg, strlen(msg) + 1);
+		cl.err_said = 0;
+		cl.up_said = 0; /* a later connect is news again */
+	}
+	pthread_mutex_unlock(&cl.err_lock);
+	if (!cl.err_said &&
+	    (mri_opt(MRI_OPT_TRACE) || mri_opt(MRI_OPT_STATS))) {
+		char b[sizeof(cl.err_msg) + 64];
+		struct mri_diag d;
+
+		cl.err_said = 1;
+		mri_diag_begin(&d, b, sizeof(b), 1);
+		mri_diag_put(&d, "daemon: ");
+		mri_diag_put(&d, msg);
+		mri_diag_end(&d, 2);
+	}
+}
+
+/* "connect PATH: permission denied (...)" for a connect that failed
+ * with err. */
+static void
+client_connect_failed(const char *path, int err)
+{
+	char m[sizeof(cl.err_msg)];
+	struct mri_diag d = {m, sizeof(m), 0};
+	struct stat st;
+
+	m[0] = '\0';
+	mri_diag_put(&d, "cannot connect to ");
+	mri_diag_put_safe(&d, path, 108, '\0');
+	mri_diag_put(&d, ": ");
+	mri_diag_put_errno(&d, err);
+	switch (err) {
+	case ENOENT:
+		mri_diag_put(&d, " (memreclaimd not running?)");
+		break;
+	case ECONNREFUSED:
+		mri_diag_put(&d, " (stale socket: memreclaimd not running)");
+		break;
+	case EACCES:
+		if (stat(path, &st) < 0) {
+			mri_diag_put(&d, " (its directory is closed to uid ");
+			mri_diag_put_u(&d, (uint64_t)geteuid());
+			mri_diag_put(&d, ")");
+			break;
+		}
+		mri_diag_put(&d, " (socket 0");
+		mri_diag_put_u(&d, (uint64_t)((st.st_mode >> 6) & 7));
+		mri_diag_put_u(&d, (uint64_t)((st.st_mode >> 3) & 7));
+		mri_diag_put_u(&d, (uint64_t)(st.st_mode & 7));
+		mri_diag_put(&d, " gid ");
+		mri_diag_put_u(&d, (uint64_t)st.st_gid);
+		mri_diag_put(&d, "; uid ");
+		mri_diag_put_u(&d, (uint64_t)geteuid());
+		mri_diag_put(&d, " is not in that group: add it, e.g. to "
+				 "group memreclaim)");
+		break;
+	case EAGAIN:
+		mri_diag_put(&d, " (its backlog is full)");
+		break;
+	}
+	client_failed(-err, m);
+}
+
+/* The connection broke (EOF, an error, a send that failed).  A daemon
+ * that refuses a client (client_group, too many clients) says BYE and
+ * closes; when our first STATS was still unread, the kernel reports the
+ * close as ECONNRESET before the BYE can be read.  So a connection that
+ * ends before any frame came is named as a refusal. */
+static void
+client_lost(uint64_t now_ns)
+{
+	if (cl.frames_in == 0)
+		client_failed(-ECONNRESET,
+			      "memreclaimd dropped the connection before "
+			      "answering (refused: not a member of its "
+			      "client_group, or too many clients; its log "
+			      "says which)");
+	else
+		client_failed(-ECONNRESET, "memreclaimd closed the connection");
+	client_close(now_ns, 0);
+}
+
 /* Connect, register, and send the first STATS at once so the daemon can
  * decide about us without waiting a whole interval. */
 /* Who listens on the socket path is not proof of who it is: a shared
@@ -215,6 +325,18 @@ client_server_trusted(int fd)
 	if (cr.uid == 0 || cr.uid == (uid_t)mri_opt(MRI_OPT_DAEMON_UID))
 		return 1;
 	CLIENT_COUNT(servers_refused, 1);
+	{
+		char m[sizeof(cl.err_msg)];
+		struct mri_diag d = {m, sizeof(m), 0};
+
+		m[0] = '\0';
+		mri_diag_put(&d, "refused the listener on ");
+		mri_diag_put_safe(&d, mri_opt_socket(), 80, '\0');
+		mri_diag_put(&d, ": it runs as uid ");
+		mri_diag_put_u(&d, (uint64_t)cr.uid);
+		mri_diag_put(&d, ", not root or MEMRECLAIM_DAEMON_UID");
+		client_failed(-EPERM, m);
+	}
 	return 0;
 }
 
@@ -229,12 +351,16 @@ client_connect(uint64_t now_ns)
 	int len, rc;
 
 	cl.connected_ns = now_ns;
-	if (plen == 0 || plen >= sizeof(sa.sun_path))
+	if (plen == 0 || plen >= sizeof(sa.sun_path)) {
+		client_connect_failed(path, ENAMETOOLONG);
 		goto failed;
+	}
 	cl.fd =
 	    socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (cl.fd < 0)
+	if (cl.fd < 0) {
+		client_connect_failed(path, errno);
 		goto failed;
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
 	memcpy(sa.sun_path, path, plen + 1);
@@ -244,7 +370,11 @@ client_connect(uint64_t now_ns)
 	do
 		rc = connect(cl.fd, (struct sockaddr *)&sa, sizeof(sa));
 	while (rc < 0 && errno == EINTR);
-	if (rc < 0 || !client_server_trusted(cl.fd))
+	if (rc < 0) {
+		client_connect_failed(path, errno);
+		goto failed;
+	}
+	if (!client_server_trusted(cl.fd))
 		goto failed;
 
 	memset(&hello, 0, sizeof(hello));
@@ -257,8 +387,20 @@ client_connect(uint64_t now_ns)
 		goto failed;
 	__atomic_store_n(&cl.n.connected, 1, __ATOMIC_RELAXED);
 	CLIENT_COUNT(connects, 1);
+	cl.frames_in = 0;
+	if (mri_opt(MRI_OPT_TRACE) && !cl.up_said) {
+		char b[200];
+		struct mri_diag d;
+
+		mri_diag_begin(&d, b, sizeof(b), 1);
+		mri_diag_put(&d, "daemon: connected to memreclaimd at ");
+		mri_diag_put_safe(&d, path, 108, '\0');
+		mri_diag_put(&d, " (HELLO sent)");
+		mri_diag_end(&d, 2);
+		cl.up_said = 1;
+	}
 	if (client_send_stats() < 0) {
-		client_close(now_ns, 0);
+		client_lost(now_ns);
 		return;
 	}
 	cl.next_stats_ns = now_ns + client_interval_ns();
@@ -406,6 +548,27 @@ client_obey_prof(const struct mr_proto_prof_request *r)
 	return len < 0 ? len : client_send_wait(buf, len);
 }
 
+/* The daemon said BYE: say why it closed the link. */
+static void
+client_bye_reason(uint32_t reason)
+{
+	static const char *const why[] = {
+	    [MR_BYE_NORMAL] = "memreclaimd closed the connection",
+	    [MR_BYE_VERSION] = "memreclaimd refused this library's protocol "
+			       "version",
+	    [MR_BYE_PROTOCOL] = "memreclaimd refused this client (not a "
+				"member of its client_group, or a frame it "
+				"did not accept)",
+	    [MR_BYE_LIMIT] = "memreclaimd refused this client: too many "
+			     "clients or frames",
+	    [MR_BYE_SHUTDOWN] = "memreclaimd is shutting down",
+	};
+
+	client_failed(-ECONNRESET, reason <= MR_BYE_MAX
+				       ? why[reason]
+				       : "memreclaimd closed the connection");
+}
+
 /* Read and obey what the daemon sent.  Closes the connection on EOF, error,
  * BYE, or a frame a client must not receive. */
 static void
@@ -426,10 +589,11 @@ client_read(uint64_t now_ns)
 			return;
 		if (n <= 0) {
 			/* EOF (daemon gone) or a socket error. */
-			client_close(now_ns, 0);
+			client_lost(now_ns);
 			return;
 		}
 		type = mrc_proto_decode(buf, (size_t)n, &m);
+		cl.frames_in++;
 		switch (type) {
 		case MR_MSG_TRIM:
 			if (client_obey_trim(&m) < 0)
@@ -449,6 +613,7 @@ client_read(uint64_t now_ns)
 				client_close(now_ns, 0);
 			break;
 		case MR_MSG_BYE:
+			client_bye_reason(m.u.bye.reason);
 			/* A daemon that refuses our version will refuse it
 			 * again: come back rarely. */
 			client_close(now_ns, m.u.bye.reason == MR_BYE_VERSION
@@ -487,7 +652,7 @@ mri_client_tick(uint64_t now_ns)
 	client_read(now_ns);
 	if (cl.fd >= 0 && now_ns >= cl.next_stats_ns) {
 		if (client_send_stats() < 0) {
-			client_close(now_ns, 0);
+			client_lost(now_ns);
 			return;
 		}
 		/* Keep the period even if a tick came late. */
@@ -525,6 +690,10 @@ mri_client_stop(void)
 void
 mri_client_atfork_child(void)
 {
+	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+
+	/* held, maybe, by a thread that does not exist in the child */
+	cl.err_lock = fresh;
 	if (cl.fd >= 0)
 		close(cl.fd);
 	cl.fd = -1;
@@ -540,6 +709,17 @@ mri_client_stats(struct mr_stats *st)
 	    __atomic_load_n(&cl.n.trims_received, __ATOMIC_RELAXED);
 	st->daemon_connected =
 	    __atomic_load_n(&cl.n.connected, __ATOMIC_RELAXED);
+	st->daemon_connects = __atomic_load_n(&cl.n.connects, __ATOMIC_RELAXED);
+	st->daemon_connect_failures =
+	    __atomic_load_n(&cl.n.connect_failures, __ATOMIC_RELAXED);
+	st->trim_released_bytes =
+	    __atomic_load_n(&cl.n.trim_bytes_released, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&cl.err_lock);
+	st->daemon_error = cl.err;
+	_Static_assert(sizeof(st->daemon_error_msg) == sizeof(cl.err_msg),
+		       "the reason fits mr_stats");
+	memcpy(st->daemon_error_msg, cl.err_msg, sizeof(st->daemon_error_msg));
+	pthread_mutex_unlock(&cl.err_lock);
 }
 
 void

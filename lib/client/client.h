@@ -41,8 +41,9 @@ MRI_HIDDEN void mri_client_atfork_child(void);
 /* Say BYE and close (scavenger stop, exit).  The next tick reconnects. */
 MRI_HIDDEN void mri_client_stop(void);
 
-/* Fill st->trims_received and st->daemon_connected (for mr_stats_get;
- * the caller has checked that st->size covers them). */
+/* Fill st's daemon fields: trims_received, daemon_connected, and the
+ * version 2 link fields (daemon_error and its message, connects, ...) (for
+ * mr_stats_get, which fills a full-size struct). */
 MRI_HIDDEN void mri_client_stats(struct mr_stats *st);
 
 /* Everything the client counts, for tests and trace output. */

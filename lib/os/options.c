@@ -7,8 +7,17 @@
  * MEMRECLAIM_* variable is ignored there and the defaults hold.  Elsewhere
  * each value is parsed and range-checked against the table; an unknown
  * MEMRECLAIM_* name or a bad value is reported once on stderr (one
- * write(2), nothing allocated) and the default kept.  mr_option_set
- * applies the same ranges.
+ * write(2), nothing allocated: os/diag.h), naming the variable and why
+ * (the accepted values, the nearest known name), and the default kept.
+ * mr_option_set applies the same ranges.
+ *
+ * MEMRECLAIM_CONF holds several options in one string, like jemalloc's
+ * MALLOC_CONF: "limit:2GiB,trace:1" (name:value pairs, comma-separated;
+ * the names are the options', lower case).  It is read first and the
+ * individual MEMRECLAIM_<NAME> variables after it, so a variable set for
+ * one run overrides the shared string (as MALLOC_CONF overrides the
+ * options compiled in and /etc/malloc.conf: the later, more specific
+ * source wins); within the string a later pair wins.
  */
 #include "config.h"
 #include <errno.h>
@@ -18,6 +27,7 @@
 #include <sys/auxv.h>
 #include <unistd.h>
 #include "memreclaim.h"
+#include "os/diag.h"
 #include "os/options.h"
 #include "common/parse.h"
 
@@ -29,6 +39,8 @@ struct opt_desc {
 	int64_t def;
 	const char *const *enums; /* T_ENUM: NULL-terminated names */
 	int64_t min, max;	  /* T_SIZE/T_UINT: accepted range */
+	int bool_ok;		  /* T_ENUM: a boolean gives 0 or 1 too */
+	const char *want;	  /* what a bad value is told to be */
 };
 
 static const char *const purge_names[] = {"auto", "uring", "process_madvise",
@@ -53,6 +65,15 @@ static const char *const numa_names[] = {
 	[MRI_NUMA_PREFERRED] = "preferred",
 	[MRI_NUMA_STRICT] = "strict",
 	[MRI_NUMA_OFF] = "off",
+	NULL,
+};
+/* clang-format on */
+
+/* clang-format off */
+static const char *const stats_names[] = {
+	[MRI_STATS_OFF] = "0",
+	[MRI_STATS_TEXT] = "1",
+	[MRI_STATS_JSON] = "json",
 	NULL,
 };
 /* clang-format on */
@@ -94,7 +115,8 @@ static const struct opt_desc opt_table[MRI_OPT__COUNT] = {
 	[MRI_OPT_LIMIT_GOAL_PERCENT] = { "limit_goal_percent", T_UINT, 95,
 					 NULL, 1, 100 },
 	[MRI_OPT_TRACE] = { "trace", T_BOOL, 0, NULL, 0, 1 },
-	[MRI_OPT_STATS] = { "stats", T_BOOL, 0, NULL, 0, 1 },
+	[MRI_OPT_STATS] = { "stats", T_ENUM, MRI_STATS_OFF, stats_names, 0, 0,
+			    1, "0, 1 or json" },
 	[MRI_OPT_HUGEPAGES] = { "hugepages", T_ENUM, MRI_HUGEPAGES_AUTO,
 				huge_names, 0, 0 },
 	[MRI_OPT_HUGEPAGE_THRESHOLD] = { "hugepage_threshold", T_SIZE,
@@ -120,6 +142,7 @@ static const struct opt_desc opt_table[MRI_OPT__COUNT] = {
 				  unwind_names, 0, 0 },
 	[MRI_OPT_PROF_FORMAT] = { "prof_format", T_ENUM, MRI_PROF_FORMAT_PROTO,
 				  format_names, 0, 0 },
+	[MRI_OPT_SD_PRESSURE] = { "sd_pressure", T_BOOL, 1, NULL, 0, 1 },
 };
 /* clang-format on */
 
@@ -178,6 +201,10 @@ opt_parse(int id, const char *v, int64_t *out)
 				return 0;
 			}
 		}
+		if (d->bool_ok && mrc_parse_bool(v, &i) == 0) {
+			*out = i;
+			return 0;
+		}
 		return -EINVAL;
 	case T_STRING:
 		break;
@@ -226,24 +253,144 @@ opt_env_match(const char *e, const char *name)
 	return e[i] == '=' ? e + i + 1 : NULL;
 }
 
-/* "memreclaim: MEMRECLAIM_X ignored: why, default kept" in one write(2):
- * stdio may allocate, and this runs inside the first malloc. */
-static void
-opt_env_warn(const char *e, const char *why)
+void
+mri_env_warn(const char *name, const char *why, const char *what)
 {
-	char line[160];
-	size_t n = 0, i;
+	char line[256];
+	struct mri_diag d;
 
-#define OPT_PUT(str)                                                           	for (i = 0; (str)[i] && n < sizeof(line) - 1; i++)                     		line[n++] = (str)[i];
-	OPT_PUT("memreclaim: ");
+	mri_diag_begin(&d, line, sizeof(line), 0);
 	/* the name only: the value is the user's, and may be long */
-	for (i = 0; e[i] && e[i] != '=' && i < 64 && n < sizeof(line) - 1; i++)
-		line[n++] = e[i] >= ' ' && e[i] < 0x7f ? e[i] : '?';
-	OPT_PUT(" ignored: ");
-	OPT_PUT(why);
-	OPT_PUT(", default kept\n");
-#undef OPT_PUT
-	(void)!write(STDERR_FILENO, line, n);
+	mri_diag_put_safe(&d, name, 64, '=');
+	mri_diag_put(&d, " ignored: ");
+	mri_diag_put(&d, why);
+	if (what) {
+		mri_diag_put(&d, ", ");
+		mri_diag_put(&d, what);
+	}
+	mri_diag_end(&d, STDERR_FILENO);
+}
+
+/* Edit distance of a and b (lower case compare, at most 31 bytes each;
+ * longer: "far"), for "did you mean". */
+static int
+opt_distance(const char *a, size_t la, const char *b)
+{
+	int row[32], i, j;
+	size_t lb = strlen(b);
+
+	if (la > 31 || lb > 31)
+		return 99;
+	for (j = 0; j <= (int)lb; j++)
+		row[j] = j;
+	for (i = 1; i <= (int)la; i++) {
+		int diag = row[0], up;
+
+		row[0] = i;
+		for (j = 1; j <= (int)lb; j++) {
+			int best = diag + !opt_lower_eq(a[i - 1], b[j - 1]);
+
+			up = row[j];
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+/* Settings read from the environment by name (mri_opt_env), outside the
+ * table: known, so not reported as unknown. */
+static const char *const opt_env_only[] = {"prof_file", NULL};
+
+/* "unknown option (did you mean MEMRECLAIM_LIMIT?)" into buf. */
+static const char *
+opt_unknown_why(const char *name, size_t len, int in_conf, char *buf,
+		size_t cap)
+{
+	const char *best = NULL;
+	int i, dist, best_d = 3; /* suggest at distance 1 or 2 only */
+	struct mri_diag d = {buf, cap, 0};
+
+	for (i = 0; i < MRI_OPT__COUNT + 1; i++) {
+		const char *n =
+		    i < MRI_OPT__COUNT ? opt_table[i].name : opt_env_only[0];
+
+		dist = opt_distance(name, len, n);
+		if (dist < best_d) {
+			best_d = dist;
+			best = n;
+		}
+	}
+	buf[0] = '\0';
+	mri_diag_put(&d, "unknown option");
+	if (best) {
+		mri_diag_put(&d, " (did you mean ");
+		if (in_conf) {
+			mri_diag_put(&d, best);
+		} else {
+			mri_diag_put(&d, opt_env_pfx);
+			for (; *best && d.n + 1 < d.cap; best++)
+				d.buf[d.n++] = *best >= 'a' && *best <= 'z'
+						   ? (char)(*best - 'a' + 'A')
+						   : *best;
+			d.buf[d.n] = '\0';
+		}
+		mri_diag_put(&d, "?)");
+	}
+	return buf;
+}
+
+/* Why a value was refused, for the warning. */
+static const char *
+opt_bad_why(int id, int rc, char *buf, size_t cap)
+{
+	const struct opt_desc *o = &opt_table[id];
+	struct mri_diag d = {buf, cap, 0};
+	int i;
+
+	buf[0] = '\0';
+	mri_diag_put(&d,
+		     rc == -ERANGE ? "value out of range" : "invalid value");
+	switch (o->type) {
+	case T_SIZE:
+	case T_UINT:
+		mri_diag_put(&d, o->type == T_SIZE ? " (want a size "
+						   : " (want a number ");
+		mri_diag_put_i(&d, o->min);
+		mri_diag_put(&d, "..");
+		mri_diag_put_i(&d, o->max);
+		mri_diag_put(&d, o->type == T_SIZE ? " bytes, as 512MiB" : "");
+		if (id == MRI_OPT_CHUNK_SIZE)
+			mri_diag_put(&d, ", a multiple of 2MiB");
+		mri_diag_put(&d, ")");
+		break;
+	case T_BOOL:
+		mri_diag_put(&d, " (want 0 or 1)");
+		break;
+	case T_ENUM:
+		mri_diag_put(&d, " (want ");
+		if (o->want) {
+			mri_diag_put(&d, o->want);
+		} else {
+			for (i = 0; o->enums[i]; i++) {
+				if (i)
+					mri_diag_put(&d, o->enums[i + 1]
+							     ? ", "
+							     : " or ");
+				mri_diag_put(&d, o->enums[i]);
+			}
+		}
+		mri_diag_put(&d, ", lower case)");
+		break;
+	case T_STRING:
+		mri_diag_put(&d, " (want 1 to 107 bytes)");
+		break;
+	}
+	return buf;
 }
 
 /* Non-zero when the kernel says the environment comes from a less
@@ -253,10 +400,6 @@ opt_secure(void)
 {
 	return getauxval(AT_SECURE) != 0;
 }
-
-/* Settings read from the environment by name (mri_opt_env), outside the
- * table: known, so not reported as unknown. */
-static const char *const opt_env_only[] = {"prof_file", NULL};
 
 static int
 opt_env_only_known(const char *e)
@@ -269,10 +412,101 @@ opt_env_only_known(const char *e)
 	return 0;
 }
 
+/* Find option `name` (len bytes, any case): its id, or -1. */
+static int
+opt_find_n(const char *name, size_t len)
+{
+	int i;
+	size_t k;
+
+	for (i = 0; i < MRI_OPT__COUNT; i++) {
+		const char *n = opt_table[i].name;
+
+		for (k = 0; k < len && n[k] && opt_lower_eq(name[k], n[k]); k++)
+			;
+		if (k == len && n[k] == '\0')
+			return i;
+	}
+	return -1;
+}
+
+static const char opt_conf_var[] = "MEMRECLAIM_CONF";
+
+/* The value of MEMRECLAIM_CONF, or NULL. */
+static const char *
+opt_conf(void)
+{
+	return mri_env_get(opt_conf_var);
+}
+
+/* Apply MEMRECLAIM_CONF: "name:value,name:value".  Each bad pair is
+ * reported ("MEMRECLAIM_CONF limt ignored: ...") and skipped. */
+static void
+opt_conf_apply(const char *conf)
+{
+	char name[80], why[200], val[128];
+	const char *p = conf;
+
+	while (*p) {
+		const char *key = p, *colon, *end;
+		size_t klen, vlen;
+		int id, rc;
+
+		end = strchr(p, ',');
+		if (!end)
+			end = p + strlen(p);
+		p = *end ? end + 1 : end;
+		if (end == key)
+			continue; /* ",," or a trailing comma */
+		colon = memchr(key, ':', (size_t)(end - key));
+		klen = colon ? (size_t)(colon - key) : (size_t)(end - key);
+		/* "MEMRECLAIM_CONF <key>" names the pair in warnings */
+		{
+			struct mri_diag d = {name, sizeof(name), 0};
+
+			name[0] = '\0';
+			mri_diag_put(&d, opt_conf_var);
+			mri_diag_put(&d, " ");
+			mri_diag_put_safe(&d, key, klen < 48 ? klen : 48, '\0');
+		}
+		if (!colon) {
+			mri_env_warn(name, "no ':' between name and value",
+				     "default kept");
+			continue;
+		}
+		id = opt_find_n(key, klen);
+		if (id < 0) {
+			for (id = 0; opt_env_only[id]; id++)
+				if (strlen(opt_env_only[id]) == klen &&
+				    !strncmp(key, opt_env_only[id], klen))
+					break;
+			if (!opt_env_only[id])
+				mri_env_warn(name,
+					     opt_unknown_why(key, klen, 1, why,
+							     sizeof(why)),
+					     "default kept");
+			continue;
+		}
+		vlen = (size_t)(end - colon - 1);
+		if (vlen >= sizeof(val)) {
+			mri_env_warn(name, "value too long", "default kept");
+			continue;
+		}
+		memcpy(val, colon + 1, vlen);
+		val[vlen] = '\0';
+		rc = opt_set(id, val);
+		if (rc < 0)
+			mri_env_warn(name,
+				     opt_bad_why(id, rc, why, sizeof(why)),
+				     "default kept");
+	}
+}
+
 void
 mri_options_init(void)
 {
-	char **ep;
+	char **ep, why[200];
+	const char *conf;
 	int i, rc;
 
 	if (__atomic_exchange_n(&opt_inited, 1, __ATOMIC_ACQ_REL))
@@ -282,31 +516,60 @@ mri_options_init(void)
 	if (!environ || opt_secure())
 		return;
 	/* A bad value keeps the default: a malloc must not fail because of
-	 * a typo.  mr_option_get shows the value in force. */
+	 * a typo.  mr_option_get shows the value in force.  The shared
+	 * string first, the variables over it. */
+	if ((conf = opt_conf()) != NULL)
+		opt_conf_apply(conf);
 	for (ep = environ; *ep; ep++) {
-		const char *v = NULL;
+		const char *v = NULL, *name;
+		size_t len;
 
 		if (strncmp(*ep, opt_env_pfx, sizeof(opt_env_pfx) - 1) != 0)
+			continue;
+		if (opt_env_match(*ep, "conf"))
 			continue;
 		for (i = 0; i < MRI_OPT__COUNT && v == NULL; i++)
 			v = opt_env_match(*ep, opt_table[i].name);
 		if (v == NULL) {
-			if (!opt_env_only_known(*ep))
-				opt_env_warn(*ep, "unknown option");
+			if (opt_env_only_known(*ep))
+				continue;
+			name = *ep + sizeof(opt_env_pfx) - 1;
+			len = strcspn(name, "=");
+			mri_env_warn(
+			    *ep,
+			    opt_unknown_why(name, len, 0, why, sizeof(why)),
+			    "default kept");
 			continue;
 		}
 		rc = opt_set(i - 1, v);
 		if (rc < 0)
-			opt_env_warn(*ep, rc == -ERANGE ? "value out of range"
-							: "invalid value");
+			mri_env_warn(*ep,
+				     opt_bad_why(i - 1, rc, why, sizeof(why)),
+				     "default kept");
 	}
+}
+
+const char *
+mri_env_get(const char *name)
+{
+	size_t n = strlen(name);
+	char **ep;
+
+	if (opt_secure())
+		return NULL;
+	for (ep = environ; ep && *ep; ep++)
+		if (!strncmp(*ep, name, n) && (*ep)[n] == '=')
+			return *ep + n + 1;
+	return NULL;
 }
 
 const char *
 mri_opt_env(const char *name)
 {
+	static char conf_val[256]; /* read once at start, then at exit */
+	const char *v, *conf, *p;
 	char **ep;
-	const char *v;
+	size_t n = strlen(name);
 
 	/* a setuid program must not write its profile where its caller
 	 * says: in secure-execution mode the environment is ignored */
@@ -315,7 +578,24 @@ mri_opt_env(const char *name)
 	for (ep = environ; ep && *ep; ep++)
 		if ((v = opt_env_match(*ep, name)) != NULL)
 			return v;
-	return NULL;
+	/* then "name:value" in MEMRECLAIM_CONF (the last one wins) */
+	if ((conf = opt_conf()) == NULL)
+		return NULL;
+	v = NULL;
+	for (p = conf; *p; p += *p == ',') {
+		const char *end = p + strcspn(p, ",");
+
+		if ((size_t)(end - p) > n && !strncmp(p, name, n) &&
+		    p[n] == ':' && (size_t)(end - p - n - 1) < sizeof(conf_val))
+			v = p + n + 1;
+		p = end;
+	}
+	if (!v)
+		return NULL;
+	n = strcspn(v, ",");
+	memcpy(conf_val, v, n);
+	conf_val[n] = '\0';
+	return conf_val;
 }
 
 const char *

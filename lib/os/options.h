@@ -31,7 +31,7 @@ enum mri_opt_id {
 	MRI_OPT_GOAL_PERCENT,	  /* retained goal: heap in use + this % */
 	MRI_OPT_LIMIT_GOAL_PERCENT, /* with a limit: keep retained <= this % */
 	MRI_OPT_TRACE,	   /* bool: one stderr line per scavenger cycle */
-	MRI_OPT_STATS,	   /* bool: summary on stderr at exit */
+	MRI_OPT_STATS,	   /* enum mri_stats_mode: summary at exit */
 	MRI_OPT_HUGEPAGES, /* enum mri_hugepages_mode */
 	MRI_OPT_HUGEPAGE_THRESHOLD, /* size: heap size from which chunks are
 				     * advised MADV_HUGEPAGE (auto mode) */
@@ -46,7 +46,8 @@ enum mri_opt_id {
 	MRI_OPT_PROF_INTERVAL,	   /* size: mean bytes between samples */
 	MRI_OPT_PROF_UNWIND,	   /* enum mri_prof_unwind */
 	MRI_OPT_PROF_FORMAT,	   /* enum mri_prof_format, of PROF_FILE */
-	MRI_OPT_DAEMON_UID, /* uid besides 0 the daemon may run as */
+	MRI_OPT_DAEMON_UID,	   /* uid besides 0 the daemon may run as */
+	MRI_OPT_SD_PRESSURE,	   /* bool: serve $MEMORY_PRESSURE_WATCH */
 	MRI_OPT__COUNT
 };
 
@@ -75,6 +76,12 @@ enum mri_numa_mode {
 	MRI_NUMA_OFF = 2,	/* one heap, no binding */
 };
 
+enum mri_stats_mode {
+	MRI_STATS_OFF = 0,  /* "0" (or any false boolean) */
+	MRI_STATS_TEXT = 1, /* "1": lines on stderr */
+	MRI_STATS_JSON = 2, /* "json": one JSON object on stderr */
+};
+
 enum mri_prof_unwind {
 	MRI_PROF_UNWIND_AUTO = 0,      /* libunwind if built with it, else fp */
 	MRI_PROF_UNWIND_FP = 1,	       /* frame-pointer walk */
@@ -93,8 +100,17 @@ extern int64_t mri_opt_values[MRI_OPT__COUNT] MRI_HIDDEN;
 MRI_HIDDEN void mri_options_init(void);
 /* The socket path (NUL-terminated, static storage). */
 MRI_HIDDEN const char *mri_opt_socket(void);
-/* The value of MEMRECLAIM_<NAME> (name in lower case) in environ, for
- * settings read once at start that are not in the table; NULL if unset. */
+/* The value of MEMRECLAIM_<NAME> (name in lower case) in environ, or of
+ * <name> in MEMRECLAIM_CONF, for settings read once at start that are not
+ * in the table; NULL if unset. */
 MRI_HIDDEN const char *mri_opt_env(const char *name);
+/* The value of the environment variable NAME (exact, e.g.
+ * "MEMORY_PRESSURE_WATCH") without allocating; NULL if unset and always
+ * in a secure-execution process. */
+MRI_HIDDEN const char *mri_env_get(const char *name);
+/* "memreclaim: NAME ignored: WHY[, WHAT]" once on stderr (one write(2));
+ * name may be "NAME=value" (the value is not printed). */
+MRI_HIDDEN void mri_env_warn(const char *name, const char *why,
+			     const char *what);
 
 #endif

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include "memreclaim.h"
 #include "os/options.h"
 #include "core/heap.h"
 #include "os/cgroup_limit.h"
@@ -45,6 +46,7 @@ static struct {
 	uint64_t api;	  /* its value (0 = none) */
 	int64_t opt_seen; /* "limit" option value last seen */
 	uint64_t daemon;  /* mr_limit_hint: memreclaimd's, 0 = no opinion */
+	uint32_t source;  /* enum mr_limit_source of the last compute */
 } limit = {.opt_seen = -1};
 
 /* Guards against re-entry: a release inside mri_limit_exceeded must not
@@ -71,9 +73,28 @@ limit_compute(void)
 		       : opt > 0     ? (uint64_t)opt
 				     : limit.cgroup;
 
+	limit.source = !own	       ? MR_LIMIT_SOURCE_NONE
+		       : limit.api_set ? MR_LIMIT_SOURCE_API
+		       : opt > 0       ? MR_LIMIT_SOURCE_ENV
+				       : MR_LIMIT_SOURCE_CGROUP;
 	if (!limit.daemon)
 		return own;
-	return own && own < limit.daemon ? own : limit.daemon;
+	if (own && own <= limit.daemon)
+		return own;
+	limit.source = MR_LIMIT_SOURCE_DAEMON;
+	return limit.daemon;
+}
+
+uint32_t
+mri_limit_source(void)
+{
+	uint32_t src;
+
+	pthread_mutex_lock(&limit_lock);
+	(void)limit_compute();
+	src = limit.source;
+	pthread_mutex_unlock(&limit_lock);
+	return src;
 }
 
 void

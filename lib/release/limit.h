@@ -26,6 +26,9 @@ MRI_HIDDEN void mri_limit_init(void);
  * its margin even after releasing. */
 MRI_HIDDEN int mri_limit_exceeded(size_t n);
 
+/* Where the limit in force comes from: enum mr_limit_source. */
+MRI_HIDDEN uint32_t mri_limit_source(void);
+
 /* After fork, in the child: the limit lock may have been held by a thread
  * that does not exist there; it is made anew (its sections only copy a few
  * integers, so nothing is left half-done that matters). */

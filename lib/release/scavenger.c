@@ -1,7 +1,9 @@
 /*
  * scavenger.c: the background thread that gives free memory back to the
- * kernel (see scavenger.h).  It also hosts the daemon client: the client's
- * socket is in its poll set and mri_client_tick() runs on every wake-up.
+ * kernel (see scavenger.h).  It also hosts the clients registered with
+ * mri_scavenger_add_client (the daemon client, the systemd memory pressure
+ * watch): their fds are in its poll set, what poll reports on one goes to
+ * that client's event(), and every client's tick() runs on every wake-up.
  *
  * What to release, with which advice, how old pages must be and when to
  * run next is decided by the release policy (policy.c: the goal, the two
@@ -46,15 +48,17 @@
 #include <unistd.h>
 #include "core/heap.h"
 #include "release/limit.h"
+#include "os/diag.h"
 #include "os/options.h"
 #include "os/os.h"
 #include "os/purge.h"
 #include "release/release.h"
 #include "release/scavenger.h"
 
-/* The daemon client this thread hosts (NULL: none).  Registered at
- * start-up, before the thread starts (mri_scavenger_set_client). */
-static const struct mri_scavenger_client *scav_client;
+/* The clients this thread hosts (the daemon client, the systemd memory
+ * pressure watch).  Registered at start-up, before the thread starts
+ * (mri_scavenger_add_client); slots fill in order and never empty. */
+static const struct mri_scavenger_client *scav_clients[MRI_SCAV_MAX_CLIENTS];
 
 #define SCAV_KICK_DELAY_NS 2000000ULL /* a kick: a cycle 2 ms later */
 #define SCAV_KICK_GAP_NS 10000000ULL  /* kicked cycles 10 ms apart at most */
@@ -96,74 +100,41 @@ scav_backend_name(enum mr_purge_backend b)
 	}
 }
 
-/* Tiny allocation-free formatting for the trace line. */
-static size_t
-scav_put(char *buf, size_t at, size_t cap, const char *s)
-{
-	while (*s && at + 1 < cap)
-		buf[at++] = *s++;
-	return at;
-}
-
-static size_t
-scav_put_u(char *buf, size_t at, size_t cap, uint64_t v)
-{
-	char tmp[24];
-	int n = 0;
-
-	do
-		tmp[n++] = (char)('0' + v % 10);
-	while ((v /= 10) && n < 24);
-	while (n && at + 1 < cap)
-		buf[at++] = tmp[--n];
-	return at;
-}
-
-/* v/div with one decimal ("12.3"). */
-static size_t
-scav_put_fixed(char *buf, size_t at, size_t cap, uint64_t v, uint64_t div)
-{
-	at = scav_put_u(buf, at, cap, v / div);
-	at = scav_put(buf, at, cap, ".");
-	return scav_put_u(buf, at, cap, v % div * 10 / div);
-}
-
 static void
 scav_trace(uint64_t now, const struct mri_rel_in *in,
 	   const struct mri_heap_counters *after, uint64_t goal,
 	   uint64_t released, uint64_t spent_ns)
 {
-	char b[320];
-	size_t n = 0;
+	char b[360];
+	struct mri_diag d;
 	const uint64_t mib = 1 << 20;
 
-	n = scav_put(b, n, sizeof(b), "memreclaim: scav #");
-	n = scav_put_u(
-	    b, n, sizeof(b),
-	    __atomic_load_n(&mri_release_st.cycles, __ATOMIC_RELAXED));
-	n = scav_put(b, n, sizeof(b), " @");
-	n = scav_put_fixed(b, n, sizeof(b), now - scav.start_ns, 1000000000);
-	n = scav_put(b, n, sizeof(b), "s: in_use ");
-	n = scav_put_fixed(b, n, sizeof(b), in->in_use_bytes, mib);
-	n = scav_put(b, n, sizeof(b), " MiB, retained ");
-	n = scav_put_fixed(b, n, sizeof(b),
-			   after->mapped_bytes - after->released_bytes -
-			       after->lazy_bytes,
-			   mib);
-	n = scav_put(b, n, sizeof(b), " MiB, goal ");
-	n = scav_put_fixed(b, n, sizeof(b), goal, mib);
-	n = scav_put(b, n, sizeof(b), " MiB, released ");
-	n = scav_put_fixed(b, n, sizeof(b), released, mib);
-	n = scav_put(b, n, sizeof(b), " MiB, lazily freed ");
-	n = scav_put_fixed(b, n, sizeof(b), after->lazy_bytes, mib);
-	n = scav_put(b, n, sizeof(b), " MiB, backend ");
-	n = scav_put(b, n, sizeof(b), scav_backend_name(mri_purge_backend()));
+	mri_diag_begin(&d, b, sizeof(b), 1);
+	mri_diag_put(&d, "scav #");
+	mri_diag_put_u(
+	    &d, __atomic_load_n(&mri_release_st.cycles, __ATOMIC_RELAXED));
+	mri_diag_put(&d, " @");
+	mri_diag_put_fixed(&d, now - scav.start_ns, 1000000000);
+	mri_diag_put(&d, "s: in_use ");
+	mri_diag_put_fixed(&d, in->in_use_bytes, mib);
+	mri_diag_put(&d, " MiB, retained ");
+	mri_diag_put_fixed(
+	    &d, after->mapped_bytes - after->released_bytes - after->lazy_bytes,
+	    mib);
+	mri_diag_put(&d, " MiB, goal ");
+	mri_diag_put_fixed(&d, goal, mib);
+	mri_diag_put(&d, " MiB, released ");
+	mri_diag_put_fixed(&d, released, mib);
+	mri_diag_put(&d, " MiB, lazily freed ");
+	mri_diag_put_fixed(&d, after->lazy_bytes, mib);
+	mri_diag_put(&d, " MiB, backend ");
+	mri_diag_put(&d, scav_backend_name(mri_purge_backend()));
 	if (!mri_purge_free_ok())
-		n = scav_put(b, n, sizeof(b), " (no MADV_FREE)");
-	n = scav_put(b, n, sizeof(b), ", ");
-	n = scav_put_fixed(b, n, sizeof(b), spent_ns, 1000000);
-	n = scav_put(b, n, sizeof(b), " ms\n");
-	(void)!write(2, b, n);
+		mri_diag_put(&d, " (no MADV_FREE)");
+	mri_diag_put(&d, ", ");
+	mri_diag_put_fixed(&d, spent_ns, 1000000);
+	mri_diag_put(&d, " ms");
+	mri_diag_end(&d, 2);
 }
 
 /* One cycle: snapshot, decide, release, schedule the next. */
@@ -210,11 +181,13 @@ scav_cycle(void)
 static void *
 scav_main(void *arg)
 {
-	const struct mri_scavenger_client *cl =
-	    __atomic_load_n(&scav_client, __ATOMIC_ACQUIRE);
-	uint64_t now = mri_os->now_ns();
+	const struct mri_scavenger_client *cls[MRI_SCAV_MAX_CLIENTS];
+	uint64_t now;
+	int i;
 
 	(void)arg;
+	for (i = 0; i < MRI_SCAV_MAX_CLIENTS; i++)
+		cls[i] = __atomic_load_n(&scav_clients[i], __ATOMIC_ACQUIRE);
 	/* Publish the limit in force (mri_limit_init read the cgroup at
 	 * start-up; it is read here only if that did not run). */
 	mri_limit_read_cgroup();
@@ -225,21 +198,32 @@ scav_main(void *arg)
 	scav.st.credit_ns = MRI_REL_CREDIT_MAX_NS;
 	scav.due_ns = now;
 	while (!__atomic_load_n(&scav.stop, __ATOMIC_ACQUIRE)) {
-		struct pollfd pfd[2];
+		struct pollfd pfd[1 + MRI_SCAV_MAX_CLIENTS];
+		int slot[MRI_SCAV_MAX_CLIENTS]; /* client i's pfd, or -1 */
 		uint64_t wake_at = scav.due_ns, timeout_ms;
 		int nfd = 1, kicked = 0;
 
 		pfd[0].fd = scav.efd;
 		pfd[0].events = POLLIN;
-		if (cl && cl->fd && cl->next_ns) {
-			uint64_t cn = cl->next_ns();
-			int cfd = cl->fd();
-			if (cn < wake_at)
-				wake_at = cn;
-			if (cfd >= 0) {
-				pfd[1].fd = cfd;
-				pfd[1].events = POLLIN;
-				nfd = 2;
+		for (i = 0; i < MRI_SCAV_MAX_CLIENTS; i++) {
+			const struct mri_scavenger_client *cl = cls[i];
+			int cfd;
+
+			slot[i] = -1;
+			if (!cl)
+				continue;
+			if (cl->next_ns) {
+				uint64_t cn = cl->next_ns();
+				if (cn < wake_at)
+					wake_at = cn;
+			}
+			if (cl->fd && (cfd = cl->fd()) >= 0) {
+				pfd[nfd].fd = cfd;
+				pfd[nfd].events = cl->poll_events
+						      ? cl->poll_events()
+						      : POLLIN;
+				pfd[nfd].revents = 0;
+				slot[i] = nfd++;
 			}
 		}
 		now = mri_os->now_ns();
@@ -247,6 +231,7 @@ scav_main(void *arg)
 		    wake_at > now ? (wake_at - now + 999999) / 1000000 : 0;
 		if (timeout_ms > 60000)
 			timeout_ms = 60000;
+		pfd[0].revents = 0;
 		if (poll(pfd, (nfds_t)nfd, (int)timeout_ms) > 0 &&
 		    (pfd[0].revents & POLLIN)) {
 			uint64_t v;
@@ -256,8 +241,18 @@ scav_main(void *arg)
 		if (__atomic_load_n(&scav.stop, __ATOMIC_ACQUIRE))
 			break;
 		now = mri_os->now_ns();
-		if (cl && cl->tick)
-			cl->tick(now);
+		for (i = 0; i < MRI_SCAV_MAX_CLIENTS; i++) {
+			const struct mri_scavenger_client *cl = cls[i];
+
+			if (!cl)
+				continue;
+			/* The revents go to the client: a PSI trigger's
+			 * POLLPRI is consumed by the poll that saw it. */
+			if (slot[i] >= 0 && pfd[slot[i]].revents && cl->event)
+				cl->event(pfd[slot[i]].revents, now);
+			if (cl->tick)
+				cl->tick(now);
+		}
 		if (kicked) {
 			/* Bring the next cycle forward: soon, to batch the
 			 * rest of the burst, and not too soon after the
@@ -272,8 +267,9 @@ scav_main(void *arg)
 		if (now >= scav.due_ns)
 			scav_cycle();
 	}
-	if (cl && cl->stop)
-		cl->stop();
+	for (i = 0; i < MRI_SCAV_MAX_CLIENTS; i++)
+		if (cls[i] && cls[i]->stop)
+			cls[i]->stop();
 	return NULL;
 }
 
@@ -374,9 +370,7 @@ mri_scavenger_atfork_parent(void)
 void
 mri_scavenger_atfork_child(void)
 {
-	const struct mri_scavenger_client *cl =
-	    __atomic_load_n(&scav_client, __ATOMIC_ACQUIRE);
-	int was_running = scav.running;
+	int was_running = scav.running, i;
 
 	/* The locks were taken by this (now only) thread in prepare
 	 * (api/init.c registers the two handlers together): unlock them.
@@ -391,8 +385,12 @@ mri_scavenger_atfork_child(void)
 	scav.stop = 0;
 	scav.kicked = 0;
 	mri_purge_atfork_child();
-	if (cl && cl->atfork_child)
-		cl->atfork_child();
+	for (i = 0; i < MRI_SCAV_MAX_CLIENTS; i++) {
+		const struct mri_scavenger_client *cl =
+		    __atomic_load_n(&scav_clients[i], __ATOMIC_ACQUIRE);
+		if (cl && cl->atfork_child)
+			cl->atfork_child();
+	}
 	/* A forked worker (prefork servers) should give memory back like
 	 * its parent; the core's child handler has made its locks anew
 	 * before calling us, so the allocator (which pthread_create uses)
@@ -402,18 +400,34 @@ mri_scavenger_atfork_child(void)
 		mri_scavenger_start();
 }
 
-void
-mri_scavenger_set_client(const struct mri_scavenger_client *client)
+int
+mri_scavenger_add_client(const struct mri_scavenger_client *client)
 {
-	__atomic_store_n(&scav_client, client, __ATOMIC_RELEASE);
+	int i;
+
+	for (i = 0; i < MRI_SCAV_MAX_CLIENTS; i++) {
+		const struct mri_scavenger_client *cur =
+		    __atomic_load_n(&scav_clients[i], __ATOMIC_ACQUIRE);
+		if (cur == client)
+			return 0;
+		if (!cur) {
+			__atomic_store_n(&scav_clients[i], client,
+					 __ATOMIC_RELEASE);
+			return 0;
+		}
+	}
+	return -ENOSPC;
 }
 
 void
 mri_scavenger_client_stats(struct mr_stats *st)
 {
-	const struct mri_scavenger_client *cl =
-	    __atomic_load_n(&scav_client, __ATOMIC_ACQUIRE);
+	int i;
 
-	if (cl && cl->stats)
-		cl->stats(st);
+	for (i = 0; i < MRI_SCAV_MAX_CLIENTS; i++) {
+		const struct mri_scavenger_client *cl =
+		    __atomic_load_n(&scav_clients[i], __ATOMIC_ACQUIRE);
+		if (cl && cl->stats)
+			cl->stats(st);
+	}
 }

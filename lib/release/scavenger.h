@@ -1,9 +1,9 @@
 /*
  * scavenger.h: the background thread that keeps retained memory near its
- * goal (part of the release path).  It also hosts the daemon client
- * through the hooks the client's table registers: the client's socket is
- * in its poll set and its tick runs on every wake-up.  The scavenger knows
- * nothing else of the client.
+ * goal (part of the release path).  It also hosts clients (the daemon
+ * client, the systemd memory pressure watch) through the hooks each
+ * registers: their fds are in its poll set and their ticks run on every
+ * wake-up.  The scavenger knows nothing else of them.
  */
 #ifndef MRI_SCAVENGER_H
 #define MRI_SCAVENGER_H
@@ -26,10 +26,13 @@ MRI_HIDDEN void mri_scavenger_atfork_parent(void);
 MRI_HIDDEN void mri_scavenger_atfork_child(void);
 
 /*
- * A client the scavenger thread hosts.  fd, tick, next_ns and stop run on
- * the scavenger thread only; atfork_child in the child's fork handler;
- * stats on any thread (mr_stats_get).  Any may be NULL.
- *   fd():          the fd to poll for input, or -1
+ * A client the scavenger thread hosts.  fd, event, tick, next_ns and stop
+ * run on the scavenger thread only; atfork_child in the child's fork
+ * handler; stats on any thread (mr_stats_get).  Any may be NULL.
+ *   fd():          the fd to poll, or -1
+ *   poll_events(): what to poll fd for (NULL: POLLIN)
+ *   event(revents, now_ns): poll reported revents on fd (called before
+ *                  tick; a PSI trigger's POLLPRI is seen only once)
  *   tick(now_ns):  do whatever is due; never blocks
  *   next_ns():     when tick wants to run next (UINT64_MAX: never)
  *   stop():        say goodbye and close (the scavenger stops)
@@ -43,11 +46,15 @@ struct mri_scavenger_client {
 	void (*stop)(void);
 	void (*atfork_child)(void);
 	void (*stats)(struct mr_stats *st);
+	short (*poll_events)(void);
+	void (*event)(short revents, uint64_t now_ns);
 };
-/* Register the client (static storage; NULL: none).  Call before
- * mri_scavenger_start: a running thread keeps the client it started with. */
-MRI_HIDDEN void mri_scavenger_set_client(const struct mri_scavenger_client *c);
-/* The registered client's stats(st), if any (mr_stats_get). */
+#define MRI_SCAV_MAX_CLIENTS 2
+/* Register a client (static storage).  Call before mri_scavenger_start: a
+ * running thread keeps the clients it started with.  0, or -ENOSPC when
+ * MRI_SCAV_MAX_CLIENTS are registered already. */
+MRI_HIDDEN int mri_scavenger_add_client(const struct mri_scavenger_client *c);
+/* Every registered client's stats(st) (mr_stats_get). */
 MRI_HIDDEN void mri_scavenger_client_stats(struct mr_stats *st);
 
 #endif

@@ -39,6 +39,7 @@ static const char *const names[] = {
     "prof_interval",
     "prof_unwind",
     "prof_format",
+    "sd_pressure",
     "no_such_option",
 };
 

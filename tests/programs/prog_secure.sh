@@ -4,13 +4,17 @@
 # named once on stderr and the default kept); the same binary installed
 # setuid root and started by nobody (AT_SECURE) ignores every one: no
 # 1 MiB hard limit that fails its mallocs, no 2^62-byte chunk that kills
-# it at start, no socket of the caller's choosing.
+# it at start, no socket of the caller's choosing, no MEMRECLAIM_CONF, no
+# systemd memory pressure file of the caller's choosing, and not a word on
+# stderr about any of them.
 . "${srcdir:-$(dirname "$0")}/prog_common.sh"
 bin=$PROG_BUILDDIR/prog_secure
 hostile="MEMRECLAIM_LIMIT=1MiB MEMRECLAIM_LIMIT_HARD=1
 MEMRECLAIM_CHUNK_SIZE=4611686018427387904 MEMRECLAIM_SOCKET=/tmp/fake.sock
 MEMRECLAIM_NO_SUCH_OPTION=1 MEMRECLAIM_RELEASE_DELAY_MS=99999999999999
-MEMRECLAIM_PROF=1 MEMRECLAIM_PROF_FILE=$PROG_TMP/owned"
+MEMRECLAIM_PROF=1 MEMRECLAIM_PROF_FILE=$PROG_TMP/owned
+MEMRECLAIM_CONF=trace:1,bogus:1 MEMORY_PRESSURE_WATCH=relative/path
+MEMORY_PRESSURE_WRITE=aGk="
 
 # 1. Plain run: values in range are taken, the others reported and ignored.
 prog_run plain "" env $hostile "$bin"
@@ -19,7 +23,7 @@ grep -qx 'limit=1048576' "$PROG_TMP/plain.out" ||
 grep -qx 'chunk_size=33554432' "$PROG_TMP/plain.out" ||
 	prog_fail "plain run: a 2^62 chunk_size was not refused"
 for v in MEMRECLAIM_CHUNK_SIZE MEMRECLAIM_NO_SUCH_OPTION \
-	MEMRECLAIM_RELEASE_DELAY_MS; do
+	MEMRECLAIM_RELEASE_DELAY_MS "MEMRECLAIM_CONF bogus"; do
 	n=$(grep -c "^memreclaim: $v ignored: .*, default kept\$" \
 		"$PROG_TMP/plain.err")
 	[ "$n" = 1 ] || prog_fail "plain run: $v reported $n times, not once"

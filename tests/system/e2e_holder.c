@@ -1,6 +1,7 @@
 /*
  * e2e_holder.c: the service in the client end-to-end test
- * (tests/system/sys_client_e2e.sh).  A plain program that uses malloc/free and knows
+ * (tests/system/sys_client_e2e.sh) and the systemd memory pressure test
+ * (sys_sdpressure.sh).  A plain program that uses malloc/free and knows
  * nothing of memreclaim: run it with LD_PRELOAD=libmemreclaim.so and the
  * library serves its allocations and talks to memreclaimd for it.
  *
@@ -10,7 +11,8 @@
  * FILE (replaced atomically), read by the test:
  *
  *	pid=N rss=BYTES trims=N connected=0|1 idle=BYTES released=BYTES
- *	lazy=BYTES limit=BYTES
+ *	lazy=BYTES limit=BYTES psi_watching=0|1 psi_events=N
+ *	psi_released=BYTES
  *
  * The figures come from mr_stats_get, found with dlsym so the program also
  * runs (and says "lib=none") without the library.  It exits on SIGTERM or
@@ -67,15 +69,19 @@ holder_report(const char *path, int (*stats_get)(struct mr_stats *))
 			fclose(f);
 			return -EINVAL;
 		}
-		fprintf(f, "pid=%d rss=%llu trims=%llu connected=%u idle=%llu "
-			"released=%llu lazy=%llu limit=%llu\n", (int)getpid(),
-			(unsigned long long)st.rss_bytes,
+		fprintf(f,
+			"pid=%d rss=%llu trims=%llu connected=%u idle=%llu "
+			"released=%llu lazy=%llu limit=%llu psi_watching=%u "
+			"psi_events=%llu psi_released=%llu \n",
+			(int)getpid(), (unsigned long long)st.rss_bytes,
 			(unsigned long long)st.trims_received,
-			st.daemon_connected,
-			(unsigned long long)st.idle_bytes,
+			st.daemon_connected, (unsigned long long)st.idle_bytes,
 			(unsigned long long)st.released_bytes,
 			(unsigned long long)st.lazy_freed_bytes,
-			(unsigned long long)st.limit_bytes);
+			(unsigned long long)st.limit_bytes,
+			st.pressure_watching,
+			(unsigned long long)st.pressure_events,
+			(unsigned long long)st.pressure_released_bytes);
 	}
 	if (fclose(f) != 0)
 		return -errno;

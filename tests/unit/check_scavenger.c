@@ -458,6 +458,9 @@ limit_api(void *unused)
 	if (stats().limit_bytes != 64 * MiB)
 		return child_fail(2, "stats limit %llu",
 			    (unsigned long long)stats().limit_bytes);
+	if (stats().limit_source != MR_LIMIT_SOURCE_API)
+		return child_fail(10, "limit_source %u, want api",
+				  stats().limit_source);
 	if (mr_option_set("limit_hard", "1"))
 		return child_fail(3, "option refused");
 	rc = hard_limit_rule();
@@ -473,8 +476,24 @@ limit_api(void *unused)
 	if (mr_option_set("limit", "1GiB") || mr_limit_get() != GiB)
 		return child_fail(8, "option did not take over: %zu",
 			    mr_limit_get());
+	if (stats().limit_source != MR_LIMIT_SOURCE_ENV)
+		return child_fail(11, "limit_source %u, want env",
+				  stats().limit_source);
+	/* the daemon's tighter opinion, named as such, then withdrawn */
+	if (mr_limit_hint(32 * MiB) || mr_limit_get() != 32 * MiB ||
+	    stats().limit_source != MR_LIMIT_SOURCE_DAEMON)
+		return child_fail(12, "hint: limit %zu source %u",
+				  mr_limit_get(), stats().limit_source);
+	if (mr_limit_hint(2 * GiB) ||
+	    stats().limit_source != MR_LIMIT_SOURCE_ENV)
+		return child_fail(13, "a looser hint took the source: %u",
+				  stats().limit_source);
+	(void)mr_limit_hint(0);
 	if (mr_limit_set(0) || mr_limit_get() != 0)
 		return child_fail(9, "limit 0 did not remove it");
+	if (stats().limit_source != MR_LIMIT_SOURCE_NONE)
+		return child_fail(14, "limit_source %u, want none",
+				  stats().limit_source);
 	return 0;
 }
 
@@ -743,13 +762,26 @@ trace_and_summary(void *unused)
 START_TEST(test_trace_and_exit_summary)
 {
 	static char out[16384];
+	char want[80];
+	long trace_pid = 0;
+	const char *at;
 
 	run_child_out(trace_and_summary, NULL, out, sizeof(out));
-	ck_assert_msg(strstr(out, "memreclaim: scav #"), "no trace: %s", out);
+	/* the child's pid, from its first line */
+	at = strchr(out, '[');
+	if (at)
+		trace_pid = strtol(at + 1, NULL, 10);
+	ck_assert_msg(trace_pid > 0 && trace_pid != getpid(), "no pid in: %s",
+		      out);
+	/* "memreclaim: COMM[PID]: scav #...": every line names the process */
+	snprintf(want, sizeof(want), "[%d]: scav #", (int)trace_pid);
+	ck_assert_msg(strstr(out, "memreclaim: ") && strstr(out, want),
+		      "no trace with the pid: %s", out);
 	ck_assert_msg(strstr(out, "retained ") && strstr(out, "goal ") &&
 		      strstr(out, "backend uring"), "trace fields: %s", out);
-	ck_assert_msg(strstr(out, "memreclaim: stats: purge backend uring"),
-		      "no exit summary: %s", out);
+	snprintf(want, sizeof(want), "[%d]: stats: purge backend uring",
+		 (int)trace_pid);
+	ck_assert_msg(strstr(out, want), "no exit summary: %s", out);
 }
 END_TEST
 
