@@ -98,53 +98,20 @@ alloc_slow(size_t size)
 	return alloc_large(size, MRI_PAGE_SIZE);
 }
 
-/* Heap profiling (prof/prof.h).  Off, this is one load of a global and a
- * branch never taken; on, a thread-local subtraction, and a call once the
- * thread's countdown runs out.  Never inlined into the fast path body. */
-static inline int
-prof_hit(size_t size)
-{
-	if (likely(!mri_opt(MRI_OPT_PROF)))
-		return 0;
-	mri_tls_prof_left -= (int64_t)size;
-	return unlikely(mri_tls_prof_left < 0) && mri_prof_tick(size);
-}
-
 static unsigned aligned_class(size_t size, size_t align);
+static void *malloc_prof(size_t size, size_t align);
 
-/* A sampled allocation: served as usual, then recorded. ra: the program's
- * call site, the top of the stack the sample is filed under. */
-static __attribute__((noinline, cold)) void *
-malloc_sampled(size_t size, size_t align, void *ra)
-{
-	void *p;
+/* Heap profiling (prof/prof.h) costs the fast path one load of a global
+ * and a branch never taken while it is off: everything else, the
+ * countdown included, is in malloc_prof, reached by a tail call. */
+#define PROF_ON() unlikely(mri_opt(MRI_OPT_PROF))
 
-	if (align <= 16) {
-		struct mri_tcache *tc = mri_tls_tcache;
-		p = NULL;
-		if (tc != NULL && size <= MRI_SMALL_MAX) {
-			struct mri_bin *b = &tc->bins[mri_size_class(size)];
-			if (b->n != 0)
-				p = b->slots[--b->n];
-		}
-		if (!p)
-			p = alloc_slow(size);
-	} else {
-		unsigned cls = aligned_class(size, align);
-		p = cls ? alloc_small_slow(cls) : alloc_large(size, align);
-	}
-	if (p)
-		mri_prof_record(p, size, ra);
-	return p;
-}
-
+/* The fast path without profiling. */
 static __attribute__((always_inline)) inline void *
-malloc_ra(size_t size, void *ra)
+malloc_plain(size_t size)
 {
 	struct mri_tcache *tc = mri_tls_tcache;
 
-	if (unlikely(prof_hit(size)))
-		return malloc_sampled(size, 0, ra);
 	if (likely(tc != NULL && size <= MRI_SMALL_MAX)) {
 		struct mri_bin *b = &tc->bins[mri_size_class(size)];
 		if (likely(b->n != 0))
@@ -153,10 +120,18 @@ malloc_ra(size_t size, void *ra)
 	return asan_out(alloc_slow(size));
 }
 
+static __attribute__((always_inline)) inline void *
+malloc_inl(size_t size)
+{
+	if (PROF_ON())
+		return malloc_prof(size, 0);
+	return malloc_plain(size);
+}
+
 MR_API void *
 mr_malloc(size_t size)
 {
-	return malloc_ra(size, __builtin_return_address(0));
+	return malloc_inl(size);
 }
 
 static __attribute__((noinline, cold)) void
@@ -281,7 +256,7 @@ mr_calloc(size_t nmemb, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	p = malloc_ra(total, __builtin_return_address(0));
+	p = malloc_inl(total);
 	if (unlikely(!p))
 		return NULL;
 	if (total > MRI_SMALL_MAX) {
@@ -330,19 +305,13 @@ aligned_class(size_t size, size_t align)
 	return 0;
 }
 
-/* align: a power of two. */
+/* align: a power of two above 16; no profiling. */
 static __attribute__((always_inline)) inline void *
-alloc_aligned(size_t align, size_t size, void *ra)
+aligned_plain(size_t align, size_t size)
 {
-	unsigned cls;
+	unsigned cls = aligned_class(size, align);
 	struct mri_tcache *tc;
 
-	if (align <= 16)
-		return malloc_ra(size, ra);
-	if (unlikely(prof_hit(size)) && size <= MR_MAX_REQUEST &&
-	    align <= MR_MAX_REQUEST)
-		return malloc_sampled(size, align, ra);
-	cls = aligned_class(size, align);
 	if (cls) {
 		tc = mri_tls_tcache;
 		if (tc && tc->bins[cls].n)
@@ -355,6 +324,41 @@ alloc_aligned(size_t align, size_t size, void *ra)
 		return NULL;
 	}
 	return alloc_large(size, align);
+}
+
+/* align: a power of two. */
+static __attribute__((always_inline)) inline void *
+alloc_aligned(size_t align, size_t size)
+{
+	if (align <= 16)
+		return malloc_inl(size);
+	if (PROF_ON())
+		return malloc_prof(size, align);
+	return aligned_plain(align, size);
+}
+
+/*
+ * Profiling on: count the bytes down, and sample when the count runs out.
+ * Not inlined, so that the fast path stays as it is; its frame is where a
+ * sample's stack starts (prof/stack.c).  Its return address is the
+ * program's call site (the malloc family tail-calls it) or a frame of the
+ * malloc family (calloc, realloc), which the walk skips.  This file is
+ * built with frame pointers, so every frame between here and the program
+ * keeps the chain.
+ */
+static __attribute__((noinline)) void *
+malloc_prof(size_t size, size_t align)
+{
+	void *p;
+
+	mri_tls_prof_left -= (int64_t)size;
+	if (likely(mri_tls_prof_left >= 0) || !mri_prof_tick(size))
+		return align <= 16 ? malloc_plain(size)
+				   : aligned_plain(align, size);
+	p = align <= 16 ? malloc_plain(size) : aligned_plain(align, size);
+	if (p)
+		mri_prof_record(p, size, __builtin_frame_address(0));
+	return p;
 }
 
 static int
@@ -371,7 +375,7 @@ mr_posix_memalign(void **memptr, size_t alignment, size_t size)
 
 	if (!is_pow2(alignment) || alignment % sizeof(void *))
 		return EINVAL;
-	p = alloc_aligned(alignment, size, __builtin_return_address(0));
+	p = alloc_aligned(alignment, size);
 	if (!p) {
 		errno = saved;
 		return ENOMEM;
@@ -389,7 +393,7 @@ mr_aligned_alloc(size_t alignment, size_t size)
 		errno = EINVAL;
 		return NULL;
 	}
-	return alloc_aligned(alignment, size, __builtin_return_address(0));
+	return alloc_aligned(alignment, size);
 }
 
 /* glibc's memalign: a non-power-of-two alignment is rounded up to the next
@@ -407,7 +411,7 @@ mr_memalign(size_t alignment, size_t size)
 			a <<= 1;
 		alignment = a;
 	}
-	return alloc_aligned(alignment, size, __builtin_return_address(0));
+	return alloc_aligned(alignment, size);
 }
 
 static size_t
@@ -426,7 +430,7 @@ os_page(void)
 MR_API void *
 mr_valloc(size_t size)
 {
-	return alloc_aligned(os_page(), size, __builtin_return_address(0));
+	return alloc_aligned(os_page(), size);
 }
 
 MR_API void *
@@ -439,14 +443,13 @@ mr_pvalloc(size_t size)
 		return NULL;
 	}
 	size = (size + pg - 1) & ~(pg - 1);
-	return alloc_aligned(pg, size ? size : pg,
-			     __builtin_return_address(0));
+	return alloc_aligned(pg, size ? size : pg);
 }
 
 static void *
-realloc_move(void *p, size_t old, size_t size, void *ra)
+realloc_move(void *p, size_t old, size_t size)
 {
-	void *q = malloc_ra(size, ra);
+	void *q = malloc_inl(size);
 
 	if (!q)
 		return NULL; /* p untouched, as POSIX requires */
@@ -461,7 +464,7 @@ mr_realloc(void *p, size_t size)
 	struct mri_span *s;
 
 	if (!p)
-		return malloc_ra(size, __builtin_return_address(0));
+		return malloc_inl(size);
 	if (size == 0) {
 		/* glibc (REALLOC_ZERO_BYTES_FREES): free and return NULL. */
 		mr_free(p);
@@ -477,8 +480,7 @@ mr_realloc(void *p, size_t size)
 		 * waste more than half the object. */
 		if (size <= s->size && (size > s->size / 2 || s->cls == 1))
 			return p;
-		return realloc_move(p, s->size, size,
-				    __builtin_return_address(0));
+		return realloc_move(p, s->size, size);
 	}
 	if (unlikely((uintptr_t)p != s->start))
 		bad_pointer("realloc", p);
@@ -499,8 +501,7 @@ mr_realloc(void *p, size_t size)
 			return (void *)t->start;
 		}
 	}
-	return realloc_move(p, (size_t)s->npages * MRI_PAGE_SIZE, size,
-			    __builtin_return_address(0));
+	return realloc_move(p, (size_t)s->npages * MRI_PAGE_SIZE, size);
 }
 
 MR_API void *

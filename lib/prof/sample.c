@@ -292,7 +292,7 @@ span_mark(struct mri_span *s, int delta)
 }
 
 void
-mri_prof_record(void *p, size_t size, void *ra)
+mri_prof_record(void *p, size_t size, const void *frame)
 {
 	void *pcs[MRI_PROF_MAX_DEPTH];
 	struct mri_prof_bucket *b;
@@ -300,7 +300,7 @@ mri_prof_record(void *p, size_t size, void *ra)
 	int n;
 
 	prof_busy = 1;
-	n = mri_prof_stack(pcs, MRI_PROF_MAX_DEPTH, ra);
+	n = mri_prof_stack(pcs, MRI_PROF_MAX_DEPTH, frame);
 	pthread_mutex_lock(&prof_lock);
 	b = bucket_get(pcs, n, size,
 		       (uint64_t)mri_opt(MRI_OPT_PROF_INTERVAL));
