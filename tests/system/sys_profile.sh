@@ -8,7 +8,8 @@
 # through memreclaimd (memreclaimctl profile), must make `go tool pprof
 # -top` (gzipped protobuf) and `google-pprof --text` (heap_v2 text) name
 # hold_big and hold_small with in-use estimates within 20% of 64 and 8 MiB,
-# and show nothing of churn.  Exits 77 when a tool is missing (Debian
+# and show nothing of churn; the program's mapping must carry its GNU build
+# id (as readelf reads it).  Exits 77 when a tool is missing (Debian
 # golang-go, google-perftools: contrib/install-deps) or in a sanitizer
 # build; kills what it started on every exit.
 set -u
@@ -69,6 +70,17 @@ env LD_PRELOAD="$LIB" MEMRECLAIM_DAEMON=0 MEMRECLAIM_PROF=1 \
 gzip -t "$TMP/exit.pb.gz" || fail "not a gzip file"
 go tool pprof -top "$PROG" "$TMP/exit.pb.gz" > "$TMP/go.txt" 2>&1
 check "$TMP/go.txt" "exit, go tool pprof"
+# The program's mapping carries its GNU build id, as readelf reads it from
+# the file, so that pprof can match symbol files.
+want=$(LC_ALL=C readelf -n "$PROG" 2>/dev/null | awk '/Build ID:/ { print $3; exit }')
+if [ -n "$want" ]; then
+	go tool pprof -raw "$PROG" "$TMP/exit.pb.gz" 2>&1 |
+		awk -v p="$PROG" '/^Mappings/ { m = 1 } m && $3 == p { print $4 }' > "$TMP/bid"
+	log "build id of prof_hold: file $want, profile $(cat "$TMP/bid")"
+	[ "$(cat "$TMP/bid")" = "$want" ] || fail "build id missing or wrong in the profile's mapping"
+else
+	log "readelf missing or no build id in $PROG: build id not checked"
+fi
 env LD_PRELOAD="$LIB" MEMRECLAIM_DAEMON=0 MEMRECLAIM_PROF=1 \
 	MEMRECLAIM_PROF_FORMAT=text MEMRECLAIM_PROF_FILE="$TMP/exit.heap" \
 	"$PROG" || fail "prof_hold failed"
