@@ -58,6 +58,36 @@ usage(FILE *f)
 	    MR_PROTO_SOCKET_ENV, MR_PROTO_SOCKET_PATH);
 }
 
+/* A profile as it arrives, written out only once it is whole. */
+struct prof_buf {
+	unsigned char *buf;
+	size_t len, cap;
+};
+
+/* Append one PROF_DATA (already checked by the decoder); -1 past
+ * MR_PROTO_PROF_MAX, which the daemon enforces too, or out of memory. */
+static int
+prof_add(struct prof_buf *b, const struct mr_proto_prof_data *d)
+{
+	if (b->len + d->len > MR_PROTO_PROF_MAX)
+		return -1;
+	if (b->len + d->len > b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 64 << 10;
+		unsigned char *n;
+
+		while (cap < b->len + d->len)
+			cap *= 2;
+		n = realloc(b->buf, cap);
+		if (n == NULL)
+			return -1;
+		b->buf = n;
+		b->cap = cap;
+	}
+	memcpy(b->buf + b->len, d->data, d->len);
+	b->len += d->len;
+	return 0;
+}
+
 /* "profile [alloc] [text] PID" and "prof PID on [INTERVAL]|off".
  * 0 or -1 (usage). */
 static int
@@ -397,6 +427,7 @@ main(int argc, char **argv)
 	const char *sock = getenv(MR_PROTO_SOCKET_ENV);
 	struct mr_proto_ctl_request req;
 	struct mr_proto_msg m;
+	struct prof_buf prof = {NULL, 0, 0};
 	unsigned char buf[MR_PROTO_MAX_FRAME];
 	const char *cmd;
 	int ch, fd, n, rc, records = 0, urgent = 0;
@@ -529,17 +560,25 @@ main(int argc, char **argv)
 			print_cgroup(&m.u.ctl_cgroup, records++ == 0);
 		else if (rc == MR_MSG_PROF_DATA &&
 			 req.cmd == MR_CTL_PROFILE) {
-			if (fwrite(m.u.prof_data.data, 1, m.u.prof_data.len,
-				   stdout) != m.u.prof_data.len) {
-				fprintf(stderr, "memreclaimctl: stdout: %s\n",
-					strerror(errno));
+			if (prof_add(&prof, &m.u.prof_data) < 0) {
+				fprintf(stderr, "memreclaimctl: profile: %s\n",
+					strerror(ENOMEM));
 				return 1;
 			}
 		} else if (rc == MR_MSG_CTL_DONE)
 			break;
 	}
 	if (req.cmd == MR_CTL_PROFILE) {
-		/* stdout holds the profile: the summary goes to stderr */
+		/* Only a whole profile goes to stdout: one cut short by an
+		 * error would look like a profile to whoever reads it.  The
+		 * summary goes to stderr. */
+		if (m.u.ctl_done.status == 0 && prof.len &&
+		    fwrite(prof.buf, 1, prof.len, stdout) != prof.len) {
+			fprintf(stderr, "memreclaimctl: stdout: %s\n",
+				strerror(errno));
+			return 1;
+		}
+		free(prof.buf);
 		if (fflush(stdout) != 0)
 			return 1;
 		if (m.u.ctl_done.status == 0)
