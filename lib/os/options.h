@@ -96,5 +96,9 @@ MRI_HIDDEN const char *mri_opt_socket(void);
 /* The value of MEMRECLAIM_<NAME> (name in lower case) in environ, for
  * settings read once at start that are not in the table; NULL if unset. */
 MRI_HIDDEN const char *mri_opt_env(const char *name);
+/* fn(id) runs after mr_option_set changed option id: a layer above that
+ * must act on a switch (prof loads libunwind) registers it at start-up.
+ * mr_option_set is an API call, never made inside malloc. */
+MRI_HIDDEN void mri_opt_set_hook(void (*fn)(int id));
 
 #endif

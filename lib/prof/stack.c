@@ -180,8 +180,9 @@ mri_prof_unwind_load(void)
 	static int tried;
 	void *h;
 
-	if (__atomic_exchange_n(&tried, 1, __ATOMIC_ACQ_REL) ||
-	    mri_opt(MRI_OPT_PROF_UNWIND) == MRI_PROF_UNWIND_FP)
+	/* fp first: a process told fp may be told auto later */
+	if (mri_opt(MRI_OPT_PROF_UNWIND) == MRI_PROF_UNWIND_FP ||
+	    __atomic_exchange_n(&tried, 1, __ATOMIC_ACQ_REL))
 		return;
 	h = dlopen(MR_LIBUNWIND_SONAME, RTLD_NOW | RTLD_LOCAL);
 	if (h)

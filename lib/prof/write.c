@@ -535,6 +535,7 @@ mr_profile_write(int kind, int (*write)(void *ctx, const void *p, size_t n),
 MR_API int
 mr_profile_dump(int fd, int kind)
 {
+	mri_prof_unwind_load(); /* as mr_profile_write */
 	if (fd < 0)
 		return -EBADF;
 	return mri_prof_write(kind, fd_sink, &fd);
@@ -557,10 +558,22 @@ prof_atexit(void)
 	close(fd);
 }
 
+/* mr_option_set switched sampling on: libunwind, if auto or libunwind
+ * walks want it (never from malloc: an API call or the client's thread). */
+static void
+prof_option_set(int id)
+{
+	if ((id == MRI_OPT_PROF || id == MRI_OPT_PROF_UNWIND) &&
+	    mri_opt(MRI_OPT_PROF))
+		mri_prof_unwind_load();
+}
+
 void
 mri_prof_init(void)
 {
 	const char *path = mri_opt_env("prof_file");
+
+	mri_opt_set_hook(prof_option_set);
 
 	if (mri_opt(MRI_OPT_PROF))
 		mri_prof_unwind_load();
