@@ -99,12 +99,20 @@ alloc_slow(size_t size)
 }
 
 static unsigned aligned_class(size_t size, size_t align);
-static void *malloc_prof(size_t size, size_t align);
+static void *malloc_sample(size_t size, size_t align);
 
-/* Heap profiling (prof/prof.h) costs the fast path one load of a global
- * and a branch never taken while it is off: everything else, the
- * countdown included, is in malloc_prof, reached by a tail call. */
-#define PROF_ON() unlikely(mri_opt(MRI_OPT_PROF))
+/* Heap profiling (prof/prof.h).  Off, the fast path pays one load of a
+ * global and a branch never taken; on, also the subtraction of the size
+ * from the thread's countdown (code out of the fast path's line), and a
+ * tail call to malloc_sample when the countdown runs out. */
+static __attribute__((always_inline)) inline int
+prof_due(size_t size)
+{
+	if (likely(!mri_opt(MRI_OPT_PROF)))
+		return 0;
+	mri_tls_prof_left -= (int64_t)size;
+	return unlikely(mri_tls_prof_left < 0);
+}
 
 /* The fast path without profiling. */
 static __attribute__((always_inline)) inline void *
@@ -123,8 +131,8 @@ malloc_plain(size_t size)
 static __attribute__((always_inline)) inline void *
 malloc_inl(size_t size)
 {
-	if (PROF_ON())
-		return malloc_prof(size, 0);
+	if (unlikely(prof_due(size)))
+		return malloc_sample(size, 0);
 	return malloc_plain(size);
 }
 
@@ -332,27 +340,25 @@ alloc_aligned(size_t align, size_t size)
 {
 	if (align <= 16)
 		return malloc_inl(size);
-	if (PROF_ON())
-		return malloc_prof(size, align);
+	if (unlikely(prof_due(size)))
+		return malloc_sample(size, align);
 	return aligned_plain(align, size);
 }
 
 /*
- * Profiling on: count the bytes down, and sample when the count runs out.
- * Not inlined, so that the fast path stays as it is; its frame is where a
- * sample's stack starts (prof/stack.c).  Its return address is the
- * program's call site (the malloc family tail-calls it) or a frame of the
- * malloc family (calloc, realloc), which the walk skips.  This file is
- * built with frame pointers, so every frame between here and the program
- * keeps the chain.
+ * The countdown ran out: sample, unless mri_prof_tick says otherwise.  Its
+ * frame is where a sample's stack starts (prof/stack.c): its return
+ * address is the program's call site (mr_malloc and the other entry
+ * points reach it by a tail call) or a frame of the malloc family (calloc,
+ * realloc), which the walk skips.  This file is built with frame pointers, so every frame
+ * between here and the program keeps the chain.
  */
 static __attribute__((noinline)) void *
-malloc_prof(size_t size, size_t align)
+malloc_sample(size_t size, size_t align)
 {
 	void *p;
 
-	mri_tls_prof_left -= (int64_t)size;
-	if (likely(mri_tls_prof_left >= 0) || !mri_prof_tick(size))
+	if (!mri_prof_tick(size))
 		return align <= 16 ? malloc_plain(size)
 				   : aligned_plain(align, size);
 	p = align <= 16 ? malloc_plain(size) : aligned_plain(align, size);
