@@ -323,8 +323,7 @@ aligned_plain(size_t align, size_t size)
 	if (cls) {
 		tc = mri_tls_tcache;
 		if (tc && tc->bins[cls].n)
-			return asan_out(
-			    tc->bins[cls].slots[--tc->bins[cls].n]);
+			return asan_out(tc->bins[cls].slots[--tc->bins[cls].n]);
 		return asan_out(alloc_small_slow(cls));
 	}
 	if (size > MR_MAX_REQUEST || align > MR_MAX_REQUEST) {
@@ -350,8 +349,8 @@ alloc_aligned(size_t align, size_t size)
  * frame is where a sample's stack starts (prof/stack.c): its return
  * address is the program's call site (mr_malloc and the other entry
  * points reach it by a tail call) or a frame of the malloc family (calloc,
- * realloc), which the walk skips.  This file is built with frame pointers, so every frame
- * between here and the program keeps the chain.
+ * realloc), which the walk skips.  This file is built with frame pointers,
+ * so every frame between here and the program keeps the chain.
  */
 static __attribute__((noinline)) void *
 malloc_sample(size_t size, size_t align)

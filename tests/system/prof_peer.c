@@ -81,8 +81,7 @@ send_raw(const void *b, size_t n)
 static int
 encode(unsigned char *buf, uint16_t type, const void *payload)
 {
-	return mrc_proto_encode(buf, MR_PROTO_MAX_FRAME, type, ++seq,
-				payload);
+	return mrc_proto_encode(buf, MR_PROTO_MAX_FRAME, type, ++seq, payload);
 }
 
 static int
@@ -281,9 +280,10 @@ int
 main(int argc, char **argv)
 {
 	static const char *const modes[] = {
-	    "good", "zero", "long", "tail", "short", "big", "endbytes",
-	    "endstatus", "wrongtype", "flood", "unasked", "twice", "stall",
-	    "askkind", "askpid", "askcgroup", NULL};
+	    "good",	 "zero",     "long",	  "tail",      "short",
+	    "big",	 "endbytes", "endstatus", "wrongtype", "flood",
+	    "unasked",	 "twice",    "stall",	  "askkind",   "askpid",
+	    "askcgroup", NULL};
 	struct mr_proto_hello hello;
 	struct mr_proto_stats st;
 	struct mr_proto_msg m;
@@ -336,8 +336,8 @@ main(int argc, char **argv)
 		if (t != MR_MSG_PROF_REQUEST)
 			continue;
 		if (m.u.prof_request.op == MR_PROF_OP_SET) {
-			printf("set %llu\n", (unsigned long long)
-					       m.u.prof_request.interval_bytes);
+			printf("set %llu\n", (unsigned long long)m.u
+						 .prof_request.interval_bytes);
 			continue;
 		}
 		if (!strcmp(mode, "good")) {

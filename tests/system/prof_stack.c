@@ -121,8 +121,8 @@ check_line(char *l)
 __attribute__((noinline)) int
 run_check(void)
 {
-	int (*dump)(int, int) = (int (*)(int, int))dlsym(RTLD_DEFAULT,
-							 "mr_profile_dump");
+	int (*dump)(int, int) =
+	    (int (*)(int, int))dlsym(RTLD_DEFAULT, "mr_profile_dump");
 	pthread_t t;
 	char line[4096];
 	int fd, r, buckets = 0, bad = 0;
