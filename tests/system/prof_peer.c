@@ -51,25 +51,12 @@
 
 #include <memreclaim/protocol.h>
 #include "common/protocol.h"
+#include "peer.h"
 
 #define PROFILE_TEXT "memreclaim test profile: every byte must arrive\n"
 
 static int fd = -1;
 static uint32_t seq;
-
-static int
-peer_connect(const char *path)
-{
-	struct sockaddr_un sa;
-
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	return connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-}
 
 static int
 send_raw(const void *b, size_t n)
@@ -124,25 +111,6 @@ send_good(void)
 	return n;
 }
 
-/* The next frame within ms: its type, 0 on timeout or an undecodable
- * frame, -1 when the daemon closed the connection. */
-static int
-next_frame(int ms, struct mr_proto_msg *m)
-{
-	unsigned char buf[MR_PROTO_MAX_FRAME + 1];
-	struct pollfd p = {fd, POLLIN, 0};
-	ssize_t n;
-
-	if (poll(&p, 1, ms) <= 0)
-		return 0;
-	n = recv(fd, buf, sizeof(buf), 0);
-	if (n <= 0)
-		return -1;
-	if (mrc_proto_decode(buf, (size_t)n, m) < 0)
-		return 0;
-	return m->hdr.type;
-}
-
 static double
 now_s(void)
 {
@@ -159,7 +127,7 @@ await_drop(double end)
 	struct mr_proto_msg m;
 
 	while (now_s() < end)
-		if (next_frame(100, &m) < 0) {
+		if (peer_recv(fd, 100, &m) < 0) {
 			printf("dropped\n");
 			return 0;
 		}
@@ -288,7 +256,7 @@ main(int argc, char **argv)
 	struct mr_proto_stats st;
 	struct mr_proto_msg m;
 	const char *sock = NULL, *mode;
-	double secs = 20, end;
+	double secs = 20, end, last;
 	int ch, i, t, pid = 0;
 
 	while ((ch = getopt(argc, argv, "s:d:p:")) != -1) {
@@ -306,7 +274,7 @@ main(int argc, char **argv)
 	mode = argv[optind];
 	for (i = 0; modes[i] && strcmp(modes[i], mode); i++)
 		;
-	if (!modes[i] || peer_connect(sock) < 0) {
+	if (!modes[i] || (fd = peer_connect(sock)) < 0) {
 		fprintf(stderr, "prof_peer: bad mode or no daemon\n");
 		return 2;
 	}
@@ -327,8 +295,15 @@ main(int argc, char **argv)
 		send_data(PROFILE_TEXT, 10);
 		return await_drop(end);
 	}
+	last = now_s();
 	while (now_s() < end) {
-		t = next_frame(100, &m);
+		/* STATS every second, as the library does: a client silent
+		 * for 10 s is dropped */
+		if (now_s() - last >= 1) {
+			send_frame(MR_MSG_STATS, &st);
+			last = now_s();
+		}
+		t = peer_recv(fd, 100, &m);
 		if (t < 0) {
 			printf(strcmp(mode, "good") ? "dropped\n" : "closed\n");
 			return strcmp(mode, "good") ? 0 : 1;
