@@ -451,7 +451,10 @@ mr_pvalloc(size_t size)
 	return alloc_aligned(pg, size ? size : pg);
 }
 
-static void *
+/* Not inlined, like the other paths of realloc that call out: mr_realloc
+ * itself then makes only tail calls and builds no frame, so its common
+ * cases (the object still fits) cost no frame-pointer set-up. */
+static __attribute__((noinline)) void *
 realloc_move(void *p, size_t old, size_t size)
 {
 	void *q = malloc_inl(size);
@@ -463,30 +466,17 @@ realloc_move(void *p, size_t old, size_t size)
 	return q;
 }
 
-MR_API void *
-mr_realloc(void *p, size_t size)
+/* glibc (REALLOC_ZERO_BYTES_FREES): free and return NULL. */
+static __attribute__((noinline)) void *
+realloc_zero(void *p)
 {
-	struct mri_span *s;
+	mr_free(p);
+	return NULL;
+}
 
-	if (!p)
-		return malloc_inl(size);
-	if (size == 0) {
-		/* glibc (REALLOC_ZERO_BYTES_FREES): free and return NULL. */
-		mr_free(p);
-		return NULL;
-	}
-	s = mri_pagemap_lookup(p);
-	if (unlikely(!s))
-		bad_pointer("realloc", p);
-	if (s->cls) {
-		if (unlikely(!small_ptr_ok(s, p)))
-			bad_pointer("realloc", p);
-		/* Stay in place when the request still fits and would not
-		 * waste more than half the object. */
-		if (size <= s->size && (size > s->size / 2 || s->cls == 1))
-			return p;
-		return realloc_move(p, s->size, size);
-	}
+static __attribute__((noinline)) void *
+realloc_large(void *p, struct mri_span *s, size_t size)
+{
 	if (unlikely((uintptr_t)p != s->start))
 		bad_pointer("realloc", p);
 	if (size > MRI_SMALL_MAX && size <= MR_MAX_REQUEST) {
@@ -507,6 +497,29 @@ mr_realloc(void *p, size_t size)
 		}
 	}
 	return realloc_move(p, (size_t)s->npages * MRI_PAGE_SIZE, size);
+}
+
+MR_API void *
+mr_realloc(void *p, size_t size)
+{
+	struct mri_span *s;
+
+	if (!p)
+		return malloc_inl(size);
+	if (size == 0)
+		return realloc_zero(p);
+	s = mri_pagemap_lookup(p);
+	if (unlikely(!s))
+		bad_pointer("realloc", p);
+	if (!s->cls)
+		return realloc_large(p, s, size);
+	if (unlikely(!small_ptr_ok(s, p)))
+		bad_pointer("realloc", p);
+	/* Stay in place when the request still fits and would not waste
+	 * more than half the object. */
+	if (size <= s->size && (size > s->size / 2 || s->cls == 1))
+		return p;
+	return realloc_move(p, s->size, size);
 }
 
 MR_API void *

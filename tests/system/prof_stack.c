@@ -3,7 +3,8 @@
  * without frame pointers), preloaded with libmemreclaim.
  *
  * `prof_stack check`: main and a second thread each allocate 32 objects
- * of 64 KiB through stack_a -> stack_b -> stack_c -> stack_d -> malloc
+ * of 64 KiB through stack_a -> stack_b -> stack_c -> stack_d -> malloc,
+ * calloc or realloc
  * (run with MEMRECLAIM_PROF_INTERVAL=1: every allocation is sampled), then
  * the program takes its own in-use profile (mr_profile_dump, heap_v2
  * text) and names the frames of each 64 KiB bucket with dladdr (built
@@ -43,7 +44,14 @@ void *thread_main(void *arg);
 __attribute__((noinline)) void
 stack_d(int t, int i)
 {
-	held[t][i] = malloc(OBJ);
+	/* the three ways in: malloc, calloc, and realloc moving a small
+	 * object (each must start the stack at stack_d) */
+	if (i % 3 == 0)
+		held[t][i] = malloc(OBJ);
+	else if (i % 3 == 1)
+		held[t][i] = calloc(1, OBJ);
+	else
+		held[t][i] = realloc(malloc(16), OBJ);
 	((volatile char *)held[t][i])[0] = 1;
 }
 
