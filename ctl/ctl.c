@@ -79,6 +79,36 @@ usage(FILE *f)
 	    MR_PROTO_SOCKET_ENV, MR_PROTO_SOCKET_PATH);
 }
 
+/* A profile as it arrives, written out only once it is whole. */
+struct prof_buf {
+	unsigned char *buf;
+	size_t len, cap;
+};
+
+/* Append one PROF_DATA (already checked by the decoder); -1 past
+ * MR_PROTO_PROF_MAX, which the daemon enforces too, or out of memory. */
+static int
+prof_add(struct prof_buf *b, const struct mr_proto_prof_data *d)
+{
+	if (b->len + d->len > MR_PROTO_PROF_MAX)
+		return -1;
+	if (b->len + d->len > b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 64 << 10;
+		unsigned char *n;
+
+		while (cap < b->len + d->len)
+			cap *= 2;
+		n = realloc(b->buf, cap);
+		if (n == NULL)
+			return -1;
+		b->buf = n;
+		b->cap = cap;
+	}
+	memcpy(b->buf + b->len, d->data, d->len);
+	b->len += d->len;
+	return 0;
+}
+
 /* "profile [alloc] [text] PID" and "prof PID on [INTERVAL]|off".
  * 0 or -1 (usage). */
 static int
@@ -325,6 +355,7 @@ struct ctl_reply {
 	struct mr_proto_ctl_text *text; /* ERROR and LINE lines */
 	size_t ntext, captext;
 	struct mr_proto_ctl_done done;
+	struct prof_buf prof; /* PROF_DATA, written only once whole */
 };
 
 static void *
@@ -349,11 +380,12 @@ ctl_reply_free(struct ctl_reply *rep)
 	free(rep->cl);
 	free(rep->cg);
 	free(rep->text);
+	free(rep->prof.buf);
 	memset(rep, 0, sizeof(*rep));
 }
 
 /* Send req and gather the reply up to CTL_DONE into *rep (profile data
- * goes to stdout as it comes).  wait_ms: how long the daemon may take for
+ * into rep->prof).  wait_ms: how long the daemon may take for
  * each frame.  0, or the exit status after saying why on stderr. */
 static int
 ctl_call(const char *sock, const struct mr_proto_ctl_request *req,
@@ -425,10 +457,9 @@ ctl_call(const char *sock, const struct mr_proto_ctl_request *req,
 			rep->cg[rep->ncg++] = m.u.ctl_cgroup;
 		} else if (rc == MR_MSG_PROF_DATA &&
 			   req->cmd == MR_CTL_PROFILE) {
-			if (fwrite(m.u.prof_data.data, 1, m.u.prof_data.len,
-				   stdout) != m.u.prof_data.len) {
-				fprintf(stderr, "memreclaimctl: stdout: %s\n",
-					strerror(errno));
+			if (prof_add(&rep->prof, &m.u.prof_data) < 0) {
+				fprintf(stderr, "memreclaimctl: profile: %s\n",
+					strerror(ENOMEM));
 				close(fd);
 				return 1;
 			}
@@ -1138,7 +1169,17 @@ main(int argc, char **argv)
 		print_cgroups(&rep);
 		break;
 	case MR_CTL_PROFILE:
-		/* stdout holds the profile: the summary goes to stderr */
+		/* Only a whole profile goes to stdout: one cut short by an
+		 * error would look like a profile to whoever reads it.  The
+		 * summary goes to stderr. */
+		if (rep.done.status == 0 && rep.prof.len &&
+		    fwrite(rep.prof.buf, 1, rep.prof.len, stdout) !=
+			    rep.prof.len) {
+			fprintf(stderr, "memreclaimctl: stdout: %s\n",
+				strerror(errno));
+			ctl_reply_free(&rep);
+			return 1;
+		}
 		if (fflush(stdout) != 0)
 			return 1;
 		if (rep.done.status == 0 && rep.done.message[0] != '\0')

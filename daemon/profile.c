@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "control.h"
 #include "log.h"
 #include "profile.h"
@@ -87,6 +88,7 @@ profile_request(struct mrd *d, struct mrd_client *c,
 	t->prof_fd = c->fd;
 	t->prof_ctl_ns = c->connected_ns;
 	t->prof_bytes = 0;
+	t->prof_last_ns = mrc_now_ns();
 }
 
 /* End c's dump: CTL_DONE to the asker if it is still there. */
@@ -118,10 +120,23 @@ profile_frame(struct mrd *d, struct mrd_client *c,
 		return -1;
 	}
 	if (m->hdr.type == MR_MSG_PROF_END) {
+		/* A count that does not match what was forwarded means
+		 * frames were lost or made up: the asker must not take what
+		 * it got for a whole profile. */
+		if (m->u.prof_end.status == 0 &&
+		    m->u.prof_end.bytes != c->prof_bytes) {
+			profile_finish(d, c, -EPROTO);
+			d->n.frames_rejected++;
+			transport_drop(d, c, MR_BYE_PROTOCOL,
+				       "profile end does not count the "
+				       "bytes sent");
+			return -1;
+		}
 		profile_finish(d, c, m->u.prof_end.status);
 		return 0;
 	}
 	c->prof_bytes += m->u.prof_data.len;
+	c->prof_last_ns = mrc_now_ns();
 	if (c->prof_bytes > MR_PROTO_PROF_MAX) {
 		profile_finish(d, c, -EFBIG);
 		d->n.frames_rejected++;
@@ -132,6 +147,17 @@ profile_frame(struct mrd *d, struct mrd_client *c,
 	if (a != NULL)
 		(void)transport_send(d, a, MR_MSG_PROF_DATA, &m->u.prof_data);
 	return 0;
+}
+
+void
+profile_check(struct mrd *d, struct mrd_client *c, uint64_t now)
+{
+	if (c->prof_fd >= 0 &&
+	    now - c->prof_last_ns > MRD_PROF_STALL_MS * 1000000ull) {
+		log_warnx("client pid %d sent no profile data for %d ms",
+			  (int)c->pid, MRD_PROF_STALL_MS);
+		profile_finish(d, c, -ETIMEDOUT);
+	}
 }
 
 void

@@ -39,6 +39,12 @@ struct transport_hooks;
 #define MRD_SILENT_MIN_MS 10000
 #define MRD_SILENT_MAX_MS 3600000
 
+/* A heap profile being sent that makes no progress (no PROF_DATA) for
+ * this long ends with -ETIMEDOUT: a client that never answers must not
+ * keep memreclaimctl waiting forever.  Below memreclaimctl's own 5 s
+ * wait, so that it hears why. */
+#define MRD_PROF_STALL_MS 3000
+
 /* Connections past max_clients kept for operators (root and members of
  * socket_group), so `memreclaimctl status` works when users hold every
  * other slot. */
@@ -127,6 +133,7 @@ struct mrd_client {
 	uint32_t wait_left, wait_asked;
 	uint64_t wait_released;
 	uint64_t wait_deadline_ns; /* 0: not waiting */
+	uint64_t prof_last_ns; /* the request or the last PROF_DATA */
 };
 
 /* A PROF_DATA frame from a client whose profile a memreclaimctl awaits: it

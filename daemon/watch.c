@@ -44,6 +44,7 @@
 #include "common/clock.h"
 
 #include "log.h"
+#include "profile.h"
 #include "transport.h"
 #include "watch.h"
 
@@ -661,6 +662,7 @@ watch_cycle(struct mrd *d, uint64_t now)
 				       "no STATS for too long");
 			continue;
 		}
+		profile_check(d, c, now);
 		(void)cgfs_oom_score_adj(&d->fs, c->pid, &c->oom_score_adj);
 		/* an unanswered TRIM stops blocking the policy after twice
 		 * the deadline; it is counted late */

@@ -98,53 +98,28 @@ alloc_slow(size_t size)
 	return alloc_large(size, MRI_PAGE_SIZE);
 }
 
-/* Heap profiling (prof/prof.h).  Off, this is one load of a global and a
- * branch never taken; on, a thread-local subtraction, and a call once the
- * thread's countdown runs out.  Never inlined into the fast path body. */
-static inline int
-prof_hit(size_t size)
+static unsigned aligned_class(size_t size, size_t align);
+static void *malloc_sample(size_t size, size_t align);
+
+/* Heap profiling (prof/prof.h).  Off, the fast path pays one load of a
+ * global and a branch never taken; on, also the subtraction of the size
+ * from the thread's countdown (code out of the fast path's line), and a
+ * tail call to malloc_sample when the countdown runs out. */
+static __attribute__((always_inline)) inline int
+prof_due(size_t size)
 {
 	if (likely(!mri_opt(MRI_OPT_PROF)))
 		return 0;
 	mri_tls_prof_left -= (int64_t)size;
-	return unlikely(mri_tls_prof_left < 0) && mri_prof_tick(size);
+	return unlikely(mri_tls_prof_left < 0);
 }
 
-static unsigned aligned_class(size_t size, size_t align);
-
-/* A sampled allocation: served as usual, then recorded. ra: the program's
- * call site, the top of the stack the sample is filed under. */
-static __attribute__((noinline, cold)) void *
-malloc_sampled(size_t size, size_t align, void *ra)
-{
-	void *p;
-
-	if (align <= 16) {
-		struct mri_tcache *tc = mri_tls_tcache;
-		p = NULL;
-		if (tc != NULL && size <= MRI_SMALL_MAX) {
-			struct mri_bin *b = &tc->bins[mri_size_class(size)];
-			if (b->n != 0)
-				p = b->slots[--b->n];
-		}
-		if (!p)
-			p = alloc_slow(size);
-	} else {
-		unsigned cls = aligned_class(size, align);
-		p = cls ? alloc_small_slow(cls) : alloc_large(size, align);
-	}
-	if (p)
-		mri_prof_record(p, size, ra);
-	return p;
-}
-
+/* The fast path without profiling. */
 static __attribute__((always_inline)) inline void *
-malloc_ra(size_t size, void *ra)
+malloc_plain(size_t size)
 {
 	struct mri_tcache *tc = mri_tls_tcache;
 
-	if (unlikely(prof_hit(size)))
-		return malloc_sampled(size, 0, ra);
 	if (likely(tc != NULL && size <= MRI_SMALL_MAX)) {
 		struct mri_bin *b = &tc->bins[mri_size_class(size)];
 		if (likely(b->n != 0))
@@ -153,10 +128,18 @@ malloc_ra(size_t size, void *ra)
 	return asan_out(alloc_slow(size));
 }
 
+static __attribute__((always_inline)) inline void *
+malloc_inl(size_t size)
+{
+	if (unlikely(prof_due(size)))
+		return malloc_sample(size, 0);
+	return malloc_plain(size);
+}
+
 MR_API void *
 mr_malloc(size_t size)
 {
-	return malloc_ra(size, __builtin_return_address(0));
+	return malloc_inl(size);
 }
 
 static __attribute__((noinline, cold)) void
@@ -281,7 +264,7 @@ mr_calloc(size_t nmemb, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	p = malloc_ra(total, __builtin_return_address(0));
+	p = malloc_inl(total);
 	if (unlikely(!p))
 		return NULL;
 	if (total > MRI_SMALL_MAX) {
@@ -330,24 +313,17 @@ aligned_class(size_t size, size_t align)
 	return 0;
 }
 
-/* align: a power of two. */
+/* align: a power of two above 16; no profiling. */
 static __attribute__((always_inline)) inline void *
-alloc_aligned(size_t align, size_t size, void *ra)
+aligned_plain(size_t align, size_t size)
 {
-	unsigned cls;
+	unsigned cls = aligned_class(size, align);
 	struct mri_tcache *tc;
 
-	if (align <= 16)
-		return malloc_ra(size, ra);
-	if (unlikely(prof_hit(size)) && size <= MR_MAX_REQUEST &&
-	    align <= MR_MAX_REQUEST)
-		return malloc_sampled(size, align, ra);
-	cls = aligned_class(size, align);
 	if (cls) {
 		tc = mri_tls_tcache;
 		if (tc && tc->bins[cls].n)
-			return asan_out(
-			    tc->bins[cls].slots[--tc->bins[cls].n]);
+			return asan_out(tc->bins[cls].slots[--tc->bins[cls].n]);
 		return asan_out(alloc_small_slow(cls));
 	}
 	if (size > MR_MAX_REQUEST || align > MR_MAX_REQUEST) {
@@ -355,6 +331,39 @@ alloc_aligned(size_t align, size_t size, void *ra)
 		return NULL;
 	}
 	return alloc_large(size, align);
+}
+
+/* align: a power of two. */
+static __attribute__((always_inline)) inline void *
+alloc_aligned(size_t align, size_t size)
+{
+	if (align <= 16)
+		return malloc_inl(size);
+	if (unlikely(prof_due(size)))
+		return malloc_sample(size, align);
+	return aligned_plain(align, size);
+}
+
+/*
+ * The countdown ran out: sample, unless mri_prof_tick says otherwise.  Its
+ * frame is where a sample's stack starts (prof/stack.c): its return
+ * address is the program's call site (mr_malloc and the other entry
+ * points reach it by a tail call) or a frame of the malloc family (calloc,
+ * realloc), which the walk skips.  This file is built with frame pointers,
+ * so every frame between here and the program keeps the chain.
+ */
+static __attribute__((noinline)) void *
+malloc_sample(size_t size, size_t align)
+{
+	void *p;
+
+	if (!mri_prof_tick(size))
+		return align <= 16 ? malloc_plain(size)
+				   : aligned_plain(align, size);
+	p = align <= 16 ? malloc_plain(size) : aligned_plain(align, size);
+	if (p)
+		mri_prof_record(p, size, __builtin_frame_address(0));
+	return p;
 }
 
 static int
@@ -371,7 +380,7 @@ mr_posix_memalign(void **memptr, size_t alignment, size_t size)
 
 	if (!is_pow2(alignment) || alignment % sizeof(void *))
 		return EINVAL;
-	p = alloc_aligned(alignment, size, __builtin_return_address(0));
+	p = alloc_aligned(alignment, size);
 	if (!p) {
 		errno = saved;
 		return ENOMEM;
@@ -389,7 +398,7 @@ mr_aligned_alloc(size_t alignment, size_t size)
 		errno = EINVAL;
 		return NULL;
 	}
-	return alloc_aligned(alignment, size, __builtin_return_address(0));
+	return alloc_aligned(alignment, size);
 }
 
 /* glibc's memalign: a non-power-of-two alignment is rounded up to the next
@@ -407,7 +416,7 @@ mr_memalign(size_t alignment, size_t size)
 			a <<= 1;
 		alignment = a;
 	}
-	return alloc_aligned(alignment, size, __builtin_return_address(0));
+	return alloc_aligned(alignment, size);
 }
 
 static size_t
@@ -426,7 +435,7 @@ os_page(void)
 MR_API void *
 mr_valloc(size_t size)
 {
-	return alloc_aligned(os_page(), size, __builtin_return_address(0));
+	return alloc_aligned(os_page(), size);
 }
 
 MR_API void *
@@ -439,14 +448,16 @@ mr_pvalloc(size_t size)
 		return NULL;
 	}
 	size = (size + pg - 1) & ~(pg - 1);
-	return alloc_aligned(pg, size ? size : pg,
-			     __builtin_return_address(0));
+	return alloc_aligned(pg, size ? size : pg);
 }
 
-static void *
-realloc_move(void *p, size_t old, size_t size, void *ra)
+/* Not inlined, like the other paths of realloc that call out: mr_realloc
+ * itself then makes only tail calls and builds no frame, so its common
+ * cases (the object still fits) cost no frame-pointer set-up. */
+static __attribute__((noinline)) void *
+realloc_move(void *p, size_t old, size_t size)
 {
-	void *q = malloc_ra(size, ra);
+	void *q = malloc_inl(size);
 
 	if (!q)
 		return NULL; /* p untouched, as POSIX requires */
@@ -455,31 +466,17 @@ realloc_move(void *p, size_t old, size_t size, void *ra)
 	return q;
 }
 
-MR_API void *
-mr_realloc(void *p, size_t size)
+/* glibc (REALLOC_ZERO_BYTES_FREES): free and return NULL. */
+static __attribute__((noinline)) void *
+realloc_zero(void *p)
 {
-	struct mri_span *s;
+	mr_free(p);
+	return NULL;
+}
 
-	if (!p)
-		return malloc_ra(size, __builtin_return_address(0));
-	if (size == 0) {
-		/* glibc (REALLOC_ZERO_BYTES_FREES): free and return NULL. */
-		mr_free(p);
-		return NULL;
-	}
-	s = mri_pagemap_lookup(p);
-	if (unlikely(!s))
-		bad_pointer("realloc", p);
-	if (s->cls) {
-		if (unlikely(!small_ptr_ok(s, p)))
-			bad_pointer("realloc", p);
-		/* Stay in place when the request still fits and would not
-		 * waste more than half the object. */
-		if (size <= s->size && (size > s->size / 2 || s->cls == 1))
-			return p;
-		return realloc_move(p, s->size, size,
-				    __builtin_return_address(0));
-	}
+static __attribute__((noinline)) void *
+realloc_large(void *p, struct mri_span *s, size_t size)
+{
 	if (unlikely((uintptr_t)p != s->start))
 		bad_pointer("realloc", p);
 	if (size > MRI_SMALL_MAX && size <= MR_MAX_REQUEST) {
@@ -499,8 +496,30 @@ mr_realloc(void *p, size_t size)
 			return (void *)t->start;
 		}
 	}
-	return realloc_move(p, (size_t)s->npages * MRI_PAGE_SIZE, size,
-			    __builtin_return_address(0));
+	return realloc_move(p, (size_t)s->npages * MRI_PAGE_SIZE, size);
+}
+
+MR_API void *
+mr_realloc(void *p, size_t size)
+{
+	struct mri_span *s;
+
+	if (!p)
+		return malloc_inl(size);
+	if (size == 0)
+		return realloc_zero(p);
+	s = mri_pagemap_lookup(p);
+	if (unlikely(!s))
+		bad_pointer("realloc", p);
+	if (!s->cls)
+		return realloc_large(p, s, size);
+	if (unlikely(!small_ptr_ok(s, p)))
+		bad_pointer("realloc", p);
+	/* Stay in place when the request still fits and would not waste
+	 * more than half the object. */
+	if (size <= s->size && (size > s->size / 2 || s->cls == 1))
+		return p;
+	return realloc_move(p, s->size, size);
 }
 
 MR_API void *

@@ -617,17 +617,30 @@ opt_find(const char *name)
 	return -ENOENT;
 }
 
+static void (*opt_hook)(int id);
+
+void
+mri_opt_set_hook(void (*fn)(int id))
+{
+	__atomic_store_n(&opt_hook, fn, __ATOMIC_RELEASE);
+}
+
 MR_API int
 mr_option_set(const char *name, const char *value)
 {
-	int id = opt_find(name);
+	int id = opt_find(name), rc;
+	void (*hook)(int);
 
 	mri_options_init();
 	if (id < 0)
 		return id;
 	if (!value)
 		return -EINVAL;
-	return opt_set(id, value);
+	rc = opt_set(id, value);
+	hook = __atomic_load_n(&opt_hook, __ATOMIC_ACQUIRE);
+	if (rc == 0 && hook)
+		hook(id);
+	return rc;
 }
 
 MR_API int

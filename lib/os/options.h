@@ -112,5 +112,9 @@ MRI_HIDDEN const char *mri_env_get(const char *name);
  * name may be "NAME=value" (the value is not printed). */
 MRI_HIDDEN void mri_env_warn(const char *name, const char *why,
 			     const char *what);
+/* fn(id) runs after mr_option_set changed option id: a layer above that
+ * must act on a switch (prof loads libunwind) registers it at start-up.
+ * mr_option_set is an API call, never made inside malloc. */
+MRI_HIDDEN void mri_opt_set_hook(void (*fn)(int id));
 
 #endif

@@ -56,9 +56,10 @@ extern __thread int64_t mri_tls_prof_left MRI_TLS_IE MRI_HIDDEN;
  * call, which draws its first countdown, or a malloc from inside the
  * sampler itself). */
 MRI_HIDDEN int mri_prof_tick(size_t size);
-/* Record p (size bytes requested, ra: the return address of the malloc
- * family call) as a sample. */
-MRI_HIDDEN void mri_prof_record(void *p, size_t size, void *ra);
+/* Record p (size bytes requested) as a sample.  frame: the frame record
+ * ({saved frame pointer, return address}) of the malloc family's function
+ * that samples, where the stack starts. */
+MRI_HIDDEN void mri_prof_record(void *p, size_t size, const void *frame);
 /* p, of span s which holds samples, is being freed. */
 struct mri_span;
 MRI_HIDDEN void mri_prof_free(void *p, struct mri_span *s);
@@ -77,11 +78,12 @@ MRI_HIDDEN void mri_prof_atfork_prepare(void);
 MRI_HIDDEN void mri_prof_atfork_parent(void);
 MRI_HIDDEN void mri_prof_atfork_child(void);
 
-/* Stacks (stack.c).  pcs[0] is the allocation's call site; returns the
- * depth. */
-MRI_HIDDEN int mri_prof_stack(void **pcs, int max, void *ra);
-/* Which walker a capture uses now (enum mri_prof_unwind, never AUTO). */
-MRI_HIDDEN int mri_prof_unwinder(void);
+/* Stacks (stack.c), from frame record frame (see mri_prof_record).
+ * pcs[0] is the allocation's call site; returns the depth. */
+MRI_HIDDEN int mri_prof_stack(void **pcs, int max, const void *frame);
+/* Stacks taken by each walker, indexed by enum mri_prof_unwind (FP,
+ * LIBUNWIND; relaxed atomics): what prof_unwind=auto chose. */
+extern uint64_t mri_prof_walks[3] MRI_HIDDEN;
 
 /* /proc/self/maps (write.c): each line (NUL-terminated, no newline) to
  * line, and the raw bytes to raw(ctx) when raw is given.  0 or -errno. */

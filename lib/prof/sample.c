@@ -58,10 +58,16 @@ prof_rand(void)
  * ln and e^x - 1 without libm (the library does not link it: a process
  * that never profiles should not map it).  ln(x) for x > 0: x = m 2^e with
  * m in [1/sqrt2, sqrt2), ln x = e ln2 + 2 atanh(z), z = (m-1)/(m+1), |z| <
- * 0.172, whose series needs 12 terms for double precision.  expm1(x) for
+ * 0.172, whose series needs 12 terms for double precision (0.0296^12 <
+ * 1e-18).  expm1(x) for
  * x <= 0: the Taylor series near 0 (no cancellation), else exp by
  * squaring x / 2^k.
  */
+/* 1 / (2i + 1): the coefficients of atanh's series. */
+static const double prof_odd_inv[12] = {
+    1.0,      1.0 / 3,  1.0 / 5,  1.0 / 7,  1.0 / 9,  1.0 / 11,
+    1.0 / 13, 1.0 / 15, 1.0 / 17, 1.0 / 19, 1.0 / 21, 1.0 / 23};
+
 static double
 prof_ln(double x)
 {
@@ -82,11 +88,11 @@ prof_ln(double x)
 	z = (m - 1) / (m + 1);
 	z2 = z * z;
 	t = z;
-	for (i = 1; i < 40; i += 2) {
-		s += t / i;
-		t *= z2;
-	}
-	return e * 0.6931471805599453 + 2 * s;
+	/* Horner on 1/(2i+1): 12 terms, and multiplications, not one
+	 * division a term (a sample draws once; this was 20 divisions) */
+	for (i = 11; i >= 0; i--)
+		s = s * z2 + prof_odd_inv[i];
+	return e * 0.6931471805599453 + 2 * t * s;
 }
 
 static double
@@ -292,7 +298,7 @@ span_mark(struct mri_span *s, int delta)
 }
 
 void
-mri_prof_record(void *p, size_t size, void *ra)
+mri_prof_record(void *p, size_t size, const void *frame)
 {
 	void *pcs[MRI_PROF_MAX_DEPTH];
 	struct mri_prof_bucket *b;
@@ -300,7 +306,7 @@ mri_prof_record(void *p, size_t size, void *ra)
 	int n;
 
 	prof_busy = 1;
-	n = mri_prof_stack(pcs, MRI_PROF_MAX_DEPTH, ra);
+	n = mri_prof_stack(pcs, MRI_PROF_MAX_DEPTH, frame);
 	pthread_mutex_lock(&prof_lock);
 	b = bucket_get(pcs, n, size,
 		       (uint64_t)mri_opt(MRI_OPT_PROF_INTERVAL));

@@ -3,30 +3,43 @@
  *
  * Two walkers.  The frame-pointer walk follows the chain of saved frame
  * pointers (x86-64 and AArch64 lay a frame record out as {previous frame,
- * return address}); it costs a few loads per frame, but code compiled
- * without frame pointers (gcc -O2's default) breaks the chain, so it sees
- * only the frames that keep them.  Each frame pointer must lie between the
- * walker's own frame and the top of the thread's stack, above the previous
- * one and aligned, so a register that holds something else ends the walk
+ * return address}): a few loads per frame, 30..60 ns a stack.  Code built
+ * without frame pointers (gcc -O2's default) uses the register for other
+ * things, so the chain ends (or goes astray) at its first frame.  Each
+ * frame pointer must lie above the previous one, aligned and inside the
+ * thread's stack, so a register that holds something else ends the walk
  * instead of faulting.  libunwind's unw_backtrace reads the DWARF call
  * frame information every binary carries (.eh_frame), so it walks any
- * code, at a few microseconds a sample.  prof_unwind=auto uses libunwind
- * when it is loaded, the frame-pointer walk otherwise.
+ * code, at a few microseconds a stack.
+ *
+ * prof_unwind=auto takes the frame-pointer walk when it is complete: it
+ * went through at least one frame of the program and ended in libc's
+ * thread entry (__libc_start_call_main or start_thread: their frames are
+ * the outermost that glibc's own code, built without frame pointers, can
+ * be reached from).  A program built without frame pointers gives a walk
+ * that ends at the call site, in the program: that sample is taken again
+ * with libunwind, when it is loaded.  So a program that keeps frame
+ * pointers pays the cheap walk, one that does not the libunwind walk, and
+ * neither has to say which it is.  fp and libunwind force one walker.
  *
  * libunwind is not linked: a process that never profiles must not map it
  * (and its liblzma) nor pay for it at start-up.  It is loaded with dlopen
- * (mri_prof_unwind_load) when profiling starts with MEMRECLAIM_PROF=1, and
- * when a profile is first asked for; never inside malloc, which is where
- * samples are taken.  Until then samples use the frame-pointer walk.
+ * (mri_prof_unwind_load) when profiling starts with MEMRECLAIM_PROF=1,
+ * when it is switched on through mr_option_set, and when a profile is
+ * first asked for; never inside malloc, which is where samples are taken.
+ * Until then samples use the frame-pointer walk.
  *
- * Frames inside this library (the malloc family, the sampler) are cut off
- * the top: a stack starts at the program's call site, which the malloc
- * family passes down as its return address (it is not in any frame record
- * when the leaf function keeps no frame pointer).
+ * A walk starts at the frame record of the malloc family's sampling
+ * function (api/alloc.c passes it down): its return address is the
+ * program's call site, or a frame of the malloc family itself (calloc,
+ * realloc), which is skipped.  The library is built with
+ * -fno-omit-frame-pointer, so no frame of ours breaks the chain between
+ * the program and that record.
  */
 #include "config.h"
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/syscall.h>
@@ -42,6 +55,11 @@ static int lib_known;
 static uintptr_t main_stack_hi;
 static __thread uintptr_t tls_stack_hi MRI_TLS_IE;
 
+/* libc's executable mapping: where a complete frame-pointer walk ends. */
+static uintptr_t libc_lo, libc_hi;
+
+uint64_t mri_prof_walks[3];
+
 static char exe_path[256];
 static void stack_learn(void);
 
@@ -49,6 +67,8 @@ static void
 maps_line(const char *l)
 {
 	uintptr_t self = (uintptr_t)&stack_learn;
+	/* exit() is in libc's text, however the library was linked */
+	uintptr_t libc = (uintptr_t)&exit;
 	uintptr_t lo, hi;
 	const char *e = strchr(l, '\0');
 
@@ -58,6 +78,10 @@ maps_line(const char *l)
 	mri_prof_hex(l + 1, &hi);
 	if (e - l > 7 && !strcmp(e - 7, "[stack]"))
 		main_stack_hi = hi;
+	if (libc >= lo && libc < hi) {
+		libc_lo = lo;
+		libc_hi = hi;
+	}
 	if (self >= lo && self < hi) {
 		const char *path = strchr(l, '/');
 		/* Only a shared object: in a static link the executable's
@@ -108,34 +132,41 @@ stack_hi(void)
 	return tls_stack_hi;
 }
 
-static __attribute__((noinline)) int
-stack_fp(void **pcs, int max, void *ra)
+/*
+ * Walk from frame record fp0.  Returns the depth; *complete is set when the
+ * walk ended in libc's thread entry after a frame of the program's.
+ */
+static int
+stack_fp(void **pcs, int max, const uintptr_t *fp0, int *complete)
 {
 	uintptr_t lo = (uintptr_t)__builtin_frame_address(0);
 	uintptr_t hi = stack_hi();
-	uintptr_t *fp = __builtin_frame_address(0);
-	int n = 0, skipping = 1;
+	const uintptr_t *fp = fp0;
+	uintptr_t pc = 0;
+	int n = 0;
 
-	pcs[n++] = ra;
-	while (n < max && (uintptr_t)fp >= lo && hi &&
-	       (uintptr_t)fp <= hi - 2 * sizeof(void *) &&
-	       !((uintptr_t)fp & (sizeof(void *) - 1))) {
-		uintptr_t pc = fp[1];
-		uintptr_t *next = (uintptr_t *)fp[0];
+	*complete = 0;
+	for (;;) {
+		uintptr_t next = fp[0];
 
+		pc = fp[1];
 		if (!pc)
 			break;
-		if (skipping && (in_lib(pc) || pc == (uintptr_t)ra)) {
-			/* still in the malloc family, or the call site
-			 * again (the leaf kept a frame) */
-		} else {
-			skipping = 0;
+		if (n || !in_lib(pc))
 			pcs[n++] = (void *)pc;
+		if (n == max) {
+			*complete = 1; /* deeper than we keep */
+			return n;
 		}
-		if (next <= fp)
+		/* the next record must be above this one, aligned, and
+		 * inside this thread's stack */
+		if (next <= (uintptr_t)fp || next < lo || !hi ||
+		    next > hi - 2 * sizeof(void *) ||
+		    (next & (sizeof(void *) - 1)))
 			break;
-		fp = next;
+		fp = (const uintptr_t *)next;
 	}
+	*complete = n >= 2 && pc >= libc_lo && pc < libc_hi;
 	return n;
 }
 
@@ -149,8 +180,9 @@ mri_prof_unwind_load(void)
 	static int tried;
 	void *h;
 
-	if (__atomic_exchange_n(&tried, 1, __ATOMIC_ACQ_REL) ||
-	    mri_opt(MRI_OPT_PROF_UNWIND) == MRI_PROF_UNWIND_FP)
+	/* fp first: a process told fp may be told auto later */
+	if (mri_opt(MRI_OPT_PROF_UNWIND) == MRI_PROF_UNWIND_FP ||
+	    __atomic_exchange_n(&tried, 1, __ATOMIC_ACQ_REL))
 		return;
 	h = dlopen(MR_LIBUNWIND_SONAME, RTLD_NOW | RTLD_LOCAL);
 	if (h)
@@ -160,22 +192,25 @@ mri_prof_unwind_load(void)
 #endif
 }
 
+/* ra: the return address of the first frame record (the call site, or a
+ * frame of the malloc family). */
 static int
 stack_unwind(int (*bt)(void **, int), void **pcs, int max, void *ra)
 {
 	void *tmp[MRI_PROF_MAX_DEPTH + 8];
 	int n = bt(tmp, MRI_PROF_MAX_DEPTH + 8), i = 0, k = 0;
 
-	while (i < n && in_lib((uintptr_t)tmp[i]))
-		i++;
-	if (i == n || (lib_hi == 0 && tmp[i] != ra)) {
-		/* No library range (static link): start at the call site. */
-		for (i = 0; i < n && tmp[i] != ra; i++)
-			;
-		if (i == n) {
-			pcs[k++] = ra;
-			return k;
-		}
+	if (lib_hi) {
+		while (i < n && in_lib((uintptr_t)tmp[i]))
+			i++;
+	} else {
+		/* No library range (static link): start at ra. */
+		while (i < n && tmp[i] != ra)
+			i++;
+	}
+	if (i == n) {
+		pcs[k++] = ra;
+		return k;
 	}
 	for (; i < n && k < max; i++)
 		pcs[k++] = tmp[i];
@@ -183,23 +218,26 @@ stack_unwind(int (*bt)(void **, int), void **pcs, int max, void *ra)
 }
 
 int
-mri_prof_unwinder(void)
+mri_prof_stack(void **pcs, int max, const void *frame)
 {
-	int u = (int)mri_opt(MRI_OPT_PROF_UNWIND);
+	const uintptr_t *fp0 = frame;
+	int (*bt)(void **, int) = __atomic_load_n(&unw_bt, __ATOMIC_ACQUIRE);
+	int u = (int)mri_opt(MRI_OPT_PROF_UNWIND), n, complete;
 
-	if (u == MRI_PROF_UNWIND_FP ||
-	    !__atomic_load_n(&unw_bt, __ATOMIC_ACQUIRE))
-		return MRI_PROF_UNWIND_FP;
-	return MRI_PROF_UNWIND_LIBUNWIND;
-}
-
-int
-mri_prof_stack(void **pcs, int max, void *ra)
-{
 	if (!__atomic_load_n(&lib_known, __ATOMIC_ACQUIRE))
 		stack_learn();
-	if (mri_prof_unwinder() == MRI_PROF_UNWIND_LIBUNWIND)
-		return stack_unwind(__atomic_load_n(&unw_bt, __ATOMIC_ACQUIRE),
-				    pcs, max, ra);
-	return stack_fp(pcs, max, ra);
+	if (bt && u == MRI_PROF_UNWIND_LIBUNWIND) {
+		__atomic_fetch_add(&mri_prof_walks[MRI_PROF_UNWIND_LIBUNWIND],
+				   1, __ATOMIC_RELAXED);
+		return stack_unwind(bt, pcs, max, (void *)fp0[1]);
+	}
+	n = stack_fp(pcs, max, fp0, &complete);
+	if (!complete && bt && u == MRI_PROF_UNWIND_AUTO) {
+		__atomic_fetch_add(&mri_prof_walks[MRI_PROF_UNWIND_LIBUNWIND],
+				   1, __ATOMIC_RELAXED);
+		return stack_unwind(bt, pcs, max, (void *)fp0[1]);
+	}
+	__atomic_fetch_add(&mri_prof_walks[MRI_PROF_UNWIND_FP], 1,
+			   __ATOMIC_RELAXED);
+	return n;
 }

@@ -12,12 +12,19 @@
  * the locations in the same order, from a snapshot of the bucket list so
  * that both passes see the same buckets.  Mappings are the executable
  * file mappings of /proc/self/maps; a location names the one holding its
- * address so that pprof can find the file and symbolize.  Dumps are
- * serialized by a mutex that also guards the static mapping table.
+ * address so that pprof can find the file and symbolize.  Each mapping
+ * carries the GNU build id of its object (the NT_GNU_BUILD_ID note, read
+ * in memory from the object's PT_NOTE segments as dl_iterate_phdr lists
+ * them: no file is opened, nothing allocated), so that pprof can match
+ * the symbol file even when the path has changed or is a container's.
+ * Dumps are serialized by a mutex that also guards the static mapping
+ * table.
  */
 #include "config.h"
 #include <errno.h>
+#include <elf.h>
 #include <fcntl.h>
+#include <link.h>
 #include <pthread.h>
 #include <string.h>
 #include <time.h>
@@ -52,15 +59,20 @@ enum {
 	M_LIMIT = 3,
 	M_OFFSET = 4,
 	M_FILENAME = 5,
+	M_BUILD_ID = 6,
 	LOC_ID = 1,
 	LOC_MAPPING_ID = 2,
 	LOC_ADDRESS = 3,
 };
 
 #define MAX_MAPPINGS 512
+/* Longest build id kept, in bytes (gcc and lld write 20: SHA-1). */
+#define BUILD_ID_MAX 64
+
 struct mapping {
 	uintptr_t start, limit, offset;
 	char path[256];
+	char build_id[2 * BUILD_ID_MAX + 1]; /* lower-case hex, or "" */
 };
 
 static pthread_mutex_t dump_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -171,7 +183,74 @@ maps_add(const char *l)
 	if (!path || (n = strlen(path)) >= sizeof(m->path))
 		return;
 	memcpy(m->path, path, n + 1);
+	m->build_id[0] = '\0';
 	nmaps++;
+}
+
+/* The NT_GNU_BUILD_ID note in the n bytes at p (a PT_NOTE segment, as
+ * loaded, whose notes are padded to align: 4, or 8 for segments of
+ * alignment 8) as hex into hex; 0 if found. */
+static int
+note_build_id(const unsigned char *p, size_t n, size_t align, char *hex)
+{
+	size_t off = 0, i;
+
+	while (n - off >= sizeof(ElfW(Nhdr))) {
+		ElfW(Nhdr) h;
+		size_t name, desc;
+
+		memcpy(&h, p + off, sizeof(h));
+		off += sizeof(h);
+		name = ((size_t)h.n_namesz + align - 1) & ~(align - 1);
+		desc = ((size_t)h.n_descsz + align - 1) & ~(align - 1);
+		if (name > n - off || desc > n - off - name)
+			return -1;
+		if (h.n_type == NT_GNU_BUILD_ID && h.n_namesz == 4 &&
+		    !memcmp(p + off, "GNU", 4) && h.n_descsz > 0 &&
+		    h.n_descsz <= BUILD_ID_MAX) {
+			for (i = 0; i < h.n_descsz; i++) {
+				unsigned char c = p[off + name + i];
+				hex[2 * i] = "0123456789abcdef"[c >> 4];
+				hex[2 * i + 1] = "0123456789abcdef"[c & 15];
+			}
+			hex[2 * i] = '\0';
+			return 0;
+		}
+		off += name + desc;
+	}
+	return -1;
+}
+
+/* dl_iterate_phdr: give the object's build id to the mappings inside its
+ * loaded segments. */
+static int
+object_build_id(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+	uintptr_t lo = UINTPTR_MAX, hi = 0;
+	char hex[2 * BUILD_ID_MAX + 1] = "";
+	int i, k;
+
+	(void)size;
+	(void)ctx;
+	for (i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+
+		if (ph->p_type == PT_LOAD) {
+			lo = a < lo ? a : lo;
+			hi = a + ph->p_memsz > hi ? a + ph->p_memsz : hi;
+		} else if (ph->p_type == PT_NOTE && !hex[0]) {
+			(void)note_build_id((const unsigned char *)a,
+					    ph->p_memsz,
+					    ph->p_align == 8 ? 8 : 4, hex);
+		}
+	}
+	if (!hex[0])
+		return 0;
+	for (k = 0; k < nmaps; k++)
+		if (maps[k].start >= lo && maps[k].start < hi)
+			memcpy(maps[k].build_id, hex, sizeof(hex));
+	return 0;
 }
 
 static int
@@ -274,6 +353,9 @@ write_proto(struct out *o, int kind, struct mri_prof_bucket *list)
 		mrc_pb_uint(&m, M_LIMIT, maps[k].limit);
 		mrc_pb_uint(&m, M_OFFSET, maps[k].offset);
 		mrc_pb_uint(&m, M_FILENAME, (uint64_t)f);
+		if (maps[k].build_id[0])
+			mrc_pb_uint(&m, M_BUILD_ID,
+				    (uint64_t)out_string(o, maps[k].build_id));
 		out_msg(o, P_MAPPING, &m);
 	}
 
@@ -410,6 +492,7 @@ mri_prof_write(int kind, mrc_sink_fn sink, void *ctx)
 	} else {
 		nmaps = 0;
 		(void)mri_prof_maps(maps_add, NULL, NULL);
+		(void)dl_iterate_phdr(object_build_id, NULL);
 		o.gz = &gz;
 		o.err = mrc_gz_begin(&gz, sink, ctx);
 		write_proto(&o, kind, list);
@@ -452,6 +535,7 @@ mr_profile_write(int kind, int (*write)(void *ctx, const void *p, size_t n),
 MR_API int
 mr_profile_dump(int fd, int kind)
 {
+	mri_prof_unwind_load(); /* as mr_profile_write */
 	if (fd < 0)
 		return -EBADF;
 	return mri_prof_write(kind, fd_sink, &fd);
@@ -474,10 +558,22 @@ prof_atexit(void)
 	close(fd);
 }
 
+/* mr_option_set switched sampling on: libunwind, if auto or libunwind
+ * walks want it (never from malloc: an API call or the client's thread). */
+static void
+prof_option_set(int id)
+{
+	if ((id == MRI_OPT_PROF || id == MRI_OPT_PROF_UNWIND) &&
+	    mri_opt(MRI_OPT_PROF))
+		mri_prof_unwind_load();
+}
+
 void
 mri_prof_init(void)
 {
 	const char *path = mri_opt_env("prof_file");
+
+	mri_opt_set_hook(prof_option_set);
 
 	if (mri_opt(MRI_OPT_PROF))
 		mri_prof_unwind_load();

@@ -39,25 +39,14 @@
 #include <unistd.h>
 
 #include "common/protocol.h"
+#include "peer.h"
 
 static const char *sock;
 
 static int
 poke_connect(void)
 {
-	struct sockaddr_un sa;
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -1;
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return peer_connect(sock);
 }
 
 static void
@@ -68,26 +57,6 @@ poke_send(int fd, uint16_t type, uint32_t seq, const void *payload)
 
 	if (n > 0)
 		(void)send(fd, buf, (size_t)n, MSG_NOSIGNAL);
-}
-
-/* The next frame within ms, its type; 0 on timeout, -1 when the daemon
- * closed the connection (a close with our frames unread resets it, so
- * the BYE before it may not be readable). */
-static int
-poke_recv(int fd, int ms, struct mr_proto_msg *m)
-{
-	unsigned char buf[MR_PROTO_MAX_FRAME + 1];
-	struct pollfd p = {fd, POLLIN, 0};
-	ssize_t n;
-
-	if (poll(&p, 1, ms) <= 0)
-		return 0;
-	n = recv(fd, buf, sizeof(buf), 0);
-	if (n <= 0)
-		return -1;
-	if (mrc_proto_decode(buf, (size_t)n, m) < 0)
-		return 0;
-	return m->hdr.type;
 }
 
 static void
@@ -146,7 +115,7 @@ poke_hold(int n, int sec)
 			refused++;
 			continue;
 		}
-		int t = poke_recv(fds[i], 0, &m);
+		int t = peer_recv(fds[i], 0, &m);
 
 		if (t == MR_MSG_BYE || t < 0) {
 			refused++;
@@ -179,7 +148,7 @@ poke_trimdone(int k)
 		return 1;
 	poke_register(fd);
 	while (time(NULL) < end && type != MR_MSG_TRIM) {
-		type = poke_recv(fd, 200, &m);
+		type = peer_recv(fd, 200, &m);
 		if (type == MR_MSG_TRIM)
 			break;
 	}
@@ -202,7 +171,7 @@ poke_trimdone(int k)
 	for (;;) {
 		struct mr_proto_msg b;
 
-		type = poke_recv(fd, 1000, &b);
+		type = peer_recv(fd, 1000, &b);
 		if (type == MR_MSG_BYE) {
 			printf("bye %u\n", b.u.bye.reason);
 			return 0;
@@ -228,7 +197,7 @@ poke_ctlslow(void)
 	r.cmd = MR_CTL_CLIENTS;
 	poke_send(fd, MR_MSG_CTL_REQUEST, 1, &r);
 	sleep(1);
-	while ((t = poke_recv(fd, 2000, &m)) > 0) {
+	while ((t = peer_recv(fd, 2000, &m)) > 0) {
 		if (t == MR_MSG_CTL_CLIENT)
 			records++;
 		if (t == MR_MSG_CTL_DONE) {
@@ -260,7 +229,7 @@ poke_orphan(void)
 	usleep(300000);
 	poke_register(fd);
 	do
-		t = poke_recv(fd, 2000, &m);
+		t = peer_recv(fd, 2000, &m);
 	while (t > 0 && t != MR_MSG_BYE);
 	printf(t == 0 ? "kept\n" : "dropped\n");
 	return 0;

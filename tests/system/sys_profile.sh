@@ -8,7 +8,9 @@
 # through memreclaimd (memreclaimctl profile), must make `go tool pprof
 # -top` (gzipped protobuf) and `google-pprof --text` (heap_v2 text) name
 # hold_big and hold_small with in-use estimates within 20% of 64 and 8 MiB,
-# and show nothing of churn.  Exits 77 when a tool is missing (Debian
+# and show nothing of churn; the program's mapping must carry its GNU build
+# id (as readelf reads it).  Sampling switched on by memreclaimctl gives
+# the same profile; switched off, it samples nothing more.  Exits 77 when a tool is missing (Debian
 # golang-go, google-perftools: contrib/install-deps) or in a sanitizer
 # build; kills what it started on every exit.
 set -u
@@ -69,6 +71,17 @@ env LD_PRELOAD="$LIB" MEMRECLAIM_DAEMON=0 MEMRECLAIM_PROF=1 \
 gzip -t "$TMP/exit.pb.gz" || fail "not a gzip file"
 go tool pprof -top "$PROG" "$TMP/exit.pb.gz" > "$TMP/go.txt" 2>&1
 check "$TMP/go.txt" "exit, go tool pprof"
+# The program's mapping carries its GNU build id, as readelf reads it from
+# the file, so that pprof can match symbol files.
+want=$(LC_ALL=C readelf -n "$PROG" 2>/dev/null | awk '/Build ID:/ { print $3; exit }')
+if [ -n "$want" ]; then
+	go tool pprof -raw "$PROG" "$TMP/exit.pb.gz" 2>&1 |
+		awk -v p="$PROG" '/^Mappings/ { m = 1 } m && $3 == p { print $4 }' > "$TMP/bid"
+	log "build id of prof_hold: file $want, profile $(cat "$TMP/bid")"
+	[ "$(cat "$TMP/bid")" = "$want" ] || fail "build id missing or wrong in the profile's mapping"
+else
+	log "readelf missing or no build id in $PROG: build id not checked"
+fi
 env LD_PRELOAD="$LIB" MEMRECLAIM_DAEMON=0 MEMRECLAIM_PROF=1 \
 	MEMRECLAIM_PROF_FORMAT=text MEMRECLAIM_PROF_FILE="$TMP/exit.heap" \
 	"$PROG" || fail "prof_hold failed"
@@ -102,9 +115,44 @@ check "$TMP/go2.txt" "memreclaimctl, go tool pprof"
 	fail "memreclaimctl profile text failed"
 google-pprof --text "$PROG" "$TMP/ctl.heap" > "$TMP/gp2.txt" 2>&1
 check "$TMP/gp2.txt" "memreclaimctl, google-pprof"
-# Sampling switched off at run time is accepted.
-"$CTL" -s "$SOCK" prof "$HPID" off > /dev/null || fail "prof off refused"
 exec 3>&-
 wait "$HPID" || fail "prof_hold failed"
+HPID=''
+
+# 3. Sampling switched on, then off, at run time through memreclaimctl:
+# prof_hold late starts without MEMRECLAIM_PROF and allocates only once
+# the switch has reached it; what it allocates after the switch off
+# (hold_more) must not be in the profile.
+mkfifo "$TMP/in2"
+env LD_PRELOAD="$LIB" MEMRECLAIM_SOCKET="$SOCK" \
+	MEMRECLAIM_STATS_INTERVAL_MS=100 "$PROG" late < "$TMP/in2" > "$TMP/out2" &
+HPID=$!
+exec 4> "$TMP/in2"
+for _ in $(seq 100); do
+	"$CTL" -s "$SOCK" --json clients 2>/dev/null | grep -q "\"pid\":$HPID," && break
+	sleep 0.1
+done
+"$CTL" -s "$SOCK" prof "$HPID" on > /dev/null || fail "prof on refused"
+echo on >&4
+for _ in $(seq 100); do grep -q ready "$TMP/out2" && break; sleep 0.1; done
+grep -q ready "$TMP/out2" || fail "prof_hold late: $(cat "$TMP/out2")"
+"$CTL" -s "$SOCK" profile "$HPID" > "$TMP/late.pb.gz" 2>/dev/null ||
+	fail "memreclaimctl profile (switched on) failed"
+go tool pprof -top "$PROG" "$TMP/late.pb.gz" > "$TMP/go3.txt" 2>&1
+check "$TMP/go3.txt" "switched on by memreclaimctl"
+"$CTL" -s "$SOCK" prof "$HPID" off > /dev/null || fail "prof off refused"
+echo off >&4
+for _ in $(seq 100); do [ "$(grep -c ready "$TMP/out2")" = 2 ] && break; sleep 0.1; done
+[ "$(grep -c ready "$TMP/out2")" = 2 ] || fail "prof_hold late: $(cat "$TMP/out2")"
+"$CTL" -s "$SOCK" profile "$HPID" > "$TMP/off.pb.gz" 2>/dev/null ||
+	fail "memreclaimctl profile (switched off) failed"
+go tool pprof -top "$PROG" "$TMP/off.pb.gz" > "$TMP/go4.txt" 2>&1
+check "$TMP/go4.txt" "switched off by memreclaimctl"
+if awk '$NF == "hold_more" { found = 1 } END { exit !found }' "$TMP/go4.txt"; then
+	cat "$TMP/go4.txt"; fail "allocations after the switch off were sampled"
+fi
+log "switched off: hold_more (64 MiB) not sampled"
+exec 4>&-
+wait "$HPID" || fail "prof_hold late failed"
 HPID=''
 log "ok"
