@@ -33,6 +33,7 @@
 #include "dispatch.h"
 #include "log.h"
 #include "metrics.h"
+#include "notify.h"
 #include "transport.h"
 #include "watch.h"
 
@@ -261,6 +262,7 @@ main(int argc, char **argv)
 						: "built-in defaults",
 		 d.conf.metrics[0] ? ", metrics on " : "", d.conf.metrics);
 	sd_notify(0, "READY=1");
+	(void)notify_watchdog_init(mrc_now_ns());
 
 	while (running) {
 		struct epoll_event evs[32];
@@ -270,6 +272,9 @@ main(int argc, char **argv)
 
 		wait_ms = watch_events_due(&d, mrc_now_ns());
 		rc = transport_accept_due(&d, mrc_now_ns());
+		if (rc >= 0 && (wait_ms < 0 || rc < wait_ms))
+			wait_ms = rc;
+		rc = notify_wait_ms(mrc_now_ns());
 		if (rc >= 0 && (wait_ms < 0 || rc < wait_ms))
 			wait_ms = rc;
 		n = epoll_wait(d.epfd, evs, 32,
@@ -340,6 +345,8 @@ main(int argc, char **argv)
 			log_info("run time of %ld s over: exiting", timeout_s);
 			running = 0;
 		}
+		/* only here, after a whole turn: a hung loop stops pinging */
+		notify_loop_turned(now);
 	}
 	sd_notify(0, "STOPPING=1");
 	transport_close(&d);
