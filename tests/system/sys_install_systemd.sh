@@ -22,6 +22,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 skip() { echo "SKIP: $*"; exit 77; }
 
 # makevar NAME: a variable of the build's top Makefile, expanded
+# shellcheck disable=SC2016 # $(NAME) is for make, not the shell
 makevar() {
 	printf 'mrprint:\n\t@echo $(%s)\n' "$1" |
 		make -s --no-print-directory -C "$B" -f Makefile -f - mrprint
