@@ -8,8 +8,9 @@
 #   mrd    memreclaimd with the host's pid namespace and cgroup filesystem
 #          (what the DaemonSet gives it), its socket directory a host
 #          directory;
-#   redis  redis-server with libmemreclaim preloaded from the image,
-#          started with --memory, the socket directory mounted.
+#   redis  redis-server with libmemreclaim preloaded, copied out of the
+#          image as contrib/k8s/app.yaml's init container does, started
+#          with --memory, the socket directory mounted.
 # redis is filled, half of it deleted (the allocator keeps that memory:
 # its own scavenger is told to wait an hour and to keep any amount free, so
 # what is released was asked for by the daemon), then a process in the redis
@@ -125,10 +126,20 @@ mctl status > /dev/null 2>&1 || fail "memreclaimd in its container did not start
 log "memreclaimd: $(podman logs "$MRD" 2>&1 | grep -o 'memory cgroups at.*' | head -n 1)"
 
 # ---- redis with the library ----
+# The library as contrib/k8s/app.yaml's init container gets it: copied out
+# of the image with the two libraries it links, mounted read-only at
+# /memreclaim, LD_PRELOAD and LD_LIBRARY_PATH pointing there.
+mkdir "$T/lib"
+podman run --rm "${OPTS[@]}" -v "$T/lib:/memreclaim" --entrypoint /bin/sh \
+	"$IMAGE" -c 'cp -L /usr/local/lib/libmemreclaim.so.0 \
+	/usr/lib/*/liburing.so.2 /usr/lib/*/libnuma.so.1 /memreclaim/' ||
+	fail "the init container's copy failed"
 podman run -d --name "$RED" "${OPTS[@]}" --memory ${LIMIT_MIB}m \
 	--memory-swap ${LIMIT_MIB}m \
 	-v "$T/run:/run/memreclaim" -v "$PRESSURE:/usr/local/bin/pressure:ro" \
-	--entrypoint env "$IMAGE" LD_PRELOAD=/usr/local/lib/libmemreclaim.so \
+	-v "$T/lib:/memreclaim:ro" \
+	--entrypoint env "$IMAGE" LD_PRELOAD=/memreclaim/libmemreclaim.so.0 \
+	LD_LIBRARY_PATH=/memreclaim \
 	MEMRECLAIM_RELEASE_DELAY_MS=3600000 MEMRECLAIM_GOAL_PERCENT=100000 \
 	redis-server --bind 127.0.0.1 --save '' \
 	--appendonly no --enable-debug-command yes --loglevel warning \
@@ -144,7 +155,8 @@ MEMCG=/sys/fs/cgroup/memory$(awk -F: '$2 ~ /(^|,)memory(,|$)/ { print $3 }' \
 	"/proc/$RPID/cgroup")
 [ -f "$MEMCG/memory.limit_in_bytes" ] || MEMCG=/sys/fs/cgroup$(awk -F: \
 	'$1 == 0 { print $3 }' "/proc/$RPID/cgroup")
-grep -q libmemreclaim "/proc/$RPID/maps" || fail "libmemreclaim is not loaded in redis"
+grep -q /memreclaim/libmemreclaim.so.0 "/proc/$RPID/maps" ||
+	fail "libmemreclaim is not loaded in redis"
 is_client() { mctl --json clients 2>/dev/null | grep -q "\"pid\":$RPID,"; }
 for _ in $(seq 100); do
 	is_client && break
