@@ -21,6 +21,8 @@
 # asked for, no OOM kill in the container's memory cgroup, and redis still
 # holds every kept key.
 #
+# First, the library alone in a container with --memory and no daemon: its
+# soft limit is the container's.
 # Exits 77 with the reason when podman cannot run containers here, or when
 # the image cannot be built within MR_IMAGE_BUDGET seconds (default 240:
 # mmdebstrap downloads about 40 MB the first time).  Removes its containers
@@ -104,6 +106,20 @@ log "image $IMAGE ready in $((SECONDS - start)) s"
 if ! podman run --rm "${OPTS[@]}" --entrypoint true "$IMAGE" > "$T/try" 2>&1; then
 	skip "podman cannot run a container here: $(tail -n 1 "$T/try")"
 fi
+
+# ---- the library alone (no socket mounted, no daemon): its soft limit is
+# the container's memory limit, read from its cgroup ----
+lib_limit() {	# MEMORY-OPTION...: the limit the library reports at exit
+	podman run --rm "${OPTS[@]}" "$@" --entrypoint env "$IMAGE" \
+		LD_PRELOAD=/usr/local/lib/libmemreclaim.so MEMRECLAIM_STATS=1 \
+		/bin/true 2>&1 | sed -n 's/.*, limit \([0-9.]*\) MiB,.*/\1/p'
+}
+alone=$(lib_limit --memory 200m)
+unlimited=$(lib_limit)
+log "library without the daemon: limit ${alone:-?} MiB with --memory 200m," \
+	"${unlimited:-?} MiB without"
+[ "$alone" = 200.0 ] || fail "the library alone took limit '$alone' MiB under --memory 200m"
+[ "$unlimited" != 200.0 ] || fail "the library reports 200 MiB with no container limit"
 
 # ---- memreclaimd ----
 cat > "$T/mrd.conf" <<CONF
