@@ -2,8 +2,8 @@
 # sys_install_systemd.sh: what `make install` gives a systemd host.
 #   - the unit lands in configure's systemdsystemunitdir (systemd.pc's);
 #   - the config path memreclaimd reads (its --help) is where make install
-#     put the example, the unit passes that same path, and for the system
-#     prefixes (/usr, /usr/local) with no --sysconfdir it is
+#     put the example, the unit's comment names that same path, and for
+#     the system prefixes (/usr, /usr/local) with no --sysconfdir it is
 #     /etc/memreclaim.conf, as the README says;
 #   - `systemd-analyze verify` accepts the installed unit (its binaries and
 #     man pages resolved inside the staging tree);
@@ -58,8 +58,10 @@ if ! grep -q -- '--sysconfdir' "$B/config.log" &&
 	[ "$conf" = /etc/memreclaim.conf ] ||
 		fail "prefix $prefix: the config is read from $conf, not /etc/memreclaim.conf"
 fi
-grep -q "^ExecStart=$sbindir/memreclaimd -d -f $conf\$" "$unit" ||
-	fail "the unit does not start $sbindir/memreclaimd -f $conf: $(grep ^ExecStart "$unit")"
+grep -q "^ExecStart=$sbindir/memreclaimd -d\$" "$unit" ||
+	fail "the unit does not start $sbindir/memreclaimd -d: $(grep ^ExecStart "$unit")"
+grep -q "^# The config is the build's default, $conf " "$unit" ||
+	fail "the unit's comment names another config path than $conf"
 grep -q '^WatchdogSec=' "$unit" || fail "the unit has no WatchdogSec"
 
 command -v systemd-analyze >/dev/null || skip "paths fine; no systemd-analyze to verify the unit"
