@@ -89,6 +89,18 @@ diagnose() {
 		log "oom_control: $(tr '\n' ' ' < "$MEMCG/memory.oom_control")"
 }
 
+# Can podman run a container here at all?  Asked before spending minutes
+# on the image: a root filesystem of /bin/true and the libraries it links.
+mkdir "$T/probe"
+for f in /bin/true $(ldd /bin/true | awk '{ for (i = 1; i <= NF; i++)
+    if ($i ~ /^\//) print $i }'); do
+	cp --parents -L "$f" "$T/probe/" || fail "cannot copy $f"
+done
+if ! podman run --rm "${OPTS[@]}" --rootfs "$T/probe" /bin/true \
+    > "$T/try" 2>&1; then
+	skip "podman cannot run a container here: $(tail -n 1 "$T/try")"
+fi
+
 # ---- the image, bounded ----
 start=$SECONDS
 rc=0
@@ -102,10 +114,8 @@ case $rc in
 esac
 log "image $IMAGE ready in $((SECONDS - start)) s"
 
-# can podman run a container at all here?
-if ! podman run --rm "${OPTS[@]}" --entrypoint true "$IMAGE" > "$T/try" 2>&1; then
-	skip "podman cannot run a container here: $(tail -n 1 "$T/try")"
-fi
+podman run --rm "${OPTS[@]}" --entrypoint true "$IMAGE" > "$T/try" 2>&1 ||
+	fail "podman cannot run the image: $(tail -n 1 "$T/try")"
 
 # ---- the library alone (no socket mounted, no daemon): its soft limit is
 # the container's memory limit, read from its cgroup ----
