@@ -73,7 +73,9 @@ MRD=mrd-test-$$
 RED=redis-test-$$
 cleanup() {
 	trap - EXIT INT TERM
-	podman rm -f -t 2 "$MRD" "$RED" >/dev/null 2>&1
+	# one at a time: podman 4.3 removes neither when one is missing
+	podman rm -f -i -t 2 "$RED" >/dev/null 2>&1
+	podman rm -f -i -t 2 "$MRD" >/dev/null 2>&1
 	rm -rf "$T"
 }
 trap cleanup EXIT
