@@ -8,7 +8,7 @@
 #   - `systemd-analyze verify` accepts the installed unit (its binaries and
 #     man pages resolved inside the staging tree);
 #   - `systemd-analyze security` rates it at most 3.0 ("OK"; the old unit
-#     was 2.8, systemd-oomd's about 1.8).
+#     was 2.8; systemd-oomd's unit is 2.0 with systemd 252).
 # Installs into a temporary DESTDIR, never onto the host.  Exits 77 when
 # systemd-analyze is missing (after the path checks) or with
 # --with-systemdsystemunitdir=no.
@@ -59,18 +59,22 @@ if ! grep -q -- '--sysconfdir' "$B/config.log" &&
 		fail "prefix $prefix: the config is read from $conf, not /etc/memreclaim.conf"
 fi
 grep -q "^ExecStart=$sbindir/memreclaimd -d\$" "$unit" ||
-	fail "the unit does not start $sbindir/memreclaimd -d: $(grep ^ExecStart "$unit")"
+	fail "the unit does not start $sbindir/memreclaimd -d:" \
+		"$(grep ^ExecStart "$unit")"
 grep -q "^# The config is the build's default, $conf " "$unit" ||
 	fail "the unit's comment names another config path than $conf"
 grep -q '^WatchdogSec=' "$unit" || fail "the unit has no WatchdogSec"
 
-command -v systemd-analyze >/dev/null || skip "paths fine; no systemd-analyze to verify the unit"
+command -v systemd-analyze >/dev/null ||
+	skip "paths fine; no systemd-analyze to verify the unit"
 # the binaries and man pages are in the staging tree: point the unit and
 # man(1) there
 sed "s|$sbindir/|$D$sbindir/|g" "$unit" > "$T/memreclaimd.service"
 MANPATH=$D$mandir systemd-analyze verify "$T/memreclaimd.service" \
-	> "$T/verify.out" 2>&1 || { cat "$T/verify.out"; fail "systemd-analyze verify"; }
-[ -s "$T/verify.out" ] && { cat "$T/verify.out"; fail "systemd-analyze verify warned"; }
+	> "$T/verify.out" 2>&1 ||
+	{ cat "$T/verify.out"; fail "systemd-analyze verify"; }
+[ -s "$T/verify.out" ] &&
+	{ cat "$T/verify.out"; fail "systemd-analyze verify warned"; }
 echo "systemd-analyze verify: no complaint"
 if systemd-analyze security --offline=true "$T/memreclaimd.service" \
     > "$T/security.out" 2>&1; then

@@ -49,7 +49,8 @@ fail() { echo "FAIL: $*"; diagnose; exit 1; }
 log() { echo "podman: $*"; }
 
 [ "$(id -u)" = 0 ] || skip "needs root (rootful podman, the host's cgroups)"
-command -v podman >/dev/null || skip "podman is not installed (Debian package podman)"
+command -v podman >/dev/null ||
+	skip "podman is not installed (Debian package podman)"
 command -v mmdebstrap >/dev/null ||
 	skip "mmdebstrap is not installed (Debian package mmdebstrap): no image"
 grep -q '^#define MR_SANITIZED' "$B/config.h" 2>/dev/null &&
@@ -110,7 +111,8 @@ rc=0
 	-T "$BUDGET" > "$T/build.out" 2> "$T/build.err" || rc=$?
 case $rc in
 0) ;;
-3) skip "the image was not built within MR_IMAGE_BUDGET=$BUDGET s (mmdebstrap; a slow mirror?)" ;;
+3) skip "the image was not built within MR_IMAGE_BUDGET=$BUDGET s" \
+	"(mmdebstrap; a slow mirror?)" ;;
 4) skip "$(tail -n 1 "$T/build.err")" ;;
 *) cat "$T/build.err"; fail "build-image failed ($rc)" ;;
 esac
@@ -130,8 +132,10 @@ alone=$(lib_limit --memory 200m)
 unlimited=$(lib_limit)
 log "library without the daemon: limit ${alone:-?} MiB with --memory 200m," \
 	"${unlimited:-?} MiB without"
-[ "$alone" = 200.0 ] || fail "the library alone took limit '$alone' MiB under --memory 200m"
-[ "$unlimited" != 200.0 ] || fail "the library reports 200 MiB with no container limit"
+[ "$alone" = 200.0 ] ||
+	fail "the library alone took limit '$alone' MiB under --memory 200m"
+[ "$unlimited" != 200.0 ] ||
+	fail "the library reports 200 MiB with no container limit"
 
 # ---- memreclaimd ----
 cat > "$T/mrd.conf" <<CONF
@@ -150,8 +154,10 @@ for _ in $(seq 100); do
 	mctl status > /dev/null 2>&1 && break
 	sleep 0.1
 done
-mctl status > /dev/null 2>&1 || fail "memreclaimd in its container did not start"
-log "memreclaimd: $(podman logs "$MRD" 2>&1 | grep -o 'memory cgroups at.*' | head -n 1)"
+mctl status > /dev/null 2>&1 ||
+	fail "memreclaimd in its container did not start"
+log "memreclaimd: $(podman logs "$MRD" 2>&1 |
+	grep -o 'memory cgroups at.*' | head -n 1)"
 
 # ---- redis with the library ----
 # The library as contrib/k8s/app.yaml's init container gets it: copied out
@@ -216,12 +222,15 @@ sleep 1
 rss0=$(rss_mib)
 t0=$(status_field trims_sent)
 b0=$(status_field trim_bytes_released)
-log "redis RSS $full MiB full, $rss0 MiB after deleting half; limit $LIMIT_MIB MiB"
+log "redis RSS $full MiB full, $rss0 MiB after deleting half;" \
+	"limit $LIMIT_MIB MiB"
 need=$((rss0 + PRESSURE_MIB - LIMIT_MIB))
-[ $need -gt 0 ] || fail "the pressure fits without redis giving back (RSS $rss0 MiB)"
+[ $need -gt 0 ] ||
+	fail "the pressure fits without redis giving back (RSS $rss0 MiB)"
 
 podman exec "$RED" sh -c 'echo 1000 > /proc/self/oom_score_adj &&
-	exec timeout -s KILL 60 pressure -b '$BURST_MIB'M -r 30M -t 3 '${PRESSURE_MIB}M \
+	exec timeout -s KILL 60 pressure -b '$BURST_MIB'M -r 30M -t 3 \
+	'${PRESSURE_MIB}M \
 	> "$T/pressure.out" 2>&1
 prc=$?
 sleep 0.5
@@ -236,7 +245,8 @@ log "after ${PRESSURE_MIB} MiB of pressure: redis RSS $rss1 MiB, trims $trims" \
 [ "$(podman inspect --format '{{.State.OOMKilled}}' "$RED")" = false ] ||
 	fail "podman says redis was OOM-killed"
 [ $prc = 0 ] || fail "pressure exited with $prc"
-grep -q holding "$T/pressure.out" || fail "pressure never got ${PRESSURE_MIB} MiB"
+grep -q holding "$T/pressure.out" ||
+	fail "pressure never got ${PRESSURE_MIB} MiB"
 [ "$trims" -ge 1 ] || fail "memreclaimd sent no trim"
 [ "$(client_field trims)" -ge 1 ] || fail "redis received no trim"
 [ "$released" -ge 1 ] || fail "the trims released $released MiB"
