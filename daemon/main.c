@@ -8,7 +8,9 @@
  * own cgroup at once (watch_event; events of one cgroup at most every
  * WATCH_EVENT_MIN_NS).  The tick is the fallback: it runs one round of
  * sample -> decide -> act -> record over every cgroup (watch.c); rounds
- * are at least MAIN_MIN_ROUND_MS apart.
+ * are at least MAIN_MIN_ROUND_MS apart.  After each whole turn the loop
+ * pings systemd's watchdog when one is set (notify.c), and never sleeps
+ * past the next ping.
  * Start-up problems are fatal; after READY=1 nothing is.
  */
 #include "config.h"
