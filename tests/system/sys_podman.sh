@@ -5,9 +5,9 @@
 # imported with podman; Debian's redis-server added), cached by content
 # under /var/tmp so only the first run pays for mmdebstrap.  Two podman
 # containers from it:
-#   mrd    memreclaimd with the host's pid namespace and cgroup filesystem
-#          (what the DaemonSet gives it), its socket directory a host
-#          directory;
+#   mrd    memreclaimd with the host's pid and cgroup namespaces and cgroup
+#          filesystem (what the DaemonSet gives it), its socket directory
+#          a host directory;
 #   redis  redis-server with libmemreclaim preloaded, copied out of the
 #          image as contrib/k8s/app.yaml's init container does, started
 #          with --memory, the socket directory mounted.
@@ -144,7 +144,7 @@ socket = /run/memreclaim/memreclaimd.sock
 socket_mode = 0666
 metrics =
 CONF
-podman run -d --name "$MRD" "${OPTS[@]}" --pid host \
+podman run -d --name "$MRD" "${OPTS[@]}" --pid host --cgroupns host \
 	-v /sys/fs/cgroup:/sys/fs/cgroup -v "$T/run:/run/memreclaim" \
 	-v "$T/mrd.conf:/etc/memreclaim/memreclaim.conf:ro" \
 	"$IMAGE" -v -t 180 -f /etc/memreclaim/memreclaim.conf > /dev/null ||
