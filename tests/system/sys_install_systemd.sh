@@ -22,6 +22,9 @@ fail() { echo "FAIL: $*"; exit 1; }
 skip() { echo "SKIP: $*"; exit 77; }
 
 # makevar NAME: a variable of the build's top Makefile, expanded
+# Under `make check` the parent's MAKEFLAGS (-w, the jobserver) would
+# reach the makes below and put "Entering directory" into their output.
+unset MAKEFLAGS MFLAGS MAKELEVEL
 # shellcheck disable=SC2016 # $(NAME) is for make, not the shell
 makevar() {
 	printf 'mrprint:\n\t@echo $(%s)\n' "$1" |
