@@ -8,7 +8,9 @@
  * own cgroup at once (watch_event; events of one cgroup at most every
  * WATCH_EVENT_MIN_NS).  The tick is the fallback: it runs one round of
  * sample -> decide -> act -> record over every cgroup (watch.c); rounds
- * are at least MAIN_MIN_ROUND_MS apart.
+ * are at least MAIN_MIN_ROUND_MS apart.  After each whole turn the loop
+ * pings systemd's watchdog when one is set (notify.c), and never sleeps
+ * past the next ping.
  * Start-up problems are fatal; after READY=1 nothing is.
  */
 #include "config.h"
@@ -33,6 +35,7 @@
 #include "dispatch.h"
 #include "log.h"
 #include "metrics.h"
+#include "notify.h"
 #include "transport.h"
 #include "watch.h"
 
@@ -261,6 +264,7 @@ main(int argc, char **argv)
 						: "built-in defaults",
 		 d.conf.metrics[0] ? ", metrics on " : "", d.conf.metrics);
 	sd_notify(0, "READY=1");
+	(void)notify_watchdog_init(mrc_now_ns());
 
 	while (running) {
 		struct epoll_event evs[32];
@@ -270,6 +274,9 @@ main(int argc, char **argv)
 
 		wait_ms = watch_events_due(&d, mrc_now_ns());
 		rc = transport_accept_due(&d, mrc_now_ns());
+		if (rc >= 0 && (wait_ms < 0 || rc < wait_ms))
+			wait_ms = rc;
+		rc = notify_wait_ms(mrc_now_ns());
 		if (rc >= 0 && (wait_ms < 0 || rc < wait_ms))
 			wait_ms = rc;
 		n = epoll_wait(d.epfd, evs, 32,
@@ -341,6 +348,8 @@ main(int argc, char **argv)
 			log_info("run time of %ld s over: exiting", timeout_s);
 			running = 0;
 		}
+		/* only here, after a whole turn: a hung loop stops pinging */
+		notify_loop_turned(now);
 	}
 	sd_notify(0, "STOPPING=1");
 	transport_close(&d);
