@@ -3,8 +3,8 @@
  * starts every layer.  The core starts lazily on the first allocation
  * (core/init.c), which may come before main from another library's
  * constructor.  The library constructor then does what may allocate:
- * reading the NUMA topology from libnuma (whose own constructor has run,
- * as we depend on it), registering fork handlers, deriving the memory
+ * reading the NUMA topology (from sysfs, os/os.c), registering fork
+ * handlers, deriving the memory
  * limit from the cgroup (which registers the release path's heap hooks),
  * plugging the daemon client into the scavenger, and starting the
  * scavenger.  Every call here is direct: a renamed function is a link
