@@ -42,6 +42,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <linux/futex.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include "core/heap.h"
@@ -69,6 +72,7 @@ static struct {
 	int efd;     /* eventfd, -1 when not running */
 	int kicked;  /* efd written since the last cycle began (atomic) */
 	int pending; /* a wake came since the cycle began (atomic) */
+	int named;   /* the thread has named itself (atomic, futex) */
 	/* Scavenger thread only (and cycle_lock): */
 	struct mri_rel_state st; /* the policy's carried state */
 	uint64_t due_ns;	 /* next cycle */
@@ -215,6 +219,12 @@ scav_main(void *arg)
 	uint64_t now = mri_os->now_ns();
 
 	(void)arg;
+	/* Named from inside: pthread_setname_np on another thread formats a
+	 * /proc path with sprintf, and the libc code that pages in costs
+	 * every process about 250 KiB of RSS.  The starter waits for it. */
+	prctl(PR_SET_NAME, "mr-scavenger", 0, 0, 0);
+	__atomic_store_n(&scav.named, 1, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &scav.named, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 	/* Publish the limit in force (mri_limit_init read the cgroup at
 	 * start-up; it is read here only if that did not run). */
 	mri_limit_read_cgroup();
@@ -307,8 +317,14 @@ mri_scavenger_start(void)
 	/* The thread takes no signals meant for the program. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
+	__atomic_store_n(&scav.named, 0, __ATOMIC_RELAXED);
 	rc = pthread_create(&scav.thread, NULL, scav_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* Once we return, the thread is there under its name (tools and
+	 * tests look for it right after start-up or fork). */
+	while (rc == 0 && !__atomic_load_n(&scav.named, __ATOMIC_ACQUIRE))
+		syscall(SYS_futex, &scav.named, FUTEX_WAIT_PRIVATE, 0, NULL,
+			NULL, 0);
 	if (rc != 0) {
 		close(efd);
 		scav.efd = -1;
@@ -316,7 +332,6 @@ mri_scavenger_start(void)
 		mri_limit_read_cgroup(); /* as the thread would */
 		return;
 	} else {
-		pthread_setname_np(scav.thread, "mr-scavenger");
 		__atomic_store_n(&scav.running, 1, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&scav.start_lock);
