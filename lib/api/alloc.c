@@ -19,6 +19,7 @@
 #include "core/tcache.h"
 #include "os/options.h"
 #include "prof/prof.h"
+#include "release/scavenger.h"
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -93,6 +94,9 @@ asan_out(void *p)
 static __attribute__((noinline)) void *
 alloc_slow(size_t size)
 {
+	/* No lock held, no cache half updated: the deferred scavenger may
+	 * start here (pthread_create allocates). */
+	mri_scavenger_poll();
 	if (size <= MRI_SMALL_MAX)
 		return alloc_small_slow(mri_size_class(size));
 	return alloc_large(size, MRI_PAGE_SIZE);
@@ -211,6 +215,7 @@ free_slow(void *p, struct mri_span *s)
 		if (unlikely((uintptr_t)p != s->start))
 			bad_pointer("free", p);
 		mri_pageheap_free(s);
+		mri_scavenger_poll(); /* the free may have asked for it */
 		return;
 	}
 	if (unlikely(!small_ptr_ok(s, p)))
@@ -224,9 +229,11 @@ free_slow(void *p, struct mri_span *s)
 		if (b->n >= b->cap)
 			(void)mri_tcache_overflow(tc, s->cls);
 		b->slots[b->n++] = p;
+		mri_scavenger_poll();
 		return;
 	}
 	mri_central_return(s->node, s->cls, &p, 1);
+	mri_scavenger_poll();
 }
 
 MR_API void

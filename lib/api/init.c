@@ -7,15 +7,18 @@
  * handlers, deriving the memory
  * limit from the cgroup (which registers the release path's heap hooks),
  * plugging the daemon client into the scavenger, and starting the
- * scavenger.  Every call here is direct: a renamed function is a link
- * error, never a silent no-op.
+ * scavenger: at once when a daemon listens or cycles are traced, else
+ * when the heap first needs it (release/scavenger.h).  Every call here is
+ * direct: a renamed function is a link error, never a silent no-op.
  */
 #include "config.h"
 #include <pthread.h>
+#include <unistd.h>
 #include "memreclaim.h"
 #include "client/client.h"
 #include "core/init.h"
 #include "os/purge.h"
+#include "os/options.h"
 #include "prof/prof.h"
 #include "release/limit.h"
 #include "release/scavenger.h"
@@ -63,6 +66,19 @@ atfork_child(void)
 	mri_scavenger_atfork_child();
 }
 
+/* Does the scavenger have work from the start?  The daemon must hear
+ * from us (HELLO) as soon as we run, and a trace is asked for to be read.
+ * Otherwise a small program never pays for the thread. */
+static int
+init_scavenger_now(void)
+{
+	const char *sock = mri_opt_socket();
+
+	if (mri_opt(MRI_OPT_TRACE))
+		return 1;
+	return mri_opt(MRI_OPT_DAEMON) && sock[0] && access(sock, F_OK) == 0;
+}
+
 __attribute__((constructor)) static void
 mri_ctor(void)
 {
@@ -72,7 +88,10 @@ mri_ctor(void)
 	mri_limit_init();
 	mri_prof_init();
 	mri_scavenger_set_client(&client_hooks);
-	mri_scavenger_start();
+	if (init_scavenger_now())
+		mri_scavenger_start();
+	else
+		mri_scavenger_defer();
 }
 
 MR_API const char *

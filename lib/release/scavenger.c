@@ -55,6 +55,9 @@
 #include "release/release.h"
 #include "release/scavenger.h"
 
+int mri_scav_deferred;
+static int scav_wanted; /* a wake came while deferred (atomic) */
+
 /* The daemon client this thread hosts (NULL: none).  Registered at
  * start-up, before the thread starts (mri_scavenger_set_client). */
 static const struct mri_scavenger_client *scav_client;
@@ -298,6 +301,7 @@ mri_scavenger_start(void)
 	mri_options_init();
 	if (!mri_opt(MRI_OPT_SCAVENGER) || mri_os->is_fake)
 		return;
+	__atomic_store_n(&mri_scav_deferred, 0, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&scav.start_lock);
 	if (scav.running) {
 		pthread_mutex_unlock(&scav.start_lock);
@@ -338,13 +342,38 @@ mri_scavenger_start(void)
 }
 
 void
+mri_scavenger_defer(void)
+{
+	mri_options_init();
+	if (!mri_opt(MRI_OPT_SCAVENGER) || mri_os->is_fake ||
+	    __atomic_load_n(&scav.running, __ATOMIC_ACQUIRE))
+		return;
+	__atomic_store_n(&mri_scav_deferred, 1, __ATOMIC_RELEASE);
+}
+
+void
+mri_scavenger_poll_slow(void)
+{
+	if (!__atomic_load_n(&scav_wanted, __ATOMIC_RELAXED) &&
+	    mri_heap_retained() < MRI_SCAV_LAZY_BYTES)
+		return;
+	/* One caller starts it; pthread_create's own allocations come back
+	 * here and find the flag clear. */
+	if (__atomic_exchange_n(&mri_scav_deferred, 0, __ATOMIC_ACQ_REL))
+		mri_scavenger_start();
+}
+
+void
 mri_scavenger_wake(void)
 {
 	int efd = __atomic_load_n(&scav.efd, __ATOMIC_RELAXED);
 	uint64_t one = 1;
 
-	if (efd < 0)
+	if (efd < 0) {
+		if (__atomic_load_n(&mri_scav_deferred, __ATOMIC_RELAXED))
+			__atomic_store_n(&scav_wanted, 1, __ATOMIC_RELAXED);
 		return;
+	}
 	if (!__atomic_load_n(&scav.pending, __ATOMIC_RELAXED))
 		__atomic_store_n(&scav.pending, 1, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&scav.kicked, __ATOMIC_RELAXED) ||

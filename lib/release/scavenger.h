@@ -16,7 +16,29 @@
 /* Start the thread if the "scavenger" option allows and it is not running.
  * Must be called with no allocator lock held; may allocate. */
 MRI_HIDDEN void mri_scavenger_start(void);
-/* Nudge it (e.g. after a large free).  Cheap; async-signal-safe. */
+/*
+ * Or start it later, once the heap needs it.  A thread costs a process
+ * about 100 KiB of RSS (its stack, and the libc code that creating it and
+ * its cycles page in), more than a small program's whole heap may be:
+ * mri_scavenger_defer marks the start as deferred, and the allocator's
+ * slow paths then call mri_scavenger_poll, which starts the thread once a
+ * wake came (a hugepage's worth of pages was freed) or the heap retains
+ * MRI_SCAV_LAZY_BYTES.  The slow paths call it where they hold no lock
+ * and their own state is whole, as pthread_create allocates.
+ */
+#define MRI_SCAV_LAZY_BYTES ((uint64_t)8 << 20)
+MRI_HIDDEN void mri_scavenger_defer(void);
+extern int mri_scav_deferred MRI_HIDDEN; /* atomic */
+MRI_HIDDEN void mri_scavenger_poll_slow(void);
+static inline void
+mri_scavenger_poll(void)
+{
+	if (__builtin_expect(
+		__atomic_load_n(&mri_scav_deferred, __ATOMIC_RELAXED), 0))
+		mri_scavenger_poll_slow();
+}
+/* Nudge it (e.g. after a large free).  Cheap; async-signal-safe.  While
+ * the start is deferred, it asks the next mri_scavenger_poll to start it. */
 MRI_HIDDEN void mri_scavenger_wake(void);
 /* Stop and join (tests, exit). */
 MRI_HIDDEN void mri_scavenger_stop(void);
