@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
+#include "api/init.h"
 #include "core/asan.h"
 #include "core/central.h"
 #include "core/heap.h"
@@ -19,7 +20,6 @@
 #include "core/tcache.h"
 #include "os/options.h"
 #include "prof/prof.h"
-#include "release/scavenger.h"
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -31,9 +31,11 @@
 static void *
 alloc_small_slow(unsigned cls)
 {
-	struct mri_tcache *tc = mri_tcache_get();
+	struct mri_tcache *tc;
 	void *p;
 
+	mri_startup_poll();
+	tc = mri_tcache_get();
 	if (tc) {
 		struct mri_bin *b = &tc->bins[cls];
 		if (b->n)
@@ -61,6 +63,7 @@ alloc_large(size_t size, size_t align)
 		errno = ENOMEM;
 		return NULL;
 	}
+	mri_startup_poll();
 	mri_init();
 	if (!__atomic_load_n(&mri_inited, __ATOMIC_ACQUIRE)) {
 		errno = ENOMEM;
@@ -94,9 +97,6 @@ asan_out(void *p)
 static __attribute__((noinline)) void *
 alloc_slow(size_t size)
 {
-	/* No lock held, no cache half updated: the deferred scavenger may
-	 * start here (pthread_create allocates). */
-	mri_scavenger_poll();
 	if (size <= MRI_SMALL_MAX)
 		return alloc_small_slow(mri_size_class(size));
 	return alloc_large(size, MRI_PAGE_SIZE);
@@ -209,13 +209,14 @@ free_slow(void *p, struct mri_span *s)
 
 	if (unlikely(!s))
 		bad_pointer("free", p);
+	mri_startup_poll();
 	if (unlikely(s->sampled))
 		mri_prof_free(p, s);
 	if (s->cls == 0) {
 		if (unlikely((uintptr_t)p != s->start))
 			bad_pointer("free", p);
 		mri_pageheap_free(s);
-		mri_scavenger_poll(); /* the free may have asked for it */
+		mri_startup_poll(); /* the free may have woken the scavenger */
 		return;
 	}
 	if (unlikely(!small_ptr_ok(s, p)))
@@ -229,11 +230,11 @@ free_slow(void *p, struct mri_span *s)
 		if (b->n >= b->cap)
 			(void)mri_tcache_overflow(tc, s->cls);
 		b->slots[b->n++] = p;
-		mri_scavenger_poll();
+		mri_startup_poll();
 		return;
 	}
 	mri_central_return(s->node, s->cls, &p, 1);
-	mri_scavenger_poll();
+	mri_startup_poll();
 }
 
 MR_API void
@@ -495,6 +496,7 @@ mr_realloc(void *p, size_t size)
 		 * either way the data stays where it is. */
 		struct mri_span *t;
 		int sampled = s->sampled; /* s is recycled by a move */
+		mri_startup_poll();
 		if (npages == s->npages || mri_pageheap_resize(s, npages) == 0)
 			return p;
 		/* Big blocks move by remapping their pages, as glibc does

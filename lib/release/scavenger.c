@@ -55,8 +55,9 @@
 #include "release/release.h"
 #include "release/scavenger.h"
 
-int mri_scav_deferred;
-static int scav_wanted; /* a wake came while deferred (atomic) */
+static int scav_deferred; /* start deferred (atomic) */
+static int scav_wanted;	  /* a wake came while deferred (atomic) */
+static void (*scav_prestart)(void);
 
 /* The daemon client this thread hosts (NULL: none).  Registered at
  * start-up, before the thread starts (mri_scavenger_set_client). */
@@ -298,10 +299,12 @@ mri_scavenger_start(void)
 
 	if (__atomic_load_n(&scav.running, __ATOMIC_ACQUIRE))
 		return;
+	if (scav_prestart)
+		scav_prestart();
 	mri_options_init();
 	if (!mri_opt(MRI_OPT_SCAVENGER) || mri_os->is_fake)
 		return;
-	__atomic_store_n(&mri_scav_deferred, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&scav_deferred, 0, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&scav.start_lock);
 	if (scav.running) {
 		pthread_mutex_unlock(&scav.start_lock);
@@ -348,19 +351,27 @@ mri_scavenger_defer(void)
 	if (!mri_opt(MRI_OPT_SCAVENGER) || mri_os->is_fake ||
 	    __atomic_load_n(&scav.running, __ATOMIC_ACQUIRE))
 		return;
-	__atomic_store_n(&mri_scav_deferred, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&scav_deferred, 1, __ATOMIC_RELEASE);
+}
+
+int
+mri_scavenger_deferred(void)
+{
+	return __atomic_load_n(&scav_deferred, __ATOMIC_ACQUIRE);
+}
+
+int
+mri_scavenger_due(void)
+{
+	return __atomic_load_n(&scav_deferred, __ATOMIC_ACQUIRE) &&
+	       (__atomic_load_n(&scav_wanted, __ATOMIC_RELAXED) ||
+		mri_heap_retained() >= MRI_SCAV_LAZY_BYTES);
 }
 
 void
-mri_scavenger_poll_slow(void)
+mri_scavenger_set_prestart(void (*fn)(void))
 {
-	if (!__atomic_load_n(&scav_wanted, __ATOMIC_RELAXED) &&
-	    mri_heap_retained() < MRI_SCAV_LAZY_BYTES)
-		return;
-	/* One caller starts it; pthread_create's own allocations come back
-	 * here and find the flag clear. */
-	if (__atomic_exchange_n(&mri_scav_deferred, 0, __ATOMIC_ACQ_REL))
-		mri_scavenger_start();
+	scav_prestart = fn;
 }
 
 void
@@ -370,7 +381,7 @@ mri_scavenger_wake(void)
 	uint64_t one = 1;
 
 	if (efd < 0) {
-		if (__atomic_load_n(&mri_scav_deferred, __ATOMIC_RELAXED))
+		if (__atomic_load_n(&scav_deferred, __ATOMIC_RELAXED))
 			__atomic_store_n(&scav_wanted, 1, __ATOMIC_RELAXED);
 		return;
 	}
@@ -387,6 +398,8 @@ mri_scavenger_stop(void)
 {
 	uint64_t one = 1;
 
+	/* A deferred start is called off too. */
+	__atomic_store_n(&scav_deferred, 0, __ATOMIC_RELEASE);
 	pthread_mutex_lock(&scav.start_lock);
 	if (!scav.running) {
 		pthread_mutex_unlock(&scav.start_lock);
