@@ -9,8 +9,8 @@
  *   wake       4 MiB (two hugepages) allocated and touched, then freed
  * Each prints "VmHWM <kB>" and "AnonHugePages <kB>"; grow and wake also
  * whether the background scavenger thread (started only once the heap
- * needs it) exists before and after the free ("scavenger_before_free 1").  Only read(2) and write(2) report, so stdio's own
- * buffers do not count.
+ * needs it) exists before and after the free ("scavenger_before_free 1").
+ * Only read(2) and write(2) report, so stdio's own buffers do not count.
  */
 #include <dirent.h>
 #include <fcntl.h>
