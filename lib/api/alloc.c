@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
+#include "api/init.h"
 #include "core/asan.h"
 #include "core/central.h"
 #include "core/heap.h"
@@ -30,9 +31,11 @@
 static void *
 alloc_small_slow(unsigned cls)
 {
-	struct mri_tcache *tc = mri_tcache_get();
+	struct mri_tcache *tc;
 	void *p;
 
+	mri_startup_poll();
+	tc = mri_tcache_get();
 	if (tc) {
 		struct mri_bin *b = &tc->bins[cls];
 		if (b->n)
@@ -60,6 +63,7 @@ alloc_large(size_t size, size_t align)
 		errno = ENOMEM;
 		return NULL;
 	}
+	mri_startup_poll();
 	mri_init();
 	if (!__atomic_load_n(&mri_inited, __ATOMIC_ACQUIRE)) {
 		errno = ENOMEM;
@@ -188,12 +192,14 @@ free_slow(void *p, struct mri_span *s)
 
 	if (unlikely(!s))
 		bad_pointer("free", p);
+	mri_startup_poll();
 	if (unlikely(s->sampled))
 		mri_prof_free(p, s);
 	if (s->cls == 0) {
 		if (unlikely((uintptr_t)p != s->start))
 			bad_pointer("free", p);
 		mri_pageheap_free(s);
+		mri_startup_poll(); /* the free may have woken the scavenger */
 		return;
 	}
 	if (unlikely(!small_ptr_ok(s, p)))
@@ -207,9 +213,11 @@ free_slow(void *p, struct mri_span *s)
 		if (b->n >= b->cap)
 			(void)mri_tcache_overflow(tc, s->cls);
 		b->slots[b->n++] = p;
+		mri_startup_poll();
 		return;
 	}
 	mri_central_return(s->node, s->cls, &p, 1);
+	mri_startup_poll();
 }
 
 MR_API void
@@ -485,6 +493,7 @@ realloc_large(void *p, struct mri_span *s, size_t size)
 		 * either way the data stays where it is. */
 		struct mri_span *t;
 		int sampled = s->sampled; /* s is recycled by a move */
+		mri_startup_poll();
 		if (npages == s->npages || mri_pageheap_resize(s, npages) == 0)
 			return p;
 		/* Big blocks move by remapping their pages, as glibc does

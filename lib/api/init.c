@@ -3,21 +3,27 @@
  * starts every layer.  The core starts lazily on the first allocation
  * (core/init.c), which may come before main from another library's
  * constructor.  The library constructor then does what may allocate:
- * reading the NUMA topology from libnuma (whose own constructor has run,
- * as we depend on it), registering fork handlers, deriving the memory
+ * reading the NUMA topology (from sysfs, os/os.c), deriving the memory
  * limit from the cgroup (which registers the release path's heap hooks),
  * plugging the daemon client and the systemd memory pressure watch into
- * the scavenger, and starting the
- * scavenger.  Every call here is direct: a renamed function is a link
- * error, never a silent no-op.
+ * the scavenger, and starting the scavenger: at once when a daemon
+ * listens, a memory pressure watch is set or cycles are traced, else
+ * when the heap first needs it.  Fork handlers are registered once a
+ * second thread exists (init.h says why and how).  Every call here is
+ * direct: a renamed function is a link error, never a silent no-op.
  */
 #include "config.h"
 #include <pthread.h>
+#include <string.h>
+#include <sys/single_threaded.h>
+#include <unistd.h>
 #include "memreclaim.h"
+#include "api/init.h"
 #include "client/client.h"
 #include "client/sdpressure.h"
 #include "core/init.h"
 #include "os/purge.h"
+#include "os/options.h"
 #include "prof/prof.h"
 #include "release/limit.h"
 #include "release/scavenger.h"
@@ -77,17 +83,81 @@ atfork_child(void)
 	mri_scavenger_atfork_child();
 }
 
+int mri_startup_pending;
+static int init_forkh_done; /* handlers registered (atomic) */
+static pthread_mutex_t init_forkh_mu = PTHREAD_MUTEX_INITIALIZER;
+static __thread int init_forkh_busy __attribute__((tls_model("initial-exec")));
+
+/* Register the fork handlers once.  pthread_atfork may allocate (its list
+ * grows): that nested malloc's poll finds this thread busy and goes on,
+ * and another thread waits on the mutex until they are in place. */
+static void
+init_fork_handlers(void)
+{
+	if (__atomic_load_n(&init_forkh_done, __ATOMIC_ACQUIRE) ||
+	    init_forkh_busy)
+		return;
+	init_forkh_busy = 1;
+	pthread_mutex_lock(&init_forkh_mu);
+	if (!init_forkh_done) {
+		pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+		__atomic_store_n(&init_forkh_done, 1, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&init_forkh_mu);
+	init_forkh_busy = 0;
+}
+
+void
+mri_startup_poll_slow(void)
+{
+	if (!__libc_single_threaded)
+		init_fork_handlers();
+	/* Starting it registers the fork handlers first (the prestart
+	 * hook); it starts once, whoever gets there first. */
+	if (mri_scavenger_due())
+		mri_scavenger_start();
+	if (__atomic_load_n(&init_forkh_done, __ATOMIC_ACQUIRE) &&
+	    !mri_scavenger_deferred())
+		__atomic_store_n(&mri_startup_pending, 0, __ATOMIC_RELAXED);
+}
+
+/* Does the scavenger have work from the start?  The daemon must hear
+ * from us (HELLO) as soon as we run, and a trace is asked for to be read.
+ * Otherwise a small program never pays for the thread. */
+static int
+init_scavenger_now(void)
+{
+	const char *sock = mri_opt_socket();
+	const char *watch = mri_env_get("MEMORY_PRESSURE_WATCH");
+
+	if (mri_opt(MRI_OPT_TRACE))
+		return 1;
+	/* systemd's memory pressure protocol: the watch must be armed from
+	 * the start, whatever the heap's size */
+	if (mri_opt(MRI_OPT_SD_PRESSURE) && watch && watch[0] &&
+	    strcmp(watch, "/dev/null") != 0)
+		return 1;
+	return mri_opt(MRI_OPT_DAEMON) && sock[0] && access(sock, F_OK) == 0;
+}
+
 __attribute__((constructor)) static void
 mri_ctor(void)
 {
 	mri_init();
 	(void)mri_numa_setup();
-	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	/* Loaded into a process that has threads already (dlopen). */
+	if (!__libc_single_threaded)
+		init_fork_handlers();
 	mri_limit_init();
 	mri_prof_init();
 	(void)mri_scavenger_add_client(&client_hooks);
 	(void)mri_scavenger_add_client(&sdpressure_hooks);
-	mri_scavenger_start();
+	mri_scavenger_set_prestart(init_fork_handlers);
+	if (init_scavenger_now())
+		mri_scavenger_start();
+	else
+		mri_scavenger_defer();
+	__atomic_store_n(&mri_startup_pending, 1, __ATOMIC_RELEASE);
 }
 
 MR_API const char *

@@ -56,7 +56,7 @@ mri_numa_setup(void)
 	memset(&t, 0, sizeof(t));
 	rc = mri_os->topology(&t);
 	if (rc < 0 || t.nnodes < 1 || mri_opt(MRI_OPT_NUMA) == MRI_NUMA_OFF) {
-		/* One heap; libnuma unavailable (e.g. Docker's seccomp blocks
+		/* One heap; NUMA unavailable (e.g. Docker's seccomp blocks
 		 * get_mempolicy) or NUMA switched off. */
 		__atomic_store_n(&mri_numa_ok, rc == 0, __ATOMIC_RELAXED);
 		mri_pageheap_set_numa(mri_numa_nodes());

@@ -2,6 +2,14 @@
  * meta.c: bump allocation of bookkeeping memory from OS mappings, and the
  * fixed-size pools on top of it.  One lock guards both; metadata requests
  * are rare (a span per batch refill at most), so it is not contended.
+ *
+ * Small requests are carved from 1 MiB blocks.  A request of a quarter
+ * block or more (a thread cache with its slots is a few hundred KiB) gets
+ * a mapping of its own, so the current block is never abandoned for it:
+ * a block is given up only when a small request does not fit, losing less
+ * than a quarter of it.  Memory is touched only where it is written, so a
+ * large object's untouched tail (a thread cache's unused slots) costs no
+ * RSS either way.
  */
 #include "config.h"
 #include <errno.h>
@@ -11,6 +19,7 @@
 #include "os/os.h"
 
 #define META_BLOCK ((size_t)1 << 20)
+#define META_BIG (META_BLOCK / 4) /* own mapping from this size up */
 
 static pthread_mutex_t meta_mu = PTHREAD_MUTEX_INITIALIZER;
 static char *meta_cur, *meta_end;
@@ -22,20 +31,27 @@ meta_alloc_locked(size_t size)
 	void *p;
 
 	size = (size + 63) & ~(size_t)63;
-	if ((size_t)(meta_end - meta_cur) < size) {
-		size_t len = size > META_BLOCK
-				 ? (size + META_BLOCK - 1) & ~(META_BLOCK - 1)
-				 : META_BLOCK;
-		char *m = mri_os->map(len);
-		if (!m) {
+	if (size >= META_BIG) {
+		/* Its own mapping, rounded to OS pages. */
+		size_t len = (size + 4095) & ~(size_t)4095;
+		p = mri_os->map(len);
+		if (!p) {
 			errno = ENOMEM;
 			return NULL;
 		}
 		__atomic_add_fetch(&meta_mapped, len, __ATOMIC_RELAXED);
-		/* The rest of the old block is abandoned: at most one
-		 * object's worth, and only when a request did not fit. */
+		return p;
+	}
+	if ((size_t)(meta_end - meta_cur) < size) {
+		char *m = mri_os->map(META_BLOCK);
+		if (!m) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		__atomic_add_fetch(&meta_mapped, META_BLOCK, __ATOMIC_RELAXED);
+		/* The rest of the old block (under META_BIG) is given up. */
 		meta_cur = m;
-		meta_end = m + len;
+		meta_end = m + META_BLOCK;
 	}
 	p = meta_cur;
 	meta_cur += size;

@@ -3,7 +3,8 @@
  *
  * Spans, thread caches, chunk descriptors and central lists cannot come
  * from malloc (we are malloc).  They come from here: zeroed memory carved
- * from 1 MiB OS mappings, and fixed-size pools with free lists so that
+ * from 1 MiB OS mappings (a request of 256 KiB or more gets a mapping of
+ * its own), and fixed-size pools with free lists so that
  * recycled objects (spans, thread caches of exited threads) are reused and
  * metadata stays bounded.  Metadata is never returned to the OS.
  */

@@ -22,6 +22,14 @@ static struct mri_pool tc_pool;	   /* size set by mri_tcache_init */
 static pthread_key_t tc_key;
 static size_t tc_nslots;
 static uint32_t tc_maxcap[MRI_MAX_CLASSES]; /* slots reserved per bin */
+/*
+ * A cache's storage holds two areas.  The first packs every bin's starting
+ * capacity (two batches) side by side, so a thread that uses a few classes
+ * touches a page or two of slots, not a page per class.  The second
+ * reserves each bin's maximum; a bin moves there (a copy of at most two
+ * batches) the first time it grows.  Offsets in slots from storage.
+ */
+static uint32_t tc_startoff[MRI_MAX_CLASSES], tc_bigoff[MRI_MAX_CLASSES];
 
 static uint32_t
 tcache_maxcap(unsigned cls)
@@ -42,10 +50,15 @@ mri_tcache_init(void)
 	unsigned cls;
 
 	tc_nslots = 0;
+	for (cls = 1; cls < MRI_MAX_CLASSES; cls++) {
+		tc_startoff[cls] = (uint32_t)tc_nslots;
+		tc_nslots += 2u * mri_class_batch[cls];
+	}
 	/* Slots for every bin's maximum: a few hundred KiB of address space
 	 * per cache, touched only as far as bins actually grow. */
 	for (cls = 1; cls < MRI_MAX_CLASSES; cls++) {
 		tc_maxcap[cls] = tcache_maxcap(cls);
+		tc_bigoff[cls] = (uint32_t)tc_nslots;
 		tc_nslots += tc_maxcap[cls];
 	}
 	tc_pool.size =
@@ -60,7 +73,6 @@ struct mri_tcache *
 mri_tcache_get(void)
 {
 	struct mri_tcache *tc = mri_tls_tcache;
-	void **slot;
 	unsigned cls;
 
 	if (tc)
@@ -79,11 +91,9 @@ mri_tcache_get(void)
 		tc_state = TC_NONE;
 		return NULL;
 	}
-	slot = tc->storage;
 	for (cls = 1; cls < MRI_MAX_CLASSES; cls++) {
-		tc->bins[cls].slots = slot;
+		tc->bins[cls].slots = tc->storage + tc_startoff[cls];
 		tc->bins[cls].cap = 2u * mri_class_batch[cls];
-		slot += tc_maxcap[cls];
 	}
 	tc->node = mri_current_node();
 	pthread_mutex_lock(&tc_mu);
@@ -145,6 +155,11 @@ mri_tcache_overflow(struct mri_tcache *tc, unsigned cls)
 
 	if (b->cap + grow <= tc_maxcap[cls] &&
 	    tc->cap_bytes + bytes <= MRI_TCACHE_BUDGET) {
+		if (b->slots == tc->storage + tc_startoff[cls]) {
+			void **big = tc->storage + tc_bigoff[cls];
+			memcpy(big, b->slots, b->n * sizeof(void *));
+			b->slots = big;
+		}
 		b->cap += grow;
 		tc->cap_bytes += bytes;
 		return 1;

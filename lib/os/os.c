@@ -1,17 +1,22 @@
 /*
- * os.c: the real kernel behind mri_os (mmap, madvise, mbind, clocks,
- * topology from libnuma), aligned mapping on top of it, the fatal-error
+ * os.c: the real kernel behind mri_os (mmap, madvise, mbind, clocks, the
+ * NUMA topology from sysfs), aligned mapping on top of it, the fatal-error
  * path, and an allocation-free reader of /proc/self/smaps_rollup.
+ *
+ * The topology is read here, with open/read and no stdio, rather than
+ * through libnuma: linking libnuma costs every process that preloads us
+ * about 370 KiB of RSS (its constructor runs stdio, scanf and opendir
+ * and allocates its node masks), more than the allocator's own overhead.
  */
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
-#include <numa.h>
-#include <numaif.h>
+#include <linux/mempolicy.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include "common/clock.h"
@@ -60,9 +65,9 @@ os_bind(void *addr, size_t len, int node, int strict)
 	memset(mask, 0, sizeof(mask));
 	mask[node / (8 * sizeof(unsigned long))] |=
 	    1UL << (node % (8 * sizeof(unsigned long)));
-	/* libnuma's mbind(2) wrapper; maxnode counts bits. */
-	if (mbind(addr, len, strict ? MPOL_BIND : MPOL_PREFERRED, mask,
-		  MRI_MAX_NODES + 1, 0) != 0)
+	/* maxnode counts bits (the kernel reads maxnode - 1 of them). */
+	if (syscall(SYS_mbind, addr, len, strict ? MPOL_BIND : MPOL_PREFERRED,
+		    mask, MRI_MAX_NODES + 1, 0) != 0)
 		return -errno;
 	return 0;
 }
@@ -80,29 +85,116 @@ os_current_cpu(void)
 	return c < 0 ? 0 : c;
 }
 
+/* Read a small sysfs file, NUL-terminated, into buf.  0 or -errno. */
+static int
+os_read_small(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -EIO;
+	buf[n] = '\0';
+	return 0;
+}
+
+/* The next range of a sysfs list ("0-3,8,10-11\n") from *s into lo..hi.
+ * Returns 1, or 0 at the end or on a malformed list. */
+static int
+os_list_next(const char **s, int *lo, int *hi)
+{
+	const char *p = *s;
+	int v;
+
+	if (*p == ',')
+		p++;
+	if (*p < '0' || *p > '9')
+		return 0;
+	for (v = 0; *p >= '0' && *p <= '9' && v < (1 << 20); p++)
+		v = v * 10 + (*p - '0');
+	*lo = *hi = v;
+	if (*p == '-') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return 0;
+		for (v = 0; *p >= '0' && *p <= '9' && v < (1 << 20); p++)
+			v = v * 10 + (*p - '0');
+		*hi = v;
+	}
+	*s = p;
+	return *lo <= *hi;
+}
+
+/* Formats "<pfx><n><sfx>" into buf (64 bytes) without stdio. */
+static void
+os_node_path(char *buf, const char *pfx, int n, const char *sfx)
+{
+	char digits[12];
+	int i = 0, k = 0;
+
+	while (*pfx)
+		buf[k++] = *pfx++;
+	do
+		digits[i++] = (char)('0' + n % 10);
+	while ((n /= 10) && i < 11);
+	while (i)
+		buf[k++] = digits[--i];
+	while (*sfx)
+		buf[k++] = *sfx++;
+	buf[k] = '\0';
+}
+
 /*
- * libnuma answers from tables it built in its own constructor, which runs
- * before ours (we depend on it).  numa_node_of_cpu() does not allocate.
- * numa_available() fails where get_mempolicy is blocked (default Docker):
- * then the caller runs one heap.
+ * The nodes are the online ones (each has a directory under
+ * /sys/devices/system/node), a cpu's node is the one whose cpulist names
+ * it; a cpu in no list (offline) counts as node 0.  get_mempolicy fails
+ * where NUMA is compiled out or blocked (default Docker's seccomp): then
+ * the caller runs one heap, as it would have with numa_available() < 0.
  */
 static int
 os_topology(struct mri_topology *t)
 {
-	int cpu, maxnode;
+	static char buf[4096]; /* a cpulist of 1024 cpus fits; not on stack */
+	char path[64];
+	const char *s;
+	int lo, hi, node, cpu, maxnode = 0;
+	uint64_t online[MRI_MAX_NODES / 64] = {0};
 
-	if (numa_available() < 0)
+	if (syscall(SYS_get_mempolicy, NULL, NULL, 0UL, NULL, 0UL) != 0)
 		return -ENOSYS;
-	maxnode = numa_max_node();
-	if (maxnode < 0 || maxnode >= MRI_MAX_NODES)
-		return -ERANGE;
+	if (os_read_small("/sys/devices/system/node/online", buf,
+			  sizeof(buf)) == 0) {
+		for (s = buf; os_list_next(&s, &lo, &hi);) {
+			if (hi >= MRI_MAX_NODES)
+				return -ERANGE;
+			for (node = lo; node <= hi; node++)
+				online[node / 64] |= 1ULL << (node % 64);
+			maxnode = hi > maxnode ? hi : maxnode;
+		}
+	}
 	t->nnodes = maxnode + 1;
-	t->ncpus = numa_num_configured_cpus();
+	t->ncpus = 1;
+	if (os_read_small("/sys/devices/system/cpu/present", buf,
+			  sizeof(buf)) == 0)
+		for (s = buf; os_list_next(&s, &lo, &hi);)
+			t->ncpus = hi + 1 > t->ncpus ? hi + 1 : t->ncpus;
 	if (t->ncpus > MRI_MAX_CPUS)
 		t->ncpus = MRI_MAX_CPUS;
-	for (cpu = 0; cpu < t->ncpus; cpu++) {
-		int n = numa_node_of_cpu(cpu);
-		t->cpu_node[cpu] = (uint8_t)(n < 0 ? 0 : n);
+	memset(t->cpu_node, 0, sizeof(t->cpu_node));
+	for (node = 0; node <= maxnode; node++) {
+		if (!(online[node / 64] & (1ULL << (node % 64))))
+			continue;
+		os_node_path(path, "/sys/devices/system/node/node", node,
+			     "/cpulist");
+		if (os_read_small(path, buf, sizeof(buf)) < 0)
+			continue;
+		for (s = buf; os_list_next(&s, &lo, &hi);)
+			for (cpu = lo; cpu <= hi && cpu < MRI_MAX_CPUS; cpu++)
+				t->cpu_node[cpu] = (uint8_t)node;
 	}
 	return 0;
 }

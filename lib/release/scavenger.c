@@ -44,6 +44,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <linux/futex.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include "core/heap.h"
@@ -54,6 +57,10 @@
 #include "os/purge.h"
 #include "release/release.h"
 #include "release/scavenger.h"
+
+static int scav_deferred; /* start deferred (atomic) */
+static int scav_wanted;	  /* a wake came while deferred (atomic) */
+static void (*scav_prestart)(void);
 
 /* The clients this thread hosts (the daemon client, the systemd memory
  * pressure watch).  Registered at start-up, before the thread starts
@@ -73,6 +80,7 @@ static struct {
 	int efd;     /* eventfd, -1 when not running */
 	int kicked;  /* efd written since the last cycle began (atomic) */
 	int pending; /* a wake came since the cycle began (atomic) */
+	int named;   /* the thread has named itself (atomic, futex) */
 	/* Scavenger thread only (and cycle_lock): */
 	struct mri_rel_state st; /* the policy's carried state */
 	uint64_t due_ns;	 /* next cycle */
@@ -186,6 +194,12 @@ scav_main(void *arg)
 	int i;
 
 	(void)arg;
+	/* Named from inside: pthread_setname_np on another thread formats a
+	 * /proc path with sprintf, and the libc code that pages in costs
+	 * every process about 250 KiB of RSS.  The starter waits for it. */
+	prctl(PR_SET_NAME, "mr-scavenger", 0, 0, 0);
+	__atomic_store_n(&scav.named, 1, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &scav.named, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 	for (i = 0; i < MRI_SCAV_MAX_CLIENTS; i++)
 		cls[i] = __atomic_load_n(&scav_clients[i], __ATOMIC_ACQUIRE);
 	/* Publish the limit in force (mri_limit_init read the cgroup at
@@ -281,9 +295,12 @@ mri_scavenger_start(void)
 
 	if (__atomic_load_n(&scav.running, __ATOMIC_ACQUIRE))
 		return;
+	if (scav_prestart)
+		scav_prestart();
 	mri_options_init();
 	if (!mri_opt(MRI_OPT_SCAVENGER) || mri_os->is_fake)
 		return;
+	__atomic_store_n(&scav_deferred, 0, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&scav.start_lock);
 	if (scav.running) {
 		pthread_mutex_unlock(&scav.start_lock);
@@ -303,8 +320,14 @@ mri_scavenger_start(void)
 	/* The thread takes no signals meant for the program. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
+	__atomic_store_n(&scav.named, 0, __ATOMIC_RELAXED);
 	rc = pthread_create(&scav.thread, NULL, scav_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* Once we return, the thread is there under its name (tools and
+	 * tests look for it right after start-up or fork). */
+	while (rc == 0 && !__atomic_load_n(&scav.named, __ATOMIC_ACQUIRE))
+		syscall(SYS_futex, &scav.named, FUTEX_WAIT_PRIVATE, 0, NULL,
+			NULL, 0);
 	if (rc != 0) {
 		close(efd);
 		scav.efd = -1;
@@ -312,10 +335,39 @@ mri_scavenger_start(void)
 		mri_limit_read_cgroup(); /* as the thread would */
 		return;
 	} else {
-		pthread_setname_np(scav.thread, "mr-scavenger");
 		__atomic_store_n(&scav.running, 1, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&scav.start_lock);
+}
+
+void
+mri_scavenger_defer(void)
+{
+	mri_options_init();
+	if (!mri_opt(MRI_OPT_SCAVENGER) || mri_os->is_fake ||
+	    __atomic_load_n(&scav.running, __ATOMIC_ACQUIRE))
+		return;
+	__atomic_store_n(&scav_deferred, 1, __ATOMIC_RELEASE);
+}
+
+int
+mri_scavenger_deferred(void)
+{
+	return __atomic_load_n(&scav_deferred, __ATOMIC_ACQUIRE);
+}
+
+int
+mri_scavenger_due(void)
+{
+	return __atomic_load_n(&scav_deferred, __ATOMIC_ACQUIRE) &&
+	       (__atomic_load_n(&scav_wanted, __ATOMIC_RELAXED) ||
+		mri_heap_retained() >= MRI_SCAV_LAZY_BYTES);
+}
+
+void
+mri_scavenger_set_prestart(void (*fn)(void))
+{
+	scav_prestart = fn;
 }
 
 void
@@ -324,8 +376,11 @@ mri_scavenger_wake(void)
 	int efd = __atomic_load_n(&scav.efd, __ATOMIC_RELAXED);
 	uint64_t one = 1;
 
-	if (efd < 0)
+	if (efd < 0) {
+		if (__atomic_load_n(&scav_deferred, __ATOMIC_RELAXED))
+			__atomic_store_n(&scav_wanted, 1, __ATOMIC_RELAXED);
 		return;
+	}
 	if (!__atomic_load_n(&scav.pending, __ATOMIC_RELAXED))
 		__atomic_store_n(&scav.pending, 1, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&scav.kicked, __ATOMIC_RELAXED) ||
@@ -339,6 +394,8 @@ mri_scavenger_stop(void)
 {
 	uint64_t one = 1;
 
+	/* A deferred start is called off too. */
+	__atomic_store_n(&scav_deferred, 0, __ATOMIC_RELEASE);
 	pthread_mutex_lock(&scav.start_lock);
 	if (!scav.running) {
 		pthread_mutex_unlock(&scav.start_lock);

@@ -16,9 +16,29 @@
 /* Start the thread if the "scavenger" option allows and it is not running.
  * Must be called with no allocator lock held; may allocate. */
 MRI_HIDDEN void mri_scavenger_start(void);
-/* Nudge it (e.g. after a large free).  Cheap; async-signal-safe. */
+/*
+ * Or start it later, once the heap needs it.  A thread costs a process
+ * about 100 KiB of RSS (its stack, and the libc code that creating it and
+ * its cycles page in), more than a small program's whole heap may be:
+ * mri_scavenger_defer marks the start as deferred, and mri_scavenger_due
+ * says when to start it after all: a wake came (a hugepage's worth of
+ * pages was freed) or the heap retains MRI_SCAV_LAZY_BYTES.  The library's
+ * start-up layer (api/init.c) asks from the allocator's slow paths, where
+ * they hold no lock and their own state is whole, as pthread_create
+ * allocates.
+ */
+#define MRI_SCAV_LAZY_BYTES ((uint64_t)8 << 20)
+MRI_HIDDEN void mri_scavenger_defer(void);
+MRI_HIDDEN int mri_scavenger_deferred(void);
+MRI_HIDDEN int mri_scavenger_due(void);
+/* Called by mri_scavenger_start before it creates a thread (api/init.c
+ * registers its fork handlers there: they must be in place before a
+ * second thread can hold an allocator lock).  Static storage; NULL: none. */
+MRI_HIDDEN void mri_scavenger_set_prestart(void (*fn)(void));
+/* Nudge it (e.g. after a large free).  Cheap; async-signal-safe.  While
+ * the start is deferred, it makes mri_scavenger_due true. */
 MRI_HIDDEN void mri_scavenger_wake(void);
-/* Stop and join (tests, exit). */
+/* Stop and join (tests, exit); a deferred start is called off. */
 MRI_HIDDEN void mri_scavenger_stop(void);
 /* fork() handlers: the child has no scavenger thread until restarted. */
 MRI_HIDDEN void mri_scavenger_atfork_prepare(void);

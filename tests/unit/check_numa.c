@@ -249,6 +249,26 @@ START_TEST(test_numa_real_chunks_are_bound_preferred)
 }
 END_TEST
 
+/* The library reads the topology from sysfs itself (linking libnuma costs
+ * every preloaded process its constructor's memory): it must agree with
+ * libnuma's answer. */
+START_TEST(test_numa_real_topology_agrees_with_libnuma)
+{
+	static struct mri_topology t;
+	int cpu;
+
+	if (numa_available() < 0)
+		return;		/* reported by main as a skip */
+	ck_assert_int_eq(mri_os_real.topology(&t), 0);
+	ck_assert_int_eq(t.nnodes, numa_max_node() + 1);
+	ck_assert_int_ge(t.ncpus, 1);
+	for (cpu = 0; cpu < t.ncpus && cpu < numa_num_configured_cpus(); cpu++) {
+		int n = numa_node_of_cpu(cpu);
+		ck_assert_int_eq(t.cpu_node[cpu], n < 0 ? 0 : n);
+	}
+}
+END_TEST
+
 
 Suite *
 test_suite(void)
@@ -265,6 +285,7 @@ test_suite(void)
 	tcase_add_test(tc, test_numa_off_one_heap_no_binding);
 	tcase_add_test(tc, test_numa_unavailable_means_one_heap);
 	tcase_add_test(tc, test_numa_real_chunks_are_bound_preferred);
+	tcase_add_test(tc, test_numa_real_topology_agrees_with_libnuma);
 	suite_add_tcase(s, tc);
 	if (numa_available() < 0)
 		check_partial("NUMA unavailable here; real binding not checked");

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include "core/central.h"
+#include "core/pagemap.h"
 #include "memreclaim.h"
 #include "core/sizeclass.h"
 #include "core/tcache.h"
@@ -41,6 +42,45 @@ START_TEST(test_tcache_bin_grows_when_a_thread_frees_in_bulk)
 	ck_assert_uint_ge(b->cap, 1000);
 	ck_assert_uint_le(b->cap, MRI_TCACHE_MAXOBJ + mri_class_batch[cls]);
 	ck_assert_uint_ge(b->n, 1000);
+}
+END_TEST
+
+/* A thread's bins start side by side (two batches each), so a thread that
+ * uses a few classes touches a page or two of slots, not a page per class;
+ * a bin that grows moves to its own room and keeps its objects. */
+START_TEST(test_tcache_bins_start_packed_and_move_when_they_grow)
+{
+	unsigned cls, c64 = mri_size_class(64);
+	struct mri_tcache *tc;
+	void **first, **end;
+	int i;
+
+	mr_free(mr_malloc(64));
+	tc = mri_tls_tcache;
+	first = tc->bins[1].slots;
+	end = first;
+	for (cls = 1; cls < MRI_MAX_CLASSES; cls++)
+		end += 2u * mri_class_batch[cls];
+	for (cls = 1; cls < MRI_MAX_CLASSES; cls++) {
+		ck_assert_uint_eq(tc->bins[cls].cap, 2u * mri_class_batch[cls]);
+		ck_assert(tc->bins[cls].slots >= first &&
+			  tc->bins[cls].slots + tc->bins[cls].cap <= end);
+	}
+	for (i = 0; i < 1000; i++)
+		ck_assert_ptr_nonnull(objs[i] = mr_malloc(64));
+	for (i = 0; i < 1000; i++)
+		mr_free(objs[i]);
+	ck_assert(tc->bins[c64].cap > 2u * mri_class_batch[c64]);
+	ck_assert(tc->bins[c64].slots >= end);
+	/* what it holds moved whole: 64-byte objects, each once */
+	ck_assert_uint_ge(tc->bins[c64].n, 1000);
+	for (i = 0; i < (int)tc->bins[c64].n; i++) {
+		void *p = tc->bins[c64].slots[i];
+		int j;
+		ck_assert_uint_eq(mri_pagemap_lookup(p)->cls, c64);
+		for (j = 0; j < i; j++)
+			ck_assert_ptr_ne(tc->bins[c64].slots[j], p);
+	}
 }
 END_TEST
 
@@ -145,6 +185,8 @@ test_suite(void)
 
 	tcase_add_test(tc, test_tcache_bin_grows_when_a_thread_frees_in_bulk);
 	tcase_add_test(tc, test_tcache_growth_stays_within_budget);
+	tcase_add_test(tc,
+		       test_tcache_bins_start_packed_and_move_when_they_grow);
 	tcase_add_test(tc, test_tcache_thread_exit_returns_its_objects);
 	tcase_add_test(tc, test_tcache_freed_spans_go_back);
 	tcase_add_test_raise_signal(tc, test_tcache_span_catches_double_free,

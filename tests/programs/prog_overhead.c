@@ -1,0 +1,157 @@
+/*
+ * prog_overhead.c: what the allocator costs a small program, in the
+ * kernel's figures (prog_overhead.sh runs it with and without the
+ * library and compares).  Modes:
+ *   trivial    one small malloc, as a program that barely allocates
+ *              (also says whether a scavenger thread exists)
+ *   smallheap  a 3 MiB heap of small objects, half freed and refilled
+ *   grow       32 MiB allocated and touched, then freed
+ *   wake       4 MiB (two hugepages) allocated and touched, then freed
+ * Each prints "VmHWM <kB>" and "AnonHugePages <kB>"; grow and wake also
+ * whether the background scavenger thread (started only once the heap
+ * needs it) exists before and after the free ("scavenger_before_free 1").
+ * Only read(2) and write(2) report, so stdio's own buffers do not count.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static char buf[16384];
+
+static long
+field_kb(const char *path, const char *key)
+{
+	ssize_t n, t = 0;
+	char *p;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return -1;
+	while ((n = read(fd, buf + t, sizeof(buf) - 1 - (size_t)t)) > 0)
+		t += n;
+	close(fd);
+	buf[t] = '\0';
+	p = strstr(buf, key);
+	return p ? strtol(p + strlen(key), NULL, 10) : -1;
+}
+
+static void
+put(const char *key, long v)
+{
+	char line[64];
+	int i = 0, k;
+	char d[24];
+
+	while (*key)
+		line[i++] = *key++;
+	line[i++] = ' ';
+	k = 0;
+	do
+		d[k++] = (char)('0' + v % 10);
+	while ((v /= 10) > 0);
+	while (k)
+		line[i++] = d[--k];
+	line[i++] = '\n';
+	(void)!write(1, line, (size_t)i);
+}
+
+/* Is there a thread named mr-scavenger in this process? */
+static int
+scavenger_thread(void)
+{
+	char path[300], comm[32];
+	struct dirent *e;
+	int found = 0;
+	DIR *d = opendir("/proc/self/task");
+
+	if (!d)
+		return 0;
+	while (!found && (e = readdir(d))) {
+		ssize_t n;
+		int fd;
+		if (e->d_name[0] == '.')
+			continue;
+		strcpy(path, "/proc/self/task/");
+		strcat(path, e->d_name);
+		strcat(path, "/comm");
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		n = read(fd, comm, sizeof(comm) - 1);
+		close(fd);
+		found = n >= 12 && !memcmp(comm, "mr-scavenger", 12);
+	}
+	closedir(d);
+	return found;
+}
+
+/* The thread, waited for up to 2 s (it starts asynchronously). */
+static int
+scavenger_wait(void)
+{
+	int tries;
+
+	for (tries = 0; tries < 200 && !scavenger_thread(); tries++) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	return scavenger_thread();
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "trivial";
+	volatile char *keep = malloc(16);
+
+	if (!keep)
+		return 2;
+	keep[0] = 1;
+	if (!strcmp(mode, "smallheap")) {
+		/* 24576 objects of 16..240 bytes: about 3 MiB live. */
+		enum { N = 24576 };
+		static char *obj[N];
+		int i, round;
+		for (i = 0; i < N; i++)
+			if (!(obj[i] = malloc(16 + (size_t)(i % 15) * 16)))
+				return 2;
+		for (round = 0; round < 4; round++) {
+			for (i = round & 1; i < N; i += 2) {
+				free(obj[i]);
+				obj[i] = NULL;
+			}
+			for (i = round & 1; i < N; i += 2)
+				if (!(obj[i] = malloc(16 + (size_t)((i + round) %
+							       15) * 16)))
+					return 2;
+			for (i = 0; i < N; i++)
+				obj[i][0] = (char)i;
+		}
+		for (i = 0; i < N; i++)
+			free(obj[i]);
+	} else if (!strcmp(mode, "grow") || !strcmp(mode, "wake")) {
+		/* grow: 32 MiB in use; wake: 4 MiB, then freed. */
+		size_t len = (size_t)(mode[0] == 'g' ? 32 : 4) << 20;
+		volatile char *p = malloc(len);
+		size_t i;
+		if (!p)
+			return 2;
+		for (i = 0; i < len; i += 4096)
+			p[i] = 1; /* volatile: the stores stay */
+		put("scavenger_before_free", scavenger_thread());
+		free((void *)p);
+		put("scavenger_after_free", scavenger_wait());
+	} else if (!strcmp(mode, "trivial")) {
+		put("scavenger", scavenger_thread());
+	} else {
+		return 2;
+	}
+	put("VmHWM", field_kb("/proc/self/status", "VmHWM:"));
+	put("AnonHugePages",
+	    field_kb("/proc/self/smaps_rollup", "AnonHugePages:"));
+	free((void *)keep);
+	return 0;
+}
