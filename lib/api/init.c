@@ -13,6 +13,7 @@
  * direct: a renamed function is a link error, never a silent no-op.
  */
 #include "config.h"
+#include <errno.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/single_threaded.h>
@@ -137,7 +138,14 @@ init_scavenger_now(void)
 	if (mri_opt(MRI_OPT_SD_PRESSURE) && watch && watch[0] &&
 	    strcmp(watch, "/dev/null") != 0)
 		return 1;
-	return mri_opt(MRI_OPT_DAEMON) && sock[0] && access(sock, F_OK) == 0;
+	if (!mri_opt(MRI_OPT_DAEMON) || !sock[0])
+		return 0;
+	if (access(sock, F_OK) == 0)
+		return 1;
+	/* no daemon yet: say so where the link's state is reported (stats,
+	 * trace), as a connect would have */
+	mri_client_absent(sock, errno);
+	return 0;
 }
 
 __attribute__((constructor)) static void

@@ -288,6 +288,13 @@ client_connect_failed(const char *path, int err)
 	client_failed(-err, m);
 }
 
+void
+mri_client_absent(const char *path, int err)
+{
+	CLIENT_COUNT(connect_failures, 1);
+	client_connect_failed(path, err);
+}
+
 /* The connection broke (EOF, an error, a send that failed).  A daemon
  * that refuses a client (client_group, too many clients) says BYE and
  * closes; when our first STATS was still unread, the kernel reports the

@@ -45,6 +45,10 @@ MRI_HIDDEN void mri_client_stop(void);
  * version 2 link fields (daemon_error and its message, connects, ...) (for
  * mr_stats_get, which fills a full-size struct). */
 MRI_HIDDEN void mri_client_stats(struct mr_stats *st);
+/* At start-up, the daemon's socket at path could not be found (err): the
+ * scavenger, and so the first connect, is deferred; record why as a
+ * failed connect would (mr_stats_get, MEMRECLAIM_STATS, trace). */
+MRI_HIDDEN void mri_client_absent(const char *path, int err);
 
 /* Everything the client counts, for tests and trace output. */
 struct mri_client_counters {
