@@ -71,6 +71,11 @@ central_new_span(struct mri_central *c)
 	    (int)c->node, mri_class_npages[c->cls], MRI_PAGE_SIZE, c->cls);
 	if (!s)
 		return NULL;
+	/* Remote list heads keep a count above bit 47 (remote_push): Linux
+	 * maps above 2^47 only when asked to, and we never ask. */
+	if (s->start >> 47)
+		mri_fatal("span above 2^47: remote lists cannot address it",
+			  (void *)s->start);
 	s->nobj = mri_class_nobj[c->cls];
 	s->bump = s->start;
 	s->limit = s->start + (uintptr_t)s->nobj * s->size;
