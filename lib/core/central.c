@@ -327,7 +327,9 @@ mri_central_fetch(int node, unsigned cls, void **dst, unsigned n)
 	pthread_mutex_lock(&c->lock);
 	if (c->nxfer) {
 		got = c->nxfer < n ? c->nxfer : n;
-		c->nxfer -= got;
+		/* Stored atomically: mri_central_return looks without the
+		 * lock. */
+		__atomic_store_n(&c->nxfer, c->nxfer - got, __ATOMIC_RELAXED);
 		memcpy(dst, &c->xfer[c->nxfer], got * sizeof(void *));
 	}
 	if (got < n)
@@ -414,7 +416,8 @@ mri_central_return(int node, unsigned cls, void **src, unsigned n)
 		pthread_mutex_lock(&c->lock);
 		if (c->nxfer + n <= c->xfer_cap) {
 			memcpy(&c->xfer[c->nxfer], src, n * sizeof(void *));
-			c->nxfer += n;
+			__atomic_store_n(&c->nxfer, c->nxfer + n,
+					 __ATOMIC_RELAXED);
 			pthread_mutex_unlock(&c->lock);
 			return;
 		}
@@ -449,7 +452,7 @@ mri_central_drain_all(void)
 			pthread_mutex_lock(&c->lock);
 			for (i = 0; i < c->nxfer; i++)
 				span_push(c, c->xfer[i]);
-			c->nxfer = 0;
+			__atomic_store_n(&c->nxfer, 0, __ATOMIC_RELAXED);
 			remote_collect(c);
 			pthread_mutex_unlock(&c->lock);
 		}
