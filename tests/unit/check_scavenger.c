@@ -524,6 +524,87 @@ START_TEST(test_limit_api_and_hard_limit)
 }
 END_TEST
 
+/* ---- the bound on a synchronous release ---- */
+
+/* 48 MiB freed and kept (under the freed hook's 64 MiB floor, no
+ * scavenger), then a limit of 8 MiB: every 64 KiB allocation is over it
+ * and releases synchronously, but at most its size + 2 MiB, plus less
+ * than a hugepage of rounding (policy.c: n + 4 MiB in all), in at most
+ * that many / 8 KiB ranges, as the purge counters and the kernel's RSS
+ * show; the 40 MiB over the goal are not released by the first
+ * allocation alone, yet a few dozen bring retained memory under the
+ * limit. */
+#define SYNC_N (64 * 1024)
+#define SYNC_BOUND (SYNC_N + 4 * MiB)
+
+static int
+sync_bound(void *unused)
+{
+	void *big[48], *small[64];
+	uint64_t maxb = 0, maxr = 0, first = 0;
+	unsigned i;
+
+	(void)unused;
+	for (i = 0; i < 48; i++) {
+		if (!(big[i] = mr_malloc(MiB)))
+			return child_fail(1, "malloc failed");
+		memset(big[i], 1, MiB);
+	}
+	for (i = 0; i < 48; i++)
+		mr_free(big[i]);
+	if (stats().retained_bytes < 40 * MiB)
+		return child_fail(2, "freed memory not retained: %llu",
+				  (unsigned long long)stats().retained_bytes);
+	if (mr_limit_set(8 * MiB))
+		return child_fail(3, "mr_limit_set failed");
+	for (i = 0; i < 64; i++) {
+		struct mr_stats a = stats(), b;
+		uint64_t r0 = rss(), r1, db, dr;
+
+		if (!(small[i] = mr_malloc(SYNC_N)))
+			return child_fail(4, "malloc %u failed", i);
+		r1 = rss();
+		b = stats();
+		db = b.purge_bytes - a.purge_bytes;
+		dr = b.purge_ranges - a.purge_ranges;
+		if (i == 0)
+			first = db;
+		if (db > maxb)
+			maxb = db;
+		if (dr > maxr)
+			maxr = dr;
+		if (db > SYNC_BOUND || dr > SYNC_BOUND / (8 * 1024))
+			return child_fail(5, "allocation %u released %llu "
+				    "bytes in %llu ranges, bound %zu", i,
+				    (unsigned long long)db,
+				    (unsigned long long)dr,
+				    (size_t)SYNC_BOUND);
+		if (r0 > r1 + SYNC_BOUND)
+			return child_fail(6, "allocation %u: RSS fell %llu "
+				    "bytes, bound %zu", i,
+				    (unsigned long long)(r0 - r1),
+				    (size_t)SYNC_BOUND);
+	}
+	if (first == 0 || stats().sync_releases == 0)
+		return child_fail(7, "no synchronous release happened");
+	if (stats().retained_bytes > 8 * MiB)
+		return child_fail(8, "64 allocations over the limit left "
+				  "%llu bytes retained (largest release %llu "
+				  "bytes, %llu ranges)",
+				  (unsigned long long)stats().retained_bytes,
+				  (unsigned long long)maxb,
+				  (unsigned long long)maxr);
+	for (i = 0; i < 64; i++)
+		mr_free(small[i]);
+	return 0;
+}
+
+START_TEST(test_limit_sync_release_is_bounded)
+{
+	run_child(sync_bound, NULL);
+}
+END_TEST
+
 /* ---- hugepage coverage ---- */
 
 static int
@@ -878,6 +959,7 @@ test_suite(void)
 	tcase_add_test(tc, test_advice_free_reports_lazy_bytes);
 	tcase_add_test(tc, test_limit_api_and_hard_limit);
 	tcase_add_test(tc, test_hard_limit_from_environment);
+	tcase_add_test(tc, test_limit_sync_release_is_bounded);
 	tcase_add_test(tc, test_scavenger_returns_burst_madvise);
 	tcase_add_test(tc, test_limit_30pc_below_peak_churn_stays_under);
 	if (thp_never())
