@@ -240,8 +240,11 @@ remote_push(struct mri_central *c, struct mri_span *s, void *first,
 		nw = (uintptr_t)first |
 		     ((uintptr_t)(REMOTE_CNT(w) + k) << REMOTE_SHIFT);
 	} while (!__atomic_compare_exchange_n(&s->remote, &w, nw, 1,
-					      __ATOMIC_RELEASE,
+					      __ATOMIC_ACQ_REL,
 					      __ATOMIC_RELAXED));
+	/* Acquire as well: a push that finds the list empty writes
+	 * remote_next, which the collector that emptied it has read (it
+	 * releases with its exchange). */
 	if (REMOTE_PTR(w))
 		return;
 	top = __atomic_load_n(&c->pending, __ATOMIC_RELAXED);
@@ -299,7 +302,7 @@ remote_collect(struct mri_central *c)
 		uint32_t k;
 
 		next = s->remote_next;
-		w = __atomic_exchange_n(&s->remote, 0, __ATOMIC_ACQUIRE);
+		w = __atomic_exchange_n(&s->remote, 0, __ATOMIC_ACQ_REL);
 		p = REMOTE_PTR(w);
 		k = REMOTE_CNT(w);
 		if (!p)
