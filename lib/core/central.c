@@ -247,6 +247,10 @@ remote_push(struct mri_central *c, struct mri_span *s, void *first,
 	 * releases with its exchange). */
 	if (REMOTE_PTR(w))
 		return;
+	/* Later pushes go in front: this chain's last object stays the
+	 * list's tail, so the collector splices the list in O(1).  The
+	 * collector reads it after taking the span from the stack. */
+	s->remote_tail = last;
 	top = __atomic_load_n(&c->pending, __ATOMIC_RELAXED);
 	do
 		s->remote_next = top;
@@ -283,10 +287,12 @@ remote_return(struct mri_central *c, void **src, unsigned n)
 }
 
 /* Central lock held: take every pending span's remote list into its free
- * list (in O(1) when the free list is empty, as for a span that was
- * full) and settle the counts; a span left with nothing handed out goes
- * back to the page heap.  A span's remote_next is read before its list
- * is taken: once the list is empty a new push may stack the span again. */
+ * list in O(1) (the head carries the count, remote_tail the last
+ * object: the objects are cold here, the freeing thread had them hot) and
+ * settle the counts; a span left with nothing handed out goes back to the
+ * page heap.  A span's remote_next and remote_tail are read before its
+ * list is taken: once the list is empty a new push may stack the span
+ * again and set them anew. */
 static void
 remote_collect(struct mri_central *c)
 {
@@ -298,20 +304,18 @@ remote_collect(struct mri_central *c)
 	s = __atomic_exchange_n(&c->pending, NULL, __ATOMIC_ACQUIRE);
 	for (; s; s = next) {
 		uintptr_t w;
-		void *p, *t, *nx;
+		void *p, *tail;
 		uint32_t k;
 
 		next = s->remote_next;
+		tail = s->remote_tail;
 		w = __atomic_exchange_n(&s->remote, 0, __ATOMIC_ACQ_REL);
 		p = REMOTE_PTR(w);
 		k = REMOTE_CNT(w);
 		if (!p)
 			continue;
-		if (s->freelist) {
-			for (t = p; (nx = link_get(t)); t = nx)
-				;
-			link_set(t, s->freelist);
-		}
+		if (s->freelist)
+			link_set(tail, s->freelist);
 		s->freelist = p;
 		s->nalloc -= k;
 		c->out -= k;

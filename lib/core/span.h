@@ -55,6 +55,9 @@ struct mri_span {
 	uintptr_t remote;		/* pushed objects, linked by first word;
 					 * their count in the top 16 bits */
 	struct mri_span *remote_next;	/* on the central's pending stack */
+	void *remote_tail;		/* last object on remote: set by the
+					 * push that found it empty, before
+					 * it stacks the span */
 };
 
 #endif
