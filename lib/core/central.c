@@ -271,7 +271,9 @@ remote_return(struct mri_central *c, void **src, unsigned n)
 		unsigned from = i;
 		void *last = src[i];
 
-		if (!s || s->cls != c->cls)
+		/* The span goes on this list's pending stack, collected
+		 * under this list's lock: it must be this node's. */
+		if (!s || s->cls != c->cls || s->node != c->node)
 			mri_fatal("free(): invalid pointer", src[i]);
 		remote_mark(s, mask, src[i]);
 		for (i++; i < n && (uintptr_t)src[i] - s->start <
