@@ -68,6 +68,16 @@ START_TEST(test_tcache_growth_stays_within_budget)
 }
 END_TEST
 
+/* Run fn(arg) in a thread of its own, to its exit (its cache flushed). */
+static void
+in_thread(void *(*fn)(void *), void *arg)
+{
+	pthread_t t;
+
+	ck_assert_int_eq(pthread_create(&t, NULL, fn, arg), 0);
+	pthread_join(t, NULL);
+}
+
 static void *
 bulk(void *arg)
 {
@@ -85,10 +95,8 @@ START_TEST(test_tcache_thread_exit_returns_its_objects)
 {
 	struct mr_stats *st = calloc(1, sizeof(*st));
 	unsigned cls = mri_size_class(100);
-	pthread_t t;
 
-	ck_assert_int_eq(pthread_create(&t, NULL, bulk, NULL), 0);
-	pthread_join(t, NULL);
+	in_thread(bulk, NULL);
 	st->size = sizeof(*st);
 	ck_assert_int_eq(mr_stats_get(st), 0);
 	/* nothing of that class is held or cached by a live thread cache;
@@ -167,16 +175,12 @@ START_TEST(test_tcache_remote_frees_leave_nothing_in_use)
 {
 	struct mr_stats *st = calloc(1, sizeof(*st));
 	unsigned cls = mri_size_class(700);
-	pthread_t t;
 
-	ck_assert_int_eq(pthread_create(&t, NULL, alloc_all,
-					(void *)(uintptr_t)700), 0);
-	pthread_join(t, NULL);
+	in_thread(alloc_all, (void *)(uintptr_t)700);
 	st->size = sizeof(*st);
 	ck_assert_int_eq(mr_stats_get(st), 0);
 	ck_assert_uint_ge(st->classes[cls - 1].objects_in_use, N);
-	ck_assert_int_eq(pthread_create(&t, NULL, free_all, NULL), 0);
-	pthread_join(t, NULL);
+	in_thread(free_all, NULL);
 	ck_assert_int_eq(mr_stats_get(st), 0);
 	ck_assert_uint_eq(st->classes[cls - 1].objects_in_use, 0);
 	/* Collected and drained: no span of the class is left. */
