@@ -11,6 +11,14 @@
  * parked in the transfer cache hold their spans; the release path drains
  * it (mri_central_drain_all) so empty spans go back to the page heap.
  *
+ * When the transfer cache is full, returned objects do not wait for the
+ * lock: each is pushed onto its span's remote list with one CAS (span.h),
+ * and a span whose list was empty goes onto the central list's pending
+ * stack.  The next fetch (or a drain) takes the whole stack with one
+ * exchange and puts those objects back in their spans under the lock it
+ * already holds: a lock per fetch, none per free.  `remote` counts the
+ * objects waiting there (free, but still out of their spans).
+ *
  * Each central list has its own mutex.  Lock order: central -> page heap.
  */
 #ifndef MRI_CENTRAL_H
@@ -34,6 +42,9 @@ struct mri_central {
 	uint64_t out;	/* objects out of spans (in programs,
 			 * thread caches or xfer) */
 	uint64_t refills, flushes;
+	/* Lock-free remote frees (any thread). */
+	struct mri_span *pending;	/* spans with remote objects */
+	uint64_t remote;		/* objects on their remote lists */
 } __attribute__((aligned(64)));
 
 extern struct mri_central *mri_centrals[] MRI_HIDDEN;
@@ -46,7 +57,7 @@ MRI_HIDDEN unsigned mri_central_fetch(int node, unsigned cls, void **dst,
 /* Give n objects of class cls back; each must belong to node's spans. */
 MRI_HIDDEN void mri_central_return(int node, unsigned cls, void **src,
 				   unsigned n);
-/* Return every transfer-cached object to its span. */
+/* Return every transfer-cached and remotely freed object to its span. */
 MRI_HIDDEN void mri_central_drain_all(void);
 MRI_HIDDEN void mri_central_lock_all(void);
 MRI_HIDDEN void mri_central_unlock_all(void);

@@ -51,10 +51,12 @@ class_counts(struct class_counts *k)
 			struct mri_central *c = &cs[cls];
 			pthread_mutex_lock(&c->lock);
 			k->out[cls] += c->out;
-			k->cached[cls] += c->nxfer;
+			k->cached[cls] += c->nxfer +
+			    __atomic_load_n(&c->remote, __ATOMIC_RELAXED);
 			k->spans[cls] += c->spans;
 			k->refills[cls] += c->refills;
-			k->flushes[cls] += c->flushes;
+			k->flushes[cls] +=
+			    __atomic_load_n(&c->flushes, __ATOMIC_RELAXED);
 			pthread_mutex_unlock(&c->lock);
 		}
 	}

@@ -12,6 +12,15 @@
  * heap before the span is published in the pagemap and read without locks.
  * The object fields (freelist, bump, nalloc, allocbits, partial links) are
  * protected by the lock of the central list of (node, cls).
+ *
+ * remote and remote_next are the lock-free side (central.c): a freeing
+ * thread clears its objects' allocation bits (atomically: allocbits is
+ * the one object field written without the lock) and pushes them onto
+ * remote with one CAS per span; the thread whose push found it empty puts
+ * the span on its central list's pending stack through remote_next.
+ * Objects on remote still count in nalloc until the central list collects
+ * them, so a span with pending remote frees is never empty, never given
+ * back.
  */
 #ifndef MRI_SPAN_H
 #define MRI_SPAN_H
@@ -41,6 +50,14 @@ struct mri_span {
 	uint32_t nobj;	 /* objects in the span */
 	struct mri_span *next, *prev; /* central partial list */
 	uint64_t allocbits[8];	      /* bit i: object i handed out (<= 512) */
+
+	/* Remote frees (lock-free, see above). */
+	uintptr_t remote;		/* pushed objects, linked by first word;
+					 * their count in the top 16 bits */
+	struct mri_span *remote_next;	/* on the central's pending stack */
+	void *remote_tail;		/* last object on remote: set by the
+					 * push that found it empty, before
+					 * it stacks the span */
 };
 
 #endif

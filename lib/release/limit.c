@@ -185,6 +185,13 @@ mri_limit_exceeded(size_t n)
 	if (p.hard_bytes && mri_heap_retained() + n > p.hard_bytes) {
 		mri_release_add(hard_enomem, 1);
 		rc = -ENOMEM;
+	} else if (p.deferred_bytes) {
+		/* The rest over the goal is the scavenger's (its cycle's
+		 * urgent step), so this thread's cost stays bounded
+		 * (policy.c).  Not after a refusal: the next allocation's
+		 * own release would then race the scavenger for the same
+		 * free pages and could be refused for what it claimed. */
+		mri_scavenger_wake();
 	}
 	limit_busy = 0;
 	return rc;

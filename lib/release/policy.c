@@ -54,8 +54,24 @@
  * limit_hard, an allocation that still leaves retained memory more than
  * limit / 16 above the limit fails with ENOMEM.  Example: limit 1 GiB, goal
  * 972.8 MiB, margin 64 MiB: with 1000 MiB retained, a 40 MiB allocation
- * releases 67.2 MiB first; had nothing been free, it would still go ahead
- * (1040 < 1088 MiB), but a 100 MiB one would fail (1100 > 1088 MiB).
+ * releases 42 MiB first (see the bound below); had nothing been free, it
+ * would still go ahead (1040 < 1088 MiB), but a 100 MiB one would fail
+ * (1100 > 1088 MiB).
+ *
+ * The synchronous release is bounded by the request, not by how far over
+ * the goal the heap is: at most n + MRI_REL_SYNC_SLACK (2 MiB) for an
+ * allocation of n bytes, the rest (deferred_bytes) left to the scavenger,
+ * which the allocating thread wakes.  Each allocation over the goal thus
+ * takes retained memory 2 MiB closer to it, and none pays for a limit
+ * lowered by hundreds of MiB.  Only limit_hard asks for more, as much as
+ * lets the allocation stay under the hard line (else it fails anyway).
+ * Example: the daemon lowers the limit to 512 MiB (goal 486.4 MiB) with
+ * 1000 MiB retained: a 64 KiB allocation releases 2 MiB + 64 KiB and
+ * 511.6 MiB are deferred; with limit_hard (line 544 MiB) it must release
+ * 456.06 MiB.  What is released may pass the step's size by less than one
+ * hugepage (pagerelease.c takes whole hugepages, or whole free runs), so
+ * one allocation releases at most n + 4 MiB, in at most that many bytes /
+ * 8 KiB ranges (one madvise each, or one io_uring submission per 64).
  * When a synchronous release finds nothing at all, the heap in use fills
  * the limit by itself: allocating threads then skip the release for
  * MRI_REL_LIMIT_BACKOFF_NS (the scavenger keeps at it), so each new span
@@ -263,6 +279,7 @@ mri_relpol_plan(const struct mri_rel_in *in, struct mri_rel_state *st,
 	p->goal_bytes = mri_relpol_goal(in->in_use_bytes, lim, o);
 	p->limit_goal_bytes = lim ? mri_relpol_limit_goal(lim, o) : 0;
 	p->hard_bytes = 0;
+	p->deferred_bytes = 0;
 
 	switch (in->cause) {
 	case MRI_REL_CYCLE:
@@ -276,8 +293,20 @@ mri_relpol_plan(const struct mri_rel_in *in, struct mri_rel_state *st,
 		if (in->now_ns < st->limit_backoff_until_ns)
 			break;
 		if (sat_add(in->retained_bytes, n) > p->limit_goal_bytes) {
-			uint64_t need = sat_add(in->retained_bytes, n) -
-					p->limit_goal_bytes;
+			uint64_t after = sat_add(in->retained_bytes, n);
+			uint64_t need = after - p->limit_goal_bytes;
+			uint64_t cap = sat_add(n, MRI_REL_SYNC_SLACK);
+
+			/* Bounded by the request, not by how far over the
+			 * goal the heap is; limit_hard may need more to
+			 * let the allocation through at all. */
+			if (p->hard_bytes && after > p->hard_bytes &&
+			    after - p->hard_bytes > cap)
+				cap = after - p->hard_bytes;
+			if (need > cap) {
+				p->deferred_bytes = need - cap;
+				need = cap;
+			}
 
 			/* Whole free hugepages first; split only if that was
 			 * not enough.  No age rule: the limit wins. */

@@ -99,6 +99,8 @@ struct mri_rel_plan {
 	uint64_t goal_bytes;	   /* retained goal of this decision */
 	uint64_t limit_goal_bytes; /* limit * limit_goal_percent, 0: none */
 	uint64_t hard_bytes;	   /* LIMIT: refuse past this, 0: never */
+	uint64_t deferred_bytes;   /* LIMIT: over the goal but past the
+				    * synchronous bound: the scavenger's */
 };
 
 /* Credit is capped: a quiet process may release a burst at once. */
@@ -114,6 +116,9 @@ struct mri_rel_plan {
  * program that frees a buffer and allocates the next one at once reuses it
  * backed, without an madvise round trip. */
 #define MRI_REL_LAZY_AGE_NS 20000000ULL /* 20 ms */
+/* Limit path: an allocation of n bytes releases at most n + this
+ * synchronously (unless limit_hard needs more to let it through). */
+#define MRI_REL_SYNC_SLACK (2ULL << 20) /* one hugepage */
 /* Limit path: after a synchronous release found nothing, skip for this. */
 #define MRI_REL_LIMIT_BACKOFF_NS 1000000ULL /* 1 ms */
 

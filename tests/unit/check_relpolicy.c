@@ -213,8 +213,10 @@ START_TEST(test_relpolicy_over_limit_goal_is_urgent)
 END_TEST
 
 /* The essay's example: limit 1 GiB, 1000 MiB retained, 40 MiB asked:
- * release 1040 - 972.8 MiB; refuse past 1088 MiB with limit_hard; after a
- * release that found nothing, skip for the back-off. */
+ * 1040 - 972.8 = 67.2 MiB are over the goal, of which the allocation
+ * releases its bound, 40 + 2 MiB, and defers 25.2 MiB; refuse past 1088
+ * MiB with limit_hard; after a release that found nothing, skip for the
+ * back-off. */
 START_TEST(test_relpolicy_limit_path_worked_example)
 {
 	struct mri_rel_in in = snap(900 * MIB, 100 * MIB, 0);
@@ -229,8 +231,10 @@ START_TEST(test_relpolicy_limit_path_worked_example)
 	mri_relpol_plan(&in, &st, &p);
 	ck_assert_uint_eq(p.hard_bytes, 0);
 	ck_assert_uint_eq(p.nsteps, 2);
-	ck_assert_uint_eq(p.step[0].bytes, 1040 * MIB - lgoal);
+	ck_assert_uint_eq(p.step[0].bytes, 42 * MIB);
+	ck_assert_uint_eq(p.deferred_bytes, 1040 * MIB - lgoal - 42 * MIB);
 	ck_assert_uint_eq(p.step[0].flags, MRI_STEP_DRAIN);
+	ck_assert_uint_eq(p.step[1].bytes, 42 * MIB);
 	ck_assert(p.step[1].flags & MRI_STEP_SPLIT);
 	ck_assert(p.step[1].flags & MRI_STEP_REST);
 
@@ -254,6 +258,42 @@ START_TEST(test_relpolicy_limit_path_worked_example)
 	in.retained_bytes = 900 * MIB;
 	mri_relpol_plan(&in, &st, &p);
 	ck_assert_uint_eq(p.nsteps, 0);
+}
+END_TEST
+
+/* The essay's second example: the limit drops to 512 MiB (goal 486.4
+ * MiB) under 1000 MiB retained.  A 64 KiB allocation releases 2 MiB +
+ * 64 KiB, not the 513.7 MiB over the goal; with limit_hard it releases
+ * what keeps it under the 544 MiB line: 1000 MiB + 64 KiB - 544 MiB. */
+START_TEST(test_relpolicy_limit_release_is_bounded_by_the_request)
+{
+	struct mri_rel_in in = snap(400 * MIB, 600 * MIB, 0);
+	struct mri_rel_state st = fresh_state(in.now_ns);
+	struct mri_rel_plan p;
+	uint64_t lgoal = 512 * MIB / 100 * 95 + 512 * MIB % 100 * 95 / 100;
+
+	in.cause = MRI_REL_LIMIT;
+	in.limit_bytes = 512 * MIB;
+	in.request_bytes = 64 * 1024;
+	mri_relpol_plan(&in, &st, &p);
+	ck_assert_uint_eq(p.nsteps, 2);
+	ck_assert_uint_eq(p.step[0].bytes, 2 * MIB + 64 * 1024);
+	ck_assert_uint_eq(p.step[1].bytes, 2 * MIB + 64 * 1024);
+	ck_assert(p.step[1].flags & MRI_STEP_REST);
+	ck_assert_uint_eq(p.deferred_bytes,
+			  1000 * MIB + 64 * 1024 - lgoal - 2 * MIB - 64 * 1024);
+
+	in.opt.limit_hard = 1;
+	mri_relpol_plan(&in, &st, &p);
+	ck_assert_uint_eq(p.hard_bytes, 544 * MIB);
+	ck_assert_uint_eq(p.step[0].bytes, 456 * MIB + 64 * 1024);
+
+	/* Just over the goal: what is over, nothing deferred. */
+	in.opt.limit_hard = 0;
+	in.retained_bytes = lgoal;
+	mri_relpol_plan(&in, &st, &p);
+	ck_assert_uint_eq(p.step[0].bytes, 64 * 1024);
+	ck_assert_uint_eq(p.deferred_bytes, 0);
 }
 END_TEST
 
@@ -463,6 +503,8 @@ test_suite(void)
 	TCase *tc = tcase_create("decide");
 
 	tcase_add_test(tc, test_relpolicy_goal_worked_examples);
+	tcase_add_test(tc,
+		       test_relpolicy_limit_release_is_bounded_by_the_request);
 	tcase_add_test(tc, test_relpolicy_first_stage_is_lazy_and_immediate);
 	tcase_add_test(tc, test_relpolicy_no_lazy_stage_waits_the_delay);
 	tcase_add_test(tc, test_relpolicy_large_excess_goes_at_once);

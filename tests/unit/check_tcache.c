@@ -1,12 +1,14 @@
 /*
  * check_tcache.c: thread cache bins grow on overflow (slow start), up to
  * their per-bin maximum and the per-thread budget, and a thread's cache
- * goes back to the central lists when the thread exits.
+ * goes back to the central lists when the thread exits; another
+ * thread's frees (remote lists) leave the figures exact.
  */
 #include "config.h"
 #include <check.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include "core/central.h"
 #include "core/pagemap.h"
@@ -106,6 +108,16 @@ START_TEST(test_tcache_growth_stays_within_budget)
 }
 END_TEST
 
+/* Run fn(arg) in a thread of its own, to its exit (its cache flushed). */
+static void
+in_thread(void *(*fn)(void *), void *arg)
+{
+	pthread_t t;
+
+	ck_assert_int_eq(pthread_create(&t, NULL, fn, arg), 0);
+	pthread_join(t, NULL);
+}
+
 static void *
 bulk(void *arg)
 {
@@ -123,10 +135,8 @@ START_TEST(test_tcache_thread_exit_returns_its_objects)
 {
 	struct mr_stats *st = calloc(1, sizeof(*st));
 	unsigned cls = mri_size_class(100);
-	pthread_t t;
 
-	ck_assert_int_eq(pthread_create(&t, NULL, bulk, NULL), 0);
-	pthread_join(t, NULL);
+	in_thread(bulk, NULL);
 	st->size = sizeof(*st);
 	ck_assert_int_eq(mr_stats_get(st), 0);
 	/* nothing of that class is held or cached by a live thread cache;
@@ -177,6 +187,51 @@ START_TEST(test_tcache_span_catches_double_free)
 }
 END_TEST
 
+static void *
+alloc_all(void *arg)
+{
+	int i;
+
+	for (i = 0; i < N; i++)
+		objs[i] = mr_malloc((size_t)(uintptr_t)arg);
+	return NULL;
+}
+
+static void *
+free_all(void *arg)
+{
+	int i;
+
+	(void)arg;
+	for (i = 0; i < N; i++)
+		mr_free(objs[i]);
+	return NULL;
+}
+
+/* Remote frees (another thread's objects, more than the transfer cache
+ * holds) take the lock-free remote lists; the figures stay exact and the
+ * spans go back once the lists are collected. */
+START_TEST(test_tcache_remote_frees_leave_nothing_in_use)
+{
+	struct mr_stats *st = calloc(1, sizeof(*st));
+	unsigned cls = mri_size_class(700);
+
+	in_thread(alloc_all, (void *)(uintptr_t)700);
+	st->size = sizeof(*st);
+	ck_assert_int_eq(mr_stats_get(st), 0);
+	ck_assert_uint_ge(st->classes[cls - 1].objects_in_use, N);
+	in_thread(free_all, NULL);
+	ck_assert_int_eq(mr_stats_get(st), 0);
+	ck_assert_uint_eq(st->classes[cls - 1].objects_in_use, 0);
+	/* Collected and drained: no span of the class is left. */
+	mri_central_drain_all();
+	ck_assert_int_eq(mr_stats_get(st), 0);
+	ck_assert_uint_eq(st->classes[cls - 1].objects_cached, 0);
+	ck_assert_uint_eq(st->classes[cls - 1].spans, 0);
+	free(st);
+}
+END_TEST
+
 Suite *
 test_suite(void)
 {
@@ -191,6 +246,7 @@ test_suite(void)
 	tcase_add_test(tc, test_tcache_freed_spans_go_back);
 	tcase_add_test_raise_signal(tc, test_tcache_span_catches_double_free,
 				    SIGABRT);
+	tcase_add_test(tc, test_tcache_remote_frees_leave_nothing_in_use);
 	suite_add_tcase(s, tc);
 	return s;
 }
