@@ -3,7 +3,7 @@
 # real library, asserted against the kernel's own figures.
 #
 # A real memreclaimd and a real program (e2e_holder) preloaded with
-# libmemreclaim, holding 64 MiB of free but backed heap, in a child cgroup
+# libmemreclaim, holding 48 MiB of free but backed heap, in a child cgroup
 # with a limit far above its working set (so the daemon's limit rule never
 # fires: working set + headroom stays below the limit).  A reader in the
 # same cgroup then streams a file larger than the limit through the page
@@ -30,7 +30,7 @@ LIB=$B/lib/.libs/libmemreclaim.so
 HOLDER=$B/tests/system/e2e_holder
 MIB=$((1 << 20))
 LIMIT_MIB=320
-ALLOC_MIB=192
+ALLOC_MIB=176
 KEEP_MIB=128
 FILE_MIB=512
 
@@ -49,9 +49,13 @@ dd if=/dev/zero of="$T/big" bs=1M count=$FILE_MIB oflag=direct \
 	skip "cannot write a $FILE_MIB MiB file in $T"
 
 # Defaults but for a short tick: headroom 32 MiB, pressure_target 0.5%.
+# No soft limits: a LIMIT computed while the holder is still growing may
+# be below its heap and release the idle memory before any pressure; the
+# memory released here must be the TRIM's.
 start_daemon "tick_ms = 200
 metrics =
-cooldown_ms = 500"
+cooldown_ms = 500
+soft_limits = no"
 
 in_cgroup env LD_PRELOAD="$LIB" MEMRECLAIM_SOCKET="$SOCK" \
 	MEMRECLAIM_RELEASE_DELAY_MS=3600000 MEMRECLAIM_GOAL_PERCENT=100000 \
