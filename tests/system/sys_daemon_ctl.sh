@@ -9,7 +9,10 @@
 #    bytes released (the sum they reported);
 #  - a reload of a bad file is refused and counted (status config_errors);
 #  - usage errors exit with status 2 (memreclaimctl and memreclaimd), an
-#    unreachable daemon with 1.
+#    unreachable daemon with 1;
+#  - socket_group: a non-root user in the group (supplementary, setpriv)
+#    reaches the daemon through the socket's 0660 mode, one outside it
+#    does not.
 # Two protocol clients (fakeclient) each hold 32 MiB idle in a cgroup
 # limited to 1 GiB, far from any automatic trim.
 . "${top_srcdir:-../..}/tests/system/daemon_lib.sh"
@@ -17,6 +20,10 @@
 MIB=$((1 << 20))
 LIMIT=$((1024 * MIB))
 command -v python3 >/dev/null || skip "python3 missing"
+command -v setpriv >/dev/null || skip "setpriv missing"
+GRP=adm
+GID=$(getent group "$GRP" | cut -d: -f3)
+[ -n "$GID" ] || skip "no group $GRP"
 
 # ---- exit statuses (no daemon needed) ----
 expect_rc() {
@@ -128,5 +135,27 @@ import json, sys
 o = json.load(sys.stdin)
 assert o["config_reloads"] == 2 and o["config_errors"] == 1, o
 assert o["tick_ms"] == 200, o' || fail "status after reloads: $("$CTL" -s "$SOCK" --json status)"
-echo "PASS: exit statuses; trim $CG_PATH lazy and --urgent; metrics asked $asked released $released limit $LIMIT; reloads"
+
+# socket-group access through the socket file's own permissions (default
+# socket_mode 0660, group socket_group): a non-root member of the group
+# (supplementary) is served, a non-member cannot even connect
+kill -TERM "$DPID"
+wait "$DPID" 2>/dev/null
+DPID=
+rm -f "$SOCK"
+start_daemon "metrics =
+socket_group = $GRP"
+mode=$(stat -c '%a %G' "$SOCK")
+[ "$mode" = "660 $GRP" ] || fail "socket is '$mode', want '660 $GRP'"
+setpriv --reuid=65534 --regid=65534 --groups="$GID" \
+	"$CTL" -s "$SOCK" --json status > "$T/grp.json" 2>&1 ||
+	fail "a socket_group member was refused: $(cat "$T/grp.json")"
+python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$T/grp.json" ||
+	fail "status for the member: $(cat "$T/grp.json")"
+setpriv --reuid=65534 --regid=65534 --clear-groups \
+	"$CTL" -s "$SOCK" status > "$T/nogrp.out" 2>&1 &&
+	fail "a user outside socket_group was served"
+grep -qi "permission denied" "$T/nogrp.out" ||
+	fail "the non-member was not stopped by the socket's mode: $(cat "$T/nogrp.out")"
+echo "PASS: exit statuses; trim $CG_PATH lazy and --urgent; metrics asked $asked released $released limit $LIMIT; reloads; socket_group $GRP member served, non-member refused"
 exit 0
