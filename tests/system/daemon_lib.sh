@@ -182,6 +182,21 @@ free_port() {
 	fail "no free port"
 }
 
+# rounds: the daemon's sample-decide-act rounds so far
+# (memreclaim_loop_cycles_total on the metrics port $PORT)
+rounds() {
+	http_get /metrics | tr -d '\r' |
+		sed -n 's/^memreclaim_loop_cycles_total \([0-9]*\)$/\1/p'
+}
+# wait_rounds N: until the daemon has run N more rounds (bounded, 30 s):
+# a negative check ("nobody was asked") waits for decisions, not time
+wait_rounds() {
+	local want
+	want=$(( $(rounds) + $1 ))
+	rounds_reached() { [ "$(rounds)" -ge "$want" ]; }
+	wait_for 30 rounds_reached
+}
+
 # http_get PATH: the daemon's answer on $PORT, head and body; plain bash
 # /dev/tcp: no HTTP client needed on the test machine
 http_get() {
