@@ -163,12 +163,6 @@ field() {
 	sed -n "s/.* $1=\([0-9]*\).*/\1/p" "$T/holder.status" 2>/dev/null
 }
 connected() { [ "$(field connected)" = 1 ]; }
-# Rss less LazyFree (a lazy trim's pages stay in Rss until the kernel
-# needs them, but leave the cgroup's working set at once), in KiB
-smaps_rss_kib() {
-	awk '$1 == "Rss:" { r = $2 } $1 == "LazyFree:" { l = $2 }
-		END { if (r != "") print r - l }' "/proc/$1/smaps_rollup" 2>/dev/null
-}
 client_json() {
 	"$CTL" -s "$SOCK" --json clients | jobjects | grep "\"pid\":$HPID,"
 }
@@ -188,7 +182,7 @@ shed_lines && fail "the daemon shed memory well below the limit"
 
 # (1) 16 MiB below memory.max (inside the 32 MiB headroom), no stall: a
 # TRIM for the limit, and real pages back
-rss0=$(smaps_rss_kib $HPID)
+rss0=$(smaps_kib $HPID lazy)
 total=0
 limit_trim() { shed_lines | grep -q '(near limit,'; }
 for i in $(seq 1 50); do
@@ -197,17 +191,10 @@ for i in $(seq 1 50); do
 	sleep 0.2
 done
 limit_trim || fail "no TRIM with memory.current 16 MiB below memory.max"
-asked=$(shed_lines | sed -n '1s/.*: shed \([0-9]*\) bytes.*/\1/p')
+asked=$(first_shed "$APP")
 [ "${asked:-0}" -ge $((4 * MIB)) ] || fail "the daemon asked only '$asked' bytes"
-want_kib=$((asked * 3 / 4 / 1024))
-rss_dropped() {
-	local r
-	r=$(smaps_rss_kib $HPID)
-	[ -n "$r" ] && [ $((rss0 - r)) -ge $want_kib ]
-}
-wait_for 10 rss_dropped ||
-	fail "holder Rss-LazyFree $rss0 -> $(smaps_rss_kib $HPID) KiB, < 3/4 of $asked bytes asked"
-rss1=$(smaps_rss_kib $HPID)
+gave_back $HPID "$rss0" "$asked" lazy
+rss1=$(smaps_kib $HPID lazy)
 
 # (2) no limit ("max"), usage low, only the stall grows (10 % of the time)
 set_cg $((100 * MIB)) $total max
