@@ -36,7 +36,7 @@ alloc_small_slow(unsigned cls)
 	if (tc) {
 		struct mri_bin *b = &tc->bins[cls];
 		if (b->n)
-			return b->slots[--b->n];
+			return mri_bin_pop(b);
 		p = mri_tcache_refill(tc, cls);
 	} else {
 		mri_init();
@@ -125,7 +125,7 @@ malloc_sampled(size_t size, size_t align, void *ra)
 		if (tc != NULL && size <= MRI_SMALL_MAX) {
 			struct mri_bin *b = &tc->bins[mri_size_class(size)];
 			if (b->n != 0)
-				p = b->slots[--b->n];
+				p = mri_bin_pop(b);
 		}
 		if (!p)
 			p = alloc_slow(size);
@@ -148,7 +148,7 @@ malloc_ra(size_t size, void *ra)
 	if (likely(tc != NULL && size <= MRI_SMALL_MAX)) {
 		struct mri_bin *b = &tc->bins[mri_size_class(size)];
 		if (likely(b->n != 0))
-			return asan_out(b->slots[--b->n]);
+			return asan_out(mri_bin_pop(b));
 	}
 	return asan_out(alloc_slow(size));
 }
@@ -223,7 +223,7 @@ free_slow(void *p, struct mri_span *s)
 			mri_fatal("free(): double free", p);
 		if (b->n >= b->cap)
 			(void)mri_tcache_overflow(tc, s->cls);
-		b->slots[b->n++] = p;
+		mri_bin_push(b, p);
 		return;
 	}
 	mri_central_return(s->node, s->cls, &p, 1);
@@ -248,7 +248,7 @@ mr_free(void *p)
 			if (unlikely(b->n && b->slots[b->n - 1] == p))
 				mri_fatal("free(): double free", p);
 			asan_in(p, s);
-			b->slots[b->n++] = p;
+			mri_bin_push(b, p);
 			return;
 		}
 	}
