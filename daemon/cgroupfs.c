@@ -120,8 +120,9 @@ cgfs_discover(struct cgfs *fs, const char *proc_root)
 		return rc;
 	}
 	(void)mrc_cgpath_mountinfo_find(text, NULL, uni, sizeof(uni), NULL, 0);
-	/* libcgroup knows v1, v2 and hybrid layouts; ask it first */
-	if (cgroup_init() == 0 &&
+	/* libcgroup knows v1, v2 and hybrid layouts; ask it first, but only
+	 * about the real /proc: it reads the host's mounts, not a fake tree */
+	if (strcmp(proc_root, "/proc") == 0 && cgroup_init() == 0 &&
 	    cgroup_get_subsys_mount_point("memory", &mp) == 0 && mp) {
 		snprintf(mem, sizeof(mem), "%s", mp);
 		uselib = 1;

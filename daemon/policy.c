@@ -282,6 +282,7 @@ policy_eval(const struct policy_in *in, uint64_t now_ns, struct policy_out *out,
 	out->next = in->prev;
 	out->next.sample_ns = now_ns;
 	out->next.some_total_us = in->psi_valid ? s->psi.some.total_us : 0;
+	out->next.psi_missing = !in->psi_valid;
 	if (out->next.cooldown_ms == 0)
 		out->next.cooldown_ms = cfg->cooldown_ms;
 
@@ -324,7 +325,10 @@ policy_eval(const struct policy_in *in, uint64_t now_ns, struct policy_out *out,
 
 	p = 0.0;
 	if (in->psi_valid) {
-		if (in->prev.sample_ns != 0 && now_ns > in->prev.sample_ns &&
+		/* a round without PSI (an unreadable file) leaves no total
+		 * to subtract: the next would count all stall since boot */
+		if (in->prev.sample_ns != 0 && !in->prev.psi_missing &&
+		    now_ns > in->prev.sample_ns &&
 		    s->psi.some.total_us >= in->prev.some_total_us)
 			p = psi_stall_pct(in->prev.some_total_us,
 					  s->psi.some.total_us,

@@ -45,6 +45,8 @@ struct policy_state {
 	uint32_t urgency;	 /* of the last action */
 	uint64_t max_events;	 /* sample's max_events seen last time */
 	uint64_t oom_events;	 /* sample's oom_events seen last time */
+	uint32_t psi_missing;	 /* the previous sample had no PSI: no
+				  * stall from the difference with it */
 };
 
 struct policy_in {

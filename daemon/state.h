@@ -160,6 +160,7 @@ struct mrd_cgroup {
 	 * memory.events polled for EPOLLPRI; -1: none (tick and PSI only) */
 	int event_fd;
 	int event_kind;		/* enum watch_event_kind */
+	int event_warned;	/* said once that events cannot be armed */
 	uint64_t armed_line;	/* v1 usage threshold: headroom, bytes */
 	uint64_t armed_oom_line; /* v1 usage threshold: near-OOM, bytes */
 	uint64_t last_event_ns;	 /* last event handled, 0: none */

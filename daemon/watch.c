@@ -162,6 +162,21 @@ watch_lines(const struct conf_cg *cfg, const struct cgfs_sample *s,
 		*line = *oom_line;
 }
 
+/* Events cannot be armed on cg (rc): said once per cgroup, since arming
+ * is tried every round (a read-only cgroupfs, a fake tree) */
+static void
+watch_events_failed(struct mrd_cgroup *cg, int rc, const char *what)
+{
+	if (cg->event_warned) {
+		log_debug("cgroup %s: %s: %s", cg->g.path, what,
+			  strerror(-rc));
+		return;
+	}
+	cg->event_warned = 1;
+	log_warnc(rc, "cgroup %s: %s, polling on the tick instead",
+		  cg->g.path, what);
+}
+
 /* Arm (or re-arm, when the lines moved) the usage events of cg. */
 static void
 watch_events_arm(struct mrd *d, struct mrd_cgroup *cg)
@@ -185,9 +200,7 @@ watch_events_arm(struct mrd *d, struct mrd_cgroup *cg)
 		(void)pread(fd, buf, sizeof(buf), 0);
 		rc = mrd_epoll_add(d->epfd, fd, EPOLLPRI);
 		if (rc < 0) {
-			log_warnc(rc, "cgroup %s: epoll on memory.events, "
-				      "polling on the tick instead",
-				  cg->g.path);
+			watch_events_failed(cg, rc, "epoll on memory.events");
 			close(fd);
 			return;
 		}
@@ -223,10 +236,7 @@ watch_events_arm(struct mrd *d, struct mrd_cgroup *cg)
 	if (rc == 0)
 		rc = mrd_epoll_add(d->epfd, fd, EPOLLIN);
 	if (rc < 0) {
-		log_warnc(rc,
-			  "cgroup %s: usage thresholds, usage on the tick "
-			  "instead",
-			  cg->g.path);
+		watch_events_failed(cg, rc, "usage thresholds");
 		close(fd);
 		return;
 	}

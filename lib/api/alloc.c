@@ -39,7 +39,7 @@ alloc_small_slow(unsigned cls)
 	if (tc) {
 		struct mri_bin *b = &tc->bins[cls];
 		if (b->n)
-			return b->slots[--b->n];
+			return mri_bin_pop(b);
 		p = mri_tcache_refill(tc, cls);
 	} else {
 		mri_init();
@@ -127,7 +127,7 @@ malloc_plain(size_t size)
 	if (likely(tc != NULL && size <= MRI_SMALL_MAX)) {
 		struct mri_bin *b = &tc->bins[mri_size_class(size)];
 		if (likely(b->n != 0))
-			return asan_out(b->slots[--b->n]);
+			return asan_out(mri_bin_pop(b));
 	}
 	return asan_out(alloc_slow(size));
 }
@@ -212,7 +212,7 @@ free_slow(void *p, struct mri_span *s)
 			mri_fatal("free(): double free", p);
 		if (b->n >= b->cap)
 			(void)mri_tcache_overflow(tc, s->cls);
-		b->slots[b->n++] = p;
+		mri_bin_push(b, p);
 		mri_startup_poll();
 		return;
 	}
@@ -239,7 +239,7 @@ mr_free(void *p)
 			if (unlikely(b->n && b->slots[b->n - 1] == p))
 				mri_fatal("free(): double free", p);
 			asan_in(p, s);
-			b->slots[b->n++] = p;
+			mri_bin_push(b, p);
 			return;
 		}
 	}
@@ -331,7 +331,7 @@ aligned_plain(size_t align, size_t size)
 	if (cls) {
 		tc = mri_tls_tcache;
 		if (tc && tc->bins[cls].n)
-			return asan_out(tc->bins[cls].slots[--tc->bins[cls].n]);
+			return asan_out(mri_bin_pop(&tc->bins[cls]));
 		return asan_out(alloc_small_slow(cls));
 	}
 	if (size > MR_MAX_REQUEST || align > MR_MAX_REQUEST) {

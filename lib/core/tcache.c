@@ -142,8 +142,8 @@ mri_tcache_refill(struct mri_tcache *tc, unsigned cls)
 				mri_class_batch[cls]);
 	if (!got)
 		return NULL;
-	b->n += got;
-	return b->slots[--b->n];
+	mri_bin_set_n(b, b->n + got);
+	return mri_bin_pop(b);
 }
 
 int
@@ -179,7 +179,7 @@ mri_tcache_flush(struct mri_tcache *tc, unsigned cls, unsigned keep)
 	k = b->n - keep;
 	tcache_return(cls, b->slots, k);
 	memmove(b->slots, b->slots + k, keep * sizeof(void *));
-	b->n = keep;
+	mri_bin_set_n(b, keep);
 }
 
 static void

@@ -29,6 +29,31 @@ struct mri_bin {
 	uint32_t n, cap;
 };
 
+/* n is written by the owner thread only and read by mri_tcache_cached
+ * from others: relaxed atomic stores (a plain mov on x86-64) keep those
+ * reads free of data races. */
+static inline void
+mri_bin_set_n(struct mri_bin *b, uint32_t n)
+{
+	__atomic_store_n(&b->n, n, __ATOMIC_RELAXED);
+}
+
+static inline void *
+mri_bin_pop(struct mri_bin *b)
+{
+	uint32_t n = b->n - 1;
+
+	mri_bin_set_n(b, n);
+	return b->slots[n];
+}
+
+static inline void
+mri_bin_push(struct mri_bin *b, void *p)
+{
+	b->slots[b->n] = p;
+	mri_bin_set_n(b, b->n + 1);
+}
+
 #define MRI_TCACHE_BUDGET ((size_t)2 << 20)	/* bytes of capacity */
 #define MRI_TCACHE_MAXOBJ 1024			/* objects per bin */
 #define MRI_TCACHE_MAXBYTES ((size_t)256 << 10) /* bytes per bin */

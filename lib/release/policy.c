@@ -192,7 +192,13 @@ plan_cycle(const struct mri_rel_in *in, struct mri_rel_state *st,
 	/* Earn CPU credit for the time since the last decision. */
 	if (now > st->credit_at_ns) {
 		uint64_t earned = (now - st->credit_at_ns) / 100 * cpu_pct(o);
+		uint64_t repay = earned < st->debt_ns ? earned : st->debt_ns;
 
+		/* a wake (a free) before the debt is paid must not hand
+		 * out fresh credit: the budget would only hold without
+		 * frees */
+		st->debt_ns -= repay;
+		earned -= repay;
 		st->credit_ns = sat_add(st->credit_ns, earned);
 		if (st->credit_ns > MRI_REL_CREDIT_MAX_NS)
 			st->credit_ns = MRI_REL_CREDIT_MAX_NS;
@@ -358,6 +364,7 @@ mri_relpol_done(const struct mri_rel_in *in, struct mri_rel_state *st,
 		if (spent_ns > st->credit_ns) {
 			debt = spent_ns - st->credit_ns;
 			st->credit_ns = 0;
+			st->debt_ns = sat_add(st->debt_ns, debt);
 		} else {
 			st->credit_ns -= spent_ns;
 		}

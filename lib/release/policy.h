@@ -80,6 +80,7 @@ struct mri_rel_in {
 struct mri_rel_state {
 	uint64_t credit_ns;	     /* may spend this long releasing */
 	uint64_t credit_at_ns;	     /* when credit_ns was brought up */
+	uint64_t debt_ns;	     /* overspent: repaid before new credit */
 	uint64_t active_at_ns;	     /* last cycle that saw the heap change */
 	uint64_t in_use_seen;	     /* in use at the last cycle */
 	uint32_t fruitless;	     /* cycles short of the goal in a row */

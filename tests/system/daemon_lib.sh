@@ -169,6 +169,35 @@ rss_kib() {
 	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
 }
 
+# smaps_kib PID [lazy]: Rss of PID from /proc/PID/smaps_rollup in KiB, the
+# kernel's figure; with "lazy", less LazyFree (lazily freed pages stay in
+# Rss until the kernel needs them, but are no longer the process's)
+smaps_kib() {
+	awk -v lazy="${2:-}" '$1 == "Rss:" { r = $2 }
+		$1 == "LazyFree:" && lazy != "" { l = $2 }
+		END { if (r != "") print r - l }' "/proc/$1/smaps_rollup" 2>/dev/null
+}
+
+# gave_back PID FROM_KIB BYTES [lazy]: wait (10 s) until smaps_kib PID
+# [lazy] is at least 3/4 of BYTES (what the daemon asked) below FROM_KIB;
+# fails the test otherwise
+gave_back() {
+	local want=$(($3 * 3 / 4 / 1024))
+	dropped() {
+		local r
+		r=$(smaps_kib "$1" "${4:-}")
+		[ -n "$r" ] && [ $(($2 - r)) -ge "$want" ]
+	}
+	wait_for 10 dropped "$@" ||
+		fail "pid $1: smaps_rollup Rss${4:+ less LazyFree} $2 -> $(smaps_kib "$1" "${4:-}") KiB, not 3/4 of the $3 bytes asked below"
+}
+
+# first_shed CGPATH: bytes of the daemon's first shed for CGPATH (its log)
+first_shed() {
+	grep -m1 "cgroup $1: shed" "$T/daemon.log" |
+		sed -n 's/.*: shed \([0-9]*\) bytes.*/\1/p'
+}
+
 # free_port: set PORT to a loopback TCP port nothing listens on
 free_port() {
 	local p
@@ -180,6 +209,21 @@ free_port() {
 		fi
 	done
 	fail "no free port"
+}
+
+# rounds: the daemon's sample-decide-act rounds so far
+# (memreclaim_loop_cycles_total on the metrics port $PORT)
+rounds() {
+	http_get /metrics | tr -d '\r' |
+		sed -n 's/^memreclaim_loop_cycles_total \([0-9]*\)$/\1/p'
+}
+# wait_rounds N: until the daemon has run N more rounds (bounded, 30 s):
+# a negative check ("nobody was asked") waits for decisions, not time
+wait_rounds() {
+	local want
+	want=$(( $(rounds) + $1 ))
+	rounds_reached() { [ "$(rounds)" -ge "$want" ]; }
+	wait_for 30 rounds_reached
 }
 
 # http_get PATH: the daemon's answer on $PORT, head and body; plain bash

@@ -7,9 +7,10 @@
 . "${top_srcdir:-../..}/tests/system/daemon_lib.sh"
 
 MIB=$((1 << 20))
+free_port
 make_cgroup "mrd-order-$$" $((200 * MIB))
 start_daemon "tick_ms = 200
-metrics =
+metrics = 127.0.0.1:$PORT
 cooldown_ms = 1000
 headroom_min = 64MiB
 soft_limits = no"
@@ -19,9 +20,16 @@ in_cgroup "$FAKE" -s "$SOCK" -a 0 -m $((80 * MIB)) -e "$T/b.ev" -i 200 -d 60
 B=$!
 PIDS="$PIDS $B"
 touch "$T/a.ev"
-wait_for 10 sh -c "'$CTL' -s '$SOCK' --json clients | grep -q '\"pid\":$B'" ||
-	fail "client B not registered"
-sleep 1
+# registered, its idle memory reported, and the cgroup's usage sampled
+# with B's 80 MiB in it: then a few rounds of decisions
+b_known() {
+	"$CTL" -s "$SOCK" --json clients | jobjects | grep "\"pid\":$B," |
+		grep -q '"idle_bytes":[1-9]' &&
+	[ "$("$CTL" -s "$SOCK" --json cgroups | jobjects |
+		grep "\"cgroup\":\"$CG_PATH\"" | jfield usage_bytes)" -ge $((80 * MIB)) ]
+}
+wait_for 10 b_known || fail "client B not registered, or its memory not seen"
+wait_rounds 3 || fail "the daemon ran no rounds"
 grep -q '^TRIM' "$T/b.ev" && fail "B trimmed while alone under the headroom"
 
 # A, more expendable: together they are ~170 MiB, 34 MiB into the headroom
@@ -37,7 +45,8 @@ first=$(grep -m1 -o 'TRIM [0-9]* bytes [a-z]* -> pid [0-9]*' "$T/daemon.log")
 # the adj is what the daemon read from /proc, not a claim of the client
 cl=$("$CTL" -s "$SOCK" --json clients | jobjects | grep "\"pid\":$A")
 [ "$(echo "$cl" | jfield oom_score_adj)" = 500 ] || fail "adj: $cl"
-sleep 3
+# past the cooldown (1 s: 5 rounds of 200 ms) and a few rounds more
+wait_rounds 10 || fail "the daemon stopped its rounds"
 grep -q '^TRIM' "$T/b.ev" && fail "B was asked too: $(cat "$T/b.ev")"
 echo "PASS: $first (oom_score_adj 500); pid $B (0) not asked"
 exit 0

@@ -77,6 +77,37 @@ START_TEST(test_policy_idle_when_no_limit_no_pressure)
 }
 END_TEST
 
+/* A round whose PSI could not be read leaves no total behind: the next
+ * round takes avg10, not the stall since boot as one interval's (which
+ * was thousands of percent and a spurious pressure trim). */
+START_TEST(test_policy_psi_missing_round)
+{
+	struct policy_client c[1] = {cl(1, 0, 500 * MIB, GIB, 100 * MIB)};
+	struct policy_client_out co[1];
+	struct policy_in in;
+	struct policy_out out;
+
+	in_init(&in, CGFS_NO_LIMIT, 2 * GIB, 0, c, 1);
+	in.psi_valid = 0;
+	in.prev.sample_ns = SEC;
+	ck_assert_int_eq(policy_eval(&in, 2 * SEC, &out, co), 0);
+	ck_assert_uint_eq(out.next.psi_missing, 1);
+	in.psi_valid = 1;
+	in.prev = out.next;
+	in.s.psi.some.total_us = 5000000; /* 5 s since boot */
+	ck_assert_int_eq(policy_eval(&in, 3 * SEC, &out, co), 0);
+	ck_assert_double_eq_tol(out.stall_pct, 0.0, 1e-9);
+	ck_assert_int_eq(out.reason, POLICY_IDLE);
+	ck_assert_uint_eq(co[0].trim_bytes, 0);
+	ck_assert_uint_eq(out.next.psi_missing, 0);
+	/* and from this one on, differences again: +30 ms in 1 s */
+	in.prev = out.next;
+	in.s.psi.some.total_us = 5030000;
+	(void)policy_eval(&in, 4 * SEC, &out, co);
+	ck_assert_double_eq_tol(out.stall_pct, 3.0, 1e-9);
+}
+END_TEST
+
 /* The worked example at the top of policy.c, to the byte. */
 START_TEST(test_policy_worked_example)
 {
@@ -582,6 +613,7 @@ test_suite(void)
 	tcase_add_test(tc, test_policy_idle_when_no_limit_no_pressure);
 	tcase_add_test(tc, test_policy_headroom_rule);
 	tcase_add_test(tc, test_policy_worked_example);
+	tcase_add_test(tc, test_policy_psi_missing_round);
 	tcase_add_test(
 	    tc, test_policy_limit_excess_highest_adj_first_minus1000_last);
 	tcase_add_test(tc, test_policy_order_idle);

@@ -317,15 +317,45 @@ START_TEST(test_relpolicy_cpu_budget)
 	/* no credit earned yet: no budgeted step */
 	mri_relpol_plan(&in, &st, &p);
 	ck_assert_uint_eq(p.nsteps, 0);
-	/* 10 s later 100 ms are earned */
+	/* 10 s later 100 ms are earned, 10 ms of them repay the debt */
 	in.now_ns += 10 * SEC;
 	mri_relpol_plan(&in, &st, &p);
-	ck_assert_uint_eq(st.credit_ns, 100 * MS);
+	ck_assert_uint_eq(st.credit_ns, 90 * MS);
 	ck_assert_uint_ge(p.nsteps, 1);
 	/* and the credit is capped */
 	in.now_ns += 1000 * SEC;
 	mri_relpol_plan(&in, &st, &p);
 	ck_assert_uint_eq(st.credit_ns, MRI_REL_CREDIT_MAX_NS);
+}
+END_TEST
+
+/* The debt of an overspent cycle is paid before new credit: a free that
+ * wakes the scavenger early (each one does) gets no budgeted step until
+ * then.  (The debt used to be forgotten: under steady churn every wake
+ * released one more piece, twice the budget and more.) */
+START_TEST(test_relpolicy_cpu_debt)
+{
+	struct mri_rel_in in = snap(100 * MIB, 200 * MIB, 0);
+	struct mri_rel_state st = fresh_state(in.now_ns);
+	struct mri_rel_plan p;
+	uint64_t got[MRI_REL_MAX_STEPS] = { 0 };
+
+	st.credit_ns = 10 * MS;
+	mri_relpol_plan(&in, &st, &p);
+	ck_assert_uint_ge(p.nsteps, 1);
+	got[0] = 50 * MIB;
+	(void)mri_relpol_done(&in, &st, &p, got, 30 * MS, in.now_ns);
+	/* 20 ms of debt; woken 1 s later: 10 ms earned, all of it owed */
+	in.now_ns += 1 * SEC;
+	in.woken = 1;
+	mri_relpol_plan(&in, &st, &p);
+	ck_assert_uint_eq(st.credit_ns, 0);
+	ck_assert_uint_eq(p.nsteps, 0);
+	/* 1.5 s more: 15 ms earned, 10 ms repay the rest, 5 ms to spend */
+	in.now_ns += 1500 * MS;
+	mri_relpol_plan(&in, &st, &p);
+	ck_assert_uint_eq(st.credit_ns, 5 * MS);
+	ck_assert_uint_ge(p.nsteps, 1);
 }
 END_TEST
 
@@ -512,6 +542,7 @@ test_suite(void)
 	tcase_add_test(tc, test_relpolicy_over_limit_goal_is_urgent);
 	tcase_add_test(tc, test_relpolicy_limit_path_worked_example);
 	tcase_add_test(tc, test_relpolicy_cpu_budget);
+	tcase_add_test(tc, test_relpolicy_cpu_debt);
 	tcase_add_test(tc, test_relpolicy_scheduling);
 	tcase_add_test(tc, test_relpolicy_sparse_heap_splits);
 	tcase_add_test(tc, test_relpolicy_second_stage_takes_partial_runs);
