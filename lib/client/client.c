@@ -291,7 +291,7 @@ client_connect_failed(const char *path, int err)
 void
 mri_client_absent(const char *path, int err)
 {
-	CLIENT_COUNT(connect_failures, 1);
+	/* not a connect: connect_failures counts real attempts */
 	client_connect_failed(path, err);
 }
 

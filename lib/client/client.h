@@ -47,7 +47,8 @@ MRI_HIDDEN void mri_client_stop(void);
 MRI_HIDDEN void mri_client_stats(struct mr_stats *st);
 /* At start-up, the daemon's socket at path could not be found (err): the
  * scavenger, and so the first connect, is deferred; record why as a
- * failed connect would (mr_stats_get, MEMRECLAIM_STATS, trace). */
+ * failed connect would (mr_stats_get, MEMRECLAIM_STATS, trace), without
+ * counting an attempt. */
 MRI_HIDDEN void mri_client_absent(const char *path, int err);
 
 /* Everything the client counts, for tests and trace output. */

@@ -74,6 +74,9 @@ MRI_HIDDEN void mri_heap_page_counters(struct mri_heap_counters *c);
 /* Retained = mapped - released - lazy.  A cheap relaxed read of a counter
  * the heap keeps up to date; for the limit check on hot-ish paths. */
 MRI_HIDDEN uint64_t mri_heap_retained(void);
+/* Bytes claimed by a release (of any thread) whose advice is still
+ * running: still counted in retained, gone from it once put back. */
+MRI_HIDDEN uint64_t mri_heap_purging(void);
 
 /* Per size class figures into st->classes / st->nclasses. */
 MRI_HIDDEN void mri_heap_class_stats(struct mr_stats *st);

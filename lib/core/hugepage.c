@@ -15,6 +15,7 @@
 #include "os/os.h"
 
 uint64_t mri_heap_retained_bytes;
+uint64_t mri_heap_purging_pages;
 
 static int
 hp_longest(const struct mri_hp *hp)

@@ -628,6 +628,13 @@ mri_heap_retained(void)
 	return __atomic_load_n(&mri_heap_retained_bytes, __ATOMIC_RELAXED);
 }
 
+uint64_t
+mri_heap_purging(void)
+{
+	return __atomic_load_n(&mri_heap_purging_pages, __ATOMIC_ACQUIRE) *
+	       MRI_PAGE_SIZE;
+}
+
 void
 mri_pageheap_counters(struct mri_heap_counters *hc)
 {

@@ -20,6 +20,10 @@ enum { HPL_NONE, HPL_FILLER, HPL_POOL_BACKED, HPL_POOL_LAZY, HPL_POOL_REL };
 /* Bytes mapped minus released minus lazily released, all heaps (relaxed
  * atomics; hugepage.c moves it as pages are claimed and unclaimed). */
 extern uint64_t mri_heap_retained_bytes MRI_HIDDEN;
+/* Pages claimed by a release whose advice is still running (all heaps,
+ * relaxed atomic; pagerelease.c).  They count as retained until put
+ * back. */
+extern uint64_t mri_heap_purging_pages MRI_HIDDEN;
 
 /* ---- 256-bit maps ---- */
 

@@ -152,12 +152,17 @@ mri_pageheap_release_one(struct mri_pageheap *h, size_t bytes, int advice,
 		size_t left = bytes - done, before = done;
 		size_t want =
 		    left / MRI_PAGE_SIZE + (left % MRI_PAGE_SIZE != 0);
+		uint64_t claimed;
 		unsigned nt, i;
 
 		mri_purge_batch_init(&b, advice);
 		pthread_mutex_lock(&h->lock);
 		nt = release_pick(h, &b, t, want, flags, min_age_ns,
 				  mri_os->now_ns());
+		for (i = 0, claimed = 0; i < nt; i++)
+			claimed += t[i].n;
+		__atomic_add_fetch(&mri_heap_purging_pages, claimed,
+				   __ATOMIC_RELAXED);
 		pthread_mutex_unlock(&h->lock);
 		if (nt == 0)
 			break;
@@ -186,6 +191,8 @@ mri_pageheap_release_one(struct mri_pageheap *h, size_t bytes, int advice,
 			if (ok)
 				done += t[i].fresh * MRI_PAGE_SIZE;
 		}
+		__atomic_sub_fetch(&mri_heap_purging_pages, claimed,
+				   __ATOMIC_RELEASE);
 		pthread_mutex_unlock(&h->lock);
 		if (nt < MRI_PURGE_MAX && !(flags & MRI_RELEASE_SPLIT))
 			break;

@@ -23,6 +23,7 @@
  * mri_limit_exceeded and mri_release_on_free through them.
  */
 #include "config.h"
+#include <time.h>
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
@@ -146,6 +147,46 @@ mri_limit_init(void)
 	mri_limit_read_cgroup();
 }
 
+/*
+ * Pages another thread (the scavenger, most often) has claimed for its
+ * release count as retained until its advice returns, and this thread's
+ * plan cannot take them: limit_hard must not refuse an allocation for
+ * memory that is on its way back.  So before refusing, wait for such
+ * purges (each is one batch of madvise calls; at most 200 ms here), then
+ * plan again without the back-off for what they left.  1 when the
+ * allocation of n still does not fit under p->hard_bytes, 0 when it does.
+ */
+static int
+limit_still_over(size_t n, struct mri_rel_in *in, struct mri_rel_state *st,
+		 struct mri_rel_plan *p, uint64_t *got)
+{
+	const struct timespec ts = {0, 100000}; /* 0.1 ms */
+	uint64_t hard = p->hard_bytes, sum = 0;
+	unsigned i;
+	int waits;
+
+	if (mri_heap_purging() == 0)
+		return 1; /* nothing on its way back: the plan was all */
+	for (waits = 0; waits < 2000 && mri_heap_purging() != 0; waits++) {
+		if (mri_heap_retained() + n <= hard)
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+	if (mri_heap_retained() + n <= hard)
+		return 0;
+	mri_release_snapshot(in, MRI_REL_LIMIT, n);
+	st->limit_backoff_until_ns = 0;
+	mri_relpol_plan(in, st, p);
+	if (p->nsteps) {
+		(void)mri_release_run(p, NULL, got);
+		for (i = 0; i < p->nsteps; i++)
+			sum += got[i];
+		mri_release_add(sync_bytes, sum);
+		(void)mri_relpol_done(in, st, p, got, 0, mri_os->now_ns());
+	}
+	return mri_heap_retained() + n > hard;
+}
+
 int
 mri_limit_exceeded(size_t n)
 {
@@ -182,7 +223,8 @@ mri_limit_exceeded(size_t n)
 		__atomic_store_n(&limit_backoff_until,
 				 st.limit_backoff_until_ns, __ATOMIC_RELAXED);
 	}
-	if (p.hard_bytes && mri_heap_retained() + n > p.hard_bytes) {
+	if (p.hard_bytes && mri_heap_retained() + n > p.hard_bytes &&
+	    limit_still_over(n, &in, &st, &p, got)) {
 		mri_release_add(hard_enomem, 1);
 		rc = -ENOMEM;
 	} else if (p.deferred_bytes) {

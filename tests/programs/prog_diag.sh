@@ -72,7 +72,8 @@ want("limit_source", "env", o["limit_source"])
 d = o["daemon"]
 want("daemon.connected", False, d["connected"])
 want("daemon.error", -2, d["error"])
-assert d["connect_failures"] >= 1, d
+# (connect_failures: 0 if the scavenger, which connects, was deferred,
+# as in a small program; the reason is recorded either way)
 assert ("cannot connect to %s: no such file" % sys.argv[3]) in d["error_msg"], d
 assert o["rss_bytes"] > 0 and o["mapped_bytes"] > 0, o
 want("memory_pressure.watching", False, o["memory_pressure"]["watching"])

@@ -14,9 +14,11 @@
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <seccomp.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -550,6 +552,78 @@ START_TEST(test_limit_api_and_hard_limit)
 }
 END_TEST
 
+/* ---- limit_hard and a release in flight ---- */
+
+/* A release claims its pages while its advice runs; they count as
+ * retained until it returns.  An allocation over limit_hard in that
+ * window must not be refused for memory on its way back: it waits for
+ * the release and goes ahead.  Here another thread's mr_release is held
+ * inside its first madvise (the os table's advise, slowed only to keep the
+ * window open) while this thread allocates what fits once it returns. */
+static int slow_in_advise; /* atomic: a release is inside advise */
+
+static int
+slow_advise(void *addr, size_t len, int advice)
+{
+	const struct timespec ts = {0, 50000000}; /* 50 ms */
+
+	if (!__atomic_exchange_n(&slow_in_advise, 1, __ATOMIC_ACQ_REL))
+		nanosleep(&ts, NULL);
+	return mri_os_real.advise(addr, len, advice);
+}
+
+static void *
+release_all(void *unused)
+{
+	(void)unused;
+	return (void *)(uintptr_t)mr_release(SIZE_MAX, MR_URGENCY_NOW);
+}
+
+static int
+hard_limit_inflight(void *unused)
+{
+	static struct mri_os_ops slow;
+	const struct timespec ts = {0, 100000};
+	pthread_t t;
+	void *p, *q;
+
+	(void)unused;
+	if (mr_option_set("scavenger", "0") || mr_option_set("purge",
+							       "madvise"))
+		return child_fail(1, "options refused");
+	if (!(p = mr_malloc(32 * MiB)))
+		return child_fail(2, "malloc failed");
+	memset(p, 1, 32 * MiB);
+	mr_free(p);
+	if (stats().retained_bytes < 32 * MiB)
+		return child_fail(3, "freed memory not retained");
+	if (mr_limit_set(64 * MiB) || mr_option_set("limit_hard", "1"))
+		return child_fail(4, "limit refused");
+	slow = mri_os_real;
+	slow.advise = slow_advise;
+	mri_os_set(&slow);
+	if (pthread_create(&t, NULL, release_all, NULL))
+		return child_fail(5, "pthread_create");
+	while (!__atomic_load_n(&slow_in_advise, __ATOMIC_ACQUIRE))
+		nanosleep(&ts, NULL);
+	/* 32 MiB claimed + 40 > 64 + 64/16; 40 alone fits */
+	q = mr_malloc(40 * MiB);
+	pthread_join(t, NULL);
+	mri_os_set(NULL);
+	if (!q)
+		return child_fail(6, "40 MiB refused while 32 MiB idle was "
+				  "being released (retained %llu)",
+				  (unsigned long long)stats().retained_bytes);
+	mr_free(q);
+	return 0;
+}
+
+START_TEST(test_hard_limit_waits_for_release_in_flight)
+{
+	run_child(hard_limit_inflight, NULL);
+}
+END_TEST
+
 /* ---- the bound on a synchronous release ---- */
 
 /* 48 MiB freed and kept (under the freed hook's 64 MiB floor), then a
@@ -1000,6 +1074,7 @@ test_suite(void)
 	tcase_add_test(tc, test_limit_api_and_hard_limit);
 	tcase_add_test(tc, test_hard_limit_from_environment);
 	tcase_add_test(tc, test_limit_sync_release_is_bounded);
+	tcase_add_test(tc, test_hard_limit_waits_for_release_in_flight);
 	tcase_add_test(tc, test_scavenger_returns_burst_madvise);
 	tcase_add_test(tc, test_limit_30pc_below_peak_churn_stays_under);
 	if (thp_never())
