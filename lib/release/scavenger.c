@@ -84,6 +84,7 @@ static struct {
 	/* Scavenger thread only (and cycle_lock): */
 	struct mri_rel_state st; /* the policy's carried state */
 	uint64_t due_ns;	 /* next cycle */
+	uint64_t broke_until_ns; /* out of CPU budget until then (0: not) */
 	uint64_t last_ns;	 /* when the last cycle began */
 	uint64_t start_ns;	 /* thread start, for the trace */
 } scav = {
@@ -183,7 +184,17 @@ scav_cycle(void)
 		scav_trace(now, &in, &after, p.goal_bytes, released,
 			   now - in.now_ns);
 	scav.due_ns = next;
+	scav.broke_until_ns = scav.st.credit_ns == 0 ? next : 0;
 	pthread_mutex_unlock(&scav.cycle_lock);
+}
+
+/* Over the soft limit (which is never held to the CPU budget). */
+static int
+scav_over_limit(void)
+{
+	uint64_t lim = __atomic_load_n(&mri_heap_soft_limit, __ATOMIC_RELAXED);
+
+	return lim && mri_heap_retained() > lim;
 }
 
 static void *
@@ -275,6 +286,11 @@ scav_main(void *arg)
 
 			if (at < scav.last_ns + SCAV_KICK_GAP_NS)
 				at = scav.last_ns + SCAV_KICK_GAP_NS;
+			/* Out of budget, a cycle could release nothing
+			 * budgeted: frees wait for the credit (each cycle's
+			 * snapshot and plan cost CPU too), the limit not. */
+			if (at < scav.broke_until_ns && !scav_over_limit())
+				at = scav.broke_until_ns;
 			if (at < scav.due_ns)
 				scav.due_ns = at;
 		}

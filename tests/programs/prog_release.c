@@ -220,8 +220,15 @@ do_churn(long warm_s, long seconds, long mib)
 	uint64_t t0 = now_ms(), t1 = 0;
 	uint64_t mark = t0 + (uint64_t)warm_s * 1000;
 	uint64_t end = mark + (uint64_t)seconds * 1000;
-	long s0 = scavenger_ms(), s1 = 0, s2;
+	long s0, s1 = 0, s2;
+	char **v0;
 
+	/* The scavenger starts once the heap first needs it (a small
+	 * program never pays for the thread): after one round here. */
+	v0 = fill(n, 64 * 1024);
+	drop(v0, 0, n);
+	free(v0);
+	s0 = scavenger_ms();
 	if (s0 < 0) {
 		fprintf(stderr, "prog_release: no mr-scavenger thread\n");
 		return 1;
