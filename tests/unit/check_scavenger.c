@@ -165,7 +165,11 @@ burst(void *argp)
 	 * partly used spans) over what the process had before the burst */
 	target = base + page_cover(p, sz, n, scratch) * 121 / 100;
 	t_free = mri_os->now_ns();
-	deadline = t_free + (DELAY_MS + 1000) * 1000000ULL;
+	/* A liveness bound, not a speed one (a unit test holds no timing
+	 * threshold): the release comes a delay after the free, and is
+	 * given ten seconds more on a busy machine; how long it took is
+	 * printed (sys_release_latency and bench measure speed). */
+	deadline = t_free + (DELAY_MS + 10000) * 1000000ULL;
 	do {
 		usleep(50000);
 		st = stats();
