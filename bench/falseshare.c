@@ -26,10 +26,12 @@
 
 #define OBJ_SIZE	8
 
+/* The pointer last: a stray write at the start of the array changes a
+ * count, it does not send a thread to a wild address. */
 struct worker {
-	unsigned char *given;	/* scratch: object to free first */
 	uint64_t iters;		/* allocate/write/free cycles */
 	uint64_t writes;	/* writes per object */
+	unsigned char *given;	/* scratch: object to free first */
 };
 
 static void *

@@ -302,11 +302,17 @@ main(int argc, char **argv)
 	ns_per_tick = tk1 > tk0 ? (double)(ns1 - ns0) / (double)(tk1 - tk0)
 				: 1.0;
 
-	for (c = 0; c < NCLS; c++)
-		for (k = 0; k < RING; k++)
-			free(ring[c][k]);
+	/* What is left is checked too: slot k holds the object of the last
+	 * round i < n with i % RING == k. */
+	for (k = 0; k < RING && k < n; k++) {
+		i = n - 1 - (n - 1 - k) % RING;
+		for (c = 0; c < NCLS; c++)
+			bench_check_free(ring[c][k], cls_size[c],
+			    bench_mix(i * NCLS + c));
+	}
 	while (cross && xr.tail != xr.head) {
-		free(xr.obj[xr.tail % XRING]);
+		k = xr.tail % XRING;
+		bench_check_free(xr.obj[k], xr.size[k], xr.tag[k]);
 		xr.tail++;
 	}
 	printf("# mode %s, %llu pairs per size in %.3f s, %.3f ns per tick\n",

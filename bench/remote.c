@@ -42,10 +42,13 @@
 
 /* ---- batch ---- */
 
+/* seq and producer first: a stray write at the start of the batch changes
+ * the tags its objects are checked against, so it is caught like one in an
+ * object, not followed as a pointer. */
 struct batch {
-	struct batch *next;
-	unsigned producer;
 	uint64_t seq;
+	unsigned producer;
+	struct batch *next;
 	void *obj[BATCH_OBJS];
 };
 
