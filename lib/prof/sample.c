@@ -18,6 +18,10 @@ static __thread uint64_t prof_rng MRI_TLS_IE;
 /* Set while this thread samples: mallocs from inside (libunwind, the
  * stack bounds of a new thread) are not sampled. */
 static __thread int prof_busy MRI_TLS_IE;
+/* Set while the countdown is an exponential draw; clear while it only
+ * counts to the next look at the switch (sampling off, or cut short by
+ * prof_busy), whose end must not be taken as a sample point. */
+static __thread int prof_armed MRI_TLS_IE;
 
 static pthread_mutex_t prof_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -139,20 +143,38 @@ int
 mri_prof_tick(size_t size)
 {
 	if (prof_busy) {
+		prof_armed = 0;
 		mri_tls_prof_left = 0;
 		return 0;
 	}
-	if (!prof_rng) {
-		uint64_t s = __atomic_fetch_add(&prof_seed_next,
-						0x9e3779b97f4a7c15ull,
-						__ATOMIC_RELAXED);
-		prof_rng = s ? s : 1;
+	if (!mri_opt(MRI_OPT_PROF)) {
+		prof_armed = 0;
+		mri_tls_prof_left = MRI_PROF_RECHECK;
+		return 0;
+	}
+	if (!prof_armed) {
+		/* a fresh draw: where the count starts is not a sample
+		 * point (the process is memoryless) */
+		if (!prof_rng) {
+			uint64_t s = __atomic_fetch_add(&prof_seed_next,
+							0x9e3779b97f4a7c15ull,
+							__ATOMIC_RELAXED);
+			prof_rng = s ? s : 1;
+		}
+		prof_armed = 1;
 		mri_tls_prof_left = prof_draw() - (int64_t)size;
 		if (mri_tls_prof_left >= 0)
 			return 0;
 	}
 	mri_tls_prof_left = prof_draw();
 	return 1;
+}
+
+void
+mri_prof_restart(void)
+{
+	prof_armed = 0;
+	mri_tls_prof_left = 0;
 }
 
 static uint64_t

@@ -326,6 +326,7 @@ START_TEST(test_sampler_mean_interval_is_prof_interval)
 	double e;
 
 	ck_assert_int_eq(mr_option_set("prof_interval", "512KiB"), 0);
+	ck_assert_int_eq(mr_option_set("prof", "1"), 0); /* ticks sample */
 	n = sampler_run(1ull << 31, 4096);
 	e = sampler_estimate(n, 4096, 512 << 10, 1ull << 31);
 	ck_assert_msg(e > 0.95 && e < 1.05, "%llu samples: estimate %.3f",
@@ -341,6 +342,11 @@ START_TEST(test_sampler_mean_interval_is_prof_interval)
 	e = sampler_estimate(n, 1 << 20, 64 << 10, 1ull << 30);
 	ck_assert_msg(e > 0.95 && e < 1.05, "%llu samples: estimate %.3f",
 		      (unsigned long long)n, e);
+	ck_assert_int_eq(mr_option_set("prof", "0"), 0);
+	/* off, a tick never samples: it restarts the count to the next
+	 * look at the switch */
+	n = sampler_run(1ull << 28, 4096);
+	ck_assert_uint_eq(n, 0);
 	ck_assert_int_eq(mr_option_set("prof_interval", "0"), -EINVAL);
 	ck_assert_int_eq(mr_option_set("prof_interval", "512KiB"), 0);
 }
