@@ -188,14 +188,27 @@ profile_field(unsigned f, uint64_t v, const unsigned char *b, size_t n,
 	}
 }
 
-START_TEST(test_profile_decodes_back_with_scaled_in_use_estimates)
+/* Write an in-use profile now and decode it into *seen. */
+static void
+inuse_profile(struct prof_seen *seen)
 {
 	static unsigned char raw[1 << 20];
+	long n;
+
+	out_len = 0;
+	ck_assert_int_eq(mr_profile_write(MR_PROFILE_INUSE, mem_sink, NULL),
+			 0);
+	n = gunzip_stored(out, out_len, raw, sizeof(raw));
+	ck_assert_int_gt(n, 0);
+	pb_walk(raw, raw + n, profile_field, seen);
+}
+
+START_TEST(test_profile_decodes_back_with_scaled_in_use_estimates)
+{
 	struct prof_seen seen = {0};
 	enum { N = 64, SIZE = 1 << 20 };
 	static void *keep[N];
 	uint64_t objs, bytes;
-	long n;
 	int i;
 
 	ck_assert_int_eq(mr_option_set("prof", "1"), 0);
@@ -204,12 +217,7 @@ START_TEST(test_profile_decodes_back_with_scaled_in_use_estimates)
 	for (i = 0; i < N / 2; i++) /* half go: they leave the profile */
 		mr_free(keep[i]);
 	ck_assert_int_eq(mr_option_set("prof", "0"), 0);
-	out_len = 0;
-	ck_assert_int_eq(mr_profile_write(MR_PROFILE_INUSE, mem_sink, NULL),
-			 0);
-	n = gunzip_stored(out, out_len, raw, sizeof(raw));
-	ck_assert_int_gt(n, 0);
-	pb_walk(raw, raw + n, profile_field, &seen);
+	inuse_profile(&seen);
 	ck_assert(seen.inuse_space);
 	ck_assert_int_gt(seen.samples, 0);
 	ck_assert_int_gt(seen.locations, 0);
@@ -234,16 +242,9 @@ END_TEST
 static uint64_t
 inuse_objects(void)
 {
-	static unsigned char raw[1 << 20];
 	struct prof_seen seen = {0};
-	long n;
 
-	out_len = 0;
-	ck_assert_int_eq(mr_profile_write(MR_PROFILE_INUSE, mem_sink, NULL),
-			 0);
-	n = gunzip_stored(out, out_len, raw, sizeof(raw));
-	ck_assert_int_gt(n, 0);
-	pb_walk(raw, raw + n, profile_field, &seen);
+	inuse_profile(&seen);
 	return seen.objects;
 }
 
