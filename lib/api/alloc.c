@@ -105,15 +105,14 @@ alloc_slow(size_t size)
 static unsigned aligned_class(size_t size, size_t align);
 static void *malloc_sample(size_t size, size_t align);
 
-/* Heap profiling (prof/prof.h).  Off, the fast path pays one load of a
- * global and a branch never taken; on, also the subtraction of the size
- * from the thread's countdown (code out of the fast path's line), and a
- * tail call to malloc_sample when the countdown runs out. */
+/* Heap profiling (prof/prof.h).  On or off, the fast path subtracts the
+ * size from the thread's countdown and branches when it goes below zero
+ * (a tail call to malloc_sample); the switch is read only there, so
+ * sampling on adds no instruction to the fast path.  Off, that happens once
+ * per MRI_PROF_RECHECK bytes a thread allocates. */
 static __attribute__((always_inline)) inline int
 prof_due(size_t size)
 {
-	if (likely(!mri_opt(MRI_OPT_PROF)))
-		return 0;
 	mri_tls_prof_left -= (int64_t)size;
 	return unlikely(mri_tls_prof_left < 0);
 }

@@ -4,12 +4,16 @@
  * spans that hold a sample).
  *
  * Sampling.  Each thread counts down the bytes until its next sample
- * (mri_tls_prof_left, initial-exec TLS).  The countdown is only touched
- * while the "prof" option is on, so with profiling off malloc pays one load
- * of a global and a branch that is never taken.  When an allocation takes
- * the count below zero it is sampled and the count is redrawn from an
- * exponential distribution of mean prof_interval bytes (as tcmalloc and Go
- * do): sample points form a Poisson process over the bytes allocated, so an
+ * (mri_tls_prof_left, initial-exec TLS).  malloc subtracts every size from
+ * it, on or off, and reads the "prof" switch only when it goes below zero
+ * (as tcmalloc does): off, the count then restarts at MRI_PROF_RECHECK
+ * bytes, so sampling switched on reaches another thread within that many
+ * of its bytes (the thread that switches it starts at once), and on, the
+ * fast path has no instruction more than off.  When an allocation takes
+ * the count below zero with sampling on it is sampled and the count is
+ * redrawn from an exponential distribution of mean prof_interval bytes (as
+ * tcmalloc and Go do): sample points form a Poisson process over the bytes
+ * allocated, so an
  * object of s bytes is sampled with probability 1 - exp(-s / interval)
  * whatever its neighbours, and weighting each sample by the inverse of
  * that probability gives unbiased estimates of the totals.
@@ -47,15 +51,20 @@
 #define MRI_TLS_IE __attribute__((tls_model("initial-exec")))
 
 #define MRI_PROF_MAX_DEPTH 64
+/* With sampling off, the bytes between two looks at the switch. */
+#define MRI_PROF_RECHECK ((int64_t)256 << 10)
 
-/* Bytes this thread may still allocate before its next sample. */
+/* Bytes this thread may still allocate before its next sample (or, with
+ * sampling off, before it looks at the switch again). */
 extern __thread int64_t mri_tls_prof_left MRI_TLS_IE MRI_HIDDEN;
 
 /* The countdown went below zero: 1 if the allocation of `size` bytes is to
- * be sampled (then the countdown is redrawn), 0 if not (a thread's first
- * call, which draws its first countdown, or a malloc from inside the
- * sampler itself). */
+ * be sampled (then the countdown is redrawn), 0 if not (sampling off; the
+ * first call since it was on, which draws a fresh countdown; a malloc from
+ * inside the sampler itself). */
 MRI_HIDDEN int mri_prof_tick(size_t size);
+/* Have this thread's next malloc look at the switch and draw afresh. */
+MRI_HIDDEN void mri_prof_restart(void);
 /* Record p (size bytes requested) as a sample.  frame: the frame record
  * ({saved frame pointer, return address}) of the malloc family's function
  * that samples, where the stack starts. */

@@ -18,6 +18,10 @@ static __thread uint64_t prof_rng MRI_TLS_IE;
 /* Set while this thread samples: mallocs from inside (libunwind, the
  * stack bounds of a new thread) are not sampled. */
 static __thread int prof_busy MRI_TLS_IE;
+/* Set while the countdown is an exponential draw; clear while it only
+ * counts to the next look at the switch (sampling off, or cut short by
+ * prof_busy), whose end must not be taken as a sample point. */
+static __thread int prof_armed MRI_TLS_IE;
 
 static pthread_mutex_t prof_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -25,17 +29,21 @@ static pthread_mutex_t prof_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mri_prof_bucket **bucket_heads; /* prof lock */
 static struct mri_prof_bucket *bucket_list;   /* release/acquire */
 
-/* Live samples: open addressing, linear probing.  key 0 is empty, key 1 a
- * deleted slot; grown (doubled, the old table left to the metadata) when
- * used + deleted slots pass half. */
+/* Live samples: open addressing, linear probing, key 0 empty.  A removal
+ * shifts the records after it back (no deleted markers), so a lookup
+ * probes only past live records, and the table grows (doubled, the old
+ * table left to the metadata) only when live records pass half of it:
+ * its size follows the most samples live at once, not the number ever
+ * taken.  With markers, a program that frees what it allocates (churn)
+ * filled the table with them and doubled it every 2 x capacity samples,
+ * and lookups walked long runs of them. */
 struct live {
 	uintptr_t addr;
 	struct mri_prof_bucket *b;
 };
 #define LIVE_EMPTY 0
-#define LIVE_DELETED 1
 static struct live *live_tab; /* prof lock */
-static size_t live_cap, live_used, live_dead;
+static size_t live_cap, live_used;
 
 /* Seeds are a fixed sequence, not the clock: the same program allocating
  * the same way takes the same samples, which makes profiles comparable
@@ -135,20 +143,38 @@ int
 mri_prof_tick(size_t size)
 {
 	if (prof_busy) {
+		prof_armed = 0;
 		mri_tls_prof_left = 0;
 		return 0;
 	}
-	if (!prof_rng) {
-		uint64_t s = __atomic_fetch_add(&prof_seed_next,
-						0x9e3779b97f4a7c15ull,
-						__ATOMIC_RELAXED);
-		prof_rng = s ? s : 1;
+	if (!mri_opt(MRI_OPT_PROF)) {
+		prof_armed = 0;
+		mri_tls_prof_left = MRI_PROF_RECHECK;
+		return 0;
+	}
+	if (!prof_armed) {
+		/* a fresh draw: where the count starts is not a sample
+		 * point (the process is memoryless) */
+		if (!prof_rng) {
+			uint64_t s = __atomic_fetch_add(&prof_seed_next,
+							0x9e3779b97f4a7c15ull,
+							__ATOMIC_RELAXED);
+			prof_rng = s ? s : 1;
+		}
+		prof_armed = 1;
 		mri_tls_prof_left = prof_draw() - (int64_t)size;
 		if (mri_tls_prof_left >= 0)
 			return 0;
 	}
 	mri_tls_prof_left = prof_draw();
 	return 1;
+}
+
+void
+mri_prof_restart(void)
+{
+	prof_armed = 0;
+	mri_tls_prof_left = 0;
 }
 
 static uint64_t
@@ -223,14 +249,12 @@ live_grow(void)
 		return -ENOMEM;
 	live_tab = nt;
 	live_cap = ncap;
-	live_used = live_dead = 0;
 	for (i = 0; i < old; i++) {
-		if (ot[i].addr > LIVE_DELETED) {
+		if (ot[i].addr != LIVE_EMPTY) {
 			size_t j = live_slot(ot[i].addr);
 			while (nt[j].addr != LIVE_EMPTY)
 				j = (j + 1) & (ncap - 1);
 			nt[j] = ot[i];
-			live_used++;
 		}
 	}
 	return 0;
@@ -264,25 +288,42 @@ live_insert(uintptr_t a, struct mri_prof_bucket *b)
 		l->b = b;
 		return 0;
 	}
-	if ((live_used + live_dead + 1) * 2 > live_cap && live_grow() < 0)
+	if ((live_used + 1) * 2 > live_cap && live_grow() < 0)
 		return -ENOMEM;
-	for (j = live_slot(a); live_tab[j].addr > LIVE_DELETED;
+	for (j = live_slot(a); live_tab[j].addr != LIVE_EMPTY;
 	     j = (j + 1) & (live_cap - 1))
 		;
-	if (live_tab[j].addr == LIVE_DELETED)
-		live_dead--;
 	live_tab[j].addr = a;
 	live_tab[j].b = b;
 	live_used++;
 	return 0;
 }
 
+/* Prof lock held.  Knuth's deletion for linear probing (TAOCP 6.4,
+ * algorithm R): each later record of the run whose home slot does not lie
+ * cyclically in (hole, its slot] moves into the hole. */
 static void
 live_remove(struct live *l)
 {
-	l->addr = LIVE_DELETED;
-	live_used--;
-	live_dead++;
+	size_t m = live_cap - 1, i = (size_t)(l - live_tab), j = i, k;
+
+	for (;;) {
+		live_tab[i].addr = LIVE_EMPTY;
+		for (;;) {
+			j = (j + 1) & m;
+			if (live_tab[j].addr == LIVE_EMPTY) {
+				live_used--;
+				return;
+			}
+			k = live_slot(live_tab[j].addr);
+			/* k cyclically in (i, j]: the record stays */
+			if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+				continue;
+			break;
+		}
+		live_tab[i] = live_tab[j];
+		i = j;
+	}
 }
 
 /* Count a live sample in or out of its span (prof lock).  Saturates: a

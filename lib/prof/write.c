@@ -564,8 +564,13 @@ static void
 prof_option_set(int id)
 {
 	if ((id == MRI_OPT_PROF || id == MRI_OPT_PROF_UNWIND) &&
-	    mri_opt(MRI_OPT_PROF))
+	    mri_opt(MRI_OPT_PROF)) {
 		mri_prof_unwind_load();
+		/* this thread looks at the switch on its next malloc; the
+		 * others within MRI_PROF_RECHECK bytes */
+		if (id == MRI_OPT_PROF)
+			mri_prof_restart();
+	}
 }
 
 void

@@ -188,14 +188,27 @@ profile_field(unsigned f, uint64_t v, const unsigned char *b, size_t n,
 	}
 }
 
-START_TEST(test_profile_decodes_back_with_scaled_in_use_estimates)
+/* Write an in-use profile now and decode it into *seen. */
+static void
+inuse_profile(struct prof_seen *seen)
 {
 	static unsigned char raw[1 << 20];
+	long n;
+
+	out_len = 0;
+	ck_assert_int_eq(mr_profile_write(MR_PROFILE_INUSE, mem_sink, NULL),
+			 0);
+	n = gunzip_stored(out, out_len, raw, sizeof(raw));
+	ck_assert_int_gt(n, 0);
+	pb_walk(raw, raw + n, profile_field, seen);
+}
+
+START_TEST(test_profile_decodes_back_with_scaled_in_use_estimates)
+{
 	struct prof_seen seen = {0};
 	enum { N = 64, SIZE = 1 << 20 };
 	static void *keep[N];
 	uint64_t objs, bytes;
-	long n;
 	int i;
 
 	ck_assert_int_eq(mr_option_set("prof", "1"), 0);
@@ -204,12 +217,7 @@ START_TEST(test_profile_decodes_back_with_scaled_in_use_estimates)
 	for (i = 0; i < N / 2; i++) /* half go: they leave the profile */
 		mr_free(keep[i]);
 	ck_assert_int_eq(mr_option_set("prof", "0"), 0);
-	out_len = 0;
-	ck_assert_int_eq(mr_profile_write(MR_PROFILE_INUSE, mem_sink, NULL),
-			 0);
-	n = gunzip_stored(out, out_len, raw, sizeof(raw));
-	ck_assert_int_gt(n, 0);
-	pb_walk(raw, raw + n, profile_field, &seen);
+	inuse_profile(&seen);
 	ck_assert(seen.inuse_space);
 	ck_assert_int_gt(seen.samples, 0);
 	ck_assert_int_gt(seen.locations, 0);
@@ -227,6 +235,59 @@ START_TEST(test_profile_decodes_back_with_scaled_in_use_estimates)
 		mr_free(keep[i]);
 	/* a bad kind is refused */
 	ck_assert_int_eq(mr_profile_write(7, mem_sink, NULL), -EINVAL);
+}
+END_TEST
+
+/* The in-use objects of a profile written now. */
+static uint64_t
+inuse_objects(void)
+{
+	struct prof_seen seen = {0};
+
+	inuse_profile(&seen);
+	return seen.objects;
+}
+
+START_TEST(test_live_table_keeps_every_record_through_churn)
+{
+	/* At a 1-byte interval every allocation is sampled and weighs one
+	 * object, so the in-use profile counts exactly the sampled objects
+	 * still live.  20000 objects freed in a scrambled order while as
+	 * many more come and go moves records about the live table
+	 * (removals shift later records back); a record lost or removed
+	 * for the wrong address shows as a wrong count. */
+	enum { N = 20000 };
+	static void *keep[N];
+	uint64_t before;
+	unsigned i, j, x = 12345;
+
+	before = inuse_objects();
+	ck_assert_int_eq(mr_option_set("prof_interval", "1"), 0);
+	ck_assert_int_eq(mr_option_set("prof", "1"), 0);
+	for (i = 0; i < N; i++)
+		keep[i] = mr_malloc(64);
+	for (i = 0; i < N; i++) { /* replace half, in a scrambled order */
+		x = x * 1103515245u + 12345u;
+		j = (x >> 8) % N;
+		if (j % 2 == 0) {
+			mr_free(keep[j]);
+			keep[j] = mr_malloc(64);
+		}
+	}
+	ck_assert_int_eq(mr_option_set("prof", "0"), 0);
+	ck_assert_uint_eq(inuse_objects() - before, N);
+	for (i = 0; i < N; i += 2) {
+		x = x * 1103515245u + 12345u;
+		j = ((x >> 8) % (N / 2)) * 2 + 1; /* odd ones, scrambled */
+		mr_free(keep[j]);
+		keep[j] = NULL;
+		mr_free(keep[i]);
+		keep[i] = NULL;
+	}
+	for (i = 1; i < N; i += 2)
+		mr_free(keep[i]);
+	ck_assert_uint_eq(inuse_objects(), before);
+	ck_assert_int_eq(mr_option_set("prof_interval", "512KiB"), 0);
 }
 END_TEST
 
@@ -266,6 +327,7 @@ START_TEST(test_sampler_mean_interval_is_prof_interval)
 	double e;
 
 	ck_assert_int_eq(mr_option_set("prof_interval", "512KiB"), 0);
+	ck_assert_int_eq(mr_option_set("prof", "1"), 0); /* ticks sample */
 	n = sampler_run(1ull << 31, 4096);
 	e = sampler_estimate(n, 4096, 512 << 10, 1ull << 31);
 	ck_assert_msg(e > 0.95 && e < 1.05, "%llu samples: estimate %.3f",
@@ -281,6 +343,11 @@ START_TEST(test_sampler_mean_interval_is_prof_interval)
 	e = sampler_estimate(n, 1 << 20, 64 << 10, 1ull << 30);
 	ck_assert_msg(e > 0.95 && e < 1.05, "%llu samples: estimate %.3f",
 		      (unsigned long long)n, e);
+	ck_assert_int_eq(mr_option_set("prof", "0"), 0);
+	/* off, a tick never samples: it restarts the count to the next
+	 * look at the switch */
+	n = sampler_run(1ull << 28, 4096);
+	ck_assert_uint_eq(n, 0);
 	ck_assert_int_eq(mr_option_set("prof_interval", "0"), -EINVAL);
 	ck_assert_int_eq(mr_option_set("prof_interval", "512KiB"), 0);
 }
@@ -297,6 +364,7 @@ test_suite(void)
 		       test_pb_encodes_varints_fields_and_packed_as_protobuf_does);
 	tcase_add_test(tc, test_profile_decodes_back_with_scaled_in_use_estimates);
 	tcase_add_test(tc, test_sampler_mean_interval_is_prof_interval);
+	tcase_add_test(tc, test_live_table_keeps_every_record_through_churn);
 	suite_add_tcase(s, tc);
 	return s;
 }
