@@ -1,4 +1,4 @@
 # file: lib/core/central.c
 # tests: unit/check_tcache
 # bug: span does not detect a double free
-s|if (!(s->allocbits\[idx >> 6\] & bit))|if (0)|
+s|^\t\tmri_fatal("free(): double free or pointer not allocated", obj);|\t\t;|

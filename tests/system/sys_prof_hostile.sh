@@ -62,6 +62,12 @@ for mode in zero long tail short big endbytes endstatus wrongtype twice \
 		grep -q "memreclaimctl: profile" "$T/$mode.err" ||
 			fail "$mode: no error message: $(cat "$T/$mode.err")"
 	fi
+	if [ "$mode" = flood ]; then
+		# the daemon ends a dump past MR_PROTO_PROF_MAX (-EFBIG)
+		# before memreclaimctl's own cap is reached
+		grep -q "profile: File too large" "$T/$mode.err" ||
+			fail "flood: the daemon did not end the oversized dump"
+	fi
 	if [ "$mode" = stall ]; then
 		# a client that never answers is not dropped, only its dump
 		# ends (-ETIMEDOUT); its late answer would then be dropped

@@ -160,8 +160,15 @@ START_TEST(test_tcache_freed_spans_go_back)
 	for (i = 0; i < N; i++)
 		ck_assert_ptr_nonnull(objs[i] = mr_malloc(100));
 	ck_assert_uint_gt(c->spans, 1);
-	for (i = 0; i < N; i++)
+	/* The first 16 one at a time, so they wait in the transfer cache
+	 * (the drain puts them back in their spans); the rest at once, more
+	 * than it holds, through the spans' remote lists. */
+	for (i = 0; i < N; i++) {
 		mr_free(objs[i]);
+		if (i < 16)
+			mri_tcache_flush(mri_tls_tcache, cls, 0);
+	}
+	ck_assert_uint_gt(c->nxfer, 0);
 	mri_tcache_flush(mri_tls_tcache, cls, 0);
 	mri_central_drain_all();
 	ck_assert_uint_eq(c->out, 0);
