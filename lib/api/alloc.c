@@ -113,7 +113,9 @@ static void *malloc_sample(size_t size, size_t align);
 static __attribute__((always_inline)) inline int
 prof_due(size_t size)
 {
-	mri_tls_prof_left -= (int64_t)size;
+	/* in unsigned arithmetic: a request of 2^63 bytes or more (which
+	 * fails anyway) wraps instead of overflowing a signed subtraction */
+	mri_tls_prof_left = (int64_t)((uint64_t)mri_tls_prof_left - size);
 	return unlikely(mri_tls_prof_left < 0);
 }
 

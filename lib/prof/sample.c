@@ -162,7 +162,8 @@ mri_prof_tick(size_t size)
 			prof_rng = s ? s : 1;
 		}
 		prof_armed = 1;
-		mri_tls_prof_left = prof_draw() - (int64_t)size;
+		mri_tls_prof_left =
+		    (int64_t)((uint64_t)prof_draw() - (uint64_t)size);
 		if (mri_tls_prof_left >= 0)
 			return 0;
 	}
