@@ -23,28 +23,18 @@
 /* Run fn in a child with its stderr in a pipe; return what it printed and
  * whether it exited 0. */
 static int
+run_void(void *arg, int fd)
+{
+	(void)fd;
+	(*(void (**)(void))arg)();
+	return 0;
+}
+
+static int
 child(void (*fn)(void), char *out, size_t cap)
 {
-	int p[2], status;
-	size_t len = 0;
-	ssize_t n;
-	pid_t pid;
+	int status = check_child(run_void, &fn, 1, out, cap);
 
-	ck_assert_int_eq(pipe(p), 0);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		close(p[0]);
-		dup2(p[1], 2);
-		fn();
-		_exit(0);
-	}
-	close(p[1]);
-	while (len < cap - 1 && (n = read(p[0], out + len, cap - 1 - len)) > 0)
-		len += (size_t)n;
-	out[len] = '\0';
-	close(p[0]);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 

@@ -3,6 +3,8 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include "check_main.h"
 
 static const char *skip_why;
@@ -42,4 +44,31 @@ main(void)
 		return 77;
 	}
 	return EXIT_SUCCESS;
+}
+
+int
+check_child(int (*fn)(void *arg, int fd), void *arg, int to_stderr,
+	    char *out, size_t cap)
+{
+	int p[2], status;
+	size_t len = 0;
+	ssize_t n;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(p), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(p[0]);
+		if (to_stderr)
+			dup2(p[1], 2);
+		_exit(fn(arg, p[1]));
+	}
+	close(p[1]);
+	while (len < cap - 1 && (n = read(p[0], out + len, cap - 1 - len)) > 0)
+		len += (size_t)n;
+	out[len] = '\0';
+	close(p[0]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	return status;
 }

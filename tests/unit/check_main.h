@@ -16,6 +16,7 @@
 #define MR_CHECK_MAIN_H
 
 #include <check.h>
+#include <stddef.h>
 
 /* Defined by each test file. */
 Suite *test_suite(void);
@@ -25,5 +26,13 @@ void check_skip(const char *why);
 /* Part of the suite cannot run here: it runs the rest, then exits 77
  * if everything that ran passed. */
 void check_partial(const char *why);
+
+/* Run fn(arg, fd) in a forked child, fd the write end of a pipe (made
+ * the child's stderr too when to_stderr); the child exits with fn's
+ * return value.  What the child wrote through the pipe goes to out
+ * (NUL-terminated, at most cap - 1 bytes).  Returns the child's wait
+ * status. */
+int check_child(int (*fn)(void *arg, int fd), void *arg, int to_stderr,
+		char *out, size_t cap);
 
 #endif

@@ -56,31 +56,29 @@ child_fail(int step, const char *fmt, ...)
 	return step;
 }
 
+/* The child's side of run_child_out: report through the pipe. */
+struct child_call {
+	int (*fn)(void *);
+	void *arg;
+};
+
+static int
+child_enter(void *arg, int fd)
+{
+	const struct child_call *c = arg;
+
+	report_fd = fd;
+	return c->fn(c->arg);
+}
+
 /* Run fn in a child; collect what it writes to report_fd (its failure
  * message, or its stderr) into out; assert it exits 0. */
 static void
 run_child_out(int (*fn)(void *), void *arg, char *out, size_t cap)
 {
-	int p[2], status;
-	size_t len = 0;
-	ssize_t n;
-	pid_t pid;
+	struct child_call c = {fn, arg};
+	int status = check_child(child_enter, &c, 0, out, cap);
 
-	ck_assert_int_eq(pipe(p), 0);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		close(p[0]);
-		report_fd = p[1];
-		_exit(fn(arg));
-	}
-	close(p[1]);
-	while (len < cap - 1 &&
-	       (n = read(p[0], out + len, cap - 1 - len)) > 0)
-		len += (size_t)n;
-	out[len] = '\0';
-	close(p[0]);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert_msg(WIFEXITED(status), "child killed by signal %d",
 		      WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 	ck_assert_msg(WEXITSTATUS(status) == 0, "step %d: %s",
