@@ -28,8 +28,6 @@ DAEMON=$B/daemon/memreclaimd
 CTL=$B/ctl/memreclaimctl
 HOLDER=$B/tests/system/e2e_holder
 PRESSURE=$B/tests/system/pressure
-MEMROOT=/sys/fs/cgroup/memory
-UNIROOT=/sys/fs/cgroup/unified
 
 # The holder keeps KEEP of ALLOC MiB in use; the freed rest stays idle in
 # the heap (the core releases at once only idle memory above max(64 MiB,
@@ -41,18 +39,10 @@ ALLOC_MIB=192
 KEEP_MIB=128
 PRESSURE_MIB=100
 
-skip() { echo "SKIP: $*"; exit 77; }
-fail() { echo "FAIL: $*"; diagnose; exit 1; }
 log() { echo "client-e2e: $*"; }
-
-[ "$(id -u)" = 0 ] || skip "needs root to create cgroups"
-[ -w $MEMROOT/cgroup.procs ] || skip "no writable v1 memory controller at $MEMROOT"
-[ -r $UNIROOT/memory.pressure ] || skip "no PSI at $UNIROOT/memory.pressure"
-grep -q '^#define MR_SANITIZED' "$B/config.h" 2>/dev/null &&
-	skip "sanitizer build: the preload library is not usable"
-for f in "$LIB" "$DAEMON" "$HOLDER" "$PRESSURE"; do
-	[ -x "$f" ] || [ -f "$f" ] || fail "$f not built"
-done
+# shellcheck source=hybrid_lib.sh
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/system/hybrid_lib.sh"
+require_hybrid "$LIB" "$DAEMON" "$HOLDER" "$PRESSURE"
 
 TMP=$(mktemp -d /tmp/client-e2e.XXXXXX)
 SOCK=$TMP/memreclaimd.sock

@@ -30,8 +30,6 @@ top_builddir=${top_builddir:-../..}
 B=$(cd "$top_builddir" && pwd)
 LIB=$B/lib/.libs/libmemreclaim.so
 HOLDER=$B/tests/system/e2e_holder
-MEMROOT=/sys/fs/cgroup/memory
-UNIROOT=/sys/fs/cgroup/unified
 LIMIT_MIB=320
 ALLOC_MIB=192
 KEEP_MIB=128
@@ -39,18 +37,10 @@ WRITE_MIB=384
 TRIGGER='some 100000 2000000'
 THRESHOLD_US=100000
 
-skip() { echo "SKIP: $*"; exit 77; }
-fail() { echo "FAIL: $*"; diagnose; exit 1; }
 log() { echo "sdpressure: $*"; }
-
-[ "$(id -u)" = 0 ] || skip "needs root to create cgroups"
-[ -w $MEMROOT/cgroup.procs ] || skip "no writable v1 memory controller at $MEMROOT"
-[ -r $UNIROOT/memory.pressure ] || skip "no PSI at $UNIROOT/memory.pressure"
-grep -q '^#define MR_SANITIZED' "$B/config.h" 2>/dev/null &&
-	skip "sanitizer build: the preload library is not usable"
-for f in "$LIB" "$HOLDER"; do
-	[ -e "$f" ] || fail "$f not built"
-done
+# shellcheck source=hybrid_lib.sh
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/system/hybrid_lib.sh"
+require_hybrid "$LIB" "$HOLDER"
 
 # The page cache must be on a disk: tmpfs pages are not written back.
 TMP=$(mktemp -d /var/tmp/sdpressure.XXXXXX)
