@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # hybrid_lib.sh: shared by the system tests that put a preloaded program in
 # a child cgroup of this hybrid host (the v1 memory controller holds the
 # limit, the v2 cgroup of the same name gives PSI).  Sourced after the

@@ -40,7 +40,7 @@ KEEP_MIB=128
 PRESSURE_MIB=100
 
 log() { echo "client-e2e: $*"; }
-# shellcheck source=hybrid_lib.sh
+# shellcheck source=tests/system/hybrid_lib.sh
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/system/hybrid_lib.sh"
 require_hybrid "$LIB" "$DAEMON" "$HOLDER" "$PRESSURE"
 

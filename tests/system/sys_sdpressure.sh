@@ -38,7 +38,7 @@ TRIGGER='some 100000 2000000'
 THRESHOLD_US=100000
 
 log() { echo "sdpressure: $*"; }
-# shellcheck source=hybrid_lib.sh
+# shellcheck source=tests/system/hybrid_lib.sh
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/system/hybrid_lib.sh"
 require_hybrid "$LIB" "$HOLDER"
 
