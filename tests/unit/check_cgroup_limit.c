@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "memreclaim.h"
+#include "core/heap.h"
 #include "os/cgroup_limit.h"
 #include "release/release.h"
 #include "check_main.h"
@@ -144,7 +145,9 @@ cg_cleanup(void)
 /* Fork a child, move it into cgroup `rel`, let it derive its limit: with
  * mri_limit_cgroup(), or (fresh) by exec'ing this program with
  * MR_PRINT_LIMIT_FD set, so a new process starts the library in the cgroup and
- * reports mr_limit_get().  Returns 0 and *out, or -1. */
+ * reports mr_limit_get(), or (fresh == 2) the limit in force once its heap
+ * has grown, with no API call and no scavenger.  Returns 0 and *out, or
+ * -1. */
 static int
 derive_in_how(const char *rel, uint64_t *out, int fresh)
 {
@@ -168,6 +171,11 @@ derive_in_how(const char *rel, uint64_t *out, int fresh)
 
 			snprintf(fd, sizeof(fd), "%d", res[1]);
 			setenv("MR_PRINT_LIMIT_FD", fd, 1);
+			if (fresh == 2) {
+				setenv("MR_PRINT_LIMIT_GROW", "1", 1);
+				setenv("MEMRECLAIM_SCAVENGER", "0", 1);
+				setenv("MEMRECLAIM_DAEMON", "0", 1);
+			}
 			execl("/proc/self/exe", "check_cgroup_limit",
 			      (char *)NULL);
 			_exit(127);
@@ -207,6 +215,18 @@ print_limit(int fd)
 	int i;
 
 	mr_free(p);
+	if (getenv("MR_PRINT_LIMIT_GROW")) {
+		/* 16 MiB touched, kept: the heap reads the cgroup on its way
+		 * (the limit in force is what it holds retained memory to) */
+		for (i = 0; i < 16; i++) {
+			p = mr_malloc(1 << 20);
+			if (!p)
+				return 1;
+			memset(p, 1, 1 << 20);
+		}
+		r.v = __atomic_load_n(&mri_heap_soft_limit, __ATOMIC_RELAXED);
+		return write(fd, &r, sizeof(r)) == sizeof(r) ? 0 : 1;
+	}
 	for (i = 0; i < 200 && !(r.v = mr_limit_get()); i++)
 		usleep(10000);
 	return write(fd, &r, sizeof(r)) == sizeof(r) ? 0 : 1;
@@ -225,6 +245,26 @@ START_TEST(test_cgroup_limit_in_force_at_start)
 	cg_cleanup();
 	ck_assert_int_eq(made, 0);
 	ck_assert_uint_eq(want, 160ULL << 20);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_uint_eq(got, want);
+}
+END_TEST
+
+/* The cgroup is read when the heap first grows, not at start-up: a process
+ * in a limited cgroup that allocates 16 MiB, calls no API and runs no
+ * scavenger holds its heap to the cgroup's limit, as the kernel's file
+ * says it. */
+START_TEST(test_cgroup_limit_in_force_once_heap_grows)
+{
+	uint64_t want, got = 0;
+	int made, rc;
+
+	made = cg_make("", 176ULL << 20);
+	want = cg_limit("");
+	rc = made == 0 ? derive_in_how("", &got, 2) : -1;
+	cg_cleanup();
+	ck_assert_int_eq(made, 0);
+	ck_assert_uint_eq(want, 176ULL << 20);
 	ck_assert_int_eq(rc, 0);
 	ck_assert_uint_eq(got, want);
 }
@@ -418,6 +458,7 @@ test_suite(void)
 		tcase_add_test(tc, test_cgroup_limit_is_smallest_up_the_tree);
 		tcase_add_test(tc, test_cgroup_limit_inner_smaller_wins);
 		tcase_add_test(tc, test_cgroup_limit_in_force_at_start);
+		tcase_add_test(tc, test_cgroup_limit_in_force_once_heap_grows);
 		suite_add_tcase(s, tc);
 		atexit(cleanup_at_exit);
 	}
