@@ -8,10 +8,11 @@
  *   grow       32 MiB allocated and touched, then freed
  *   wake       4 MiB (two hugepages) allocated and touched, then freed
  * Each prints "VmHWM <kB>" and "AnonHugePages <kB>"; trivial also the
- * read(2) calls made by the time main's first malloc returned ("startup_reads", from
- * /proc/self/io, -1 without task I/O accounting); grow and wake also
- * whether the background scavenger thread (started only once the heap
- * needs it) exists before and after the free ("scavenger_before_free 1").
+ * read(2) calls made by the time main's first malloc returned
+ * ("startup_reads", from /proc/self/io, -1 without task I/O accounting);
+ * grow and wake also whether the background scavenger thread (started
+ * only once the heap needs it) exists before and after the free
+ * ("scavenger_before_free 1").
  * Only read(2) and write(2) report, so stdio's own buffers do not count.
  */
 #include <dirent.h>
