@@ -232,21 +232,29 @@ print_limit(int fd)
 	return write(fd, &r, sizeof(r)) == sizeof(r) ? 0 : 1;
 }
 
-/* The whole path: a process started in a limited cgroup runs with that
- * limit, read by the library itself at start (no API call). */
-START_TEST(test_cgroup_limit_in_force_at_start)
+/* One cgroup with the given limit; the process in it (derive_in_how's
+ * `how`) must derive that limit, as the cgroup's file reads it back. */
+static void
+single_case(uint64_t limit, int how)
 {
 	uint64_t want, got = 0;
 	int made, rc;
 
-	made = cg_make("", 160ULL << 20);
+	made = cg_make("", limit);
 	want = cg_limit("");
-	rc = made == 0 ? derive_in_how("", &got, 1) : -1;
+	rc = made == 0 ? derive_in_how("", &got, how) : -1;
 	cg_cleanup();
 	ck_assert_int_eq(made, 0);
-	ck_assert_uint_eq(want, 160ULL << 20);
+	ck_assert_uint_eq(want, limit);
 	ck_assert_int_eq(rc, 0);
 	ck_assert_uint_eq(got, want);
+}
+
+/* The whole path: a process started in a limited cgroup runs with that
+ * limit, read by the library itself (mr_limit_get is its only call). */
+START_TEST(test_cgroup_limit_in_force_at_start)
+{
+	single_case(160ULL << 20, 1);
 }
 END_TEST
 
@@ -256,33 +264,13 @@ END_TEST
  * says it. */
 START_TEST(test_cgroup_limit_in_force_once_heap_grows)
 {
-	uint64_t want, got = 0;
-	int made, rc;
-
-	made = cg_make("", 176ULL << 20);
-	want = cg_limit("");
-	rc = made == 0 ? derive_in_how("", &got, 2) : -1;
-	cg_cleanup();
-	ck_assert_int_eq(made, 0);
-	ck_assert_uint_eq(want, 176ULL << 20);
-	ck_assert_int_eq(rc, 0);
-	ck_assert_uint_eq(got, want);
+	single_case(176ULL << 20, 2);
 }
 END_TEST
 
 START_TEST(test_cgroup_limit_equals_child_cgroup_limit)
 {
-	uint64_t want, got = 0;
-	int made, rc;
-
-	made = cg_make("", 192ULL << 20);
-	want = cg_limit("");
-	rc = made == 0 ? derive_in("", &got) : -1;
-	cg_cleanup();
-	ck_assert_int_eq(made, 0);
-	ck_assert_uint_eq(want, 192ULL << 20);
-	ck_assert_int_eq(rc, 0);
-	ck_assert_uint_eq(got, want);
+	single_case(192ULL << 20, 0);
 }
 END_TEST
 
