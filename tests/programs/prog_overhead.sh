@@ -8,6 +8,8 @@
 #    run (its mappings land at random offsets); medians of 9 runs each;
 #  - it has no transparent huge page and no scavenger thread (both start
 #    only once the heap is big enough to need them);
+#  - it loads no shared object but libc when liburing's static archive is
+#    installed (then linked in);
 #  - its start-up reads no more than the dynamic loader must (each shared
 #    object's ELF header) and the NUMA node list (/proc/self/io syscr
 #    against glibc's): the cgroup's limit is read once the heap grows,
@@ -87,6 +89,22 @@ echo "trivial: VmHWM median $ov_mr kB preloaded, $ov_glibc kB glibc" \
 [ "$ov_scav" = 0 ] ||
 	prog_fail "trivial: a scavenger thread runs in a program that barely" \
 		"allocates"
+
+# Where liburing's static archive is installed (Debian's liburing-dev has
+# it), the library carries liburing inside and loads no shared object but
+# libc: each one costs every process that preloads it an ELF load and
+# symbol lookups (8 system calls, 23 000 instructions here).
+ov_uring_a=$(pkg-config --variable=libdir liburing 2>/dev/null)/liburing.a
+if [ -f "$ov_uring_a" ]; then
+	ov_extra=$(ldd "$MR_LIB" | grep '=>' | grep -v '/libc\.so' |
+		awk '{ print $1 }' | tr '\n' ' ')
+	echo "shared objects the library loads beyond libc: ${ov_extra:-none}"
+	[ -z "$ov_extra" ] ||
+		prog_fail "the library loads $ov_extra although $ov_uring_a" \
+			"could be linked in"
+else
+	echo "no $ov_uring_a: the library may load liburing.so"
+fi
 
 # Start-up reads: the library's own ELF header and each library it brings
 # in (ldd's "=>" lines: libc, which the program loads anyway, and
