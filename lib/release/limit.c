@@ -51,7 +51,9 @@ static pthread_mutex_t cgroup_mu = PTHREAD_MUTEX_INITIALIZER;
 /* Under limit_lock. */
 static struct {
 	uint64_t cgroup;  /* derived when first needed, 0 = none */
-	int cgroup_read;  /* cgroup is set (atomic: read without the lock) */
+	int cgroup_known; /* cgroup is set */
+	int cgroup_read;  /* the same, set (atomically) once the limit it
+			   * gives is published: read without the lock */
 	int api_set;	  /* mr_limit_set called after the option */
 	uint64_t api;	  /* its value (0 = none) */
 	int64_t opt_seen; /* "limit" option value last seen */
@@ -93,7 +95,7 @@ limit_compute(void)
 		       : opt > 0       ? MR_LIMIT_SOURCE_ENV
 				       : MR_LIMIT_SOURCE_CGROUP;
 	if (!limit.daemon)
-		return !limit.api_set && opt <= 0 && !limit.cgroup_read
+		return !limit.api_set && opt <= 0 && !limit.cgroup_known
 			   ? LIMIT_PROBE_BYTES /* the cgroup's, unread */
 			   : own;
 	if (own && own <= limit.daemon)
@@ -139,6 +141,11 @@ mri_limit_read_cgroup(void)
 			pthread_mutex_lock(&limit_lock);
 			if (rc == 0)
 				limit.cgroup = cg;
+			limit.cgroup_known = 1;
+			/* The limit replaces the probe before anyone sees
+			 * cgroup_read, so none acts on the probe after. */
+			__atomic_store_n(&mri_heap_soft_limit, limit_compute(),
+					 __ATOMIC_RELAXED);
 			__atomic_store_n(&limit.cgroup_read, 1,
 					 __ATOMIC_RELEASE);
 			pthread_mutex_unlock(&limit_lock);
