@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include "memreclaim.h"
 #include "core/init.h"
+#include "release/limit.h"
 #include "release/reclaim.h"
 
 #define MR_EXPORT __attribute__((visibility("default")))
@@ -95,5 +96,6 @@ __attribute__((visibility("default"))) int
 malloc_trim(size_t pad)
 {
 	mri_init();
+	mri_limit_ensure(); /* the plan weighs the cgroup's limit */
 	return mri_release_trim(pad);
 }

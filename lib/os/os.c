@@ -151,7 +151,8 @@ os_node_path(char *buf, const char *pfx, int n, const char *sfx)
 /*
  * The nodes are the online ones (each has a directory under
  * /sys/devices/system/node), a cpu's node is the one whose cpulist names
- * it; a cpu in no list (offline) counts as node 0.  get_mempolicy fails
+ * it; a cpu in no list (offline) counts as node 0.  With one node online
+ * (most machines) the node list is the only file read.  get_mempolicy fails
  * where NUMA is compiled out or blocked (default Docker's seccomp): then
  * the caller runs one heap, as it would have with numa_available() < 0.
  */
@@ -177,6 +178,13 @@ os_topology(struct mri_topology *t)
 		}
 	}
 	t->nnodes = maxnode + 1;
+	memset(t->cpu_node, 0, sizeof(t->cpu_node));
+	if (maxnode == 0) {
+		/* One node: every cpu is on it, no more files to read (each
+		 * costs a process's start-up a path walk in sysfs). */
+		t->ncpus = MRI_MAX_CPUS;
+		return 0;
+	}
 	t->ncpus = 1;
 	if (os_read_small("/sys/devices/system/cpu/present", buf,
 			  sizeof(buf)) == 0)
@@ -184,7 +192,6 @@ os_topology(struct mri_topology *t)
 			t->ncpus = hi + 1 > t->ncpus ? hi + 1 : t->ncpus;
 	if (t->ncpus > MRI_MAX_CPUS)
 		t->ncpus = MRI_MAX_CPUS;
-	memset(t->cpu_node, 0, sizeof(t->cpu_node));
 	for (node = 0; node <= maxnode; node++) {
 		if (!(online[node / 64] & (1ULL << (node % 64))))
 			continue;

@@ -17,10 +17,17 @@
  * file keeps the sources and carries out the policy's plan on the
  * allocating thread (mri_limit_exceeded).
  *
- * The cgroup limit is read by os/cgroup_limit.c, once, at start-up from
- * mri_limit_init (the library constructor), never inside malloc.  That
- * is also where the release path registers its heap hooks: the heap calls
- * mri_limit_exceeded and mri_release_on_free through them.
+ * The cgroup limit is read by os/cgroup_limit.c, once, when first needed:
+ * a program that barely allocates never pays for it (parsing mountinfo and
+ * a limit file per level was a tenth of a millisecond of start-up here).
+ * Until then a probe of LIMIT_PROBE_BYTES is published in its place, so
+ * the heap calls mri_limit_exceeded when retained memory first reaches it:
+ * that reads the cgroup (no allocation, no lock held) and goes on with the
+ * limit found.  The scavenger thread, mr_limit_get, mr_stats_get,
+ * mr_release and malloc_trim read it first (mri_limit_ensure), so none of
+ * them sees the probe.  mri_limit_init (the library constructor) registers
+ * the release path's heap hooks: the heap calls mri_limit_exceeded and
+ * mri_release_on_free through them.
  */
 #include "config.h"
 #include <time.h>
@@ -39,10 +46,14 @@
 #include "release/scavenger.h"
 
 static pthread_mutex_t limit_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Held while the cgroup is read; taken before limit_lock. */
+static pthread_mutex_t cgroup_mu = PTHREAD_MUTEX_INITIALIZER;
 /* Under limit_lock. */
 static struct {
-	uint64_t cgroup;  /* derived at init, 0 = none */
-	int cgroup_read;  /* mri_limit_init has run */
+	uint64_t cgroup;  /* derived when first needed, 0 = none */
+	int cgroup_known; /* cgroup is set */
+	int cgroup_read;  /* the same, set (atomically) once the limit it
+			   * gives is published: read without the lock */
 	int api_set;	  /* mr_limit_set called after the option */
 	uint64_t api;	  /* its value (0 = none) */
 	int64_t opt_seen; /* "limit" option value last seen */
@@ -57,6 +68,11 @@ static __thread int limit_busy;
 /* The limit path's back-off (the policy's limit_backoff_until_ns),
  * shared by all allocating threads: relaxed atomics. */
 static uint64_t limit_backoff_until;
+
+/* Published while the cgroup is unread and no other source sets a limit:
+ * a heap this small is below any cgroup limit a program can run in, and
+ * reaching it reads the cgroup (mri_limit_exceeded). */
+#define LIMIT_PROBE_BYTES ((uint64_t)4 << 20)
 
 /* The limit in force from the current sources.  Under limit_lock. */
 static uint64_t
@@ -79,7 +95,9 @@ limit_compute(void)
 		       : opt > 0       ? MR_LIMIT_SOURCE_ENV
 				       : MR_LIMIT_SOURCE_CGROUP;
 	if (!limit.daemon)
-		return own;
+		return !limit.api_set && opt <= 0 && !limit.cgroup_known
+			   ? LIMIT_PROBE_BYTES /* the cgroup's, unread */
+			   : own;
 	if (own && own <= limit.daemon)
 		return own;
 	limit.source = MR_LIMIT_SOURCE_DAEMON;
@@ -107,21 +125,32 @@ mri_limit_sync(void)
 	pthread_mutex_unlock(&limit_lock);
 }
 
+/* The cgroup files are read under cgroup_mu, not limit_lock: a thread
+ * that needs the limit meanwhile waits for it rather than acting on the
+ * probe. */
 void
 mri_limit_read_cgroup(void)
 {
 	uint64_t cg = 0;
-	int have;
+	int rc;
 
-	pthread_mutex_lock(&limit_lock);
-	have = limit.cgroup_read;
-	limit.cgroup_read = 1;
-	pthread_mutex_unlock(&limit_lock);
-	/* The cgroup files are read outside the lock. */
-	if (!have && mri_limit_cgroup(&cg) == 0) {
-		pthread_mutex_lock(&limit_lock);
-		limit.cgroup = cg;
-		pthread_mutex_unlock(&limit_lock);
+	if (!__atomic_load_n(&limit.cgroup_read, __ATOMIC_ACQUIRE)) {
+		pthread_mutex_lock(&cgroup_mu);
+		if (!limit.cgroup_read) {
+			rc = mri_limit_cgroup(&cg);
+			pthread_mutex_lock(&limit_lock);
+			if (rc == 0)
+				limit.cgroup = cg;
+			limit.cgroup_known = 1;
+			/* The limit replaces the probe before anyone sees
+			 * cgroup_read, so none acts on the probe after. */
+			__atomic_store_n(&mri_heap_soft_limit, limit_compute(),
+					 __ATOMIC_RELAXED);
+			__atomic_store_n(&limit.cgroup_read, 1,
+					 __ATOMIC_RELEASE);
+			pthread_mutex_unlock(&limit_lock);
+		}
+		pthread_mutex_unlock(&cgroup_mu);
 	}
 	mri_limit_sync();
 }
@@ -134,17 +163,24 @@ static const struct mri_heap_hooks limit_heap_hooks = {
 };
 /* clang-format on */
 
+void
+mri_limit_ensure(void)
+{
+	if (!__atomic_load_n(&limit.cgroup_read, __ATOMIC_ACQUIRE))
+		mri_limit_read_cgroup();
+}
+
 /*
- * The cgroup is read at start, synchronously: two small /proc files and
- * one limit file per level, no allocation (bench/README has what an
- * earlier libcgroup version cost at start-up).
+ * The cgroup is read later, when first needed (see the top of this file):
+ * two small /proc files and one limit file per level, no allocation
+ * (bench/README has what an earlier libcgroup version cost at start-up).
  */
 void
 mri_limit_init(void)
 {
 	mri_options_init();
 	mri_heap_set_hooks(&limit_heap_hooks);
-	mri_limit_read_cgroup();
+	mri_limit_sync(); /* the probe, or the option's limit */
 }
 
 /*
@@ -200,6 +236,13 @@ mri_limit_exceeded(size_t n)
 
 	if (!lim || limit_busy)
 		return 0;
+	if (!__atomic_load_n(&limit.cgroup_read, __ATOMIC_ACQUIRE)) {
+		/* The probe was reached: the limit in force from now on. */
+		mri_limit_read_cgroup();
+		lim = __atomic_load_n(&mri_heap_soft_limit, __ATOMIC_RELAXED);
+		if (!lim || mri_heap_retained() + n <= lim)
+			return 0;
+	}
 	limit_busy = 1;
 	memset(&st, 0, sizeof(st));
 	st.limit_backoff_until_ns =
@@ -282,4 +325,5 @@ mri_limit_atfork_child(void)
 	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
 
 	limit_lock = fresh;
+	cgroup_mu = fresh;
 }

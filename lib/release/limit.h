@@ -15,10 +15,15 @@
 
 #define MRI_HIDDEN __attribute__((visibility("hidden")))
 
-/* Derive the initial limit (option or cgroup) and publish it in
- * mri_heap_soft_limit.  Called once from mri_init's constructor path, after
- * the core is up (it may allocate). */
+/* Register the heap hooks and publish the initial limit (the option's, or
+ * a probe until the cgroup is read) in mri_heap_soft_limit.  Called once
+ * from mri_init's constructor path, after the core is up. */
 MRI_HIDDEN void mri_limit_init(void);
+
+/* Read the cgroup's limit now if nobody has yet, and publish the limit in
+ * force: for callers outside malloc that report or use it (stats, one-shot
+ * releases). */
+MRI_HIDDEN void mri_limit_ensure(void);
 
 /* Called by an allocating thread, no core lock held, when retained + n
  * crosses the soft limit: release synchronously.  Returns 0 to go ahead, or
@@ -29,9 +34,10 @@ MRI_HIDDEN int mri_limit_exceeded(size_t n);
 /* Where the limit in force comes from: enum mr_limit_source. */
 MRI_HIDDEN uint32_t mri_limit_source(void);
 
-/* After fork, in the child: the limit lock may have been held by a thread
- * that does not exist there; it is made anew (its sections only copy a few
- * integers, so nothing is left half-done that matters). */
+/* After fork, in the child: the limit locks may have been held by a thread
+ * that does not exist there; they are made anew (limit_lock's sections only
+ * copy a few integers, and a read of the cgroup cut short is done again:
+ * it is marked done only once its result is in). */
 MRI_HIDDEN void mri_limit_atfork_child(void);
 
 #endif

@@ -45,6 +45,7 @@ mr_release(size_t bytes, enum mr_urgency urgency)
 	if (urgency != MR_URGENCY_LAZY && urgency != MR_URGENCY_NOW)
 		return -EINVAL;
 	mri_options_init();
+	mri_limit_ensure();
 	/* A safe point: restart the scavenger in a forked child. */
 	mri_scavenger_start();
 	got = mri_release_request(bytes, urgency == MR_URGENCY_LAZY);
@@ -79,6 +80,7 @@ stats_fill(struct mr_stats *st)
 		    rss ? (uint32_t)(huge * 1000 / rss) : 0;
 	}
 	t.nodes = c.nodes;
+	mri_limit_ensure();
 	mri_limit_sync();
 	t.limit_bytes = __atomic_load_n(&mri_heap_soft_limit, __ATOMIC_RELAXED);
 	t.limit_source = mri_limit_source();
@@ -107,6 +109,7 @@ mr_stats_get(struct mr_stats *st)
 	if (!st || st->size < offsetof(struct mr_stats, allocated_bytes))
 		return -EINVAL;
 	mri_options_init();
+	mri_limit_ensure();
 	/* A safe point: restart the scavenger in a forked child. */
 	mri_scavenger_start();
 	stats_fill(st);

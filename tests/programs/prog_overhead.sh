@@ -8,6 +8,13 @@
 #    run (its mappings land at random offsets); medians of 9 runs each;
 #  - it has no transparent huge page and no scavenger thread (both start
 #    only once the heap is big enough to need them);
+#  - it loads no shared object but libc when liburing's static archive is
+#    installed (then linked in);
+#  - its start-up reads no more than the dynamic loader must (each shared
+#    object's ELF header) and the NUMA node list (/proc/self/io syscr
+#    against glibc's): the cgroup's limit is read once the heap grows,
+#    not by every process (parsing mountinfo and the limit files cost a
+#    tenth of a millisecond, more than the rest of start-up);
 #  - a 3 MiB heap of small objects peaks within 1.25 x glibc's VmHWM;
 #  - the scavenger thread does start once 4 MiB is freed.
 # The first chunk faulted as a huge page costs 2 MiB and fails the first
@@ -82,6 +89,46 @@ echo "trivial: VmHWM median $ov_mr kB preloaded, $ov_glibc kB glibc" \
 [ "$ov_scav" = 0 ] ||
 	prog_fail "trivial: a scavenger thread runs in a program that barely" \
 		"allocates"
+
+# Where liburing's static archive is installed (Debian's liburing-dev has
+# it), the library carries liburing inside and loads no shared object but
+# libc: each one costs every process that preloads it an ELF load and
+# symbol lookups (8 system calls, 23 000 instructions here).
+ov_uring_a=$(pkg-config --variable=libdir liburing 2>/dev/null)/liburing.a
+if [ -f "$ov_uring_a" ]; then
+	ov_extra=$(ldd "$MR_LIB" | grep '=>' | grep -v '/libc\.so' |
+		awk '{ print $1 }' | tr '\n' ' ')
+	echo "shared objects the library loads beyond libc: ${ov_extra:-none}"
+	[ -z "$ov_extra" ] ||
+		prog_fail "the library loads $ov_extra although $ov_uring_a" \
+			"could be linked in"
+else
+	echo "no $ov_uring_a: the library may load liburing.so"
+fi
+
+# Start-up reads: the library's own ELF header and each library it brings
+# in (ldd's "=>" lines: libc, which the program loads anyway, and
+# liburing), and the online node list; with more than one node also the
+# cpu list and each node's cpus.
+ov_sr_glibc=$(ov_get glibc startup_reads)
+ov_sr_mr=$(ov_get last startup_reads)
+ov_nodes=$(ls -d /sys/devices/system/node/node[0-9]* 2>/dev/null | wc -l)
+ov_sr_allow=$(ldd "$MR_LIB" | grep -c '=>')
+if [ "$ov_nodes" -gt 1 ]; then
+	ov_sr_allow=$((ov_sr_allow + 2 + ov_nodes))
+else
+	ov_sr_allow=$((ov_sr_allow + 1))
+fi
+if [ "$ov_sr_glibc" = -1 ] || [ "$ov_sr_mr" = -1 ]; then
+	echo "start-up reads: no /proc/self/io (task I/O accounting): not checked"
+else
+	echo "start-up reads: $ov_sr_mr preloaded, $ov_sr_glibc glibc" \
+		"(allowed +$ov_sr_allow)"
+	[ "$ov_sr_mr" -le $((ov_sr_glibc + ov_sr_allow)) ] ||
+		prog_fail "trivial: start-up makes $ov_sr_mr read(2) calls," \
+			"glibc's $ov_sr_glibc + $ov_sr_allow allowed: does it" \
+			"read the cgroup or sysfs before it needs to?"
+fi
 
 ov_medians smallheap || prog_finish
 sh_glibc=$med_glibc

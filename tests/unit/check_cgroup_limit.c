@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "memreclaim.h"
+#include "core/heap.h"
 #include "os/cgroup_limit.h"
 #include "release/release.h"
 #include "check_main.h"
@@ -144,7 +145,9 @@ cg_cleanup(void)
 /* Fork a child, move it into cgroup `rel`, let it derive its limit: with
  * mri_limit_cgroup(), or (fresh) by exec'ing this program with
  * MR_PRINT_LIMIT_FD set, so a new process starts the library in the cgroup and
- * reports mr_limit_get().  Returns 0 and *out, or -1. */
+ * reports mr_limit_get(), or (fresh == 2) the limit in force once its heap
+ * has grown, with no API call and no scavenger.  Returns 0 and *out, or
+ * -1. */
 static int
 derive_in_how(const char *rel, uint64_t *out, int fresh)
 {
@@ -168,6 +171,11 @@ derive_in_how(const char *rel, uint64_t *out, int fresh)
 
 			snprintf(fd, sizeof(fd), "%d", res[1]);
 			setenv("MR_PRINT_LIMIT_FD", fd, 1);
+			if (fresh == 2) {
+				setenv("MR_PRINT_LIMIT_GROW", "1", 1);
+				setenv("MEMRECLAIM_SCAVENGER", "0", 1);
+				setenv("MEMRECLAIM_DAEMON", "0", 1);
+			}
 			execl("/proc/self/exe", "check_cgroup_limit",
 			      (char *)NULL);
 			_exit(127);
@@ -207,42 +215,62 @@ print_limit(int fd)
 	int i;
 
 	mr_free(p);
+	if (getenv("MR_PRINT_LIMIT_GROW")) {
+		/* 16 MiB touched, kept: the heap reads the cgroup on its way
+		 * (the limit in force is what it holds retained memory to) */
+		for (i = 0; i < 16; i++) {
+			p = mr_malloc(1 << 20);
+			if (!p)
+				return 1;
+			memset(p, 1, 1 << 20);
+		}
+		r.v = __atomic_load_n(&mri_heap_soft_limit, __ATOMIC_RELAXED);
+		return write(fd, &r, sizeof(r)) == sizeof(r) ? 0 : 1;
+	}
 	for (i = 0; i < 200 && !(r.v = mr_limit_get()); i++)
 		usleep(10000);
 	return write(fd, &r, sizeof(r)) == sizeof(r) ? 0 : 1;
 }
 
-/* The whole path: a process started in a limited cgroup runs with that
- * limit, read by the library itself at start (no API call). */
-START_TEST(test_cgroup_limit_in_force_at_start)
+/* One cgroup with the given limit; the process in it (derive_in_how's
+ * `how`) must derive that limit, as the cgroup's file reads it back. */
+static void
+single_case(uint64_t limit, int how)
 {
 	uint64_t want, got = 0;
 	int made, rc;
 
-	made = cg_make("", 160ULL << 20);
+	made = cg_make("", limit);
 	want = cg_limit("");
-	rc = made == 0 ? derive_in_how("", &got, 1) : -1;
+	rc = made == 0 ? derive_in_how("", &got, how) : -1;
 	cg_cleanup();
 	ck_assert_int_eq(made, 0);
-	ck_assert_uint_eq(want, 160ULL << 20);
+	ck_assert_uint_eq(want, limit);
 	ck_assert_int_eq(rc, 0);
 	ck_assert_uint_eq(got, want);
+}
+
+/* The whole path: a process started in a limited cgroup runs with that
+ * limit, read by the library itself (mr_limit_get is its only call). */
+START_TEST(test_cgroup_limit_in_force_at_start)
+{
+	single_case(160ULL << 20, 1);
+}
+END_TEST
+
+/* The cgroup is read when the heap first grows, not at start-up: a process
+ * in a limited cgroup that allocates 16 MiB, calls no API and runs no
+ * scavenger holds its heap to the cgroup's limit, as the kernel's file
+ * says it. */
+START_TEST(test_cgroup_limit_in_force_once_heap_grows)
+{
+	single_case(176ULL << 20, 2);
 }
 END_TEST
 
 START_TEST(test_cgroup_limit_equals_child_cgroup_limit)
 {
-	uint64_t want, got = 0;
-	int made, rc;
-
-	made = cg_make("", 192ULL << 20);
-	want = cg_limit("");
-	rc = made == 0 ? derive_in("", &got) : -1;
-	cg_cleanup();
-	ck_assert_int_eq(made, 0);
-	ck_assert_uint_eq(want, 192ULL << 20);
-	ck_assert_int_eq(rc, 0);
-	ck_assert_uint_eq(got, want);
+	single_case(192ULL << 20, 0);
 }
 END_TEST
 
@@ -418,6 +446,7 @@ test_suite(void)
 		tcase_add_test(tc, test_cgroup_limit_is_smallest_up_the_tree);
 		tcase_add_test(tc, test_cgroup_limit_inner_smaller_wins);
 		tcase_add_test(tc, test_cgroup_limit_in_force_at_start);
+		tcase_add_test(tc, test_cgroup_limit_in_force_once_heap_grows);
 		suite_add_tcase(s, tc);
 		atexit(cleanup_at_exit);
 	}
