@@ -167,12 +167,13 @@ log "memreclaimd: $(podman logs "$MRD" 2>&1 |
 
 # ---- redis with the library ----
 # The library as contrib/k8s/app.yaml's init container gets it: copied out
-# of the image with the one library it links (liburing), mounted read-only at
-# /memreclaim, LD_PRELOAD and LD_LIBRARY_PATH pointing there.
+# of the image (with liburing when the library links it shared), mounted
+# read-only at /memreclaim, LD_PRELOAD and LD_LIBRARY_PATH pointing there.
 mkdir "$T/lib"
 podman run --rm "${OPTS[@]}" -v "$T/lib:/memreclaim" --entrypoint /bin/sh \
-	"$IMAGE" -c 'cp -L /usr/local/lib/libmemreclaim.so.0 \
-	/usr/lib/*/liburing.so.2 /memreclaim/' ||
+	"$IMAGE" -c 'cp -L /usr/local/lib/libmemreclaim.so.0 /memreclaim/ &&
+	for l in /usr/lib/*/liburing.so.2; do
+	if [ -e "$l" ]; then cp -L "$l" /memreclaim/; fi; done' ||
 	fail "the init container's copy failed"
 podman run -d --name "$RED" "${OPTS[@]}" --memory ${LIMIT_MIB}m \
 	--memory-swap ${LIMIT_MIB}m \
