@@ -11,7 +11,12 @@
 #include "core/pagemap.h"
 #include "core/tcache.h"
 
-__thread struct mri_tcache *mri_tls_tcache MRI_TLS_IE;
+/* All bins 0 of 0: every fast-path test fails on it.  The TLS image
+ * holds its address (a relative relocation the dynamic linker applies
+ * before it copies the image for each thread). */
+struct mri_tcache mri_tcache_none = {.node = -1};
+__thread struct mri_tcache *mri_tls_tcache MRI_TLS_IE = &mri_tcache_none;
+static uint32_t tc_next_id; /* last id given out */
 
 enum { TC_NONE, TC_BUSY, TC_ACTIVE, TC_DEAD };
 static __thread uint8_t tc_state MRI_TLS_IE;
@@ -75,7 +80,7 @@ mri_tcache_get(void)
 	struct mri_tcache *tc = mri_tls_tcache;
 	unsigned cls;
 
-	if (tc)
+	if (tc != &mri_tcache_none)
 		return tc;
 	if (tc_state != TC_NONE)
 		return NULL;
@@ -96,6 +101,11 @@ mri_tcache_get(void)
 		tc->bins[cls].cap = 2u * mri_class_batch[cls];
 	}
 	tc->node = mri_current_node();
+	/* A recycled cache gets a new id: the spans the last thread
+	 * fetched from are not this one's.  Skips 0 (no owner) on wrap. */
+	do
+		tc->id = __atomic_add_fetch(&tc_next_id, 1, __ATOMIC_RELAXED);
+	while (tc->id == 0);
 	pthread_mutex_lock(&tc_mu);
 	tc->next = tc_live;
 	if (tc_live)
@@ -130,20 +140,65 @@ tcache_return(unsigned cls, void **objs, unsigned n)
 	}
 }
 
-void *
-mri_tcache_refill(struct mri_tcache *tc, unsigned cls)
+/* Mark s as fetched from by tc (a hint: racing writers may win). */
+static inline void
+tcache_own(const struct mri_tcache *tc, void *obj)
+{
+	struct mri_span *s = mri_pagemap_lookup(obj);
+
+	if (__atomic_load_n(&s->owner, __ATOMIC_RELAXED) != tc->id)
+		__atomic_store_n(&s->owner, tc->id, __ATOMIC_RELAXED);
+}
+
+/* Add a batch from central on top of bin cls; returns the count. */
+static unsigned
+tcache_fetch(struct mri_tcache *tc, unsigned cls)
 {
 	struct mri_bin *b = &tc->bins[cls];
 	unsigned got;
 
-	if (__atomic_load_n(&mri_nnodes, __ATOMIC_RELAXED) > 1)
-		tc->node = mri_current_node();
 	got = mri_central_fetch(tc->node, cls, b->slots + b->n,
 				mri_class_batch[cls]);
 	if (!got)
-		return NULL;
+		return 0;
+	/* A batch comes from one span or two (the end of one, the start
+	 * of the next); objects from the transfer cache may come from
+	 * more, which then stay marked with their last fetcher. */
+	tcache_own(tc, b->slots[b->n]);
+	tcache_own(tc, b->slots[b->n + got - 1]);
 	mri_bin_set_n(b, b->n + got);
-	return mri_bin_pop(b);
+	return got;
+}
+
+void *
+mri_tcache_refill(struct mri_tcache *tc, unsigned cls)
+{
+	if (__atomic_load_n(&mri_nnodes, __ATOMIC_RELAXED) > 1)
+		tc->node = mri_current_node();
+	if (!tcache_fetch(tc, cls))
+		return NULL;
+	return mri_bin_pop(&tc->bins[cls]);
+}
+
+void
+mri_tcache_free(struct mri_tcache *tc, unsigned cls, void *p)
+{
+	struct mri_bin *b = &tc->bins[cls];
+	int saved;
+
+	if (b->n != 0 || __atomic_load_n(&mri_pagemap_lookup(p)->owner,
+					 __ATOMIC_RELAXED) == tc->id) {
+		mri_bin_push(b, p);
+		return;
+	}
+	/* Another cache's object into an empty bin: the next malloc would
+	 * return it.  Put it at the bottom, a batch of our own above it
+	 * (the bin has room for two batches).  Without memory for a batch,
+	 * keep it anyway.  free() leaves errno alone. */
+	saved = errno;
+	mri_bin_push(b, p);
+	(void)tcache_fetch(tc, cls);
+	errno = saved;
 }
 
 int
@@ -189,7 +244,7 @@ tcache_destroy(void *arg)
 	unsigned cls;
 
 	tc_state = TC_DEAD;
-	mri_tls_tcache = NULL;
+	mri_tls_tcache = &mri_tcache_none;
 	for (cls = 1; cls < MRI_MAX_CLASSES; cls++)
 		mri_tcache_flush(tc, cls, 0);
 	pthread_mutex_lock(&tc_mu);
@@ -238,6 +293,8 @@ mri_tcache_atfork_child(void)
 {
 	struct mri_tcache *me = mri_tls_tcache;
 
+	if (me == &mri_tcache_none)
+		me = NULL;
 	tc_live = me;
 	pthread_mutex_unlock(&tc_mu);
 	if (me)
