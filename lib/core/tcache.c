@@ -36,8 +36,8 @@ static uint32_t tc_maxcap[MRI_MAX_CLASSES]; /* slots reserved per bin */
  */
 static uint32_t tc_startoff[MRI_MAX_CLASSES], tc_bigoff[MRI_MAX_CLASSES];
 
-static uint32_t
-tcache_maxcap(unsigned cls)
+uint32_t
+mri_tcache_maxcap(unsigned cls)
 {
 	uint32_t start = 2u * mri_class_batch[cls];
 	uint32_t m = (uint32_t)(MRI_TCACHE_MAXBYTES / mri_class_size[cls]);
@@ -62,7 +62,7 @@ mri_tcache_init(void)
 	/* Slots for every bin's maximum: a few hundred KiB of address space
 	 * per cache, touched only as far as bins actually grow. */
 	for (cls = 1; cls < MRI_MAX_CLASSES; cls++) {
-		tc_maxcap[cls] = tcache_maxcap(cls);
+		tc_maxcap[cls] = mri_tcache_maxcap(cls);
 		tc_bigoff[cls] = (uint32_t)tc_nslots;
 		tc_nslots += tc_maxcap[cls];
 	}
@@ -201,6 +201,39 @@ mri_tcache_free(struct mri_tcache *tc, unsigned cls, void *p)
 	errno = saved;
 }
 
+/*
+ * The budget is spent and bin cls would grow: take one batch of capacity
+ * from another bin that grew (round robin, like tcmalloc's steal),
+ * flushing what it holds beyond its new capacity.  A class the thread
+ * stopped using thus gives its capacity, and its objects go back to their
+ * spans, to the class it uses now: a thread that moves from one size to
+ * the next (a phase of a program) does not keep the first size's objects
+ * cached for ever, and the bound stays MRI_TCACHE_BUDGET.  One batch per
+ * overflow, so a thread using every class shifts capacity slowly.
+ */
+static void
+tcache_steal(struct mri_tcache *tc, unsigned cls)
+{
+	unsigned tries, v = tc->steal_next;
+
+	for (tries = 1; tries < MRI_MAX_CLASSES; tries++) {
+		struct mri_bin *b;
+		uint32_t g;
+
+		v = v + 1 < MRI_MAX_CLASSES ? v + 1 : 1;
+		b = &tc->bins[v];
+		g = mri_class_batch[v];
+		if (v == cls || b->cap < 3u * g)
+			continue;
+		if (b->n > b->cap - g)
+			mri_tcache_flush(tc, v, b->cap - g);
+		b->cap -= g;
+		tc->cap_bytes -= (size_t)g * mri_class_size[v];
+		break;
+	}
+	tc->steal_next = v;
+}
+
 int
 mri_tcache_overflow(struct mri_tcache *tc, unsigned cls)
 {
@@ -208,6 +241,9 @@ mri_tcache_overflow(struct mri_tcache *tc, unsigned cls)
 	uint32_t grow = mri_class_batch[cls];
 	size_t bytes = (size_t)grow * mri_class_size[cls];
 
+	if (b->cap + grow <= tc_maxcap[cls] &&
+	    tc->cap_bytes + bytes > MRI_TCACHE_BUDGET)
+		tcache_steal(tc, cls);
 	if (b->cap + grow <= tc_maxcap[cls] &&
 	    tc->cap_bytes + bytes <= MRI_TCACHE_BUDGET) {
 		if (b->slots == tc->storage + tc_startoff[cls]) {

@@ -8,7 +8,9 @@
  * overflows (tcmalloc's "slow start"), up to mri_tcache_maxcap(cls) and a
  * per-thread budget of MRI_TCACHE_BUDGET bytes of such growth: a thread that
  * frees a thousand objects at a time gets a bin of a thousand, an idle one does
- * not hold much.
+ * not hold much.  Once the budget is spent, a growing bin takes a batch of
+ * capacity from another bin that grew (round robin, as tcmalloc steals), so
+ * the capacity follows the sizes a thread uses now.
  *
  * Lifetime: created on a thread's first small malloc, registered in a list
  * (stats walk it), flushed and recycled at thread exit through a pthread
@@ -71,7 +73,7 @@ mri_bin_push(struct mri_bin *b, void *p)
 
 #define MRI_TCACHE_BUDGET ((size_t)2 << 20)	/* bytes of capacity */
 #define MRI_TCACHE_MAXOBJ 1024			/* objects per bin */
-#define MRI_TCACHE_MAXBYTES ((size_t)256 << 10) /* bytes per bin */
+#define MRI_TCACHE_MAXBYTES ((size_t)1 << 20)	/* bytes per bin */
 
 struct mri_tcache {
 	/* bins[0] (class 0: large blocks) has cap 0: their frees fail the
@@ -82,6 +84,7 @@ struct mri_tcache {
 	int node;			/* heap objects come from */
 	uint32_t id;			/* span->owner of what it fetched;
 					 * never 0, new for each thread */
+	unsigned steal_next;		/* the bin tcache_steal took from */
 	struct mri_tcache *next, *prev; /* registry (registry lock) */
 	void *storage[];		/* the slots of every bin */
 };
@@ -110,6 +113,9 @@ MRI_HIDDEN int mri_tcache_overflow(struct mri_tcache *tc, unsigned cls);
 /* Return all but `keep` objects of bin cls (the oldest) to central. */
 MRI_HIDDEN void mri_tcache_flush(struct mri_tcache *tc, unsigned cls,
 				 unsigned keep);
+/* The most objects bin cls may hold: MRI_TCACHE_MAXOBJ, MRI_TCACHE_MAXBYTES
+ * of them, or two batches if that is more. */
+MRI_HIDDEN uint32_t mri_tcache_maxcap(unsigned cls);
 /* Add each class's cached object count over live caches into cached[]. */
 MRI_HIDDEN void mri_tcache_cached(uint64_t *cached);
 MRI_HIDDEN int mri_tcache_init(void);

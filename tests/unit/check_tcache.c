@@ -110,6 +110,53 @@ START_TEST(test_tcache_growth_stays_within_budget)
 }
 END_TEST
 
+/* Rounds of n mallocs of size, then n frees. */
+static void
+rounds_of(size_t size, int n, int rounds)
+{
+	int i;
+
+	while (rounds--) {
+		for (i = 0; i < n; i++)
+			ck_assert_ptr_nonnull(objs[i] = mr_malloc(size));
+		for (i = 0; i < n; i++)
+			mr_free(objs[i]);
+	}
+}
+
+/* A thread that moves on to another size (a program's next phase) gets
+ * the capacity the earlier sizes grew, batch by batch: the new size's bin
+ * reaches its maximum although the budget was spent, the earlier bins
+ * shrink (and give back what they held beyond), and the total stays
+ * within the budget. */
+START_TEST(test_tcache_new_size_takes_capacity_from_idle_bins)
+{
+	unsigned c512 = mri_size_class(512), c4k = mri_size_class(4096);
+	unsigned c8k = mri_size_class(8192);
+	struct mri_tcache *tc;
+	uint32_t cap512, cap4k;
+
+	rounds_of(512, 1000, 2);
+	rounds_of(4096, 1000, 2);
+	tc = mri_tls_tcache;
+	cap512 = tc->bins[c512].cap;
+	cap4k = tc->bins[c4k].cap;
+	ck_assert_uint_gt(cap512, 2u * mri_class_batch[c512]);
+	ck_assert_uint_gt(cap4k, 2u * mri_class_batch[c4k]);
+	/* not enough left for the 8 KiB bin to reach its maximum */
+	ck_assert_uint_gt(
+	    (size_t)(mri_tcache_maxcap(c8k) - 2u * mri_class_batch[c8k]) * 8192,
+	    MRI_TCACHE_BUDGET - tc->cap_bytes);
+	rounds_of(8192, 1000, 20);
+	ck_assert_uint_eq(tc->bins[c8k].cap, mri_tcache_maxcap(c8k));
+	ck_assert_uint_lt(tc->bins[c512].cap + tc->bins[c4k].cap,
+			  cap512 + cap4k);
+	ck_assert_uint_le(tc->bins[c512].n, tc->bins[c512].cap);
+	ck_assert_uint_le(tc->bins[c4k].n, tc->bins[c4k].cap);
+	ck_assert_uint_le(tc->cap_bytes, MRI_TCACHE_BUDGET);
+}
+END_TEST
+
 /* Run fn(arg) in a thread of its own, to its exit (its cache flushed). */
 static void
 in_thread(void *(*fn)(void *), void *arg)
@@ -365,6 +412,7 @@ test_suite(void)
 
 	tcase_add_test(tc, test_tcache_bin_grows_when_a_thread_frees_in_bulk);
 	tcase_add_test(tc, test_tcache_growth_stays_within_budget);
+	tcase_add_test(tc, test_tcache_new_size_takes_capacity_from_idle_bins);
 	tcase_add_test(tc,
 		       test_tcache_bins_start_packed_and_move_when_they_grow);
 	tcase_add_test(tc, test_tcache_thread_exit_returns_its_objects);
