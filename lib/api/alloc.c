@@ -125,7 +125,8 @@ static __attribute__((always_inline)) inline void *
 malloc_plain(size_t size)
 {
 	if (likely(size <= MRI_SMALL_MAX)) {
-		struct mri_bin *b = &mri_tls_tcache->bins[mri_size_class(size)];
+		struct mri_bin *b =
+		    &mri_tls_tcache->bins[mri_tcache_class[(size + 15) >> 4]];
 		uint32_t n = b->n;
 		if (likely(n != 0)) {
 			mri_bin_set_n(b, n - 1);

@@ -17,6 +17,7 @@
 struct mri_tcache mri_tcache_none = {.node = -1};
 __thread struct mri_tcache *mri_tls_tcache MRI_TLS_IE = &mri_tcache_none;
 static uint32_t tc_next_id; /* last id given out */
+uint8_t mri_tcache_class[MRI_TCACHE_NSTEPS];
 
 enum { TC_NONE, TC_BUSY, TC_ACTIVE, TC_DEAD };
 static __thread uint8_t tc_state MRI_TLS_IE;
@@ -52,8 +53,12 @@ static void tcache_destroy(void *arg);
 int
 mri_tcache_init(void)
 {
-	unsigned cls;
+	unsigned cls, i;
 
+	/* Before any cache exists: a thread reads it only through its own
+	 * cache, made after mri_init published what init wrote. */
+	for (i = 0; i < MRI_TCACHE_NSTEPS; i++)
+		mri_tcache_class[i] = (uint8_t)mri_size_class(i * 16);
 	tc_nslots = 0;
 	for (cls = 1; cls < MRI_MAX_CLASSES; cls++) {
 		tc_startoff[cls] = (uint32_t)tc_nslots;

@@ -92,6 +92,15 @@ struct mri_tcache {
 /* Initial-exec TLS: one load from the thread pointer, no __tls_get_addr. */
 #define MRI_TLS_IE __attribute__((tls_model("initial-exec")))
 
+/* The size class of every small request by (size + 15) / 16, for
+ * malloc's fast path: one load, where mri_size_class takes a branch and
+ * one of two tables.  (Classes are multiples of 16, so all sizes in a
+ * 16-byte step share one; malloc(0) gets mri_size_class(0).)  Zero until
+ * mri_tcache_init fills it: class 0, whose bins are empty, so a malloc
+ * before then takes the slow path. */
+#define MRI_TCACHE_NSTEPS ((MRI_SMALL_MAX + 15) / 16 + 1)
+extern uint8_t mri_tcache_class[MRI_TCACHE_NSTEPS] MRI_HIDDEN;
+
 /* Never NULL: &mri_tcache_none while the thread has no cache. */
 extern __thread struct mri_tcache *mri_tls_tcache MRI_TLS_IE MRI_HIDDEN;
 extern struct mri_tcache mri_tcache_none MRI_HIDDEN;
