@@ -119,16 +119,19 @@ prof_due(size_t size)
 	return unlikely(mri_tls_prof_left < 0);
 }
 
-/* The fast path without profiling. */
+/* The fast path without profiling.  A thread without a cache has
+ * mri_tcache_none, whose bins are empty: no NULL test here. */
 static __attribute__((always_inline)) inline void *
 malloc_plain(size_t size)
 {
-	struct mri_tcache *tc = mri_tls_tcache;
-
-	if (likely(tc != NULL && size <= MRI_SMALL_MAX)) {
-		struct mri_bin *b = &tc->bins[mri_size_class(size)];
-		if (likely(b->n != 0))
-			return asan_out(mri_bin_pop(b));
+	if (likely(size <= MRI_SMALL_MAX)) {
+		struct mri_bin *b =
+		    &mri_tls_tcache->bins[mri_tcache_class[(size + 15) >> 4]];
+		uint32_t n = b->n;
+		if (likely(n != 0)) {
+			mri_bin_set_n(b, n - 1);
+			return asan_out(b->slots[n - 1]);
+		}
 	}
 	return asan_out(alloc_slow(size));
 }
@@ -191,8 +194,11 @@ free_slow(void *p, struct mri_span *s)
 {
 	struct mri_tcache *tc;
 
-	if (unlikely(!s))
+	if (unlikely(!s)) {
+		if (p == NULL)
+			return;
 		bad_pointer("free", p);
+	}
 	mri_startup_poll();
 	if (unlikely(s->sampled))
 		mri_prof_free(p, s);
@@ -213,7 +219,7 @@ free_slow(void *p, struct mri_span *s)
 			mri_fatal("free(): double free", p);
 		if (b->n >= b->cap)
 			(void)mri_tcache_overflow(tc, s->cls);
-		mri_bin_push(b, p);
+		mri_tcache_free(tc, s->cls, p);
 		mri_startup_poll();
 		return;
 	}
@@ -221,26 +227,34 @@ free_slow(void *p, struct mri_span *s)
 	mri_startup_poll();
 }
 
+/*
+ * The fast path: a small object of this thread's node into a bin that
+ * has objects and room.  free(NULL) finds no span (no page 0 is ever
+ * ours) and returns in free_slow.  Large blocks (class 0) meet bins[0],
+ * which has no room; a thread without a cache meets mri_tcache_none.  An
+ * empty bin goes the slow way too: mri_tcache_free decides whether the
+ * object may be the next one handed out (tcache.h).
+ */
 MR_API void
 mr_free(void *p)
 {
-	struct mri_span *s;
-	struct mri_tcache *tc;
+	struct mri_span *s = mri_pagemap_lookup(p);
+	struct mri_tcache *tc = mri_tls_tcache;
 
-	if (unlikely(p == NULL))
-		return;
-	s = mri_pagemap_lookup(p);
-	tc = mri_tls_tcache;
-	if (likely(s != NULL && s->cls != 0 && !s->sampled && tc != NULL &&
-		   s->node == tc->node)) {
+	if (likely(s != NULL && !s->sampled && s->node == tc->node &&
+		   small_ptr_ok(s, p))) {
 		struct mri_bin *b = &tc->bins[s->cls];
-		if (likely(b->n < b->cap && small_ptr_ok(s, p))) {
+		uint32_t n = b->n;
+		/* 0 < n < cap in one unsigned compare */
+		if (likely(n - 1 < b->cap - 1)) {
+			void **slots = b->slots;
 			/* The most recent free of the same object is the
 			 * common double free, and costs one compare. */
-			if (unlikely(b->n && b->slots[b->n - 1] == p))
+			if (unlikely(slots[n - 1] == p))
 				mri_fatal("free(): double free", p);
 			asan_in(p, s);
-			mri_bin_push(b, p);
+			slots[n] = p;
+			mri_bin_set_n(b, n + 1);
 			return;
 		}
 	}
@@ -331,7 +345,7 @@ aligned_plain(size_t align, size_t size)
 
 	if (cls) {
 		tc = mri_tls_tcache;
-		if (tc && tc->bins[cls].n)
+		if (tc->bins[cls].n)
 			return asan_out(mri_bin_pop(&tc->bins[cls]));
 		return asan_out(alloc_small_slow(cls));
 	}

@@ -40,6 +40,9 @@ struct mri_span {
 	uint8_t sampled;	 /* live sampled objects in the span (lib/prof,
 				  * prof lock; 255 sticks): while non-zero its
 				  * frees take the slow path */
+	uint32_t owner;		 /* id of the thread cache that last
+				  * fetched objects of the span (tcache.c;
+				  * a hint, relaxed atomics, 0 = none) */
 	struct mri_chunk *chunk; /* the chunk the pages belong to */
 
 	/* Small-object state (central lock). */

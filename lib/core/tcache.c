@@ -11,7 +11,13 @@
 #include "core/pagemap.h"
 #include "core/tcache.h"
 
-__thread struct mri_tcache *mri_tls_tcache MRI_TLS_IE;
+/* All bins 0 of 0: every fast-path test fails on it.  The TLS image
+ * holds its address (a relative relocation the dynamic linker applies
+ * before it copies the image for each thread). */
+struct mri_tcache mri_tcache_none = {.node = -1};
+__thread struct mri_tcache *mri_tls_tcache MRI_TLS_IE = &mri_tcache_none;
+static uint32_t tc_next_id; /* last id given out */
+uint8_t mri_tcache_class[MRI_TCACHE_NSTEPS];
 
 enum { TC_NONE, TC_BUSY, TC_ACTIVE, TC_DEAD };
 static __thread uint8_t tc_state MRI_TLS_IE;
@@ -31,8 +37,8 @@ static uint32_t tc_maxcap[MRI_MAX_CLASSES]; /* slots reserved per bin */
  */
 static uint32_t tc_startoff[MRI_MAX_CLASSES], tc_bigoff[MRI_MAX_CLASSES];
 
-static uint32_t
-tcache_maxcap(unsigned cls)
+uint32_t
+mri_tcache_maxcap(unsigned cls)
 {
 	uint32_t start = 2u * mri_class_batch[cls];
 	uint32_t m = (uint32_t)(MRI_TCACHE_MAXBYTES / mri_class_size[cls]);
@@ -47,8 +53,12 @@ static void tcache_destroy(void *arg);
 int
 mri_tcache_init(void)
 {
-	unsigned cls;
+	unsigned cls, i;
 
+	/* Before any cache exists: a thread reads it only through its own
+	 * cache, made after mri_init published what init wrote. */
+	for (i = 0; i < MRI_TCACHE_NSTEPS; i++)
+		mri_tcache_class[i] = (uint8_t)mri_size_class(i * 16);
 	tc_nslots = 0;
 	for (cls = 1; cls < MRI_MAX_CLASSES; cls++) {
 		tc_startoff[cls] = (uint32_t)tc_nslots;
@@ -57,7 +67,7 @@ mri_tcache_init(void)
 	/* Slots for every bin's maximum: a few hundred KiB of address space
 	 * per cache, touched only as far as bins actually grow. */
 	for (cls = 1; cls < MRI_MAX_CLASSES; cls++) {
-		tc_maxcap[cls] = tcache_maxcap(cls);
+		tc_maxcap[cls] = mri_tcache_maxcap(cls);
 		tc_bigoff[cls] = (uint32_t)tc_nslots;
 		tc_nslots += tc_maxcap[cls];
 	}
@@ -75,7 +85,7 @@ mri_tcache_get(void)
 	struct mri_tcache *tc = mri_tls_tcache;
 	unsigned cls;
 
-	if (tc)
+	if (tc != &mri_tcache_none)
 		return tc;
 	if (tc_state != TC_NONE)
 		return NULL;
@@ -96,6 +106,11 @@ mri_tcache_get(void)
 		tc->bins[cls].cap = 2u * mri_class_batch[cls];
 	}
 	tc->node = mri_current_node();
+	/* A recycled cache gets a new id: the spans the last thread
+	 * fetched from are not this one's.  Skips 0 (no owner) on wrap. */
+	do
+		tc->id = __atomic_add_fetch(&tc_next_id, 1, __ATOMIC_RELAXED);
+	while (tc->id == 0);
 	pthread_mutex_lock(&tc_mu);
 	tc->next = tc_live;
 	if (tc_live)
@@ -130,20 +145,98 @@ tcache_return(unsigned cls, void **objs, unsigned n)
 	}
 }
 
-void *
-mri_tcache_refill(struct mri_tcache *tc, unsigned cls)
+/* Mark s as fetched from by tc (a hint: racing writers may win). */
+static inline void
+tcache_own(const struct mri_tcache *tc, void *obj)
+{
+	struct mri_span *s = mri_pagemap_lookup(obj);
+
+	if (__atomic_load_n(&s->owner, __ATOMIC_RELAXED) != tc->id)
+		__atomic_store_n(&s->owner, tc->id, __ATOMIC_RELAXED);
+}
+
+/* Add a batch from central on top of bin cls; returns the count. */
+static unsigned
+tcache_fetch(struct mri_tcache *tc, unsigned cls)
 {
 	struct mri_bin *b = &tc->bins[cls];
 	unsigned got;
 
-	if (__atomic_load_n(&mri_nnodes, __ATOMIC_RELAXED) > 1)
-		tc->node = mri_current_node();
 	got = mri_central_fetch(tc->node, cls, b->slots + b->n,
 				mri_class_batch[cls]);
 	if (!got)
-		return NULL;
+		return 0;
+	/* A batch comes from one span or two (the end of one, the start
+	 * of the next); objects from the transfer cache may come from
+	 * more, which then stay marked with their last fetcher. */
+	tcache_own(tc, b->slots[b->n]);
+	tcache_own(tc, b->slots[b->n + got - 1]);
 	mri_bin_set_n(b, b->n + got);
-	return mri_bin_pop(b);
+	return got;
+}
+
+void *
+mri_tcache_refill(struct mri_tcache *tc, unsigned cls)
+{
+	if (__atomic_load_n(&mri_nnodes, __ATOMIC_RELAXED) > 1)
+		tc->node = mri_current_node();
+	if (!tcache_fetch(tc, cls))
+		return NULL;
+	return mri_bin_pop(&tc->bins[cls]);
+}
+
+void
+mri_tcache_free(struct mri_tcache *tc, unsigned cls, void *p)
+{
+	struct mri_bin *b = &tc->bins[cls];
+	int saved;
+
+	if (b->n != 0 || __atomic_load_n(&mri_pagemap_lookup(p)->owner,
+					 __ATOMIC_RELAXED) == tc->id) {
+		mri_bin_push(b, p);
+		return;
+	}
+	/* Another cache's object into an empty bin: the next malloc would
+	 * return it.  Put it at the bottom, a batch of our own above it
+	 * (the bin has room for two batches).  Without memory for a batch,
+	 * keep it anyway.  free() leaves errno alone. */
+	saved = errno;
+	mri_bin_push(b, p);
+	(void)tcache_fetch(tc, cls);
+	errno = saved;
+}
+
+/*
+ * The budget is spent and bin cls would grow: take one batch of capacity
+ * from another bin that grew (round robin, like tcmalloc's steal),
+ * flushing what it holds beyond its new capacity.  A class the thread
+ * stopped using thus gives its capacity, and its objects go back to their
+ * spans, to the class it uses now: a thread that moves from one size to
+ * the next (a phase of a program) does not keep the first size's objects
+ * cached for ever, and the bound stays MRI_TCACHE_BUDGET.  One batch per
+ * overflow, so a thread using every class shifts capacity slowly.
+ */
+static void
+tcache_steal(struct mri_tcache *tc, unsigned cls)
+{
+	unsigned tries, v = tc->steal_next;
+
+	for (tries = 1; tries < MRI_MAX_CLASSES; tries++) {
+		struct mri_bin *b;
+		uint32_t g;
+
+		v = v + 1 < MRI_MAX_CLASSES ? v + 1 : 1;
+		b = &tc->bins[v];
+		g = mri_class_batch[v];
+		if (v == cls || b->cap < 3u * g)
+			continue;
+		if (b->n > b->cap - g)
+			mri_tcache_flush(tc, v, b->cap - g);
+		b->cap -= g;
+		tc->cap_bytes -= (size_t)g * mri_class_size[v];
+		break;
+	}
+	tc->steal_next = v;
 }
 
 int
@@ -153,6 +246,9 @@ mri_tcache_overflow(struct mri_tcache *tc, unsigned cls)
 	uint32_t grow = mri_class_batch[cls];
 	size_t bytes = (size_t)grow * mri_class_size[cls];
 
+	if (b->cap + grow <= tc_maxcap[cls] &&
+	    tc->cap_bytes + bytes > MRI_TCACHE_BUDGET)
+		tcache_steal(tc, cls);
 	if (b->cap + grow <= tc_maxcap[cls] &&
 	    tc->cap_bytes + bytes <= MRI_TCACHE_BUDGET) {
 		if (b->slots == tc->storage + tc_startoff[cls]) {
@@ -189,7 +285,7 @@ tcache_destroy(void *arg)
 	unsigned cls;
 
 	tc_state = TC_DEAD;
-	mri_tls_tcache = NULL;
+	mri_tls_tcache = &mri_tcache_none;
 	for (cls = 1; cls < MRI_MAX_CLASSES; cls++)
 		mri_tcache_flush(tc, cls, 0);
 	pthread_mutex_lock(&tc_mu);
@@ -238,6 +334,8 @@ mri_tcache_atfork_child(void)
 {
 	struct mri_tcache *me = mri_tls_tcache;
 
+	if (me == &mri_tcache_none)
+		me = NULL;
 	tc_live = me;
 	pthread_mutex_unlock(&tc_mu);
 	if (me)

@@ -8,13 +8,30 @@
  * overflows (tcmalloc's "slow start"), up to mri_tcache_maxcap(cls) and a
  * per-thread budget of MRI_TCACHE_BUDGET bytes of such growth: a thread that
  * frees a thousand objects at a time gets a bin of a thousand, an idle one does
- * not hold much.
+ * not hold much.  Once the budget is spent, a growing bin takes a batch of
+ * capacity from another bin that grew (round robin, as tcmalloc steals), so
+ * the capacity follows the sizes a thread uses now.
  *
  * Lifetime: created on a thread's first small malloc, registered in a list
  * (stats walk it), flushed and recycled at thread exit through a pthread
  * key destructor.  After that the thread (its remaining TLS destructors)
  * allocates straight from the central lists.  Caches are recycled, so
- * thousands of short-lived threads reuse the same few.
+ * thousands of short-lived threads reuse the same few.  Until a thread has
+ * a cache (and after its destructor ran) mri_tls_tcache points at
+ * mri_tcache_none, whose bins all have room for nothing: the fast paths
+ * need no NULL test, they fail their count test and take the slow path.
+ *
+ * Passive false sharing (Hoard's cache-scratch): a thread that frees an
+ * object another thread allocated, and then allocates the same size, must
+ * not get that object back: its neighbours on the cache line are in use by
+ * other threads, and every write would bounce the line between CPUs.  So
+ * spans remember which cache last fetched from them (span->owner, set at
+ * refill), and a free of another cache's object into an EMPTY bin (the
+ * case where the next malloc would return exactly that object) first
+ * refills the bin with a batch and puts the object under it.  A bin that
+ * is not empty already has objects of this thread's own on top, and the
+ * bin stays non-empty after such a free, so a thread that only frees
+ * others' objects (producer/consumer) pays one refill, not one per free.
  */
 #ifndef MRI_TCACHE_H
 #define MRI_TCACHE_H
@@ -56,13 +73,18 @@ mri_bin_push(struct mri_bin *b, void *p)
 
 #define MRI_TCACHE_BUDGET ((size_t)2 << 20)	/* bytes of capacity */
 #define MRI_TCACHE_MAXOBJ 1024			/* objects per bin */
-#define MRI_TCACHE_MAXBYTES ((size_t)256 << 10) /* bytes per bin */
+#define MRI_TCACHE_MAXBYTES ((size_t)1 << 20)	/* bytes per bin */
 
 struct mri_tcache {
+	/* bins[0] (class 0: large blocks) has cap 0: their frees fail the
+	 * fast path's test */
 	struct mri_bin bins[MRI_MAX_CLASSES];
 	size_t cap_bytes;		/* bytes of capacity grown beyond the
 					 * starting two batches, all bins */
 	int node;			/* heap objects come from */
+	uint32_t id;			/* span->owner of what it fetched;
+					 * never 0, new for each thread */
+	unsigned steal_next;		/* the bin tcache_steal took from */
 	struct mri_tcache *next, *prev; /* registry (registry lock) */
 	void *storage[];		/* the slots of every bin */
 };
@@ -70,12 +92,28 @@ struct mri_tcache {
 /* Initial-exec TLS: one load from the thread pointer, no __tls_get_addr. */
 #define MRI_TLS_IE __attribute__((tls_model("initial-exec")))
 
+/* The size class of every small request by (size + 15) / 16, for
+ * malloc's fast path: one load, where mri_size_class takes a branch and
+ * one of two tables.  (Classes are multiples of 16, so all sizes in a
+ * 16-byte step share one; malloc(0) gets mri_size_class(0).)  Zero until
+ * mri_tcache_init fills it: class 0, whose bins are empty, so a malloc
+ * before then takes the slow path. */
+#define MRI_TCACHE_NSTEPS ((MRI_SMALL_MAX + 15) / 16 + 1)
+extern uint8_t mri_tcache_class[MRI_TCACHE_NSTEPS] MRI_HIDDEN;
+
+/* Never NULL: &mri_tcache_none while the thread has no cache. */
 extern __thread struct mri_tcache *mri_tls_tcache MRI_TLS_IE MRI_HIDDEN;
+extern struct mri_tcache mri_tcache_none MRI_HIDDEN;
 
 /* This thread's cache, created if needed; NULL while it is being created
  * (re-entrant malloc from pthread internals) or after the thread's
  * destructor ran: callers then use the central lists directly. */
 MRI_HIDDEN struct mri_tcache *mri_tcache_get(void);
+/* p (class cls, a small object of tc's node) is freed into tc.  The bin
+ * must have room.  Pushes p, unless the bin is empty and p comes from a
+ * span another cache fetched from: then p goes under a fresh batch (see
+ * above).  Keeps errno. */
+MRI_HIDDEN void mri_tcache_free(struct mri_tcache *tc, unsigned cls, void *p);
 /* Refill bin cls and return one object, or NULL (ENOMEM). */
 MRI_HIDDEN void *mri_tcache_refill(struct mri_tcache *tc, unsigned cls);
 /* The bin of cls is full: grow it by a batch if the limits allow
@@ -84,6 +122,9 @@ MRI_HIDDEN int mri_tcache_overflow(struct mri_tcache *tc, unsigned cls);
 /* Return all but `keep` objects of bin cls (the oldest) to central. */
 MRI_HIDDEN void mri_tcache_flush(struct mri_tcache *tc, unsigned cls,
 				 unsigned keep);
+/* The most objects bin cls may hold: MRI_TCACHE_MAXOBJ, MRI_TCACHE_MAXBYTES
+ * of them, or two batches if that is more. */
+MRI_HIDDEN uint32_t mri_tcache_maxcap(unsigned cls);
 /* Add each class's cached object count over live caches into cached[]. */
 MRI_HIDDEN void mri_tcache_cached(uint64_t *cached);
 MRI_HIDDEN int mri_tcache_init(void);

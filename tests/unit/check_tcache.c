@@ -2,7 +2,9 @@
  * check_tcache.c: thread cache bins grow on overflow (slow start), up to
  * their per-bin maximum and the per-thread budget, and a thread's cache
  * goes back to the central lists when the thread exits; another
- * thread's frees (remote lists) leave the figures exact.
+ * thread's frees (remote lists) leave the figures exact; a thread that
+ * frees another thread's object does not get it back from its next
+ * malloc (passive false sharing).
  */
 #include "config.h"
 #include <check.h>
@@ -105,6 +107,66 @@ START_TEST(test_tcache_growth_stays_within_budget)
 	for (i = 1; i < MRI_MAX_CLASSES; i++)
 		ck_assert_uint_le(mri_tls_tcache->bins[i].n,
 				  mri_tls_tcache->bins[i].cap);
+}
+END_TEST
+
+/* Rounds of n mallocs of size, then n frees. */
+static void
+rounds_of(size_t size, int n, int rounds)
+{
+	int i;
+
+	while (rounds--) {
+		for (i = 0; i < n; i++)
+			ck_assert_ptr_nonnull(objs[i] = mr_malloc(size));
+		for (i = 0; i < n; i++)
+			mr_free(objs[i]);
+	}
+}
+
+/* A thread that moves on to another size (a program's next phase) gets
+ * the capacity the earlier sizes grew, batch by batch: the new size's bin
+ * reaches its maximum although the budget was spent, the earlier bins
+ * shrink (and give back what they held beyond), and the total stays
+ * within the budget. */
+START_TEST(test_tcache_new_size_takes_capacity_from_idle_bins)
+{
+	unsigned c512 = mri_size_class(512), c4k = mri_size_class(4096);
+	unsigned c8k = mri_size_class(8192);
+	struct mri_tcache *tc;
+	uint32_t cap512, cap4k;
+
+	rounds_of(512, 1000, 2);
+	rounds_of(4096, 1000, 2);
+	tc = mri_tls_tcache;
+	cap512 = tc->bins[c512].cap;
+	cap4k = tc->bins[c4k].cap;
+	ck_assert_uint_gt(cap512, 2u * mri_class_batch[c512]);
+	ck_assert_uint_gt(cap4k, 2u * mri_class_batch[c4k]);
+	/* not enough left for the 8 KiB bin to reach its maximum */
+	ck_assert_uint_gt(
+	    (size_t)(mri_tcache_maxcap(c8k) - 2u * mri_class_batch[c8k]) * 8192,
+	    MRI_TCACHE_BUDGET - tc->cap_bytes);
+	rounds_of(8192, 1000, 20);
+	ck_assert_uint_eq(tc->bins[c8k].cap, mri_tcache_maxcap(c8k));
+	ck_assert_uint_lt(tc->bins[c512].cap + tc->bins[c4k].cap,
+			  cap512 + cap4k);
+	ck_assert_uint_le(tc->bins[c512].n, tc->bins[c512].cap);
+	ck_assert_uint_le(tc->bins[c4k].n, tc->bins[c4k].cap);
+	ck_assert_uint_le(tc->cap_bytes, MRI_TCACHE_BUDGET);
+}
+END_TEST
+
+/* malloc's fast path finds the class in one table by 16-byte steps: it
+ * agrees with mri_size_class for every small size (and 0). */
+START_TEST(test_tcache_class_table_agrees_with_size_classes)
+{
+	size_t size;
+
+	mr_free(mr_malloc(1)); /* initialised */
+	for (size = 0; size <= MRI_SMALL_MAX; size++)
+		ck_assert_uint_eq(mri_tcache_class[(size + 15) >> 4],
+				  mri_size_class(size));
 }
 END_TEST
 
@@ -239,6 +301,122 @@ START_TEST(test_tcache_remote_frees_leave_nothing_in_use)
 }
 END_TEST
 
+#define LINE(p) ((uintptr_t)(p) / 64)
+
+/* Two objects of 16 bytes that this thread allocated side by side, on
+ * one cache line. */
+static void
+two_on_one_line(void **a, void **b)
+{
+	*a = mr_malloc(16);
+	for (;;) {
+		*b = mr_malloc(16);
+		ck_assert_ptr_nonnull(*b);
+		if (LINE(*a) == LINE(*b))
+			return;
+		*a = *b; /* (the one left behind is not freed: no matter) */
+	}
+}
+
+struct scratch {
+	void *given;  /* another thread's object, to free first */
+	void *got[4]; /* then what malloc of its size returned */
+};
+
+static void *
+scratch_worker(void *arg)
+{
+	struct scratch *w = arg;
+	int i;
+
+	mr_free(w->given);
+	for (i = 0; i < 4; i++) {
+		w->got[i] = mr_malloc(16);
+		ck_assert_ptr_nonnull(w->got[i]);
+	}
+	for (i = 0; i < 4; i++)
+		mr_free(w->got[i]);
+	return NULL;
+}
+
+/* Hoard's cache-scratch: the main thread allocates an object for a
+ * thread next to one it keeps using; the thread frees it and allocates
+ * the same size.  It must not get that object (or anything else on the
+ * line the main thread writes) back: every write would bounce the line
+ * between the two CPUs. */
+START_TEST(test_tcache_fresh_thread_does_not_reuse_a_remote_object)
+{
+	struct scratch w = {0};
+	void *mine;
+	int i;
+
+	two_on_one_line(&w.given, &mine);
+	in_thread(scratch_worker, &w);
+	for (i = 0; i < 4; i++) {
+		ck_assert_ptr_ne(w.got[i], w.given);
+		ck_assert_uint_ne(LINE(w.got[i]), LINE(mine));
+	}
+}
+END_TEST
+
+struct consumer {
+	void *objs[64];
+	uint32_t n_after; /* its bin's count after freeing them all */
+};
+
+static void *
+consume(void *arg)
+{
+	struct consumer *c = arg;
+	unsigned cls = mri_size_class(16);
+	int i;
+
+	for (i = 0; i < 64; i++)
+		mr_free(c->objs[i]);
+	c->n_after = mri_tls_tcache->bins[cls].n;
+	return NULL;
+}
+
+/* A thread that frees only others' objects (a consumer) still frees
+ * into its cache, in batches: the first free into its empty bin puts a
+ * batch above the object, and every later one finds the bin non-empty.
+ * (Sending each such free back on its own would cost a trip to the
+ * central list per object.) */
+START_TEST(test_tcache_consumer_frees_stay_in_its_cache)
+{
+	static struct consumer c;
+	unsigned cls = mri_size_class(16);
+	int i;
+
+	for (i = 0; i < 64; i++)
+		ck_assert_ptr_nonnull(c.objs[i] = mr_malloc(16));
+	in_thread(consume, &c);
+	/* all 64 and a batch (or half its capacity, if it overflowed) */
+	ck_assert_uint_ge(c.n_after, mri_class_batch[cls]);
+}
+END_TEST
+
+/* A thread's own object into its own empty bin is simply pushed: the
+ * next malloc returns it (hot in this CPU's cache). */
+START_TEST(test_tcache_own_object_into_empty_bin_comes_back)
+{
+	unsigned cls = mri_size_class(16);
+	struct mri_bin *b;
+	void *p;
+
+	mr_free(mr_malloc(16));
+	b = &mri_tls_tcache->bins[cls];
+	while (b->n)
+		ck_assert_ptr_nonnull(mr_malloc(16));
+	p = mr_malloc(16); /* a refill: a batch from a span now ours */
+	while (b->n)
+		ck_assert_ptr_nonnull(mr_malloc(16));
+	mr_free(p);
+	ck_assert_uint_eq(b->n, 1);
+	ck_assert_ptr_eq(mr_malloc(16), p);
+}
+END_TEST
+
 Suite *
 test_suite(void)
 {
@@ -247,6 +425,8 @@ test_suite(void)
 
 	tcase_add_test(tc, test_tcache_bin_grows_when_a_thread_frees_in_bulk);
 	tcase_add_test(tc, test_tcache_growth_stays_within_budget);
+	tcase_add_test(tc, test_tcache_new_size_takes_capacity_from_idle_bins);
+	tcase_add_test(tc, test_tcache_class_table_agrees_with_size_classes);
 	tcase_add_test(tc,
 		       test_tcache_bins_start_packed_and_move_when_they_grow);
 	tcase_add_test(tc, test_tcache_thread_exit_returns_its_objects);
@@ -254,6 +434,10 @@ test_suite(void)
 	tcase_add_test_raise_signal(tc, test_tcache_span_catches_double_free,
 				    SIGABRT);
 	tcase_add_test(tc, test_tcache_remote_frees_leave_nothing_in_use);
+	tcase_add_test(tc,
+		       test_tcache_fresh_thread_does_not_reuse_a_remote_object);
+	tcase_add_test(tc, test_tcache_consumer_frees_stay_in_its_cache);
+	tcase_add_test(tc, test_tcache_own_object_into_empty_bin_comes_back);
 	suite_add_tcase(s, tc);
 	return s;
 }
