@@ -13,10 +13,22 @@
 
 struct mri_central *mri_centrals[MRI_MAX_NODES];
 
+static uint32_t
+central_xfer_cap(unsigned cls)
+{
+	uint32_t min = (uint32_t)mri_class_batch[cls] * MRI_XFER_BATCHES;
+	uint32_t cap = (uint32_t)(MRI_XFER_MAXBYTES / mri_class_size[cls]);
+
+	if (cap > MRI_XFER_MAXOBJ)
+		cap = MRI_XFER_MAXOBJ;
+	return cap > min ? cap : min;
+}
+
 int
 mri_central_init(int node)
 {
 	struct mri_central *cs;
+	pthread_mutexattr_t attr;
 	unsigned cls;
 
 	if (mri_centrals[node])
@@ -24,12 +36,14 @@ mri_central_init(int node)
 	cs = mri_meta_alloc(sizeof(*cs) * MRI_MAX_CLASSES);
 	if (!cs)
 		return -ENOMEM;
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
 	for (cls = 1; cls < MRI_MAX_CLASSES; cls++) {
 		struct mri_central *c = &cs[cls];
-		pthread_mutex_init(&c->lock, NULL);
+		pthread_mutex_init(&c->lock, &attr);
 		c->cls = cls;
 		c->node = (uint32_t)node;
-		c->xfer_cap = (uint32_t)mri_class_batch[cls] * MRI_XFER_BATCHES;
+		c->xfer_cap = central_xfer_cap(cls);
 		c->xfer = mri_meta_alloc(sizeof(void *) * c->xfer_cap);
 		if (!c->xfer)
 			return -ENOMEM;
@@ -419,18 +433,23 @@ mri_central_return(int node, unsigned cls, void **src, unsigned n)
 	uint64_t pending;
 
 	__atomic_add_fetch(&c->flushes, 1, __ATOMIC_RELAXED);
-	/* Room in the transfer cache (a racy look first: when it is full,
-	 * as under a steady stream of remote frees, take no lock at all). */
-	if (__atomic_load_n(&c->nxfer, __ATOMIC_RELAXED) + n <= c->xfer_cap) {
+	/* As much as fits in the transfer cache (a racy look first: when it
+	 * is full, as under a steady stream of remote frees, take no lock at
+	 * all); the rest goes to the remote lists. */
+	if (__atomic_load_n(&c->nxfer, __ATOMIC_RELAXED) < c->xfer_cap) {
+		unsigned k;
+
 		pthread_mutex_lock(&c->lock);
-		if (c->nxfer + n <= c->xfer_cap) {
-			memcpy(&c->xfer[c->nxfer], src, n * sizeof(void *));
-			__atomic_store_n(&c->nxfer, c->nxfer + n,
-					 __ATOMIC_RELAXED);
-			pthread_mutex_unlock(&c->lock);
-			return;
-		}
+		k = c->xfer_cap - c->nxfer;
+		if (k > n)
+			k = n;
+		memcpy(&c->xfer[c->nxfer], src, k * sizeof(void *));
+		__atomic_store_n(&c->nxfer, c->nxfer + k, __ATOMIC_RELAXED);
 		pthread_mutex_unlock(&c->lock);
+		src += k;
+		n -= k;
+		if (!n)
+			return;
 	}
 	/* Counted before they are pushed: the figure never falls below the
 	 * objects actually waiting. */

@@ -143,7 +143,7 @@ START_TEST(test_tcache_thread_exit_returns_its_objects)
 	 * what is cached sits in the transfer cache (bounded) */
 	ck_assert_uint_eq(st->classes[cls - 1].objects_in_use, 0);
 	ck_assert_uint_le(st->classes[cls - 1].objects_cached,
-			  (uint64_t)mri_class_batch[cls] * MRI_XFER_BATCHES);
+			  mri_centrals[0][cls].xfer_cap);
 	free(st);
 }
 END_TEST
@@ -239,6 +239,50 @@ START_TEST(test_tcache_remote_frees_leave_nothing_in_use)
 }
 END_TEST
 
+/* A consumer's flush of half a full bin (the largest a thread cache makes)
+ * waits whole in the transfer cache: no object of it is put back in its
+ * span or pushed on a remote list, so the producer's next refill takes
+ * them without walking a span.  A flush larger than the room left fills
+ * the transfer cache and only the rest goes to the remote lists. */
+START_TEST(test_tcache_flush_waits_whole_in_transfer_cache)
+{
+	unsigned cls = mri_size_class(64), half, room, top, i;
+	struct mri_central *c = &mri_centrals[0][cls];
+	void **got;
+
+	in_thread(alloc_all, (void *)(uintptr_t)64);
+	mri_central_drain_all();
+	half = MRI_TCACHE_MAXOBJ / 2;
+	ck_assert_uint_ge(c->xfer_cap, 2 * half);
+	ck_assert_uint_le(c->xfer_cap + 100, N);
+	ck_assert_uint_eq(c->nxfer, 0);
+	ck_assert_uint_eq(c->remote, 0);
+	mri_central_return(0, cls, objs, half);
+	ck_assert_uint_eq(c->nxfer, half);
+	ck_assert_uint_eq(c->remote, 0);
+	/* More than the room left: it fills up, the rest waits remotely. */
+	room = c->xfer_cap - half;
+	mri_central_return(0, cls, objs + half, room + 100);
+	ck_assert_uint_eq(c->nxfer, c->xfer_cap);
+	ck_assert_uint_eq(c->remote, 100);
+	/* A refill takes the transfer cache's objects first, the most
+	 * recently returned on top. */
+	got = calloc(mri_class_batch[cls], sizeof(*got));
+	ck_assert_uint_eq(mri_central_fetch(0, cls, got, mri_class_batch[cls]),
+			  mri_class_batch[cls]);
+	top = half + room - mri_class_batch[cls];
+	for (i = 0; i < mri_class_batch[cls]; i++)
+		ck_assert_ptr_eq(got[i], objs[top + i]);
+	mri_central_return(0, cls, got, mri_class_batch[cls]);
+	mri_central_return(0, cls, objs + half + room + 100,
+			   N - half - room - 100);
+	free(got);
+	mri_central_drain_all();
+	ck_assert_uint_eq(c->out, 0);
+	ck_assert_uint_eq(c->spans, 0);
+}
+END_TEST
+
 Suite *
 test_suite(void)
 {
@@ -254,6 +298,7 @@ test_suite(void)
 	tcase_add_test_raise_signal(tc, test_tcache_span_catches_double_free,
 				    SIGABRT);
 	tcase_add_test(tc, test_tcache_remote_frees_leave_nothing_in_use);
+	tcase_add_test(tc, test_tcache_flush_waits_whole_in_transfer_cache);
 	suite_add_tcase(s, tc);
 	return s;
 }
