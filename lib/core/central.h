@@ -12,12 +12,15 @@
  * it (mri_central_drain_all) so empty spans go back to the page heap.
  *
  * A return fills the transfer cache as far as it has room; what does not
- * fit does not wait for the lock: each object is pushed onto its span's remote list with one CAS (span.h),
- * and a span whose list was empty goes onto the central list's pending
- * stack.  The next fetch (or a drain) takes the whole stack with one
- * exchange and puts those objects back in their spans under the lock it
- * already holds: a lock per fetch, none per free.  `remote` counts the
- * objects waiting there (free, but still out of their spans).
+ * fit does not wait for the lock: each run of one span's objects is
+ * counted in the span's rcount and its bits set in the span's rfree
+ * bitmap (span.h), and a span whose count was zero goes onto the central
+ * list's pending stack.  The next fetch (or a drain) takes the whole stack
+ * with one exchange and clears those objects' allocation bits under the
+ * lock it already holds: a lock per fetch, none per free, and no object
+ * is read (spans keep no free lists: a fetch hands out the objects whose
+ * allocation bits are clear).  `remote` counts the objects waiting there
+ * (free, but still out of their spans).
  *
  * Each central list has its own mutex, adaptive (it spins a little before
  * sleeping: a hold is a copy of pointers or a batch taken from spans, and

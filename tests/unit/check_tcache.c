@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include "core/central.h"
 #include "core/pagemap.h"
 #include "memreclaim.h"
@@ -283,6 +284,76 @@ START_TEST(test_tcache_flush_waits_whole_in_transfer_cache)
 }
 END_TEST
 
+/* Fill class cls's transfer cache with objs[N - cap, N), so that what is
+ * returned next goes to the remote lists. */
+static void
+fill_xfer(unsigned cls)
+{
+	struct mri_central *c = &mri_centrals[0][cls];
+
+	mri_central_drain_all();
+	ck_assert_uint_eq(c->nxfer, 0);
+	mri_central_return(0, cls, objs + N - c->xfer_cap, c->xfer_cap);
+	ck_assert_uint_eq(c->nxfer, c->xfer_cap);
+}
+
+/* A refill hands out remotely freed objects without reading them (they
+ * are cold in the refilling thread's cache): with the span's pages made
+ * unreadable, the refill still succeeds and returns that span's objects. */
+START_TEST(test_tcache_refill_reads_no_free_object)
+{
+	unsigned cls = mri_size_class(64), nb = 0, i;
+	struct mri_central *c = &mri_centrals[0][cls];
+	struct mri_span *s;
+	void **b, **got;
+	size_t len;
+
+	in_thread(alloc_all, (void *)(uintptr_t)64);
+	s = mri_pagemap_lookup(objs[0]);
+	b = calloc(s->nobj, sizeof(*b));
+	got = calloc(c->xfer_cap + s->nobj, sizeof(*got));
+	/* The span's objects but objs[0], which keeps the span out. */
+	for (i = 1; i < N - c->xfer_cap; i++)
+		if (mri_pagemap_lookup(objs[i]) == s)
+			b[nb++] = objs[i];
+	ck_assert_uint_ge(nb, 2);
+	fill_xfer(cls);
+	mri_central_return(0, cls, b, nb);
+	ck_assert_uint_eq(c->remote, nb);
+	/* Empty the transfer cache, so the next refill goes to the spans. */
+	ck_assert_uint_eq(mri_central_fetch(0, cls, got, c->xfer_cap),
+			  c->xfer_cap);
+	len = (size_t)s->npages * MRI_PAGE_SIZE;
+	ck_assert_int_eq(mprotect((void *)s->start, len, PROT_NONE), 0);
+	ck_assert_uint_eq(mri_central_fetch(0, cls, got, nb), nb);
+	ck_assert_int_eq(
+	    mprotect((void *)s->start, len, PROT_READ | PROT_WRITE), 0);
+	for (i = 0; i < nb; i++)
+		ck_assert_ptr_eq(mri_pagemap_lookup(got[i]), s);
+	/* Every object is out again: give them all back. */
+	mri_central_return(0, cls, objs, N);
+	mri_central_drain_all();
+	ck_assert_uint_eq(c->out, 0);
+	ck_assert_uint_eq(c->spans, 0);
+	free(b);
+	free(got);
+}
+END_TEST
+
+/* An object freed twice by other threads while its first free still waits
+ * to be collected: the second free aborts. */
+START_TEST(test_tcache_remote_double_free_aborts)
+{
+	unsigned cls = mri_size_class(64);
+
+	in_thread(alloc_all, (void *)(uintptr_t)64);
+	fill_xfer(cls);
+	mri_central_return(0, cls, objs, 1);
+	ck_assert_uint_eq(mri_centrals[0][cls].remote, 1);
+	mri_central_return(0, cls, objs, 1);	/* must abort here */
+}
+END_TEST
+
 Suite *
 test_suite(void)
 {
@@ -299,6 +370,9 @@ test_suite(void)
 				    SIGABRT);
 	tcase_add_test(tc, test_tcache_remote_frees_leave_nothing_in_use);
 	tcase_add_test(tc, test_tcache_flush_waits_whole_in_transfer_cache);
+	tcase_add_test(tc, test_tcache_refill_reads_no_free_object);
+	tcase_add_test_raise_signal(tc, test_tcache_remote_double_free_aborts,
+				    SIGABRT);
 	suite_add_tcase(s, tc);
 	return s;
 }
