@@ -307,11 +307,12 @@ remote_collect(struct mri_central *c)
 			/* (a remote free checks its bits are out; an object
 			 * put back through the transfer cache meanwhile is
 			 * the other half of a double free) */
-			if ((out & bits) != bits)
+			if ((out & bits) != bits) {
+				unsigned i = (unsigned)__builtin_ctzll(
+				    bits & ~out);
 				mri_fatal("free(): double free",
-					  span_obj(s, w * 64 + (unsigned)
-							  __builtin_ctzll(
-							      bits & ~out)));
+					  span_obj(s, w * 64 + i));
+			}
 			__atomic_store_n(&s->allocbits[w], out & ~bits,
 					 __ATOMIC_RELAXED);
 			k += (uint32_t)__builtin_popcountll(bits);
