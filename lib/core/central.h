@@ -37,13 +37,15 @@
 
 #define MRI_HIDDEN __attribute__((visibility("hidden")))
 /* Transfer cache capacity: at least MRI_XFER_BATCHES batches, and up to
- * MRI_XFER_MAXOBJ objects or MRI_XFER_MAXBYTES bytes, so that it holds two
- * of the largest flushes a thread cache makes (half of a full bin): a
- * consumer's flush then waits there whole, for a producer's refill to
- * take, and neither walks a span's objects. */
+ * MRI_XFER_MAXOBJ objects or MRI_XFER_MAXBYTES bytes.  For classes up to
+ * 64 B that is two of the largest flushes a thread cache makes (half of a
+ * full bin): a consumer's flush then waits there whole, for a producer's
+ * refill to take, and neither touches a span.  The byte bound keeps what
+ * larger classes park there (out of reach of a release that does not
+ * drain) near what it was with 4 batches. */
 #define MRI_XFER_BATCHES 4
 #define MRI_XFER_MAXOBJ 1024
-#define MRI_XFER_MAXBYTES ((size_t)256 << 10)
+#define MRI_XFER_MAXBYTES ((size_t)64 << 10)
 
 struct mri_central {
 	pthread_mutex_t lock;
