@@ -342,6 +342,60 @@ START_TEST(test_tcache_refill_reads_no_free_object)
 }
 END_TEST
 
+/* A remote free counts its objects in the span's rcount before it sets
+ * their bits in rfree.  A collection that comes in between (played here
+ * by this thread doing the two steps of one free by hand, as span.h
+ * describes them) must keep the span out and stacked, and the next one
+ * must find the late object: the books end exact. */
+START_TEST(test_tcache_collect_waits_for_a_free_in_flight)
+{
+	unsigned cls = mri_size_class(64), nb = 0, nrest = 0, idx, i;
+	struct mri_central *c = &mri_centrals[0][cls];
+	struct mri_span *s;
+	void **b, **rest, *late;
+
+	in_thread(alloc_all, (void *)(uintptr_t)64);
+	s = mri_pagemap_lookup(objs[0]);
+	b = calloc(N, sizeof(*b));
+	rest = calloc(N, sizeof(*rest));
+	/* (objs[N - xfer_cap, N) go to the transfer cache, then a drain
+	 * puts them back in their spans) */
+	for (i = 0; i < N - c->xfer_cap; i++) {
+		if (mri_pagemap_lookup(objs[i]) != s)
+			rest[nrest++] = objs[i];
+		else
+			b[nb++] = objs[i];
+	}
+	ck_assert_uint_eq(nb, s->nobj);
+	fill_xfer(cls);
+	/* All of the span's objects but the last go the remote way... */
+	late = b[--nb];
+	mri_central_return(0, cls, b, nb);
+	ck_assert_ptr_eq(c->pending, s);
+	/* ...and the last one's free has counted it, not set its bit. */
+	__atomic_add_fetch(&c->remote, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&s->rcount, 1, __ATOMIC_ACQUIRE);
+	mri_central_drain_all();
+	ck_assert_uint_eq(s->nalloc, 1);
+	ck_assert_uint_eq(s->rcount, 1);
+	ck_assert_ptr_eq(c->pending, s);
+	ck_assert_uint_eq(c->remote, 1);
+	/* The free sets its bit (it does not stack the span: its count did
+	 * not find zero); the next collection takes it. */
+	idx = mri_class_index(cls, (uintptr_t)late - s->start);
+	__atomic_fetch_or(&s->rfree[idx >> 6], 1ULL << (idx & 63),
+			  __ATOMIC_RELEASE);
+	mri_central_return(0, cls, rest, nrest);
+	mri_central_drain_all();
+	ck_assert_ptr_null(c->pending);
+	ck_assert_uint_eq(c->remote, 0);
+	ck_assert_uint_eq(c->out, 0);
+	ck_assert_uint_eq(c->spans, 0);
+	free(b);
+	free(rest);
+}
+END_TEST
+
 /* An object freed twice by other threads while its first free still waits
  * to be collected: the second free aborts. */
 START_TEST(test_tcache_remote_double_free_aborts)
@@ -373,6 +427,7 @@ test_suite(void)
 	tcase_add_test(tc, test_tcache_remote_frees_leave_nothing_in_use);
 	tcase_add_test(tc, test_tcache_flush_waits_whole_in_transfer_cache);
 	tcase_add_test(tc, test_tcache_refill_reads_no_free_object);
+	tcase_add_test(tc, test_tcache_collect_waits_for_a_free_in_flight);
 	tcase_add_test_raise_signal(tc, test_tcache_remote_double_free_aborts,
 				    SIGABRT);
 	suite_add_tcase(s, tc);
