@@ -242,6 +242,15 @@ START_TEST(test_tcache_remote_frees_leave_nothing_in_use)
 }
 END_TEST
 
+/* Once drained, class c's central list has nothing out and no span. */
+static void
+drained_books_are_empty(struct mri_central *c)
+{
+	mri_central_drain_all();
+	ck_assert_uint_eq(c->out, 0);
+	ck_assert_uint_eq(c->spans, 0);
+}
+
 /* A consumer's flush of half a full bin (the largest a thread cache makes)
  * waits whole in the transfer cache: no object of it is put back in its
  * span or pushed on a remote list, so the producer's next refill takes
@@ -280,9 +289,7 @@ START_TEST(test_tcache_flush_waits_whole_in_transfer_cache)
 	mri_central_return(0, cls, objs + half + room + 100,
 			   N - half - room - 100);
 	free(got);
-	mri_central_drain_all();
-	ck_assert_uint_eq(c->out, 0);
-	ck_assert_uint_eq(c->spans, 0);
+	drained_books_are_empty(c);
 }
 END_TEST
 
@@ -334,9 +341,7 @@ START_TEST(test_tcache_refill_reads_no_free_object)
 		ck_assert_ptr_eq(mri_pagemap_lookup(got[i]), s);
 	/* Every object is out again: give them all back. */
 	mri_central_return(0, cls, objs, N);
-	mri_central_drain_all();
-	ck_assert_uint_eq(c->out, 0);
-	ck_assert_uint_eq(c->spans, 0);
+	drained_books_are_empty(c);
 	free(b);
 	free(got);
 }
