@@ -13,10 +13,22 @@
 
 struct mri_central *mri_centrals[MRI_MAX_NODES];
 
+static uint32_t
+central_xfer_cap(unsigned cls)
+{
+	uint32_t min = (uint32_t)mri_class_batch[cls] * MRI_XFER_BATCHES;
+	uint32_t cap = (uint32_t)(MRI_XFER_MAXBYTES / mri_class_size[cls]);
+
+	if (cap > MRI_XFER_MAXOBJ)
+		cap = MRI_XFER_MAXOBJ;
+	return cap > min ? cap : min;
+}
+
 int
 mri_central_init(int node)
 {
 	struct mri_central *cs;
+	pthread_mutexattr_t attr;
 	unsigned cls;
 
 	if (mri_centrals[node])
@@ -24,12 +36,14 @@ mri_central_init(int node)
 	cs = mri_meta_alloc(sizeof(*cs) * MRI_MAX_CLASSES);
 	if (!cs)
 		return -ENOMEM;
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
 	for (cls = 1; cls < MRI_MAX_CLASSES; cls++) {
 		struct mri_central *c = &cs[cls];
-		pthread_mutex_init(&c->lock, NULL);
+		pthread_mutex_init(&c->lock, &attr);
 		c->cls = cls;
 		c->node = (uint32_t)node;
-		c->xfer_cap = (uint32_t)mri_class_batch[cls] * MRI_XFER_BATCHES;
+		c->xfer_cap = central_xfer_cap(cls);
 		c->xfer = mri_meta_alloc(sizeof(void *) * c->xfer_cap);
 		if (!c->xfer)
 			return -ENOMEM;
@@ -62,28 +76,6 @@ partial_unlink(struct mri_central *c, struct mri_span *s)
 	s->in_partial = 0;
 }
 
-/* The free-list link kept in a free object's first word.  In an ASan
- * build the object is poisoned while free (core/asan.h), so the link is
- * unpoisoned only for the access. */
-static inline void *
-link_get(void *obj)
-{
-	void *next;
-
-	mri_asan_unpoison(obj, sizeof(void *));
-	next = *(void **)obj;
-	mri_asan_poison(obj, sizeof(void *));
-	return next;
-}
-
-static inline void
-link_set(void *obj, void *next)
-{
-	mri_asan_unpoison(obj, sizeof(void *));
-	*(void **)obj = next;
-	mri_asan_poison(obj, sizeof(void *));
-}
-
 /* Set up a fresh span from the page heap for class c and list it.  Called
  * WITHOUT the central lock: the page heap may run the limit path, which
  * drains every central list. */
@@ -94,57 +86,60 @@ central_new_span(struct mri_central *c)
 	    (int)c->node, mri_class_npages[c->cls], MRI_PAGE_SIZE, c->cls);
 	if (!s)
 		return NULL;
-	/* Remote list heads keep a count above bit 47 (remote_push): Linux
-	 * maps above 2^47 only when asked to, and we never ask. */
-	if (s->start >> 47)
-		mri_fatal("span above 2^47: remote lists cannot address it",
-			  (void *)s->start);
 	s->nobj = mri_class_nobj[c->cls];
-	s->bump = s->start;
-	s->limit = s->start + (uintptr_t)s->nobj * s->size;
-	s->freelist = NULL;
-	s->remote = 0;
 	s->nalloc = 0;
+	s->rcount = 0;
 	memset(s->allocbits, 0, sizeof(s->allocbits));
+	memset(s->rfree, 0, sizeof(s->rfree));
 	mri_asan_poison((void *)s->start,
 			(size_t)s->npages << MRI_PAGE_SHIFT);
 	return s;
 }
 
-/* Hand out up to n objects of s into dst; returns how many.  The
- * allocation bits are set with one atomic OR per 64-object word (a remote
- * free clears other bits of the same words without the lock). */
+/* The bits of allocbits word w that stand for objects of s. */
+static inline uint64_t
+span_word_mask(const struct mri_span *s, unsigned w)
+{
+	unsigned left = s->nobj - w * 64;
+
+	return left >= 64 ? ~0ULL : (1ULL << left) - 1;
+}
+
+/* The address of object idx of s. */
+static inline void *
+span_obj(const struct mri_span *s, unsigned idx)
+{
+	return (void *)(s->start + (uintptr_t)idx * s->size);
+}
+
+/* Hand out up to n free objects of s into dst, lowest address first;
+ * returns how many.  Only the span's bitmap is read, never an object. */
 static unsigned
 span_pop_many(struct mri_span *s, void **dst, unsigned n)
 {
-	uint64_t mask[8] = { 0 };
-	unsigned got, w;
+	unsigned got = 0, w, nw = (s->nobj + 63) / 64;
 
-	for (got = 0; got < n; got++) {
-		void *p = s->freelist;
-		uint32_t idx;
+	for (w = 0; w < nw && got < n; w++) {
+		uint64_t bits = __atomic_load_n(&s->allocbits[w],
+						__ATOMIC_RELAXED);
+		uint64_t free = ~bits & span_word_mask(s, w), take = 0;
 
-		if (p) {
-			s->freelist = link_get(p);
-		} else if (s->bump < s->limit) {
-			p = (void *)s->bump;
-			s->bump += s->size;
-		} else {
-			break;
+		while (free && got < n) {
+			unsigned i = (unsigned)__builtin_ctzll(free);
+
+			free &= free - 1;
+			take |= 1ULL << i;
+			dst[got++] = span_obj(s, w * 64 + i);
 		}
-		idx = mri_class_index(s->cls, (uintptr_t)p - s->start);
-		mask[idx >> 6] |= 1ULL << (idx & 63);
-		dst[got] = p;
+		if (take)
+			__atomic_store_n(&s->allocbits[w], bits | take,
+					 __ATOMIC_RELAXED);
 	}
-	for (w = 0; w < 8; w++)
-		if (mask[w])
-			__atomic_fetch_or(&s->allocbits[w], mask[w],
-					  __ATOMIC_RELAXED);
 	s->nalloc += got;
 	return got;
 }
 
-/* The allocation bits agree with the count of objects handed out. */
+/* The allocation bits agree with the count of objects out. */
 static inline void
 span_check(const struct mri_span *s)
 {
@@ -153,9 +148,7 @@ span_check(const struct mri_span *s)
 
 	for (w = 0; w < 8; w++)
 		n += (unsigned)__builtin_popcountll(s->allocbits[w]);
-	/* Remotely freed objects have their bits cleared before they
-	 * leave nalloc (at collection). */
-	mri_assert(n <= s->nalloc);
+	mri_assert(n == s->nalloc);
 	mri_assert(s->nalloc <= s->nobj);
 #else
 	(void)s;
@@ -165,22 +158,14 @@ span_check(const struct mri_span *s)
 static inline int
 span_full(const struct mri_span *s)
 {
-	return !s->freelist && s->bump >= s->limit;
+	return s->nalloc >= s->nobj;
 }
 
 static void span_push(struct mri_central *c, void *obj);
 static void span_emptied(struct mri_central *c, struct mri_span *s);
 
-/* A remote list head: the first object's address (user addresses fit in
- * 48 bits) and the list's length above it, so one exchange takes both
- * and the collector never walks the list (its objects are cold in this
- * thread's cache; the freeing thread had them hot). */
-#define REMOTE_SHIFT 48
-#define REMOTE_PTR(w) ((void *)((w) & ((1ULL << REMOTE_SHIFT) - 1)))
-#define REMOTE_CNT(w) ((uint32_t)((w) >> REMOTE_SHIFT))
-
-/* Note obj in the chain's mask of allocation bits to clear; the same
- * object twice in one chain is a double free. */
+/* Note obj in the run's mask of objects freed; the same object twice in
+ * one run is a double free. */
 static inline void
 remote_mark(const struct mri_span *s, uint64_t *mask, void *obj)
 {
@@ -192,65 +177,70 @@ remote_mark(const struct mri_span *s, uint64_t *mask, void *obj)
 	mask[idx >> 6] |= bit;
 }
 
-/* Clear the chain's bits in s, one atomic AND per word: the objects are
- * free from now on.  A bit that was already clear is a double free (or a
- * pointer never handed out); name the first such object. */
-static void
-remote_unmark(struct mri_span *s, const uint64_t *mask, void **objs,
-	      unsigned n)
+/* The first object of objs[0..n) in word w whose bit is set in bad. */
+static void *
+remote_culprit(const struct mri_span *s, void **objs, unsigned n, unsigned w,
+	       uint64_t bad)
 {
-	unsigned w, i;
+	unsigned i;
 
-	for (w = 0; w < 8; w++) {
-		uint64_t old;
-
-		if (!mask[w])
-			continue;
-		old = __atomic_fetch_and(&s->allocbits[w], ~mask[w],
-					 __ATOMIC_RELAXED);
-		if ((old & mask[w]) == mask[w])
-			continue;
-		for (i = 0; i < n; i++) {
-			uint32_t idx = mri_class_index(
-			    s->cls, (uintptr_t)objs[i] - s->start);
-			if ((idx >> 6) == w &&
-			    !(old & (1ULL << (idx & 63))))
-				mri_fatal("free(): double free or pointer "
-					  "not allocated", objs[i]);
-		}
+	for (i = 0; i < n; i++) {
+		uint32_t idx =
+		    mri_class_index(s->cls, (uintptr_t)objs[i] - s->start);
+		if ((idx >> 6) == w && (bad & (1ULL << (idx & 63))))
+			return objs[i];
 	}
+	return objs[0];
 }
 
-/* Push the chain first..last (k objects of span s, already linked and
- * unmarked) onto s's remote list, without the central lock.  Pushing
- * only, never popping one by one, is ABA-safe.  The thread whose push
- * finds the list empty owns putting the span on the pending stack; until
- * a collector takes the list no other push does, so a span is on the
+/* Free the k objects objs[0..k) of span s (their bits in mask) without the
+ * central lock: count them in rcount, then set their bits in rfree, one
+ * atomic OR per word.  Counted before they are visible, so rcount never
+ * falls below the objects a collector can see, and a span whose rcount
+ * went back to zero has no free in flight: the collector may give it back.
+ * The thread whose add found rcount zero stacks the span: from then until
+ * a collector settles the count no other free does, so a span is on the
  * stack at most once, and the stack is only ever emptied whole.  The
  * objects still count in nalloc, so the span cannot be freed meanwhile. */
 static void
-remote_push(struct mri_central *c, struct mri_span *s, void *first,
-	    void *last, uint32_t k)
+remote_push(struct mri_central *c, struct mri_span *s, const uint64_t *mask,
+	    void **objs, uint32_t k)
 {
-	uintptr_t w = __atomic_load_n(&s->remote, __ATOMIC_RELAXED), nw;
 	struct mri_span *top;
+	uint32_t old;
+	unsigned w;
 
-	do {
-		link_set(last, REMOTE_PTR(w));
-		nw = (uintptr_t)first |
-		     ((uintptr_t)(REMOTE_CNT(w) + k) << REMOTE_SHIFT);
-	} while (!__atomic_compare_exchange_n(&s->remote, &w, nw, 1,
-					      __ATOMIC_ACQ_REL,
-					      __ATOMIC_RELAXED));
-	/* Acquire as well: a push that finds the list empty writes
-	 * remote_next, which the collector that emptied it has read (it
-	 * releases with its exchange). */
-	if (REMOTE_PTR(w))
+	/* Checked before the objects are visible: once the last bit is
+	 * set, a collector may give the span back. */
+	for (w = 0; w < 8; w++) {
+		uint64_t out = __atomic_load_n(&s->allocbits[w],
+					       __ATOMIC_RELAXED);
+		if ((out & mask[w]) != mask[w])
+			mri_fatal("free(): double free or pointer not "
+				  "allocated",
+				  remote_culprit(s, objs, k, w,
+						 mask[w] & ~out));
+	}
+	/* Acquire: when this add finds zero, the collector that brought it
+	 * there has read remote_next (it releases with its subtraction),
+	 * which this thread writes as it stacks the span. */
+	old = __atomic_fetch_add(&s->rcount, k, __ATOMIC_ACQUIRE);
+	for (w = 0; w < 8; w++) {
+		uint64_t prev;
+
+		if (!mask[w])
+			continue;
+		/* Release: the program's last writes to the objects come
+		 * before they can be handed out again. */
+		prev = __atomic_fetch_or(&s->rfree[w], mask[w],
+					 __ATOMIC_RELEASE);
+		if (prev & mask[w])
+			mri_fatal("free(): double free",
+				  remote_culprit(s, objs, k, w,
+						 prev & mask[w]));
+	}
+	if (old)
 		return;
-	/* Later pushes go in front: this chain's last object stays the
-	 * list's tail, so the collector splices the list in O(1).  The
-	 * collector reads it after taking the span from the stack. */
-	s->remote_tail = last;
 	top = __atomic_load_n(&c->pending, __ATOMIC_RELAXED);
 	do
 		s->remote_next = top;
@@ -259,7 +249,7 @@ remote_push(struct mri_central *c, struct mri_span *s, void *first,
 }
 
 /* Give src[0..n) back without the central lock: runs of objects of one
- * span become one chain and one CAS. */
+ * span become one count and one OR per word. */
 static void
 remote_return(struct mri_central *c, void **src, unsigned n)
 {
@@ -269,7 +259,6 @@ remote_return(struct mri_central *c, void **src, unsigned n)
 		struct mri_span *s = mri_pagemap_lookup(src[i]);
 		uint64_t mask[8] = { 0 };
 		unsigned from = i;
-		void *last = src[i];
 
 		/* The span goes on this list's pending stack, collected
 		 * under this list's lock: it must be this node's. */
@@ -278,51 +267,79 @@ remote_return(struct mri_central *c, void **src, unsigned n)
 		remote_mark(s, mask, src[i]);
 		for (i++; i < n && (uintptr_t)src[i] - s->start <
 					   (uintptr_t)s->npages * MRI_PAGE_SIZE;
-		     i++) {
+		     i++)
 			remote_mark(s, mask, src[i]);
-			link_set(last, src[i]);
-			last = src[i];
-		}
-		remote_unmark(s, mask, src + from, i - from);
-		remote_push(c, s, src[from], last, i - from);
+		remote_push(c, s, mask, src + from, i - from);
 	}
 }
 
-/* Central lock held: take every pending span's remote list into its free
- * list in O(1) (the head carries the count, remote_tail the last
- * object: the objects are cold here, the freeing thread had them hot) and
- * settle the counts; a span left with nothing handed out goes back to the
- * page heap.  A span's remote_next and remote_tail are read before its
- * list is taken: once the list is empty a new push may stack the span
- * again and set them anew. */
+/* Central lock held: collect every pending span's remotely freed objects
+ * (one exchange per word of rfree: the objects themselves are never read,
+ * they are cold here) and settle the counts; a span left with nothing out
+ * goes back to the page heap.  A free counted in rcount may not have set
+ * its bits yet: then rcount stays above zero, no freeing thread will
+ * stack the span again, so it goes back on the stack for a later
+ * collection.  remote_next is read before the count is settled: from then
+ * on a new free may stack the span and set it anew. */
 static void
 remote_collect(struct mri_central *c)
 {
-	struct mri_span *s, *next;
+	struct mri_span *s, *next, *again = NULL;
 	uint64_t n = 0;
 
 	if (!__atomic_load_n(&c->pending, __ATOMIC_RELAXED))
 		return;
 	s = __atomic_exchange_n(&c->pending, NULL, __ATOMIC_ACQUIRE);
 	for (; s; s = next) {
-		uintptr_t w;
-		void *p, *tail;
-		uint32_t k;
+		unsigned w, nw = (s->nobj + 63) / 64;
+		uint32_t k = 0;
 
 		next = s->remote_next;
-		tail = s->remote_tail;
-		w = __atomic_exchange_n(&s->remote, 0, __ATOMIC_ACQ_REL);
-		p = REMOTE_PTR(w);
-		k = REMOTE_CNT(w);
-		if (!p)
-			continue;
-		if (s->freelist)
-			link_set(tail, s->freelist);
-		s->freelist = p;
+		for (w = 0; w < nw; w++) {
+			uint64_t bits, out;
+
+			if (!__atomic_load_n(&s->rfree[w], __ATOMIC_RELAXED))
+				continue;
+			bits = __atomic_exchange_n(&s->rfree[w], 0,
+						   __ATOMIC_ACQUIRE);
+			out = __atomic_load_n(&s->allocbits[w],
+					      __ATOMIC_RELAXED);
+			/* (a remote free checks its bits are out; an object
+			 * put back through the transfer cache meanwhile is
+			 * the other half of a double free) */
+			if ((out & bits) != bits) {
+				unsigned i = (unsigned)__builtin_ctzll(
+				    bits & ~out);
+				mri_fatal("free(): double free",
+					  span_obj(s, w * 64 + i));
+			}
+			__atomic_store_n(&s->allocbits[w], out & ~bits,
+					 __ATOMIC_RELAXED);
+			k += (uint32_t)__builtin_popcountll(bits);
+		}
 		s->nalloc -= k;
 		c->out -= k;
 		n += k;
-		span_emptied(c, s);
+		if (__atomic_sub_fetch(&s->rcount, k, __ATOMIC_ACQ_REL)) {
+			/* Frees in flight: the span stays out (their
+			 * objects count in nalloc) until a later round. */
+			s->remote_next = again;
+			again = s;
+		}
+		if (k)
+			span_emptied(c, s);
+	}
+	if (again) {
+		struct mri_span *last = again, *top;
+
+		while (last->remote_next)
+			last = last->remote_next;
+		top = __atomic_load_n(&c->pending, __ATOMIC_RELAXED);
+		do
+			last->remote_next = top;
+		while (!__atomic_compare_exchange_n(&c->pending, &top, again,
+						    1, __ATOMIC_RELEASE,
+						    __ATOMIC_RELAXED));
 	}
 	__atomic_sub_fetch(&c->remote, n, __ATOMIC_RELAXED);
 }
@@ -371,23 +388,25 @@ mri_central_fetch(int node, unsigned cls, void **dst, unsigned n)
 }
 
 /* Put obj back in its span.  Central lock held.  Detects objects that were
- * not handed out (double free, or a pointer into never-used space). */
+ * not handed out (double free, or a pointer into never-used space), and
+ * objects also waiting as remote frees (the other half of a double free). */
 static void
 span_push(struct mri_central *c, void *obj)
 {
 	struct mri_span *s = mri_pagemap_lookup(obj);
+	uint64_t bit, out;
 	uint32_t idx;
-	uint64_t bit;
 
 	if (!s || s->cls != c->cls)
 		mri_fatal("free(): invalid pointer", obj);
 	idx = mri_class_index(s->cls, (uintptr_t)obj - s->start);
 	bit = 1ULL << (idx & 63);
-	if (!(__atomic_fetch_and(&s->allocbits[idx >> 6], ~bit,
-				 __ATOMIC_RELAXED) & bit))
+	out = __atomic_load_n(&s->allocbits[idx >> 6], __ATOMIC_RELAXED);
+	if (!(out & bit) ||
+	    (__atomic_load_n(&s->rfree[idx >> 6], __ATOMIC_RELAXED) & bit))
 		mri_fatal("free(): double free or pointer not allocated", obj);
-	link_set(obj, s->freelist);
-	s->freelist = obj;
+	__atomic_store_n(&s->allocbits[idx >> 6], out & ~bit,
+			 __ATOMIC_RELAXED);
 	s->nalloc--;
 	c->out--;
 	span_emptied(c, s);
@@ -419,18 +438,23 @@ mri_central_return(int node, unsigned cls, void **src, unsigned n)
 	uint64_t pending;
 
 	__atomic_add_fetch(&c->flushes, 1, __ATOMIC_RELAXED);
-	/* Room in the transfer cache (a racy look first: when it is full,
-	 * as under a steady stream of remote frees, take no lock at all). */
-	if (__atomic_load_n(&c->nxfer, __ATOMIC_RELAXED) + n <= c->xfer_cap) {
+	/* As much as fits in the transfer cache (a racy look first: when it
+	 * is full, as under a steady stream of remote frees, take no lock at
+	 * all); the rest goes to the remote lists. */
+	if (__atomic_load_n(&c->nxfer, __ATOMIC_RELAXED) < c->xfer_cap) {
+		unsigned k;
+
 		pthread_mutex_lock(&c->lock);
-		if (c->nxfer + n <= c->xfer_cap) {
-			memcpy(&c->xfer[c->nxfer], src, n * sizeof(void *));
-			__atomic_store_n(&c->nxfer, c->nxfer + n,
-					 __ATOMIC_RELAXED);
-			pthread_mutex_unlock(&c->lock);
-			return;
-		}
+		k = c->xfer_cap - c->nxfer;
+		if (k > n)
+			k = n;
+		memcpy(&c->xfer[c->nxfer], src, k * sizeof(void *));
+		__atomic_store_n(&c->nxfer, c->nxfer + k, __ATOMIC_RELAXED);
 		pthread_mutex_unlock(&c->lock);
+		src += k;
+		n -= k;
+		if (!n)
+			return;
 	}
 	/* Counted before they are pushed: the figure never falls below the
 	 * objects actually waiting. */

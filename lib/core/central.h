@@ -11,15 +11,21 @@
  * parked in the transfer cache hold their spans; the release path drains
  * it (mri_central_drain_all) so empty spans go back to the page heap.
  *
- * When the transfer cache is full, returned objects do not wait for the
- * lock: each is pushed onto its span's remote list with one CAS (span.h),
- * and a span whose list was empty goes onto the central list's pending
- * stack.  The next fetch (or a drain) takes the whole stack with one
- * exchange and puts those objects back in their spans under the lock it
- * already holds: a lock per fetch, none per free.  `remote` counts the
- * objects waiting there (free, but still out of their spans).
+ * A return fills the transfer cache as far as it has room; what does not
+ * fit does not wait for the lock: each run of one span's objects is
+ * counted in the span's rcount and its bits set in the span's rfree
+ * bitmap (span.h), and a span whose count was zero goes onto the central
+ * list's pending stack.  The next fetch (or a drain) takes the whole stack
+ * with one exchange and clears those objects' allocation bits under the
+ * lock it already holds: a lock per fetch, none per free, and no object
+ * is read (spans keep no free lists: a fetch hands out the objects whose
+ * allocation bits are clear).  `remote` counts the objects waiting there
+ * (free, but still out of their spans).
  *
- * Each central list has its own mutex.  Lock order: central -> page heap.
+ * Each central list has its own mutex, adaptive (it spins a little before
+ * sleeping: a hold is a copy of pointers or a batch taken from spans, and
+ * producers and consumers of one class meet on it).  Lock order: central
+ * -> page heap.
  */
 #ifndef MRI_CENTRAL_H
 #define MRI_CENTRAL_H
@@ -30,7 +36,16 @@
 #include "core/span.h"
 
 #define MRI_HIDDEN __attribute__((visibility("hidden")))
-#define MRI_XFER_BATCHES 4 /* transfer cache capacity, in batches */
+/* Transfer cache capacity: at least MRI_XFER_BATCHES batches, and up to
+ * MRI_XFER_MAXOBJ objects or MRI_XFER_MAXBYTES bytes.  For classes up to
+ * 64 B that is two of the largest flushes a thread cache makes (half of a
+ * full bin): a consumer's flush then waits there whole, for a producer's
+ * refill to take, and neither touches a span.  The byte bound keeps what
+ * larger classes park there (out of reach of a release that does not
+ * drain) near what it was with 4 batches. */
+#define MRI_XFER_BATCHES 4
+#define MRI_XFER_MAXOBJ 1024
+#define MRI_XFER_MAXBYTES ((size_t)64 << 10)
 
 struct mri_central {
 	pthread_mutex_t lock;

@@ -10,17 +10,23 @@
  *
  * Locking: start/npages/cls/node/size/magic are written once by the page
  * heap before the span is published in the pagemap and read without locks.
- * The object fields (freelist, bump, nalloc, allocbits, partial links) are
- * protected by the lock of the central list of (node, cls).
+ * The object fields (nalloc, allocbits, partial links) are written only
+ * under the lock of the central list of (node, cls).
  *
- * remote and remote_next are the lock-free side (central.c): a freeing
- * thread clears its objects' allocation bits (atomically: allocbits is
- * the one object field written without the lock) and pushes them onto
- * remote with one CAS per span; the thread whose push found it empty puts
- * the span on its central list's pending stack through remote_next.
- * Objects on remote still count in nalloc until the central list collects
- * them, so a span with pending remote frees is never empty, never given
- * back.
+ * A small span keeps no free list: allocbits says which objects are out
+ * (handed out, or freed by another thread and not yet collected), and a
+ * refill hands out the clear bits' objects without reading any object
+ * (a free object may be cold in this CPU's cache: another thread freed
+ * it).  allocbits is read without the lock only by a remote free's
+ * double-free check, so it is written with atomic stores.
+ *
+ * rfree and rcount are the lock-free side (central.c): a thread freeing
+ * objects of the span first adds their count to rcount, then sets their
+ * bits in rfree (one atomic OR per 64-object word); the thread whose add
+ * found rcount zero puts the span on its central list's pending stack
+ * through remote_next.  Objects in rfree still count in nalloc until the
+ * central list collects them, so a span with pending remote frees is
+ * never empty, never given back.
  */
 #ifndef MRI_SPAN_H
 #define MRI_SPAN_H
@@ -46,21 +52,17 @@ struct mri_span {
 	struct mri_chunk *chunk; /* the chunk the pages belong to */
 
 	/* Small-object state (central lock). */
-	void *freelist;	 /* returned objects, linked by first word */
-	uintptr_t bump;	 /* next never-handed-out object */
-	uintptr_t limit; /* end of the last whole object */
-	uint32_t nalloc; /* objects handed out */
-	uint32_t nobj;	 /* objects in the span */
+	uint32_t nalloc; /* objects out: bits set in allocbits */
+	uint32_t nobj;	 /* objects in the span (<= 512) */
 	struct mri_span *next, *prev; /* central partial list */
-	uint64_t allocbits[8];	      /* bit i: object i handed out (<= 512) */
+	uint64_t allocbits[8];	      /* bit i: object i is out */
 
 	/* Remote frees (lock-free, see above). */
-	uintptr_t remote;		/* pushed objects, linked by first word;
-					 * their count in the top 16 bits */
-	struct mri_span *remote_next;	/* on the central's pending stack */
-	void *remote_tail;		/* last object on remote: set by the
-					 * push that found it empty, before
-					 * it stacks the span */
+	uint32_t rcount;	      /* objects added by remote frees minus
+				       * objects collected */
+	struct mri_span *remote_next; /* on the central's pending stack */
+	uint64_t rfree[8];	      /* bit i: object i freed remotely, not
+				       * yet collected */
 };
 
 #endif

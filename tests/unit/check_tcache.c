@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include "core/central.h"
 #include "core/pagemap.h"
 #include "memreclaim.h"
@@ -202,10 +203,12 @@ START_TEST(test_tcache_thread_exit_returns_its_objects)
 	st->size = sizeof(*st);
 	ck_assert_int_eq(mr_stats_get(st), 0);
 	/* nothing of that class is held or cached by a live thread cache;
-	 * what is cached sits in the transfer cache (bounded) */
+	 * what is cached sits in the transfer cache and on remote lists
+	 * (each bounded by the transfer cache's capacity: past it a return
+	 * collects the remote lists) */
 	ck_assert_uint_eq(st->classes[cls - 1].objects_in_use, 0);
 	ck_assert_uint_le(st->classes[cls - 1].objects_cached,
-			  (uint64_t)mri_class_batch[cls] * MRI_XFER_BATCHES);
+			  2 * mri_centrals[0][cls].xfer_cap);
 	free(st);
 }
 END_TEST
@@ -417,6 +420,179 @@ START_TEST(test_tcache_own_object_into_empty_bin_comes_back)
 }
 END_TEST
 
+/* Once drained, class c's central list has nothing out and no span. */
+static void
+drained_books_are_empty(struct mri_central *c)
+{
+	mri_central_drain_all();
+	ck_assert_uint_eq(c->out, 0);
+	ck_assert_uint_eq(c->spans, 0);
+}
+
+/* A consumer's flush of half a full bin (the largest a thread cache makes)
+ * waits whole in the transfer cache: no object of it is put back in its
+ * span or pushed on a remote list, so the producer's next refill takes
+ * them without walking a span.  A flush larger than the room left fills
+ * the transfer cache and only the rest goes to the remote lists. */
+START_TEST(test_tcache_flush_waits_whole_in_transfer_cache)
+{
+	unsigned cls = mri_size_class(64), half, room, top, i;
+	struct mri_central *c = &mri_centrals[0][cls];
+	void **got;
+
+	in_thread(alloc_all, (void *)(uintptr_t)64);
+	mri_central_drain_all();
+	half = MRI_TCACHE_MAXOBJ / 2;
+	ck_assert_uint_ge(c->xfer_cap, 2 * half);
+	ck_assert_uint_le(c->xfer_cap + 100, N);
+	ck_assert_uint_eq(c->nxfer, 0);
+	ck_assert_uint_eq(c->remote, 0);
+	mri_central_return(0, cls, objs, half);
+	ck_assert_uint_eq(c->nxfer, half);
+	ck_assert_uint_eq(c->remote, 0);
+	/* More than the room left: it fills up, the rest waits remotely. */
+	room = c->xfer_cap - half;
+	mri_central_return(0, cls, objs + half, room + 100);
+	ck_assert_uint_eq(c->nxfer, c->xfer_cap);
+	ck_assert_uint_eq(c->remote, 100);
+	/* A refill takes the transfer cache's objects first, the most
+	 * recently returned on top. */
+	got = calloc(mri_class_batch[cls], sizeof(*got));
+	ck_assert_uint_eq(mri_central_fetch(0, cls, got, mri_class_batch[cls]),
+			  mri_class_batch[cls]);
+	top = half + room - mri_class_batch[cls];
+	for (i = 0; i < mri_class_batch[cls]; i++)
+		ck_assert_ptr_eq(got[i], objs[top + i]);
+	mri_central_return(0, cls, got, mri_class_batch[cls]);
+	mri_central_return(0, cls, objs + half + room + 100,
+			   N - half - room - 100);
+	free(got);
+	drained_books_are_empty(c);
+}
+END_TEST
+
+/* Fill class cls's transfer cache with objs[N - cap, N), so that what is
+ * returned next goes to the remote lists. */
+static void
+fill_xfer(unsigned cls)
+{
+	struct mri_central *c = &mri_centrals[0][cls];
+
+	mri_central_drain_all();
+	ck_assert_uint_eq(c->nxfer, 0);
+	mri_central_return(0, cls, objs + N - c->xfer_cap, c->xfer_cap);
+	ck_assert_uint_eq(c->nxfer, c->xfer_cap);
+}
+
+/* A refill hands out remotely freed objects without reading them (they
+ * are cold in the refilling thread's cache): with the span's pages made
+ * unreadable, the refill still succeeds and returns that span's objects. */
+START_TEST(test_tcache_refill_reads_no_free_object)
+{
+	unsigned cls = mri_size_class(64), nb = 0, i;
+	struct mri_central *c = &mri_centrals[0][cls];
+	struct mri_span *s;
+	void **b, **got;
+	size_t len;
+
+	in_thread(alloc_all, (void *)(uintptr_t)64);
+	s = mri_pagemap_lookup(objs[0]);
+	b = calloc(s->nobj, sizeof(*b));
+	got = calloc(c->xfer_cap + s->nobj, sizeof(*got));
+	/* The span's objects but objs[0], which keeps the span out. */
+	for (i = 1; i < N - c->xfer_cap; i++)
+		if (mri_pagemap_lookup(objs[i]) == s)
+			b[nb++] = objs[i];
+	ck_assert_uint_ge(nb, 2);
+	fill_xfer(cls);
+	mri_central_return(0, cls, b, nb);
+	ck_assert_uint_eq(c->remote, nb);
+	/* Empty the transfer cache, so the next refill goes to the spans. */
+	ck_assert_uint_eq(mri_central_fetch(0, cls, got, c->xfer_cap),
+			  c->xfer_cap);
+	len = (size_t)s->npages * MRI_PAGE_SIZE;
+	ck_assert_int_eq(mprotect((void *)s->start, len, PROT_NONE), 0);
+	ck_assert_uint_eq(mri_central_fetch(0, cls, got, nb), nb);
+	ck_assert_int_eq(
+	    mprotect((void *)s->start, len, PROT_READ | PROT_WRITE), 0);
+	for (i = 0; i < nb; i++)
+		ck_assert_ptr_eq(mri_pagemap_lookup(got[i]), s);
+	/* Every object is out again: give them all back. */
+	mri_central_return(0, cls, objs, N);
+	drained_books_are_empty(c);
+	free(b);
+	free(got);
+}
+END_TEST
+
+/* A remote free counts its objects in the span's rcount before it sets
+ * their bits in rfree.  A collection that comes in between (played here
+ * by this thread doing the two steps of one free by hand, as span.h
+ * describes them) must keep the span out and stacked, and the next one
+ * must find the late object: the books end exact. */
+START_TEST(test_tcache_collect_waits_for_a_free_in_flight)
+{
+	unsigned cls = mri_size_class(64), nb = 0, nrest = 0, idx, i;
+	struct mri_central *c = &mri_centrals[0][cls];
+	struct mri_span *s;
+	void **b, **rest, *late;
+
+	in_thread(alloc_all, (void *)(uintptr_t)64);
+	s = mri_pagemap_lookup(objs[0]);
+	b = calloc(N, sizeof(*b));
+	rest = calloc(N, sizeof(*rest));
+	/* (objs[N - xfer_cap, N) go to the transfer cache, then a drain
+	 * puts them back in their spans) */
+	for (i = 0; i < N - c->xfer_cap; i++) {
+		if (mri_pagemap_lookup(objs[i]) != s)
+			rest[nrest++] = objs[i];
+		else
+			b[nb++] = objs[i];
+	}
+	ck_assert_uint_eq(nb, s->nobj);
+	fill_xfer(cls);
+	/* All of the span's objects but the last go the remote way... */
+	late = b[--nb];
+	mri_central_return(0, cls, b, nb);
+	ck_assert_ptr_eq(c->pending, s);
+	/* ...and the last one's free has counted it, not set its bit. */
+	__atomic_add_fetch(&c->remote, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&s->rcount, 1, __ATOMIC_ACQUIRE);
+	mri_central_drain_all();
+	ck_assert_uint_eq(s->nalloc, 1);
+	ck_assert_uint_eq(s->rcount, 1);
+	ck_assert_ptr_eq(c->pending, s);
+	ck_assert_uint_eq(c->remote, 1);
+	/* The free sets its bit (it does not stack the span: its count did
+	 * not find zero); the next collection takes it. */
+	idx = mri_class_index(cls, (uintptr_t)late - s->start);
+	__atomic_fetch_or(&s->rfree[idx >> 6], 1ULL << (idx & 63),
+			  __ATOMIC_RELEASE);
+	mri_central_return(0, cls, rest, nrest);
+	mri_central_drain_all();
+	ck_assert_ptr_null(c->pending);
+	ck_assert_uint_eq(c->remote, 0);
+	ck_assert_uint_eq(c->out, 0);
+	ck_assert_uint_eq(c->spans, 0);
+	free(b);
+	free(rest);
+}
+END_TEST
+
+/* An object freed twice by other threads while its first free still waits
+ * to be collected: the second free aborts. */
+START_TEST(test_tcache_remote_double_free_aborts)
+{
+	unsigned cls = mri_size_class(64);
+
+	in_thread(alloc_all, (void *)(uintptr_t)64);
+	fill_xfer(cls);
+	mri_central_return(0, cls, objs, 1);
+	ck_assert_uint_eq(mri_centrals[0][cls].remote, 1);
+	mri_central_return(0, cls, objs, 1);	/* must abort here */
+}
+END_TEST
+
 Suite *
 test_suite(void)
 {
@@ -438,6 +614,11 @@ test_suite(void)
 		       test_tcache_fresh_thread_does_not_reuse_a_remote_object);
 	tcase_add_test(tc, test_tcache_consumer_frees_stay_in_its_cache);
 	tcase_add_test(tc, test_tcache_own_object_into_empty_bin_comes_back);
+	tcase_add_test(tc, test_tcache_flush_waits_whole_in_transfer_cache);
+	tcase_add_test(tc, test_tcache_refill_reads_no_free_object);
+	tcase_add_test(tc, test_tcache_collect_waits_for_a_free_in_flight);
+	tcase_add_test_raise_signal(tc, test_tcache_remote_double_free_aborts,
+				    SIGABRT);
 	suite_add_tcase(s, tc);
 	return s;
 }
