@@ -45,10 +45,10 @@
  * program that frees and allocates buffers of tens of MiB in turn does
  * not give back and fault in again at every free: idle memory is reused
  * wherever it lies (a large span gets idle hugepages moved under it,
- * core/pageheap.c), so keeping it costs no peak RSS.  bench's large
- * workload (buffers of 64 KiB..64 MiB, 8 alive) faulted 320 hugepages
- * instead of 718 with the 128 MiB band at the same peak RSS, within the
- * run-to-run spread (bench/README).  A program that freed a big structure shrinks at once, as it
+ * core/pageheap.c), so keeping it costs little peak RSS, while giving
+ * it back costs a page fault per page when the next buffers come (bench's
+ * large workload: less than half the faults of a 64 MiB band).  A program
+ * that freed a big structure shrinks at once, as it
  * would under glibc, whose big blocks are unmapped on free: the freeing
  * thread applies this rule itself (mri_relpol_excess, from the core's
  * freed hook, on that node's heap), and the scavenger's cycle again.
