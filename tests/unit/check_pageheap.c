@@ -315,6 +315,51 @@ START_TEST(test_pageheap_aligned_spans)
 	}
 }
 END_TEST
+/* What an allocation made while the first stage's advice runs got: -1
+ * none yet, 1 released pages (fresh RSS), 0 backed ones. */
+static int during_zeroed = -1;
+
+static void
+alloc_during_advice(void *addr, size_t len, int advice)
+{
+	struct mri_span *s;
+
+	(void)addr;
+	(void)len;
+	if (advice != MADV_FREE || during_zeroed >= 0)
+		return;
+	s = mri_pageheap_alloc(0, MRI_HP_PAGES, MRI_PAGE_SIZE, 0);
+	during_zeroed = s ? s->zeroed : 2;
+}
+
+/*
+ * The first stage lazily frees whole hugepages one at a time: a burst that
+ * allocates again while it runs still finds backed hugepages to reuse,
+ * instead of faulting fresh ones beside those claimed (RSS twice over).
+ */
+START_TEST(test_pageheap_lazy_stage_leaves_backed_hugepages_to_allocations)
+{
+	struct mri_span *s[8];
+	size_t got;
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		s[i] = mri_pageheap_alloc(0, MRI_HP_PAGES, MRI_PAGE_SIZE, 0);
+		ck_assert_ptr_nonnull(s[i]);
+	}
+	for (i = 0; i < 8; i++)
+		mri_pageheap_free(s[i]);
+	fake.now_ns += 1000000000ULL;
+	fake.on_advise = alloc_during_advice;
+	got = mri_pageheap_release(8 * MRI_HUGE_SIZE, MADV_FREE, 0, 0);
+	fake.on_advise = NULL;
+	ck_assert_int_eq(during_zeroed, 0);
+	/* the other seven were lazily freed, one advice call each */
+	ck_assert_uint_eq(got, 7 * MRI_HUGE_SIZE);
+	ck_assert_int_eq(fake_count_advice(MADV_FREE), 7);
+}
+END_TEST
+
 /* The real kernel (no fake OS): what a span costs is read from smaps. */
 static void
 setup_real(void)
@@ -423,6 +468,8 @@ test_suite(void)
 	tcase_add_test(tc, test_pageheap_aligned_spans);
 	tcase_add_test(tc, test_pageheap_release_ends_when_a_range_keeps_failing);
 	tcase_add_test(tc, test_pageheap_large_cache_reuses_and_is_bounded);
+	tcase_add_test(
+	    tc, test_pageheap_lazy_stage_leaves_backed_hugepages_to_allocations);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("kernel");
 	tcase_add_checked_fixture(tc, setup_real, NULL);
