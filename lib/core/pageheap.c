@@ -270,6 +270,10 @@ pool_find_run(struct mri_pageheap *h, size_t k, size_t align, size_t *first)
  * source becomes released: RSS stays put and nothing faults.  Sources are
  * taken oldest first, the ones the release path would give back next.
  * Pairs are claimed under the heap lock and moved after it is dropped.
+ * Moved pages keep a mapping of their own until the kernel can merge it
+ * with its neighbours again, so the process has more mappings, at most
+ * one per hugepage of the heap.  A fork while a move runs leaves its
+ * sources claimed in the child (lost there, like a purge in flight).
  */
 #define HEAP_MOVES_MAX 32 /* ranges per allocation; the rest fault in */
 
