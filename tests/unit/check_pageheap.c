@@ -11,7 +11,9 @@
 #include "config.h"
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include "fake_os.h"
 #include "core/heap.h"
@@ -447,6 +449,61 @@ START_TEST(test_pageheap_moved_span_leaves_its_tail_alone)
 }
 END_TEST
 
+/* 1 when transparent hugepages can be had with MADV_HUGEPAGE here. */
+static int
+thp_available(void)
+{
+	char line[128] = "";
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+
+	if (!f)
+		return 0;
+	if (!fgets(line, sizeof(line), f))
+		line[0] = 0;
+	fclose(f);
+	return line[0] && !strstr(line, "[never]");
+}
+
+/*
+ * hugepages=auto past its threshold: a span inside one hugepage is
+ * faulted as a huge page (the small objects' TLB reach), but a large span
+ * of whole hugepages stays on small pages (MADV_NOHUGEPAGE while it lives)
+ * and its hugepages are advised again when it is freed.  The kernel's own
+ * AnonHugePages says which.
+ */
+START_TEST(test_pageheap_auto_leaves_large_spans_on_small_pages)
+{
+	struct mri_span *small, *big, *again;
+	uint64_t h0, h1, h2, h3;
+
+	if (!thp_available())
+		return; /* the suite reported it partial */
+	ck_assert_int_eq(mr_option_set("hugepages", "auto"), 0);
+	ck_assert_int_eq(mr_option_set("hugepage_threshold", "0"), 0);
+	small = mri_pageheap_alloc(0, 100, MRI_PAGE_SIZE, 0);
+	ck_assert_ptr_nonnull(small);
+	h0 = smaps_bytes("AnonHugePages");
+	touch(small->start, 100 * MRI_PAGE_SIZE, 1);
+	h1 = smaps_bytes("AnonHugePages");
+	ck_assert_uint_ge(h1, h0 + 2 * MiB);
+	big = mri_pageheap_alloc(0, 8 * MRI_HP_PAGES, MRI_PAGE_SIZE, 0);
+	ck_assert_ptr_nonnull(big);
+	touch(big->start, 16 * MiB, 2);
+	h2 = smaps_bytes("AnonHugePages");
+	ck_assert_uint_lt(h2, h1 + 2 * MiB);
+	/* freed and released, its hugepages serve small spans as huge
+	 * pages again */
+	mri_pageheap_free(big);
+	ck_assert_uint_ge(mri_pageheap_release(64 * MiB, MADV_DONTNEED, 0, 0),
+			  16 * MiB);
+	again = mri_pageheap_alloc(0, 200, MRI_PAGE_SIZE, 0);
+	ck_assert_ptr_nonnull(again);
+	touch(again->start, 200 * MRI_PAGE_SIZE, 3);
+	h3 = smaps_bytes("AnonHugePages");
+	ck_assert_uint_ge(h3, h2 + 2 * MiB);
+}
+END_TEST
+
 Suite *
 test_suite(void)
 {
@@ -475,6 +532,9 @@ test_suite(void)
 	tcase_add_checked_fixture(tc, setup_real, NULL);
 	tcase_add_test(tc, test_pageheap_large_span_takes_idle_hugepages);
 	tcase_add_test(tc, test_pageheap_moved_span_leaves_its_tail_alone);
+	tcase_add_test(tc, test_pageheap_auto_leaves_large_spans_on_small_pages);
+	if (!thp_available())
+		check_partial("transparent hugepages are off here");
 	suite_add_tcase(s, tc);
 	return s;
 }
