@@ -3,7 +3,8 @@
  * data structure).  It owns mapping chunks and switching them to huge pages,
  * finding room for a span (the fullest filler hugepage that fits, or a run
  * of wholly free hugepages from the pool), the span records, the cache of
- * recently freed large spans, resizing and moving large spans, the per-node
+ * recently freed large spans, moving idle backed hugepages under a new
+ * large span, resizing and moving large spans, the per-node
  * heaps themselves and their counters.  The hugepage maps and lists are
  * hugepage.c's; which free pages go back to the kernel is pagerelease.c's.
  * What the page heap must tell the layers above it (the soft limit is
@@ -17,6 +18,17 @@
  * passes hugepage_threshold (16 MiB): from then on every chunk, including
  * the untouched rest of the first ones, is advised.  A 512 MiB heap thus
  * sits on huge pages but for at most its first 16 MiB (>= 96%).
+ *
+ * Except large spans: in auto mode the whole hugepages of a span of a
+ * hugepage or more get MADV_NOHUGEPAGE while it lives (and the advice
+ * back when it is freed).  Huge pages buy TLB reach for the small objects
+ * packed in them; a big buffer is mostly streamed through, and on huge
+ * pages it pays 2 MiB of RSS for its last, partly used hugepage, and
+ * 2 MiB of zeroing, and on a VM whose host takes free memory back (free
+ * page reporting) a host fault, at each first touch: bench's large
+ * workload ran at a third of the time and 0.96x mimalloc's peak RSS
+ * instead of 1.13x without them (bench/README).  Pages moved under a
+ * span (below) keep whatever they were.
  */
 #include "config.h"
 #include <errno.h>
@@ -105,6 +117,22 @@ heap_maybe_thp(void)
 		__atomic_store_n(&heap_thp_on, 1, __ATOMIC_RELAXED);
 	}
 	pthread_mutex_unlock(&heaps_mu);
+}
+
+/* Pages [from, to) of a large span of chunk c were placed (advice
+ * MADV_NOHUGEPAGE) or are given back (MADV_HUGEPAGE): the whole hugepages
+ * among them follow the rule above.  Called while the span still holds
+ * the pages, and without the heap lock. */
+static void
+large_advise(struct mri_chunk *c, uintptr_t from, uintptr_t to, int advice)
+{
+	uintptr_t a = (from + MRI_HUGE_SIZE - 1) & ~(MRI_HUGE_SIZE - 1);
+	uintptr_t b = to & ~(MRI_HUGE_SIZE - 1);
+
+	if (b <= a || mri_opt(MRI_OPT_HUGEPAGES) != MRI_HUGEPAGES_AUTO ||
+	    !__atomic_load_n(&c->advised, __ATOMIC_RELAXED))
+		return;
+	(void)mri_os->advise((void *)a, b - a, advice);
 }
 
 /* Map a chunk of at least min_bytes whose hugepages include a start
@@ -199,38 +227,186 @@ filler_pick(struct mri_pageheap *h, int n, int align, int *start)
 	return NULL;
 }
 
-/* k contiguous wholly free hugepages in one chunk, the first at an address
- * aligned to align.  Returns the chunk and first index. */
+/* Pages of hp a span placed there would not fault in: backed free pages
+ * and lazily freed ones (unless the kernel took them). */
+static size_t
+hp_warm(const struct mri_hp *hp)
+{
+	return (size_t)(MRI_HP_PAGES - hp->nrel) + hp->nlazy;
+}
+
+/*
+ * k contiguous wholly free hugepages in one chunk, the first at an address
+ * aligned to align: of all such runs, the one with the most backed (or
+ * lazily freed) pages, so a large span reuses memory a free left backed
+ * instead of faulting in released hugepages while backed ones sit idle
+ * (and are then released by the excess rule: fault, release, refault).
+ * Ties go to the first run found.  Returns the chunk and first index.
+ */
 static struct mri_chunk *
 pool_find_run(struct mri_pageheap *h, size_t k, size_t align, size_t *first)
 {
-	struct mri_chunk *c;
+	struct mri_chunk *c, *best = NULL;
+	size_t best_warm = 0, full = k * MRI_HP_PAGES;
 
 	for (c = h->chunks; c; c = c->next) {
-		size_t i, run = 0;
+		size_t i, run = 0, warm = 0;
 		if (c->nhp < k)
 			continue;
 		for (i = 0; i < c->nhp; i++) {
 			if (c->hp[i].nfree != MRI_HP_PAGES) {
 				run = 0;
+				warm = 0;
 				continue;
 			}
-			if (run == 0 &&
-			    ((c->base + i * MRI_HUGE_SIZE) & (align - 1)))
+			run++;
+			warm += hp_warm(&c->hp[i]);
+			if (run > k) {
+				warm -= hp_warm(&c->hp[i - k]);
+				run = k;
+			}
+			if (run < k ||
+			    ((c->base + (i + 1 - k) * MRI_HUGE_SIZE) &
+			     (align - 1)))
 				continue;
-			if (++run == k) {
+			if (!best || warm > best_warm) {
+				best = c;
+				best_warm = warm;
 				*first = i + 1 - k;
-				return c;
+				if (warm == full)
+					return c;
 			}
 		}
 	}
+	return best;
+}
+
+/* Spans up to this many hugepages (128 MiB) get warm hugepages moved in. */
+#define MRI_HEAP_MOVE_HP 64
+
+/*
+ * Moving warm hugepages under a new large span.  A span of k hugepages
+ * needs them contiguous, so the free hugepages a free left backed are
+ * often in the wrong place: elsewhere in the chunk, or split by a live
+ * span.  Faulting the run in while they sit idle costs page faults (2 MiB
+ * of zeroing each, far more on a VM whose host took the free memory back)
+ * and RSS until the release path gives the idle ones back, and then the
+ * next big span faults again.  Instead each released hugepage of the run
+ * gets the pages of a wholly free, wholly backed hugepage, moved by the
+ * kernel (mremap: page table entries move, no data is copied), and the
+ * source becomes released: RSS stays put and nothing faults.  Sources are
+ * taken oldest first, the ones the release path would give back next.
+ * Pairs are claimed under the heap lock and moved after it is dropped.
+ * Moved pages keep a mapping of their own until the kernel can merge it
+ * with its neighbours again, so the process has more mappings, at most
+ * one per hugepage of the heap.  A fork while a move runs leaves its
+ * sources claimed in the child (lost there, like a purge in flight).
+ */
+#define HEAP_MOVES_MAX 32 /* ranges per allocation; the rest fault in */
+
+struct heap_move {
+	struct mri_chunk *src;
+	uint32_t src_hp, dst_hp, n; /* hugepage indexes, count */
+};
+
+struct heap_moves {
+	unsigned n;
+	struct heap_move m[HEAP_MOVES_MAX];
+};
+
+/* A source: wholly free, every page backed, or every page lazily freed
+ * (in RSS until the kernel takes them; moved, they are reused as they
+ * would be in place). */
+static struct mri_hp *
+move_source(struct mri_pageheap *h)
+{
+	struct mri_hp *hp;
+
+	for (hp = h->pool_backed.tail; hp; hp = hp->prev)
+		if (hp->nrel == 0)
+			return hp;
+	for (hp = h->pool_lazy.tail; hp; hp = hp->prev)
+		if (hp->nlazy == MRI_HP_PAGES)
+			return hp;
 	return NULL;
 }
 
-/* Find and claim npages; returns the chunk and first page, or NULL. */
+/* Pair the released hugepages [first, first+k) of c (cold[i] set before
+ * the run was claimed) with sources, claiming those.  Lock held. */
+static void
+moves_plan(struct mri_pageheap *h, struct mri_chunk *c, size_t first, size_t k,
+	   const uint8_t *cold, struct heap_moves *mv)
+{
+	size_t i;
+
+	for (i = 0; i < k; i++) {
+		struct heap_move *last = mv->n ? &mv->m[mv->n - 1] : NULL;
+		struct mri_hp *src;
+
+		if (!cold[i])
+			continue;
+		src = move_source(h);
+		if (!src)
+			return;
+		mri_hp_claim(h, src, 0, MRI_HP_PAGES);
+		if (last && last->src == src->chunk &&
+		    last->src_hp + last->n == src->idx &&
+		    last->dst_hp + last->n == first + i) {
+			last->n++;
+			continue;
+		}
+		if (mv->n == HEAP_MOVES_MAX) {
+			mri_hp_unclaim(h, src, 0, MRI_HP_PAGES, 0, 0);
+			return;
+		}
+		mv->m[mv->n++] = (struct heap_move){src->chunk, src->idx,
+						    (uint32_t)(first + i), 1};
+	}
+}
+
+static void chunk_restore_attrs(struct mri_chunk *c, uintptr_t a, size_t len);
+
+/* Carry out the moves into chunk c, then put the sources back: released
+ * (fresh zero pages) when they moved, backed when nothing moved, and
+ * claimed for good when the kernel moved the pages but could not map the
+ * hole again (lost, not corrupt: nothing will be placed there).  No lock
+ * held on entry. */
+static void
+moves_run(struct mri_pageheap *h, struct mri_chunk *c,
+	  const struct heap_moves *mv)
+{
+	int rc[HEAP_MOVES_MAX];
+	unsigned i, j;
+
+	for (i = 0; i < mv->n; i++) {
+		const struct heap_move *m = &mv->m[i];
+		uintptr_t from = m->src->base + m->src_hp * MRI_HUGE_SIZE;
+		size_t len = (size_t)m->n * MRI_HUGE_SIZE;
+
+		rc[i] =
+		    mri_os->move((void *)from, len,
+				 (void *)(c->base + m->dst_hp * MRI_HUGE_SIZE));
+		if (rc[i] == 0)
+			chunk_restore_attrs(m->src, from, len);
+	}
+	pthread_mutex_lock(&h->lock);
+	for (i = 0; i < mv->n; i++) {
+		const struct heap_move *m = &mv->m[i];
+
+		if (rc[i] == -EFAULT)
+			continue;
+		for (j = 0; j < m->n; j++)
+			mri_hp_unclaim(h, &m->src->hp[m->src_hp + j], 0,
+				       MRI_HP_PAGES, rc[i] == 0, 0);
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* Find and claim npages; returns the chunk and first page, or NULL.  mv
+ * (large spans only, may be NULL) gets the hugepages to move in. */
 static struct mri_chunk *
 heap_take(struct mri_pageheap *h, size_t npages, size_t align, size_t *pg,
-	  int *zero)
+	  int *zero, struct heap_moves *mv)
 {
 	struct mri_chunk *c;
 	struct mri_hp *hp;
@@ -271,6 +447,27 @@ heap_take(struct mri_pageheap *h, size_t npages, size_t align, size_t *pg,
 			}
 		}
 		*pg = first * MRI_HP_PAGES;
+		if (mv && mri_os->move && k <= MRI_HEAP_MOVE_HP &&
+		    (h->pool_backed.tail || h->pool_lazy.tail)) {
+			uint8_t cold[MRI_HEAP_MOVE_HP];
+			size_t i;
+
+			/* Not the last hugepage when the span ends inside
+			 * it: its free tail serves the filler, and a span
+			 * placed there while the move runs unlocked would
+			 * lose its pages. */
+			for (i = 0; i < k; i++)
+				cold[i] =
+				    (i + 1) * MRI_HP_PAGES <= npages &&
+				    c->hp[first + i].nrel == MRI_HP_PAGES &&
+				    !c->hp[first + i].nlazy;
+			*zero = mri_range_is_zero(c, *pg, npages);
+			mri_range_claim(h, c, *pg, npages);
+			moves_plan(h, c, first, k, cold, mv);
+			if (mv->n)
+				*zero = 0;
+			return c;
+		}
 	}
 	*zero = mri_range_is_zero(c, *pg, npages);
 	mri_range_claim(h, c, *pg, npages);
@@ -372,6 +569,7 @@ mri_pageheap_alloc(int node, size_t npages, size_t align, unsigned cls)
 	struct mri_pageheap *h = mri_heaps[node];
 	struct mri_chunk *c;
 	struct mri_span *s;
+	struct heap_moves mv;
 	size_t pg;
 
 	if (!h) { /* the core failed to start */
@@ -417,7 +615,8 @@ mri_pageheap_alloc(int node, size_t npages, size_t align, unsigned cls)
 		errno = ENOMEM;
 		return NULL;
 	}
-	c = heap_take(h, npages, align, &pg, &zero);
+	mv.n = 0;
+	c = heap_take(h, npages, align, &pg, &zero, &mv);
 	if (!c) {
 		s->next = h->span_free;
 		h->span_free = s;
@@ -428,6 +627,8 @@ mri_pageheap_alloc(int node, size_t npages, size_t align, unsigned cls)
 	if (!cls)
 		h->large += npages;
 	pthread_mutex_unlock(&h->lock);
+	if (mv.n)
+		moves_run(h, c, &mv);
 
 	memset(s, 0, sizeof(*s));
 	s->start = c->base + pg * MRI_PAGE_SIZE;
@@ -436,14 +637,16 @@ mri_pageheap_alloc(int node, size_t npages, size_t align, unsigned cls)
 	s->node = (uint8_t)node;
 	s->zeroed = (uint8_t)zero;
 	s->chunk = c;
+	heap_maybe_thp();
 	if (cls) {
 		s->size = mri_class_size[cls];
 		s->magic = mri_class_divmagic[cls];
 		mri_pagemap_set(s->start, npages, s);
 	} else {
+		large_advise(c, s->start, s->start + npages * MRI_PAGE_SIZE,
+			     MADV_NOHUGEPAGE);
 		mri_pagemap_set(s->start, 1, s);
 	}
-	heap_maybe_thp();
 	return s;
 }
 
@@ -502,6 +705,11 @@ mri_pageheap_free(struct mri_span *s)
 	struct heap_freed f;
 
 	mri_pagemap_set(s->start, large ? 1 : n, NULL);
+	/* While the span still holds its pages: the advice must not land on
+	 * the next span placed there. */
+	if (large && n >= MRI_HP_PAGES)
+		large_advise(c, s->start, s->start + n * MRI_PAGE_SIZE,
+			     MADV_HUGEPAGE);
 	pthread_mutex_lock(&h->lock);
 	emptied = h->emptied;
 	nfree = h->nfree;
@@ -585,10 +793,14 @@ mri_pageheap_resize(struct mri_span *s, size_t npages)
 	struct mri_chunk *c = s->chunk;
 	size_t pg = (s->start - c->base) / MRI_PAGE_SIZE;
 	size_t end = pg + s->npages;
-	int rc = 0;
+	int rc = 0, grown = 0;
 
 	if (npages == s->npages)
 		return 0;
+	if (npages < s->npages) /* the tail is still the span's */
+		large_advise(c, s->start + npages * MRI_PAGE_SIZE,
+			     s->start + (size_t)s->npages * MRI_PAGE_SIZE,
+			     MADV_HUGEPAGE);
 	pthread_mutex_lock(&h->lock);
 	if (npages < s->npages) {
 		mri_range_unclaim(h, c, pg + npages, s->npages - npages, 0, 0);
@@ -599,10 +811,15 @@ mri_pageheap_resize(struct mri_span *s, size_t npages)
 		mri_range_claim(h, c, end, npages - s->npages);
 		h->large += npages - s->npages;
 		s->npages = (uint32_t)npages;
+		grown = 1;
 	} else {
 		rc = -ENOMEM;
 	}
 	pthread_mutex_unlock(&h->lock);
+	if (grown)
+		large_advise(c, c->base + end * MRI_PAGE_SIZE,
+			     s->start + npages * MRI_PAGE_SIZE,
+			     MADV_NOHUGEPAGE);
 	return rc;
 }
 

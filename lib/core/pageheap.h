@@ -22,13 +22,19 @@
  *     ones, then released ones.
  *
  * Spans of 256 pages or more take whole pool hugepages (contiguous in one
- * chunk); the unused tail of the last one simply stays free and serves the
- * filler.  Coalescing is implicit: freeing sets bits.
+ * chunk): of the runs that fit, the one with the most backed pages, and
+ * each wholly released hugepage of it gets the pages of an idle backed one
+ * moved in by the kernel (mremap, no copy), so a large span reuses what a
+ * free left backed wherever it lies instead of faulting in fresh memory
+ * beside it (pageheap.c, "Moving warm hugepages").  The unused tail of the
+ * last one simply stays free and serves the filler.  Coalescing is
+ * implicit: freeing sets bits.
  *
  * Locking: one mutex per heap protects everything here.  Lock order:
  * central list -> page heap -> metadata.  The heap lock is never held
- * across a purge (madvise/io_uring): pages being released are claimed like
- * an allocation, purged unlocked, then put back as released.
+ * across a purge (madvise/io_uring) or a move (mremap): pages being
+ * released or moved are claimed like an allocation, purged or moved
+ * unlocked, then put back as released.
  */
 #ifndef MRI_PAGEHEAP_H
 #define MRI_PAGEHEAP_H

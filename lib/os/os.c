@@ -41,8 +41,10 @@ os_move(void *from, size_t len, void *to)
 {
 	void *p = mremap(from, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
 
+	/* mremap's own EFAULT (a range over two mappings on kernels before
+	 * 6.17) moved nothing: it must not read as "moved, hole lost". */
 	if (p == MAP_FAILED)
-		return -errno;
+		return errno == EFAULT ? -EINVAL : -errno;
 	p = mmap(from, len, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1,
 		 0);

@@ -36,12 +36,20 @@
  * 169 MiB go.
  *
  * Excess.  A large excess goes back at once, not lazily: when idle memory
- * passes max(64 MiB, in use / 4), whole hugepages go with MADV_DONTNEED
+ * passes max(256 MiB, in use / 4), whole hugepages go with MADV_DONTNEED
  * down to max(64 MiB, in use / 8) of idle memory, with no age rule; the
  * rest above the goal takes the two stages.  Example: 800 MiB in use,
  * 400 MiB just freed: 400 > 200, so 300 MiB go now and 100 MiB stay for
  * the next burst (of which 100 - 80 = 20 MiB above the goal are lazily
- * freed).  A program that freed a big structure shrinks at once, as it
+ * freed).  The band starts at 256 MiB, four times the floor kept, so a
+ * program that frees and allocates buffers of tens of MiB in turn does
+ * not give back and fault in again at every free: idle memory is reused
+ * wherever it lies (a large span gets idle hugepages moved under it,
+ * core/pageheap.c), so keeping it costs little peak RSS, while giving
+ * it back costs a page fault per page when the next buffers come (bench's
+ * large workload: a third of the page faults of a 64 MiB band, and a
+ * fifth of the time).  A program
+ * that freed a big structure shrinks at once, as it
  * would under glibc, whose big blocks are unmapped on free: the freeing
  * thread applies this rule itself (mri_relpol_excess, from the core's
  * freed hook, on that node's heap), and the scavenger's cycle again.
@@ -110,7 +118,8 @@
 #include "policy.h"
 
 #define MIB (1ULL << 20)
-#define REL_EXCESS_FLOOR (64 * MIB)
+#define REL_EXCESS_FLOOR (64 * MIB)	  /* idle kept at least */
+#define REL_EXCESS_BAND_FLOOR (256 * MIB) /* idle released past at least */
 #define REL_SHORT_STEPS 4
 
 static uint64_t
@@ -172,7 +181,7 @@ uint64_t
 mri_relpol_excess(uint64_t in_use, uint64_t idle)
 {
 	uint64_t q = in_use / 4, e = in_use / 8;
-	uint64_t band = q > REL_EXCESS_FLOOR ? q : REL_EXCESS_FLOOR;
+	uint64_t band = q > REL_EXCESS_BAND_FLOOR ? q : REL_EXCESS_BAND_FLOOR;
 	uint64_t keep = e > REL_EXCESS_FLOOR ? e : REL_EXCESS_FLOOR;
 
 	return idle > band ? idle - keep : 0;

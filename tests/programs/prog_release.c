@@ -6,13 +6,13 @@
  * options come from the environment the script sets.
  *
  *   trim     128 MiB in 4 KiB objects, 32 MiB of them freed (idle below
- *            the 64 MiB floor of the excess rule, so it stays while the
+ *            the 256 MiB band of the excess rule, so it stays while the
  *            release delay is long): malloc_trim(0) returns 1 and Rss
  *            falls by at least 24 MiB; a second call releases no more than
  *            4 MiB.
  *   excess N 32 MiB kept, N MiB freed: prints the Rss drop (KiB) seen
- *            within 2 s (the script asserts: N = 224 drops at least
- *            144 MiB, N = 48 drops less than 16 MiB).
+ *            within 2 s (the script asserts: N = 384 drops at least
+ *            112 MiB, N = 48 and N = 96 less than 16 MiB).
  *   thp      64 MiB in 4 KiB objects, touched: prints AnonHugePages (KiB).
  *   churn W S M  W + S seconds of M MiB allocated in 64 KiB objects,
  *            touched and freed, about 10 times a second: prints the wall

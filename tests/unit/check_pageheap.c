@@ -2,14 +2,18 @@
  * check_pageheap.c: the page heap against a fake OS (tests/unit/fake_os.h):
  * placement in the fullest hugepage, implicit coalescing, aged release of
  * whole hugepages, split release only when asked, huge page advice only
- * once the heap is big, ENOMEM when the OS refuses, in-place resize.
+ * once the heap is big, ENOMEM when the OS refuses, in-place resize; and on
+ * the real kernel, a large span gets the pages of idle backed hugepages
+ * moved in rather than faulting its own.
  * Each test runs in its own forked process (Check's default), so each
  * starts with an empty heap.
  */
 #include "config.h"
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include "fake_os.h"
 #include "core/heap.h"
@@ -20,6 +24,7 @@
 #include "core/pagemap.h"
 #include "core_alone.h"
 #include "check_main.h"
+#include "release_probe.h"
 
 #define MiB ((size_t)1 << 20)
 
@@ -312,6 +317,192 @@ START_TEST(test_pageheap_aligned_spans)
 	}
 }
 END_TEST
+/* What an allocation made while the first stage's advice runs got: -1
+ * none yet, 1 released pages (fresh RSS), 0 backed ones. */
+static int during_zeroed = -1;
+
+static void
+alloc_during_advice(void *addr, size_t len, int advice)
+{
+	struct mri_span *s;
+
+	(void)addr;
+	(void)len;
+	if (advice != MADV_FREE || during_zeroed >= 0)
+		return;
+	s = mri_pageheap_alloc(0, MRI_HP_PAGES, MRI_PAGE_SIZE, 0);
+	during_zeroed = s ? s->zeroed : 2;
+}
+
+/*
+ * The first stage lazily frees whole hugepages one at a time: a burst that
+ * allocates again while it runs still finds backed hugepages to reuse,
+ * instead of faulting fresh ones beside those claimed (RSS twice over).
+ */
+START_TEST(test_pageheap_lazy_stage_leaves_backed_hugepages_to_allocations)
+{
+	struct mri_span *s[8];
+	size_t got;
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		s[i] = mri_pageheap_alloc(0, MRI_HP_PAGES, MRI_PAGE_SIZE, 0);
+		ck_assert_ptr_nonnull(s[i]);
+	}
+	for (i = 0; i < 8; i++)
+		mri_pageheap_free(s[i]);
+	fake.now_ns += 1000000000ULL;
+	fake.on_advise = alloc_during_advice;
+	got = mri_pageheap_release(8 * MRI_HUGE_SIZE, MADV_FREE, 0, 0);
+	fake.on_advise = NULL;
+	ck_assert_int_eq(during_zeroed, 0);
+	/* the other seven were lazily freed, one advice call each */
+	ck_assert_uint_eq(got, 7 * MRI_HUGE_SIZE);
+	ck_assert_int_eq(fake_count_advice(MADV_FREE), 7);
+}
+END_TEST
+
+/* The real kernel (no fake OS): what a span costs is read from smaps. */
+static void
+setup_real(void)
+{
+	mri_init();
+	/* 4 KiB pages: RSS then counts exactly the pages touched */
+	ck_assert_int_eq(mr_option_set("hugepages", "never"), 0);
+}
+
+static void
+touch(uintptr_t a, size_t len, char v)
+{
+	size_t i;
+
+	for (i = 0; i < len; i += 4096)
+		((volatile char *)a)[i] = v;
+}
+
+/*
+ * A freed 16 MiB span stays backed (under the excess band); a 1-hugepage
+ * span pins the hugepage after it, so a 24 MiB span cannot start in the
+ * hole.  Without moving, all 24 MiB would fault in while the 16 MiB sit
+ * idle; with it, the 8 idle hugepages move under the new span and only
+ * 8 MiB are new RSS.  The moved pages still hold the old data (no copy,
+ * no zeroing), so the span must not claim to be zeroed.
+ */
+START_TEST(test_pageheap_large_span_takes_idle_hugepages)
+{
+	struct mri_span *a, *b, *c;
+	uintptr_t a_start;
+	long before, after;
+
+	a = mri_pageheap_alloc(0, 8 * MRI_HP_PAGES, MRI_PAGE_SIZE, 0);
+	b = mri_pageheap_alloc(0, MRI_HP_PAGES, MRI_PAGE_SIZE, 0);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_uint_eq(b->start, a->start + 16 * MiB);
+	touch(a->start, 16 * MiB, 0x5a);
+	touch(b->start, 2 * MiB, 1);
+	a_start = a->start; /* a's record is recycled */
+	mri_pageheap_free(a);
+	before = rss();
+	c = mri_pageheap_alloc(0, 12 * MRI_HP_PAGES, MRI_PAGE_SIZE, 0);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_ne(c->start, a_start);
+	ck_assert_int_eq(c->zeroed, 0);
+	ck_assert_int_eq(((volatile char *)c->start)[0], 0x5a);
+	touch(c->start, 24 * MiB, 2);
+	after = rss();
+	ck_assert_int_le(after - before, (long)(8 * MiB + MiB));
+	ck_assert_int_ge(after - before, (long)(8 * MiB - MiB));
+}
+END_TEST
+
+/* A span that ends inside its last hugepage leaves the tail to the filler:
+ * nothing may be moved under that hugepage (a span placed in the tail
+ * would find the old data where it was promised zeros, or lose its own). */
+START_TEST(test_pageheap_moved_span_leaves_its_tail_alone)
+{
+	struct mri_span *a[2], *b[2], *c, *d;
+	size_t i;
+
+	/* two holes of 6 idle hugepages, each pinned by a span after it */
+	for (i = 0; i < 2; i++) {
+		a[i] =
+		    mri_pageheap_alloc(0, 6 * MRI_HP_PAGES, MRI_PAGE_SIZE, 0);
+		b[i] = mri_pageheap_alloc(0, MRI_HP_PAGES, MRI_PAGE_SIZE, 0);
+		ck_assert_ptr_nonnull(a[i]);
+		ck_assert_ptr_nonnull(b[i]);
+		touch(a[i]->start, 12 * MiB, 0x5a);
+	}
+	for (i = 0; i < 2; i++)
+		mri_pageheap_free(a[i]);
+	/* 9.5 hugepages fit in neither hole: 9 get idle ones moved in */
+	c = mri_pageheap_alloc(0, 19 * MRI_HP_PAGES / 2, MRI_PAGE_SIZE, 0);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(((volatile char *)c->start)[0], 0x5a);
+	d = mri_pageheap_alloc(0, 100, MRI_PAGE_SIZE, 0);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_uint_eq(d->start,
+			  c->start + 19 * MRI_HP_PAGES / 2 * MRI_PAGE_SIZE);
+	ck_assert_int_eq(d->zeroed, 1);
+	for (i = 0; i < 100 * MRI_PAGE_SIZE; i += 512)
+		ck_assert_int_eq(((volatile char *)d->start)[i], 0);
+}
+END_TEST
+
+/* 1 when transparent hugepages can be had with MADV_HUGEPAGE here. */
+static int
+thp_available(void)
+{
+	char line[128] = "";
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+
+	if (!f)
+		return 0;
+	if (!fgets(line, sizeof(line), f))
+		line[0] = 0;
+	fclose(f);
+	return line[0] && !strstr(line, "[never]");
+}
+
+/*
+ * hugepages=auto past its threshold: a span inside one hugepage is
+ * faulted as a huge page (the small objects' TLB reach), but a large span
+ * of whole hugepages stays on small pages (MADV_NOHUGEPAGE while it lives)
+ * and its hugepages are advised again when it is freed.  The kernel's own
+ * AnonHugePages says which.
+ */
+START_TEST(test_pageheap_auto_leaves_large_spans_on_small_pages)
+{
+	struct mri_span *small, *big, *again;
+	uint64_t h0, h1, h2, h3;
+
+	if (!thp_available())
+		return; /* the suite reported it partial */
+	ck_assert_int_eq(mr_option_set("hugepages", "auto"), 0);
+	ck_assert_int_eq(mr_option_set("hugepage_threshold", "0"), 0);
+	small = mri_pageheap_alloc(0, 100, MRI_PAGE_SIZE, 0);
+	ck_assert_ptr_nonnull(small);
+	h0 = smaps_bytes("AnonHugePages");
+	touch(small->start, 100 * MRI_PAGE_SIZE, 1);
+	h1 = smaps_bytes("AnonHugePages");
+	ck_assert_uint_ge(h1, h0 + 2 * MiB);
+	big = mri_pageheap_alloc(0, 8 * MRI_HP_PAGES, MRI_PAGE_SIZE, 0);
+	ck_assert_ptr_nonnull(big);
+	touch(big->start, 16 * MiB, 2);
+	h2 = smaps_bytes("AnonHugePages");
+	ck_assert_uint_lt(h2, h1 + 2 * MiB);
+	/* freed and released, its hugepages serve small spans as huge
+	 * pages again */
+	mri_pageheap_free(big);
+	ck_assert_uint_ge(mri_pageheap_release(64 * MiB, MADV_DONTNEED, 0, 0),
+			  16 * MiB);
+	again = mri_pageheap_alloc(0, 200, MRI_PAGE_SIZE, 0);
+	ck_assert_ptr_nonnull(again);
+	touch(again->start, 200 * MRI_PAGE_SIZE, 3);
+	h3 = smaps_bytes("AnonHugePages");
+	ck_assert_uint_ge(h3, h2 + 2 * MiB);
+}
+END_TEST
 
 Suite *
 test_suite(void)
@@ -334,6 +525,16 @@ test_suite(void)
 	tcase_add_test(tc, test_pageheap_aligned_spans);
 	tcase_add_test(tc, test_pageheap_release_ends_when_a_range_keeps_failing);
 	tcase_add_test(tc, test_pageheap_large_cache_reuses_and_is_bounded);
+	tcase_add_test(
+	    tc, test_pageheap_lazy_stage_leaves_backed_hugepages_to_allocations);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("kernel");
+	tcase_add_checked_fixture(tc, setup_real, NULL);
+	tcase_add_test(tc, test_pageheap_large_span_takes_idle_hugepages);
+	tcase_add_test(tc, test_pageheap_moved_span_leaves_its_tail_alone);
+	tcase_add_test(tc, test_pageheap_auto_leaves_large_spans_on_small_pages);
+	if (!thp_available())
+		check_partial("transparent hugepages are off here");
 	suite_add_tcase(s, tc);
 	return s;
 }

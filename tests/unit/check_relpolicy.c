@@ -117,7 +117,7 @@ START_TEST(test_relpolicy_no_lazy_stage_waits_the_delay)
 }
 END_TEST
 
-/* 800 MiB in use, 400 MiB just freed: 400 > max(64, 200): 300 MiB go at
+/* 800 MiB in use, 400 MiB just freed: 400 > max(256, 200): 300 MiB go at
  * once with DONTNEED, down to 100 MiB idle; the next step is for the rest
  * above the goal (880 MiB): 320 MiB less what the first released, so
  * 20 MiB are lazily freed when the first got all it asked. */
@@ -138,13 +138,27 @@ START_TEST(test_relpolicy_large_excess_goes_at_once)
 	/* the same rule, as the freeing thread applies it */
 	ck_assert_uint_eq(mri_relpol_excess(800 * MIB, 400 * MIB), 300 * MIB);
 	ck_assert_uint_eq(mri_relpol_excess(800 * MIB, 200 * MIB), 0);
-	ck_assert_uint_eq(mri_relpol_excess(0, 100 * MIB), 36 * MIB);
+	/* nothing in use: the band starts at 256 MiB, 64 MiB are kept */
+	ck_assert_uint_eq(mri_relpol_excess(0, 100 * MIB), 0);
+	ck_assert_uint_eq(mri_relpol_excess(0, 256 * MIB), 0);
+	ck_assert_uint_eq(mri_relpol_excess(0, 300 * MIB), 236 * MIB);
+	/* 1200 MiB in use: band 300, keep 150 */
+	ck_assert_uint_eq(mri_relpol_excess(1200 * MIB, 280 * MIB), 0);
+	ck_assert_uint_eq(mri_relpol_excess(1200 * MIB, 320 * MIB),
+			  170 * MIB);
 	ck_assert_uint_eq(mri_relpol_excess(20 * MIB, 64 * MIB), 0);
-	/* below the band (64 MiB floor): only the lazy stage */
+	/* below the band (256 MiB floor): only the lazy stage */
 	in = snap(20 * MIB, 60 * MIB, 0);
 	mri_relpol_plan(&in, &st, &p);
 	ck_assert_int_eq(p.step[0].advice, MRI_ADV_FREE);
 	ck_assert_uint_eq(p.step[0].bytes, 58 * MIB);
+	/* 100 MiB idle beside 20 in use: over 64 MiB but under 256, so no
+	 * DONTNEED at once either: 98 MiB above the goal (22) are lazily
+	 * freed */
+	in = snap(20 * MIB, 100 * MIB, 0);
+	mri_relpol_plan(&in, &st, &p);
+	ck_assert_int_eq(p.step[0].advice, MRI_ADV_FREE);
+	ck_assert_uint_eq(p.step[0].bytes, 98 * MIB);
 }
 END_TEST
 

@@ -32,6 +32,9 @@ static struct {
 	struct fake_rec bind[FAKE_MAX_REC];
 	int nnodes;		/* 0: topology fails (no NUMA) */
 	uintptr_t refuse_addr;	/* advice on a range starting here fails */
+	/* called on each advice, before it is recorded (NULL: none): a test
+	 * acts while a release has its pages claimed */
+	void (*on_advise)(void *addr, size_t len, int advice);
 } fake;
 static __thread int fake_cpu;
 
@@ -58,6 +61,8 @@ fake_unmap(void *addr, size_t len)
 static int
 fake_advise(void *addr, size_t len, int advice)
 {
+	if (fake.on_advise)
+		fake.on_advise(addr, len, advice);
 	if (fake.refuse_addr && (uintptr_t)addr == fake.refuse_addr)
 		return -EIO;
 	if (fake.nadvice < FAKE_MAX_REC)
