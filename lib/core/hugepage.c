@@ -34,18 +34,18 @@ hp_longest(const struct mri_hp *hp)
 	return best;
 }
 
-/* Best fit: the smallest free run that holds n pages starting at a multiple
- * of align (pages).  Returns the start page or -1. */
-int
-mri_hp_find(const struct mri_hp *hp, int n, int align)
+/* Best fit in map: the smallest run of set bits that holds n pages
+ * starting at a multiple of align (pages).  Returns the start or -1. */
+static int
+hp_find_in(const uint64_t *map, int n, int align)
 {
 	int i = 0, best = -1, bestlen = 1 << 20;
 
 	while (i < 256) {
-		int s = bits_next_set(hp->free, i), e, a;
+		int s = bits_next_set(map, i), e, a;
 		if (s >= 256)
 			break;
-		e = bits_next_clear(hp->free, s);
+		e = bits_next_clear(map, s);
 		a = (s + align - 1) & ~(align - 1);
 		if (a + n <= e && e - s < bestlen) {
 			best = a;
@@ -56,6 +56,27 @@ mri_hp_find(const struct mri_hp *hp, int n, int align)
 		i = e;
 	}
 	return best;
+}
+
+int
+mri_hp_find(const struct mri_hp *hp, int n, int align)
+{
+	return hp_find_in(hp->free, n, align);
+}
+
+int
+mri_hp_find_warm(const struct mri_hp *hp, int n, int align)
+{
+	uint64_t warm[4];
+	int w;
+
+	if ((int)hp->nfree - ((int)hp->nrel - (int)hp->nlazy) < n)
+		return -1;
+	if (hp->nrel == hp->nlazy) /* every free page is warm */
+		return hp_find_in(hp->free, n, align);
+	for (w = 0; w < 4; w++)
+		warm[w] = hp->free[w] & (~hp->rel[w] | hp->lazy[w]);
+	return hp_find_in(warm, n, align);
 }
 
 /* The descriptor's counts agree with its maps; released pages are free;

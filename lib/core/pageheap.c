@@ -202,13 +202,21 @@ fail_unmap:
 
 /* ---- allocation ---- */
 
-/* A filler hugepage with a run of n pages (n < 256) aligned to align
- * pages: the fullest that fits. */
-static struct mri_hp *
-filler_pick(struct mri_pageheap *h, int n, int align, int *start)
-{
-	int u, minl = n >> 4;
+/* A filler hugepage with a warm run of n pages (n < 256, backed or lazily
+ * freed: no new resident memory) aligned to align pages, the fullest
+ * first.  On the way it notes in *cold / *cold_start the fullest hugepage
+ * with any free run that fits.  After FILLER_WARM_SCAN hugepages that fit
+ * it stops looking for warm runs, so a big heap with none pays a bounded
+ * scan: it returns NULL, and *cold (NULL when nothing fits). */
+#define FILLER_WARM_SCAN 16
 
+static struct mri_hp *
+filler_pick(struct mri_pageheap *h, int n, int align, int *start,
+	    struct mri_hp **cold, int *cold_start)
+{
+	int u, minl = n >> 4, scan = 0;
+
+	*cold = NULL;
 	for (u = MRI_FILL_BUCKETS - 1; u >= 0; u--) {
 		unsigned mask = h->filler_mask[u] & ~((1u << minl) - 1);
 		while (mask) {
@@ -218,9 +226,16 @@ filler_pick(struct mri_pageheap *h, int n, int align, int *start)
 			for (hp = h->filler[u][l].head; hp; hp = hp->next) {
 				if (hp->longest < n)
 					continue;
-				*start = mri_hp_find(hp, n, align);
+				*start = mri_hp_find_warm(hp, n, align);
 				if (*start >= 0)
 					return hp;
+				if (!*cold) {
+					*cold_start = mri_hp_find(hp, n, align);
+					if (*cold_start >= 0)
+						*cold = hp;
+				}
+				if (++scan >= FILLER_WARM_SCAN && *cold)
+					return NULL;
 			}
 		}
 	}
@@ -416,14 +431,29 @@ heap_take(struct mri_pageheap *h, size_t npages, size_t align, size_t *pg,
 	if (npages < MRI_HP_PAGES && align <= MRI_HUGE_SIZE) {
 		int ap =
 		    align > MRI_PAGE_SIZE ? (int)(align / MRI_PAGE_SIZE) : 1;
-		hp = filler_pick(h, (int)npages, ap, &start);
+		/* Warm pages first, wherever they are: a span placed on
+		 * released pages while backed ones sit idle grows RSS by
+		 * its size (and the idle ones are released later: fault,
+		 * release, fault).  So: a warm run in the filler, the
+		 * fullest first; then a wholly free backed hugepage, or the
+		 * most recently lazily freed one; only then a released run
+		 * in the filler, and last a released hugepage. */
+		struct mri_hp *cold;
+		int cold_start;
+
+		hp = filler_pick(h, (int)npages, ap, &start, &cold,
+				 &cold_start);
+		if (!hp && (h->pool_backed.head || h->pool_lazy.head)) {
+			hp = h->pool_backed.head ? h->pool_backed.head
+						 : h->pool_lazy.head;
+			start = 0;
+		}
+		if (!hp && cold) {
+			hp = cold;
+			start = cold_start;
+		}
 		if (!hp) {
-			/* A fresh hugepage: a backed one if any (no faults),
-			 * then the most recently lazily freed one (no faults
-			 * unless the kernel took its pages). */
-			hp = h->pool_backed.head  ? h->pool_backed.head
-			     : h->pool_lazy.head ? h->pool_lazy.head
-						 : h->pool_rel.head;
+			hp = h->pool_rel.head;
 			if (!hp) {
 				if (!heap_grow(h, MRI_HUGE_SIZE, MRI_HUGE_SIZE))
 					return NULL;

@@ -13,7 +13,11 @@
  *     run / 16), so a request for n pages finds the FULLEST hugepage with a
  *     run of n in a few steps.  Filling the fullest hugepages first lets
  *     mostly-empty ones drain completely, so they can be released whole
- *     without splitting a transparent huge page;
+ *     without splitting a transparent huge page.  Warm pages (backed, or
+ *     lazily freed) come before that rule: a small span takes the fullest
+ *     hugepage with a warm run of n (among the first 16 that fit), then a
+ *     wholly free backed or lazily freed hugepage, and only then released
+ *     pages, so it adds no resident memory while freed pages sit idle;
  *   - all free:   the pool, in three lists, each newest first so the
  *     release path takes the oldest from the tail: backed; lazily freed
  *     (all released, some of it with MADV_FREE: the kernel may take it, or

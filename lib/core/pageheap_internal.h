@@ -88,6 +88,9 @@ hp_list_push_head(struct mri_hplist *l, struct mri_hp *hp)
 /* Best fit: the smallest free run of hp that holds n pages starting at a
  * multiple of align (pages).  Returns the start page or -1. */
 MRI_HIDDEN int mri_hp_find(const struct mri_hp *hp, int n, int align);
+/* The same among warm pages only: free and backed, or lazily freed (no
+ * new resident memory when touched, unless the kernel took them). */
+MRI_HIDDEN int mri_hp_find_warm(const struct mri_hp *hp, int n, int align);
 /* Mark pages [i, i+n) of hp used.  Returns how many of them were released
  * (they become backed again when touched). */
 MRI_HIDDEN int mri_hp_claim(struct mri_pageheap *h, struct mri_hp *hp, int i,

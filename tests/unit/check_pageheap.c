@@ -416,6 +416,46 @@ START_TEST(test_pageheap_large_span_takes_idle_hugepages)
 }
 END_TEST
 
+/*
+ * A small span takes warm pages (backed, or lazily freed) before released
+ * ones, even when the warm ones lie in an emptier hugepage: a fuller
+ * hugepage with never-touched pages (H1: 200 used, 56 released) and an
+ * emptier one with 100 pages freed after use (H2: 150 used).  Fullest
+ * first alone would put a 50-page span in H1's released pages, 400 KiB of
+ * new RSS while H2's 800 KiB sit idle; warm first puts it in H2's.
+ */
+START_TEST(test_pageheap_small_span_takes_warm_pages_first)
+{
+	struct mri_span *a, *c, *d, *e;
+	uintptr_t d_start;
+	long before, after;
+
+	a = mri_pageheap_alloc(0, 200, MRI_PAGE_SIZE, 1);
+	c = mri_pageheap_alloc(0, 150, MRI_PAGE_SIZE, 1);
+	d = mri_pageheap_alloc(0, 100, MRI_PAGE_SIZE, 1);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_uint_ne(hp_of(a->start), hp_of(c->start));
+	ck_assert_uint_eq(hp_of(d->start), hp_of(c->start));
+	touch(a->start, 200 * MRI_PAGE_SIZE, 1);
+	touch(c->start, 150 * MRI_PAGE_SIZE, 2);
+	touch(d->start, 100 * MRI_PAGE_SIZE, 3);
+	d_start = d->start;
+	mri_pageheap_free(d);
+	before = rss();
+	e = mri_pageheap_alloc(0, 50, MRI_PAGE_SIZE, 1);
+	ck_assert_ptr_nonnull(e);
+	touch(e->start, 50 * MRI_PAGE_SIZE, 4);
+	after = rss();
+	ck_assert_uint_eq(hp_of(e->start), hp_of(c->start));
+	ck_assert_uint_ge(e->start, d_start);
+	ck_assert_uint_lt(e->start, d_start + 100 * MRI_PAGE_SIZE);
+	/* the kernel's figure: no new resident pages (400 KiB otherwise) */
+	ck_assert_int_lt(after - before, (long)(100 << 10));
+}
+END_TEST
+
 /* A span that ends inside its last hugepage leaves the tail to the filler:
  * nothing may be moved under that hugepage (a span placed in the tail
  * would find the old data where it was promised zeros, or lose its own). */
@@ -439,6 +479,12 @@ START_TEST(test_pageheap_moved_span_leaves_its_tail_alone)
 	c = mri_pageheap_alloc(0, 19 * MRI_HP_PAGES / 2, MRI_PAGE_SIZE, 0);
 	ck_assert_ptr_nonnull(c);
 	ck_assert_int_eq(((volatile char *)c->start)[0], 0x5a);
+	/* The idle hugepages not moved are warm, and a small span takes
+	 * warm pages first: use them up, so that the next one goes to the
+	 * filler's run in c's last hugepage. */
+	while (mri_heaps[0]->pool_backed.head || mri_heaps[0]->pool_lazy.head)
+		ck_assert_ptr_nonnull(
+		    mri_pageheap_alloc(0, MRI_HP_PAGES, MRI_PAGE_SIZE, 0));
 	d = mri_pageheap_alloc(0, 100, MRI_PAGE_SIZE, 0);
 	ck_assert_ptr_nonnull(d);
 	ck_assert_uint_eq(d->start,
@@ -531,6 +577,7 @@ test_suite(void)
 	tc = tcase_create("kernel");
 	tcase_add_checked_fixture(tc, setup_real, NULL);
 	tcase_add_test(tc, test_pageheap_large_span_takes_idle_hugepages);
+	tcase_add_test(tc, test_pageheap_small_span_takes_warm_pages_first);
 	tcase_add_test(tc, test_pageheap_moved_span_leaves_its_tail_alone);
 	tcase_add_test(tc, test_pageheap_auto_leaves_large_spans_on_small_pages);
 	if (!thp_available())
