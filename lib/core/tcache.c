@@ -178,7 +178,8 @@ tcache_fetch(struct mri_tcache *tc, unsigned cls)
 	return got;
 }
 
-/* A slow-path event: every MRI_TCACHE_GC_EVENTS of them, a GC pass. */
+/* A refill or an overflow: every MRI_TCACHE_GC_EVENTS of them, a GC
+ * pass. */
 static inline void
 tcache_event(struct mri_tcache *tc)
 {

@@ -88,7 +88,7 @@ mri_bin_push(struct mri_bin *b, void *p)
 #define MRI_TCACHE_BUDGET ((size_t)2 << 20)	/* bytes of capacity */
 #define MRI_TCACHE_MAXOBJ 1024			/* objects per bin */
 #define MRI_TCACHE_MAXBYTES ((size_t)1 << 20)	/* bytes per bin */
-#define MRI_TCACHE_GC_EVENTS 64	/* slow-path events between GC passes */
+#define MRI_TCACHE_GC_EVENTS 16	/* slow-path events between GC passes */
 
 struct mri_tcache {
 	/* bins[0] (class 0: large blocks) has cap 0: their frees fail the
