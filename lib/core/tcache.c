@@ -107,7 +107,7 @@ mri_tcache_get(void)
 	}
 	memset(tc->low, 0, sizeof(tc->low));
 	memset(tc->used, 0, sizeof(tc->used));
-	tc->gc_left = MRI_TCACHE_GC_EVENTS;
+	tc->gc_left = MRI_TCACHE_GC_BYTES;
 	tc->node = mri_current_node();
 	/* A recycled cache gets a new id: the spans the last thread
 	 * fetched from are not this one's.  Skips 0 (no owner) on wrap. */
@@ -178,13 +178,20 @@ tcache_fetch(struct mri_tcache *tc, unsigned cls)
 	return got;
 }
 
-/* A refill or an overflow: every MRI_TCACHE_GC_EVENTS of them, a GC
- * pass. */
+/* A refill or an overflow of bin cls, which moves a batch: once such
+ * batches add up to MRI_TCACHE_GC_BYTES, a GC pass.  Counted in bytes,
+ * as jemalloc does, so the passes come as often for a thread's memory
+ * whatever its sizes: a thread moving 16-byte objects seldom, one moving
+ * 8 KiB ones (whose idle objects hold far more memory) often. */
 static inline void
-tcache_event(struct mri_tcache *tc)
+tcache_event(struct mri_tcache *tc, unsigned cls)
 {
-	if (--tc->gc_left == 0)
+	uint32_t bytes = (uint32_t)mri_class_batch[cls] * mri_class_size[cls];
+
+	if (tc->gc_left <= bytes)
 		mri_tcache_gc(tc);
+	else
+		tc->gc_left -= bytes;
 }
 
 void *
@@ -195,7 +202,7 @@ mri_tcache_refill(struct mri_tcache *tc, unsigned cls)
 	/* the bin ran empty: its low-water mark is 0, and it is in use */
 	tc->low[cls] = 0;
 	tc->used[cls] = 2;
-	tcache_event(tc);
+	tcache_event(tc, cls);
 	if (!tcache_fetch(tc, cls))
 		return NULL;
 	return mri_bin_pop(&tc->bins[cls]);
@@ -211,7 +218,7 @@ mri_tcache_gc(struct mri_tcache *tc)
 {
 	unsigned cls;
 
-	tc->gc_left = MRI_TCACHE_GC_EVENTS;
+	tc->gc_left = MRI_TCACHE_GC_BYTES;
 	for (cls = 1; cls < MRI_MAX_CLASSES; cls++) {
 		struct mri_bin *b = &tc->bins[cls];
 		uint32_t low = tc->low[cls], g, start, drop;
@@ -296,7 +303,7 @@ mri_tcache_overflow(struct mri_tcache *tc, unsigned cls)
 	uint32_t grow = mri_class_batch[cls];
 	size_t bytes = (size_t)grow * mri_class_size[cls];
 
-	tcache_event(tc);
+	tcache_event(tc, cls);
 	if (b->n < b->cap)
 		return 1; /* the GC pass made room */
 	/* a bin the thread does not allocate from does not grow */

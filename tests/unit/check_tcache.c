@@ -161,7 +161,7 @@ START_TEST(test_tcache_new_size_takes_capacity_from_idle_bins)
 }
 END_TEST
 
-/* A thread's GC (every MRI_TCACHE_GC_EVENTS slow-path events): a bin the
+/* A thread's GC (each MRI_TCACHE_GC_BYTES its slow paths move): a bin the
  * thread filled and then left alone while it works with another size
  * gives its objects back, pass by pass, so its spans go back to the page
  * heap, and its capacity shrinks to the starting two batches. */
@@ -177,13 +177,14 @@ START_TEST(test_tcache_gc_returns_an_idle_bins_objects)
 	tc = mri_tls_tcache;
 	tc->gc_left = UINT32_MAX;
 	rounds_of(512, 1000, 2);
-	tc->gc_left = MRI_TCACHE_GC_EVENTS;
+	tc->gc_left = MRI_TCACHE_GC_BYTES;
 	ck_assert_uint_ge(tc->bins[c512].n, 1000);
 	ck_assert_uint_ge(c->out, 1000);
 	/* another size, for many GC intervals' worth of refills */
 	refills = mri_centrals[0][c4k].refills;
-	while (mri_centrals[0][c4k].refills - refills <
-	       8u * MRI_TCACHE_GC_EVENTS)
+	while ((mri_centrals[0][c4k].refills - refills) *
+		   mri_class_batch[c4k] * 4096 <
+	       8u * MRI_TCACHE_GC_BYTES)
 		rounds_of(4096, 1000, 1);
 	ck_assert_uint_eq(tc->bins[c512].n, 0);
 	ck_assert_uint_eq(tc->bins[c512].cap, 2u * mri_class_batch[c512]);
