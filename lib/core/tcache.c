@@ -302,20 +302,16 @@ mri_tcache_overflow(struct mri_tcache *tc, unsigned cls)
 	struct mri_bin *b = &tc->bins[cls];
 	uint32_t grow = mri_class_batch[cls];
 	size_t bytes = (size_t)grow * mri_class_size[cls];
+	int may;
 
 	tcache_event(tc, cls);
 	if (b->n < b->cap)
 		return 1; /* the GC pass made room */
 	/* a bin the thread does not allocate from does not grow */
-	if (!tc->used[cls]) {
-		mri_tcache_flush(tc, cls, b->cap / 2);
-		return 0;
-	}
-	if (b->cap + grow <= tc_maxcap[cls] &&
-	    tc->cap_bytes + bytes > MRI_TCACHE_BUDGET)
+	may = tc->used[cls] && b->cap + grow <= tc_maxcap[cls];
+	if (may && tc->cap_bytes + bytes > MRI_TCACHE_BUDGET)
 		tcache_steal(tc, cls);
-	if (b->cap + grow <= tc_maxcap[cls] &&
-	    tc->cap_bytes + bytes <= MRI_TCACHE_BUDGET) {
+	if (may && tc->cap_bytes + bytes <= MRI_TCACHE_BUDGET) {
 		if (b->slots == tc->storage + tc_startoff[cls]) {
 			void **big = tc->storage + tc_bigoff[cls];
 			memcpy(big, b->slots, b->n * sizeof(void *));
