@@ -8,31 +8,28 @@
  * /proc/self/status, "rss1 <VmRSS after phase 1>" and "hwm <VmHWM at the
  * end>" (prog_phase.sh compares them).
  */
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define PHASE2_MB 8
 #define SMALL 48
 
+/* The value of key (e.g. "VmHWM:") in /proc/self/status, in kB. */
 static long
 status_kb(const char *key)
 {
-	static char buf[8192];
-	ssize_t n, t = 0;
-	char *p;
-	int fd = open("/proc/self/status", O_RDONLY);
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
 
-	if (fd < 0)
+	if (!f)
 		return -1;
-	while ((n = read(fd, buf + t, sizeof(buf) - 1 - (size_t)t)) > 0)
-		t += n;
-	close(fd);
-	buf[t] = '\0';
-	p = strstr(buf, key);
-	return p ? strtol(p + strlen(key) + 1, NULL, 10) : -1;
+	while (kb < 0 && fgets(line, sizeof(line), f))
+		if (strncmp(line, key, strlen(key)) == 0)
+			kb = strtol(line + strlen(key), NULL, 10);
+	fclose(f);
+	return kb;
 }
 
 static void *
