@@ -105,6 +105,9 @@ mri_tcache_get(void)
 		tc->bins[cls].slots = tc->storage + tc_startoff[cls];
 		tc->bins[cls].cap = 2u * mri_class_batch[cls];
 	}
+	memset(tc->low, 0, sizeof(tc->low));
+	memset(tc->used, 0, sizeof(tc->used));
+	tc->gc_left = MRI_TCACHE_GC_BYTES;
 	tc->node = mri_current_node();
 	/* A recycled cache gets a new id: the spans the last thread
 	 * fetched from are not this one's.  Skips 0 (no owner) on wrap. */
@@ -175,14 +178,68 @@ tcache_fetch(struct mri_tcache *tc, unsigned cls)
 	return got;
 }
 
+/* A refill or an overflow of bin cls, which moves a batch: once such
+ * batches add up to MRI_TCACHE_GC_BYTES, a GC pass.  Counted in bytes,
+ * as jemalloc does, so the passes come as often for a thread's memory
+ * whatever its sizes: a thread moving 16-byte objects seldom, one moving
+ * 8 KiB ones (whose idle objects hold far more memory) often. */
+static inline void
+tcache_event(struct mri_tcache *tc, unsigned cls)
+{
+	uint32_t bytes = (uint32_t)mri_class_batch[cls] * mri_class_size[cls];
+
+	if (tc->gc_left <= bytes)
+		mri_tcache_gc(tc);
+	else
+		tc->gc_left -= bytes;
+}
+
 void *
 mri_tcache_refill(struct mri_tcache *tc, unsigned cls)
 {
 	if (__atomic_load_n(&mri_nnodes, __ATOMIC_RELAXED) > 1)
 		tc->node = mri_current_node();
+	/* the bin ran empty: its low-water mark is 0, and it is in use */
+	tc->low[cls] = 0;
+	tc->used[cls] = 2;
+	tcache_event(tc, cls);
 	if (!tcache_fetch(tc, cls))
 		return NULL;
 	return mri_bin_pop(&tc->bins[cls]);
+}
+
+/*
+ * Give back 3/4 of what each bin did not use since the last pass (its
+ * low-water mark), the oldest objects, and shrink its capacity by as many
+ * whole batches (not below two), so the budget goes to bins in use.
+ */
+void
+mri_tcache_gc(struct mri_tcache *tc)
+{
+	unsigned cls;
+
+	tc->gc_left = MRI_TCACHE_GC_BYTES;
+	for (cls = 1; cls < MRI_MAX_CLASSES; cls++) {
+		struct mri_bin *b = &tc->bins[cls];
+		uint32_t low = tc->low[cls], g, start, drop;
+
+		if (tc->used[cls])
+			tc->used[cls]--;
+		if (low > b->n)
+			low = b->n;
+		if (low != 0) {
+			drop = low - low / 4;
+			mri_tcache_flush(tc, cls, b->n - drop);
+			g = mri_class_batch[cls];
+			start = 2u * g;
+			drop = drop / g * g;
+			if (b->cap - drop < start)
+				drop = b->cap > start ? b->cap - start : 0;
+			b->cap -= drop;
+			tc->cap_bytes -= (size_t)drop * mri_class_size[cls];
+		}
+		tc->low[cls] = b->n;
+	}
 }
 
 void
@@ -245,12 +302,16 @@ mri_tcache_overflow(struct mri_tcache *tc, unsigned cls)
 	struct mri_bin *b = &tc->bins[cls];
 	uint32_t grow = mri_class_batch[cls];
 	size_t bytes = (size_t)grow * mri_class_size[cls];
+	int may;
 
-	if (b->cap + grow <= tc_maxcap[cls] &&
-	    tc->cap_bytes + bytes > MRI_TCACHE_BUDGET)
+	tcache_event(tc, cls);
+	if (b->n < b->cap)
+		return 1; /* the GC pass made room */
+	/* a bin the thread does not allocate from does not grow */
+	may = tc->used[cls] && b->cap + grow <= tc_maxcap[cls];
+	if (may && tc->cap_bytes + bytes > MRI_TCACHE_BUDGET)
 		tcache_steal(tc, cls);
-	if (b->cap + grow <= tc_maxcap[cls] &&
-	    tc->cap_bytes + bytes <= MRI_TCACHE_BUDGET) {
+	if (may && tc->cap_bytes + bytes <= MRI_TCACHE_BUDGET) {
 		if (b->slots == tc->storage + tc_startoff[cls]) {
 			void **big = tc->storage + tc_bigoff[cls];
 			memcpy(big, b->slots, b->n * sizeof(void *));
@@ -276,6 +337,8 @@ mri_tcache_flush(struct mri_tcache *tc, unsigned cls, unsigned keep)
 	tcache_return(cls, b->slots, k);
 	memmove(b->slots, b->slots + k, keep * sizeof(void *));
 	mri_bin_set_n(b, keep);
+	if (tc->low[cls] > keep)
+		tc->low[cls] = keep;
 }
 
 static void

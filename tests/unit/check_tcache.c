@@ -62,6 +62,7 @@ START_TEST(test_tcache_bins_start_packed_and_move_when_they_grow)
 
 	mr_free(mr_malloc(64));
 	tc = mri_tls_tcache;
+	tc->gc_left = UINT32_MAX; /* the move alone, no GC pass */
 	first = tc->bins[1].slots;
 	end = first;
 	for (cls = 1; cls < MRI_MAX_CLASSES; cls++)
@@ -137,6 +138,9 @@ START_TEST(test_tcache_new_size_takes_capacity_from_idle_bins)
 	struct mri_tcache *tc;
 	uint32_t cap512, cap4k;
 
+	/* the steal alone: no GC pass gives idle bins' capacity back */
+	mr_free(mr_malloc(512));
+	mri_tls_tcache->gc_left = UINT32_MAX;
 	rounds_of(512, 1000, 2);
 	rounds_of(4096, 1000, 2);
 	tc = mri_tls_tcache;
@@ -155,6 +159,73 @@ START_TEST(test_tcache_new_size_takes_capacity_from_idle_bins)
 	ck_assert_uint_le(tc->bins[c512].n, tc->bins[c512].cap);
 	ck_assert_uint_le(tc->bins[c4k].n, tc->bins[c4k].cap);
 	ck_assert_uint_le(tc->cap_bytes, MRI_TCACHE_BUDGET);
+}
+END_TEST
+
+/* A thread's GC (each MRI_TCACHE_GC_BYTES its slow paths move): a bin the
+ * thread filled and then left alone while it works with another size
+ * gives its objects back, pass by pass, so its spans go back to the page
+ * heap, and its capacity shrinks to the starting two batches. */
+START_TEST(test_tcache_gc_returns_an_idle_bins_objects)
+{
+	unsigned c512 = mri_size_class(512), c4k = mri_size_class(4096);
+	struct mri_central *c = &mri_centrals[0][c512];
+	struct mri_tcache *tc;
+	uint64_t refills;
+
+	/* filled without a GC pass, so it holds 1000 whatever the interval */
+	mr_free(mr_malloc(512));
+	tc = mri_tls_tcache;
+	tc->gc_left = UINT32_MAX;
+	rounds_of(512, 1000, 2);
+	tc->gc_left = MRI_TCACHE_GC_BYTES;
+	ck_assert_uint_ge(tc->bins[c512].n, 1000);
+	ck_assert_uint_ge(c->out, 1000);
+	/* another size, for many GC intervals' worth of refills */
+	refills = mri_centrals[0][c4k].refills;
+	while ((mri_centrals[0][c4k].refills - refills) *
+		   mri_class_batch[c4k] * 4096 <
+	       8u * MRI_TCACHE_GC_BYTES)
+		rounds_of(4096, 1000, 1);
+	ck_assert_uint_eq(tc->bins[c512].n, 0);
+	ck_assert_uint_eq(tc->bins[c512].cap, 2u * mri_class_batch[c512]);
+	mri_central_drain_all();
+	ck_assert_uint_eq(c->out, 0);
+	ck_assert_uint_eq(c->spans, 0);
+	/* the size in use keeps its cache */
+	ck_assert_uint_gt(tc->bins[c4k].n, 0);
+}
+END_TEST
+
+/* A thread that only frees others' objects (a consumer) does not grow
+ * its bin: it keeps at most its starting two batches, however many it
+ * frees. */
+static void in_thread(void *(*fn)(void *), void *arg);
+
+static void *
+consume_many(void *arg)
+{
+	struct mri_bin *seen = arg;
+	unsigned cls = mri_size_class(64);
+	int i;
+
+	for (i = 0; i < N; i++)
+		mr_free(objs[i]);
+	*seen = mri_tls_tcache->bins[cls];
+	return NULL;
+}
+
+START_TEST(test_tcache_consumer_bin_does_not_grow)
+{
+	unsigned cls = mri_size_class(64);
+	struct mri_bin seen;
+	int i;
+
+	for (i = 0; i < N; i++)
+		ck_assert_ptr_nonnull(objs[i] = mr_malloc(64));
+	in_thread(consume_many, &seen);
+	ck_assert_uint_eq(seen.cap, 2u * mri_class_batch[cls]);
+	ck_assert_uint_le(seen.n, 2u * mri_class_batch[cls]);
 }
 END_TEST
 
@@ -603,6 +674,8 @@ test_suite(void)
 	tcase_add_test(tc, test_tcache_growth_stays_within_budget);
 	tcase_add_test(tc, test_tcache_new_size_takes_capacity_from_idle_bins);
 	tcase_add_test(tc, test_tcache_class_table_agrees_with_size_classes);
+	tcase_add_test(tc, test_tcache_gc_returns_an_idle_bins_objects);
+	tcase_add_test(tc, test_tcache_consumer_bin_does_not_grow);
 	tcase_add_test(tc,
 		       test_tcache_bins_start_packed_and_move_when_they_grow);
 	tcase_add_test(tc, test_tcache_thread_exit_returns_its_objects);
