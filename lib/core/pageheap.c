@@ -15,9 +15,16 @@
  * in an MADV_HUGEPAGE range takes a whole 2 MiB, so a program with a 100 KiB
  * heap would pay 2 MiB of RSS per chunk if chunks were advised at once.  In
  * "auto" mode (the default) chunks are advised only once retained memory
- * passes hugepage_threshold (16 MiB): from then on every chunk, including
+ * passes hugepage_threshold (64 MiB): from then on every chunk, including
  * the untouched rest of the first ones, is advised.  A 512 MiB heap thus
- * sits on huge pages but for at most its first 16 MiB (>= 96%).
+ * sits on huge pages but for at most its first 64 MiB (>= 87%).  Below
+ * 64 MiB the TLB reach gained is small next to what a huge page costs a
+ * small heap: 2 MiB of RSS per partly used hugepage, and 2 MiB of zeroing
+ * at each first touch, which on a VM whose host takes free memory back
+ * (free page reporting, as on the development VMs) is a host fault too
+ * (bench/README: a fresh 256 MiB took 416-989 ms to touch on huge pages,
+ * 221 ms on 4 KiB pages; fixed-sizes, a 35 MiB heap, ran 1.0x or 1.6x
+ * mimalloc's time by how warm its huge pages were).
  *
  * Except large spans: in auto mode the whole hugepages of a span of a
  * hugepage or more get MADV_NOHUGEPAGE while it lives (and the advice

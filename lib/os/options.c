@@ -120,7 +120,7 @@ static const struct opt_desc opt_table[MRI_OPT__COUNT] = {
 	[MRI_OPT_HUGEPAGES] = { "hugepages", T_ENUM, MRI_HUGEPAGES_AUTO,
 				huge_names, 0, 0 },
 	[MRI_OPT_HUGEPAGE_THRESHOLD] = { "hugepage_threshold", T_SIZE,
-					 16 * MiB, NULL, 0, 1024 * TiB },
+					 64 * MiB, NULL, 0, 1024 * TiB },
 	[MRI_OPT_NUMA] = { "numa", T_ENUM, MRI_NUMA_PREFERRED, numa_names,
 			   0, 0 },
 	/* a multiple of 2 MiB, checked in opt_set */
