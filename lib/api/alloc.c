@@ -219,7 +219,7 @@ free_slow(void *p, struct mri_span *s)
 			mri_fatal("free(): double free", p);
 		if (b->n >= b->cap)
 			(void)mri_tcache_overflow(tc, s->cls);
-		mri_tcache_free(tc, s->cls, p);
+		mri_tcache_free(tc, s, p);
 		mri_startup_poll();
 		return;
 	}

@@ -19,12 +19,8 @@
  * the untouched rest of the first ones, is advised.  A 512 MiB heap thus
  * sits on huge pages but for at most its first 64 MiB (>= 87%).  Below
  * 64 MiB the TLB reach gained is small next to what a huge page costs a
- * small heap: 2 MiB of RSS per partly used hugepage, and 2 MiB of zeroing
- * at each first touch, which on a VM whose host takes free memory back
- * (free page reporting, as on the development VMs) is a host fault too
- * (bench/README: a fresh 256 MiB took 416-989 ms to touch on huge pages,
- * 221 ms on 4 KiB pages; fixed-sizes, a 35 MiB heap, ran 1.0x or 1.6x
- * mimalloc's time by how warm its huge pages were).
+ * small heap: what it costs a large span (below), for every partly used
+ * hugepage (bench/README, "Figures behind constants").
  *
  * Except large spans: in auto mode the whole hugepages of a span of a
  * hugepage or more get MADV_NOHUGEPAGE while it lives (and the advice
@@ -32,9 +28,7 @@
  * packed in them; a big buffer is mostly streamed through, and on huge
  * pages it pays 2 MiB of RSS for its last, partly used hugepage, and
  * 2 MiB of zeroing, and on a VM whose host takes free memory back (free
- * page reporting) a host fault, at each first touch: bench's large
- * workload ran at a third of the time and 0.96x mimalloc's peak RSS
- * instead of 1.13x without them (bench/README).  Pages moved under a
+ * page reporting) a host fault, at each first touch.  Pages moved under a
  * span (below) keep whatever they were.
  */
 #include "config.h"

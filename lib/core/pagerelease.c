@@ -84,9 +84,8 @@ hp_run(const struct mri_hp *hp, int lazy, uint64_t min_age_ns, uint64_t now,
  * placed, so a burst that allocates again while its last free is being
  * lazily freed faults fresh hugepages beside the claimed ones, which still
  * count in RSS: one at a time, the burst takes the rest from the other end
- * of the pool, and at most one hugepage is doubled.  (bench's
- * latency-scavenge, 32 MiB freed every 20 ms: peak RSS 57-59 MiB instead
- * of 57-81 with the whole pool claimed at once.)  Runs inside used
+ * of the pool, and at most one hugepage is doubled (bench/README, "Figures
+ * behind constants").  Runs inside used
  * hugepages (MRI_RELEASE_SPLIT) keep the big batches: there may be
  * thousands.
  */

@@ -243,13 +243,14 @@ mri_tcache_gc(struct mri_tcache *tc)
 }
 
 void
-mri_tcache_free(struct mri_tcache *tc, unsigned cls, void *p)
+mri_tcache_free(struct mri_tcache *tc, struct mri_span *s, void *p)
 {
+	unsigned cls = s->cls;
 	struct mri_bin *b = &tc->bins[cls];
 	int saved;
 
-	if (b->n != 0 || __atomic_load_n(&mri_pagemap_lookup(p)->owner,
-					 __ATOMIC_RELAXED) == tc->id) {
+	if (b->n != 0 ||
+	    __atomic_load_n(&s->owner, __ATOMIC_RELAXED) == tc->id) {
 		mri_bin_push(b, p);
 		return;
 	}

@@ -137,11 +137,13 @@ extern struct mri_tcache mri_tcache_none MRI_HIDDEN;
  * (re-entrant malloc from pthread internals) or after the thread's
  * destructor ran: callers then use the central lists directly. */
 MRI_HIDDEN struct mri_tcache *mri_tcache_get(void);
-/* p (class cls, a small object of tc's node) is freed into tc.  The bin
- * must have room.  Pushes p, unless the bin is empty and p comes from a
- * span another cache fetched from: then p goes under a fresh batch (see
+/* p (a small object of span s, of tc's node) is freed into tc.  Its bin
+ * must have room.  Pushes p, unless the bin is empty and s is a span
+ * another cache fetched from: then p goes under a fresh batch (see
  * above).  Keeps errno. */
-MRI_HIDDEN void mri_tcache_free(struct mri_tcache *tc, unsigned cls, void *p);
+struct mri_span;
+MRI_HIDDEN void mri_tcache_free(struct mri_tcache *tc, struct mri_span *s,
+				void *p);
 /* Refill bin cls and return one object, or NULL (ENOMEM). */
 MRI_HIDDEN void *mri_tcache_refill(struct mri_tcache *tc, unsigned cls);
 /* The bin of cls is full: grow it by a batch if the limits allow

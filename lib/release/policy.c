@@ -46,10 +46,9 @@
  * not give back and fault in again at every free: idle memory is reused
  * wherever it lies (a large span gets idle hugepages moved under it,
  * core/pageheap.c), so keeping it costs little peak RSS, while giving
- * it back costs a page fault per page when the next buffers come (bench's
- * large workload: a third of the page faults of a 64 MiB band, and a
- * fifth of the time).  A program
- * that freed a big structure shrinks at once, as it
+ * it back costs a page fault per page when the next buffers come
+ * (bench/README, "Figures behind constants").  A program that freed a
+ * big structure shrinks at once, as it
  * would under glibc, whose big blocks are unmapped on free: the freeing
  * thread applies this rule itself (mri_relpol_excess, from the core's
  * freed hook, on that node's heap), and the scavenger's cycle again.
