@@ -204,6 +204,25 @@ transport_listen(struct mrd *d)
 	return 0;
 }
 
+/* Close a peer's socket after its BYE.  A unix socket closed with frames
+ * still unread resets the connection: the peer's next recv fails with
+ * ECONNRESET and the BYE queued before it is never read, so a library
+ * refused at HELLO (its STATS sent with it) could not tell why.  Read and
+ * drop what is pending first, a bounded number of frames: a peer that
+ * keeps sending only gets the reset. */
+#define TRANSPORT_DRAIN_FRAMES 16
+static void
+transport_close_fd(int fd)
+{
+	char buf[64];
+	int i;
+
+	for (i = 0; i < TRANSPORT_DRAIN_FRAMES; i++)
+		if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC) <= 0)
+			break;
+	close(fd);
+}
+
 /* Closing and freeing are two steps: the connection is closed at once and
  * the struct moved to d->dead, freed by transport_reap once the event
  * loop iteration is over.  Code that still holds c after a call that may
@@ -219,7 +238,7 @@ transport_free(struct mrd *d, struct mrd_client *c)
 	mrc_list_del(&c->link);
 	mrc_list_add(&d->dead, &c->link);
 	epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-	close(c->fd);
+	transport_close_fd(c->fd);
 	if (c->have_pidfd)
 		close(c->pidfd);
 	c->have_pidfd = 0;
@@ -537,7 +556,7 @@ transport_refuse(struct mrd *d, int fd, const struct ucred *cr, int why)
 	int n = mrc_proto_encode_bye(buf, sizeof(buf), 1, &bye);
 
 	(void)send(fd, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
-	close(fd);
+	transport_close_fd(fd);
 	transport_count_refusal(d, cr->pid, cr->uid, why);
 }
 

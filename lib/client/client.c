@@ -295,14 +295,69 @@ mri_client_absent(const char *path, int err)
 	client_connect_failed(path, err);
 }
 
+/* The daemon said BYE: say why it closed the link, and close. */
+static void
+client_bye(uint64_t now_ns, uint32_t reason)
+{
+	static const char *const why[] = {
+	    [MR_BYE_NORMAL] = "memreclaimd closed the connection",
+	    [MR_BYE_VERSION] = "memreclaimd refused this library's protocol "
+			       "version",
+	    [MR_BYE_PROTOCOL] = "memreclaimd refused this client (not a "
+				"member of its client_group, or a frame it "
+				"did not accept)",
+	    [MR_BYE_LIMIT] = "memreclaimd refused this client: too many "
+			     "clients or frames",
+	    [MR_BYE_SHUTDOWN] = "memreclaimd is shutting down",
+	    [MR_BYE_DENIED] = "memreclaimd refused this client (not a member "
+			      "of its client_group)",
+	};
+	_Static_assert(sizeof(why) / sizeof(why[0]) == MR_BYE_MAX + 1,
+		       "a reason for every BYE");
+
+	/* The decoder admits only reasons up to MR_BYE_MAX, but a reason
+	 * added to protocol.h without a line here must not be a NULL. */
+	client_failed(-ECONNRESET, reason <= MR_BYE_MAX && why[reason]
+				       ? why[reason]
+				       : "memreclaimd closed the connection");
+	/* A daemon that refuses our version, or our user (client_group),
+	 * will refuse it again until its operator acts: come back rarely. */
+	client_close(now_ns, reason == MR_BYE_VERSION || reason == MR_BYE_DENIED
+				 ? MRI_CLIENT_BACKOFF_MAX_NS
+				 : 0);
+}
+
 /* The connection broke (EOF, an error, a send that failed).  A daemon
  * that refuses a client (client_group, too many clients) says BYE and
- * closes; when our first STATS was still unread, the kernel reports the
- * close as ECONNRESET before the BYE can be read.  So a connection that
- * ends before any frame came is named as a refusal. */
+ * closes, and the break can come before the BYE is read: our STATS sent
+ * after the daemon closed fails with EPIPE, and a close with our frames
+ * unread is reported (ECONNRESET) ahead of the frames queued before it.
+ * So read what is still queued first: a BYE there says why.  A connection
+ * that ends before any frame came is named as a refusal. */
 static void
 client_lost(uint64_t now_ns)
 {
+	char buf[MR_PROTO_MAX_FRAME + 1];
+	struct mr_proto_msg m;
+	int i;
+
+	for (i = 0; i < CLIENT_FRAMES_PER_TICK; i++) {
+		ssize_t n = recv(cl.fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n == 0)
+			break;
+		if (n > 0 && mrc_proto_decode(buf, (size_t)n, &m) ==
+				 MR_MSG_BYE) {
+			cl.frames_in++;
+			client_bye(now_ns, m.u.bye.reason);
+			return;
+		}
+		/* an error already reported, or a frame we no longer obey */
+	}
 	if (cl.frames_in == 0)
 		client_failed(-ECONNRESET,
 			      "memreclaimd dropped the connection before "
@@ -555,27 +610,6 @@ client_obey_prof(const struct mr_proto_prof_request *r)
 	return len < 0 ? len : client_send_wait(buf, len);
 }
 
-/* The daemon said BYE: say why it closed the link. */
-static void
-client_bye_reason(uint32_t reason)
-{
-	static const char *const why[] = {
-	    [MR_BYE_NORMAL] = "memreclaimd closed the connection",
-	    [MR_BYE_VERSION] = "memreclaimd refused this library's protocol "
-			       "version",
-	    [MR_BYE_PROTOCOL] = "memreclaimd refused this client (not a "
-				"member of its client_group, or a frame it "
-				"did not accept)",
-	    [MR_BYE_LIMIT] = "memreclaimd refused this client: too many "
-			     "clients or frames",
-	    [MR_BYE_SHUTDOWN] = "memreclaimd is shutting down",
-	};
-
-	client_failed(-ECONNRESET, reason <= MR_BYE_MAX
-				       ? why[reason]
-				       : "memreclaimd closed the connection");
-}
-
 /* Read and obey what the daemon sent.  Closes the connection on EOF, error,
  * BYE, or a frame a client must not receive. */
 static void
@@ -620,12 +654,7 @@ client_read(uint64_t now_ns)
 				client_close(now_ns, 0);
 			break;
 		case MR_MSG_BYE:
-			client_bye_reason(m.u.bye.reason);
-			/* A daemon that refuses our version will refuse it
-			 * again: come back rarely. */
-			client_close(now_ns, m.u.bye.reason == MR_BYE_VERSION
-						 ? MRI_CLIENT_BACKOFF_MAX_NS
-						 : 0);
+			client_bye(now_ns, m.u.bye.reason);
 			break;
 		default:
 			/* Malformed, or a type only clients send. */

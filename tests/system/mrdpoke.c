@@ -23,6 +23,12 @@
  *                                prints "trim", then "bye REASON" if the
  *                                daemon said BYE, "closed" if it closed
  *                                without one, else "alive".
+ *   mrdpoke -s SOCK refused N    N times: connect, send HELLO and STATS
+ *                                at once (as the library does) and read
+ *                                the answer; prints "bye R K reset X
+ *                                other Y": K answers were BYE with
+ *                                reason R (the last seen), X resets or
+ *                                closes with no frame before them.
  *
  * Exit status 0 when the mode ran, 2 on a usage error.
  */
@@ -235,6 +241,35 @@ poke_orphan(void)
 	return 0;
 }
 
+static int
+poke_refused(int n)
+{
+	struct mr_proto_msg m;
+	int i, fd, t, bye = 0, reset = 0, other = 0;
+	unsigned reason = 0;
+
+	for (i = 0; i < n; i++) {
+		fd = poke_connect();
+		if (fd < 0) {
+			reset++;
+			continue;
+		}
+		poke_register(fd);
+		t = peer_recv(fd, 2000, &m);
+		if (t == MR_MSG_BYE) {
+			bye++;
+			reason = m.u.bye.reason;
+		} else if (t < 0) {
+			reset++;
+		} else {
+			other++;
+		}
+		close(fd);
+	}
+	printf("bye %u %d reset %d other %d\n", reason, bye, reset, other);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -248,7 +283,7 @@ main(int argc, char **argv)
 	}
 	if (argc < 5 || strcmp(argv[1], "-s") != 0) {
 		fprintf(stderr, "usage: mrdpoke -s SOCK ctlclose N | hold N SEC"
-				" | trimdone K | orphan | ctlslow\n");
+				" | trimdone K | refused N | orphan | ctlslow\n");
 		return 2;
 	}
 	sock = argv[2];
@@ -259,5 +294,7 @@ main(int argc, char **argv)
 		return poke_hold(atoi(argv[4]), atoi(argv[5]));
 	if (!strcmp(argv[3], "trimdone"))
 		return poke_trimdone(atoi(argv[4]));
+	if (!strcmp(argv[3], "refused"))
+		return poke_refused(atoi(argv[4]));
 	return 2;
 }

@@ -9,7 +9,7 @@
 #    in a rate-limited log, while root's memreclaimctl is served;
 #  - control: a socket_group member through a supplementary group is an
 #    operator, a process with egid 0 alone is not; client_group limits
-#    who may register;
+#    who may register, and the refused read their BYE, not a reset;
 #  - STATUS or CLIENTS sent and the connection closed at once, 400 times:
 #    the daemon keeps answering (the old use-after-free);
 #  - TRIM_DONE repeated for one TRIM: counted once, the client dropped;
@@ -105,6 +105,11 @@ $NOBODY "$CTL" -s "$SOCK" status >/dev/null 2>&1 &&
 touch "$T/out.ev" && chmod 666 "$T/out.ev"
 timeout 10 $NOBODY "$FAKE" -s "$SOCK" -e "$T/out.ev" -d 2
 grep -q "^BYE 5" "$T/out.ev" || fail "registration outside client_group: $(cat "$T/out.ev")"
+#    and the BYE is readable: the daemon reads the frames sent with HELLO
+#    before it closes (a close with frames unread resets the connection,
+#    and the library, its STATS sent with its HELLO, read ECONNRESET)
+r=$($NOBODY "$POKE" -s "$SOCK" refused 50)
+[ "$r" = "bye 5 50 reset 0 other 0" ] || fail "refusal at HELLO: $r, want 50 BYE 5"
 #    counted and said once, as a refusal (not as a misbehaving client)
 grep -q "refused: not a member of client_group" "$T/daemon.log" ||
 	fail "no log line for the client_group refusal"

@@ -564,9 +564,11 @@ START_TEST(test_client_rejects_an_oversized_frame)
 }
 END_TEST
 
+/* Refused for its version or its user: both hold until an operator acts. */
 START_TEST(test_client_bye_version_waits_longest)
 {
-	struct mr_proto_bye b = { .reason = MR_BYE_VERSION };
+	struct mr_proto_bye b = { .reason = _i ? MR_BYE_DENIED
+					      : MR_BYE_VERSION };
 	struct mr_proto_msg m;
 
 	daemon_listen();
@@ -577,6 +579,58 @@ START_TEST(test_client_bye_version_waits_longest)
 	ck_assert_uint_eq(mri_client_next_ns(),
 			  T0 + MS(1) + MRI_CLIENT_BACKOFF_MAX_NS);
 	ck_assert_int_eq(daemon_recv(&m), 0);	/* closed, no answer */
+}
+END_TEST
+
+/* Every reason a daemon may give is said in words: the refusal of a
+ * client_group (MR_BYE_DENIED) once had no line and the client read a NULL
+ * (sys_client_nonroot, 1 run in 15). */
+START_TEST(test_client_names_every_bye_reason)
+{
+	struct mr_proto_bye b = { .reason = (uint32_t)_i };
+	struct mr_stats st;
+
+	daemon_listen();
+	connect_client(T0);
+	daemon_send(MR_MSG_BYE, 1, &b);
+	mri_client_tick(T0 + MS(1));
+	ck_assert_int_eq(mri_client_fd(), -1);
+	memset(&st, 0, sizeof(st));
+	mri_client_stats(&st);
+	ck_assert_int_eq(st.daemon_error, -ECONNRESET);
+	ck_assert_msg(strstr(st.daemon_error_msg, "memreclaimd") != NULL,
+		      "reason %d: \"%s\"", _i, st.daemon_error_msg);
+	if (_i == MR_BYE_DENIED)
+		ck_assert_ptr_nonnull(strstr(st.daemon_error_msg,
+					     "client_group"));
+}
+END_TEST
+
+/* A daemon that refuses at HELLO and closes with our STATS unread resets
+ * the connection: the first recv fails with ECONNRESET although the BYE
+ * was queued before it.  The client reads on and names the refusal (and
+ * waits longest), instead of a connection dropped without an answer. */
+START_TEST(test_client_reads_the_bye_behind_a_reset)
+{
+	struct mr_proto_bye b = { .reason = MR_BYE_DENIED };
+	struct mr_stats st;
+
+	daemon_listen();
+	mri_client_tick(T0);
+	ck_assert_int_ge(mri_client_fd(), 0);
+	daemon_accept();
+	daemon_send(MR_MSG_BYE, 1, &b);
+	close(cfd);	/* HELLO and STATS unread */
+	cfd = -1;
+	mri_client_tick(T0 + MS(1));
+	ck_assert_int_eq(mri_client_fd(), -1);
+	memset(&st, 0, sizeof(st));
+	mri_client_stats(&st);
+	ck_assert_int_eq(st.daemon_error, -ECONNRESET);
+	ck_assert_msg(strstr(st.daemon_error_msg, "refused this client") !=
+			  NULL, "\"%s\"", st.daemon_error_msg);
+	ck_assert_uint_eq(mri_client_next_ns(),
+			  T0 + MS(1) + MRI_CLIENT_BACKOFF_MAX_NS);
 }
 END_TEST
 
@@ -735,7 +789,10 @@ client_suite(void)
 		test_client_backs_off_from_a_daemon_that_drops_it_at_once);
 	tcase_add_test(tc, test_client_drops_a_malformed_frame);
 	tcase_add_test(tc, test_client_rejects_an_oversized_frame);
-	tcase_add_test(tc, test_client_bye_version_waits_longest);
+	tcase_add_loop_test(tc, test_client_bye_version_waits_longest, 0, 2);
+	tcase_add_loop_test(tc, test_client_names_every_bye_reason, 0,
+			    MR_BYE_MAX + 1);
+	tcase_add_test(tc, test_client_reads_the_bye_behind_a_reset);
 	tcase_add_test(tc, test_client_off_when_daemon_option_is_0);
 	tcase_add_test(tc, test_client_fork_child_drops_the_parents_connection);
 	tcase_add_test(tc, test_client_handles_a_burst_of_trims_in_order);
