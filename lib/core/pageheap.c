@@ -1,8 +1,10 @@
 /*
  * pageheap.c: placement in the per-node page heaps (see pageheap.h for the
  * data structure).  It owns mapping chunks and switching them to huge pages,
- * finding room for a span (the fullest filler hugepage that fits, or a run
- * of wholly free hugepages from the pool), the span records, the cache of
+ * finding room for a span (the fullest filler hugepage that fits; for a
+ * large span under a hugepage first the smallest warm run anywhere, across
+ * hugepage boundaries; or a run of wholly free hugepages from the pool),
+ * the span records, the cache of
  * recently freed large spans, moving idle backed hugepages under a new
  * large span, resizing and moving large spans, the per-node
  * heaps themselves and their counters.  The hugepage maps and lists are
@@ -243,6 +245,84 @@ filler_pick(struct mri_pageheap *h, int n, int align, int *start,
 	return NULL;
 }
 
+/*
+ * A large span (HEAP_SPAN_RUN_MIN pages or more, under a hugepage) for
+ * which no one hugepage has a warm run: the smallest warm run of npages
+ * in any chunk, across hugepage boundaries (the lowest address among
+ * equals).  Big blocks freed in turn (realloc's copies, buffers of mixed
+ * sizes) leave warm holes that straddle hugepages, each part too short
+ * for the next block; inside one hugepage it would go to a whole free
+ * hugepage or fault in released pages while the holes stay idle.  A span
+ * may straddle hugepages anyway (a resize in place grows across them).
+ * The scan reads four bitmap words per hugepage, so it is bounded by the
+ * heap's size, and runs only on this path, which would otherwise fault
+ * in at least 128 KiB.  Returns the chunk and *pg, or NULL.
+ */
+#define HEAP_SPAN_RUN_MIN 16
+
+static struct mri_chunk *
+heap_find_warm_run(struct mri_pageheap *h, size_t npages, size_t *pg)
+{
+	struct mri_chunk *c;
+	size_t best_len = SIZE_MAX;
+	struct mri_chunk *best = NULL;
+
+/* The run of warm pages ending before chunk page e is over: the best so
+ * far?  An exact fit ends the search. */
+#define RUN_END(e)                                                             \
+	do {                                                                   \
+		if (run >= npages && run < best_len) {                         \
+			best = c;                                              \
+			best_len = run;                                        \
+			*pg = (e) - run;                                       \
+			if (run == npages)                                     \
+				return best;                                   \
+		}                                                              \
+		run = 0;                                                       \
+	} while (0)
+
+	for (c = h->chunks; c; c = c->next) {
+		size_t run = 0, w, nw = (size_t)c->nhp * 4;
+
+		/* one word past the end, all clear, ends the last run */
+		for (w = 0; w <= nw; w++) {
+			uint64_t x = 0, y;
+			unsigned j = 0, n;
+
+			if (w < nw) {
+				const struct mri_hp *hp = &c->hp[w / 4];
+				unsigned k = (unsigned)(w % 4);
+
+				x = hp->free[k] & (~hp->rel[k] | hp->lazy[k]);
+			}
+			if (x == ~(uint64_t)0) {
+				run += 64;
+				continue;
+			}
+			while (j < 64) {
+				y = x >> j;
+				if (y == 0) { /* clear to the end of the word */
+					RUN_END(w * 64 + j);
+					break;
+				}
+				n = (unsigned)__builtin_ctzll(y); /* clear bits */
+				if (n) {
+					RUN_END(w * 64 + j);
+					j += n;
+					y >>= n;
+				}
+				/* set bits; the top j bits of y are clear, so
+				 * ~y is not 0 and n stops at the word's end */
+				n = (unsigned)__builtin_ctzll(~y);
+				run += n;
+				j += n;
+			}
+		}
+	}
+#undef RUN_END
+	return best;
+}
+
 /* Pages of hp a span placed there would not fault in: backed free pages
  * and lazily freed ones (unless the kernel took them). */
 static size_t
@@ -442,6 +522,12 @@ heap_take(struct mri_pageheap *h, size_t npages, size_t align, size_t *pg,
 		struct mri_hp *cold;
 		int cold_start;
 
+		if (npages >= HEAP_SPAN_RUN_MIN && ap == 1 &&
+		    (c = heap_find_warm_run(h, npages, pg)) != NULL) {
+			*zero = 0;
+			mri_range_claim(h, c, *pg, npages);
+			return c;
+		}
 		hp = filler_pick(h, (int)npages, ap, &start, &cold,
 				 &cold_start);
 		if (!hp && (h->pool_backed.head || h->pool_lazy.head)) {
