@@ -23,7 +23,11 @@
  * request lands in the 1280 class: at most 127/1280 = 9.9% waste.
  *
  * Batch (objects moved between a thread cache and the central list at a
- * time) is 64 KiB / size clamped to [2, 32], as in tcmalloc.
+ * time) is 16 KiB / size clamped to [2, 32].  tcmalloc and Go move 64 KiB;
+ * a bin starts at two batches and a transfer cache holds two flushes, so
+ * a quarter of that keeps a quarter of the idle objects of the classes
+ * above 512 bytes in each thread (bench/README, "Figures behind
+ * constants").
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -115,7 +119,7 @@ main(void)
 		       c[i].size ? c[i].npages * PAGE / c[i].size : 0);
 	printf("\n};\n\nconst uint8_t mri_class_batch[MRI_NCLASSES] = {");
 	for (i = 0; i < (unsigned)n; i++) {
-		unsigned b = c[i].size ? 65536 / c[i].size : 0;
+		unsigned b = c[i].size ? 16384 / c[i].size : 0;
 		b = b < 2 ? 2 : b > 32 ? 32 : b;
 		printf("%s%u,", i % 8 ? " " : "\n\t", i ? b : 0);
 	}

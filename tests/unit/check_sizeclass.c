@@ -36,6 +36,14 @@ START_TEST(test_sizeclass_waste_bounds)
 		ck_assert_uint_le(mri_class_nobj[c], 512);	/* allocbits */
 		ck_assert_uint_ge(mri_class_batch[c], 2);
 		ck_assert_uint_le(mri_class_batch[c], MRI_MAX_BATCH);
+		/* a batch is 16 KiB of objects (a bin starts at two, a
+		 * transfer cache keeps two flushes: what a thread may keep
+		 * idle per class), at least two and at most 32 of them */
+		ck_assert_uint_eq(mri_class_batch[c],
+				  16384 / mri_class_size[c] < 2 ? 2
+				  : 16384 / mri_class_size[c] > 32
+				      ? 32
+				      : 16384 / mri_class_size[c]);
 		if (c > 1 && mri_class_size[c - 1] >= 128)	/* 12.5% rounding */
 			ck_assert_uint_le(mri_class_size[c] - mri_class_size[c - 1] - 1,
 					  mri_class_size[c] / 8);
