@@ -1,8 +1,8 @@
 /*
  * pageheap.c: placement in the per-node page heaps (see pageheap.h for the
  * data structure).  It owns mapping chunks and switching them to huge pages,
- * finding room for a span (the fullest filler hugepage that fits; for a
- * large span under a hugepage first the smallest warm run anywhere, across
+ * finding room for a span (the fullest filler hugepage that fits, then
+ * for a large span under a hugepage the smallest warm run across
  * hugepage boundaries; or a run of wholly free hugepages from the pool),
  * the span records, the cache of
  * recently freed large spans, moving idle backed hugepages under a new
@@ -247,16 +247,19 @@ filler_pick(struct mri_pageheap *h, int n, int align, int *start,
 
 /*
  * A large span (HEAP_SPAN_RUN_MIN pages or more, under a hugepage) for
- * which no one hugepage has a warm run: the smallest warm run of npages
- * in any chunk, across hugepage boundaries (the lowest address among
+ * which the filler found no hugepage with a warm run: the smallest warm
+ * run of npages across hugepage boundaries (the lowest address among
  * equals).  Big blocks freed in turn (realloc's copies, buffers of mixed
  * sizes) leave warm holes that straddle hugepages, each part too short
- * for the next block; inside one hugepage it would go to a whole free
- * hugepage or fault in released pages while the holes stay idle.  A span
- * may straddle hugepages anyway (a resize in place grows across them).
- * The scan reads four bitmap words per hugepage, so it is bounded by the
- * heap's size, and runs only on this path, which would otherwise fault
- * in at least 128 KiB.  Returns the chunk and *pg, or NULL.
+ * for the next block; without this the span goes to a whole free hugepage
+ * or faults in released pages while the holes stay idle.  A span may
+ * straddle hugepages anyway (a resize in place grows across them).
+ * Such a run is the warm tail of one hugepage, wholly warm free ones, and
+ * the warm head of the next, so each hugepage costs a few bit operations:
+ * the scan runs under the heap lock.  Tried before the filler (best fit
+ * over the whole heap), it saved more RSS but put the p99.9 of 64 KiB and
+ * 1 MiB allocations beside the scavenger at 20-46 us (bench/README,
+ * "Figures behind constants").  Returns the chunk and *pg, or NULL.
  */
 #define HEAP_SPAN_RUN_MIN 16
 
@@ -282,42 +285,48 @@ heap_find_warm_run(struct mri_pageheap *h, size_t npages, size_t *pg)
 	} while (0)
 
 	for (c = h->chunks; c; c = c->next) {
-		size_t run = 0, w, nw = (size_t)c->nhp * 4;
+		size_t run = 0, i;
 
-		/* one word past the end, all clear, ends the last run */
-		for (w = 0; w <= nw; w++) {
-			uint64_t x = 0, y;
-			unsigned j = 0, n;
+		for (i = 0; i < c->nhp; i++) {
+			const struct mri_hp *hp = &c->hp[i];
+			size_t base = i * MRI_HP_PAGES;
+			uint64_t x[4];
+			unsigned k, n, lead = 0, trail = 0;
 
-			if (w < nw) {
-				const struct mri_hp *hp = &c->hp[w / 4];
-				unsigned k = (unsigned)(w % 4);
-
-				x = hp->free[k] & (~hp->rel[k] | hp->lazy[k]);
-			}
-			if (x == ~(uint64_t)0) {
-				run += 64;
+			if (hp->nfree == 0) {
+				RUN_END(base);
 				continue;
 			}
-			while (j < 64) {
-				y = x >> j;
-				if (y == 0) { /* clear to the end of the word */
-					RUN_END(w * 64 + j);
-					break;
-				}
-				n = (unsigned)__builtin_ctzll(y); /* clear bits */
-				if (n) {
-					RUN_END(w * 64 + j);
-					j += n;
-					y >>= n;
-				}
-				/* set bits; the top j bits of y are clear, so
-				 * ~y is not 0 and n stops at the word's end */
-				n = (unsigned)__builtin_ctzll(~y);
-				run += n;
-				j += n;
+			for (k = 0; k < 4; k++)
+				x[k] = hp->free[k] & (~hp->rel[k] | hp->lazy[k]);
+			if (hp->nfree == MRI_HP_PAGES && hp->nrel == hp->nlazy) {
+				run += MRI_HP_PAGES; /* wholly free and warm */
+				continue;
 			}
+			/* Runs inside one hugepage are the filler's (tried
+			 * first): only its warm head, ending the run before
+			 * it, and its warm tail, starting the next, count. */
+			for (k = 0; k < 4; k++) {
+				n = x[k] == ~(uint64_t)0
+					? 64
+					: (unsigned)__builtin_ctzll(~x[k]);
+				lead += n;
+				if (n < 64)
+					break;
+			}
+			run += lead;
+			RUN_END(base + lead);
+			for (k = 4; k-- > 0;) {
+				n = x[k] == ~(uint64_t)0
+					? 64
+					: (unsigned)__builtin_clzll(~x[k]);
+				trail += n;
+				if (n < 64)
+					break;
+			}
+			run = trail;
 		}
+		RUN_END((size_t)c->nhp * MRI_HP_PAGES);
 	}
 #undef RUN_END
 	return best;
@@ -522,14 +531,14 @@ heap_take(struct mri_pageheap *h, size_t npages, size_t align, size_t *pg,
 		struct mri_hp *cold;
 		int cold_start;
 
-		if (npages >= HEAP_SPAN_RUN_MIN && ap == 1 &&
+		hp = filler_pick(h, (int)npages, ap, &start, &cold,
+				 &cold_start);
+		if (!hp && npages >= HEAP_SPAN_RUN_MIN && ap == 1 &&
 		    (c = heap_find_warm_run(h, npages, pg)) != NULL) {
 			*zero = 0;
 			mri_range_claim(h, c, *pg, npages);
 			return c;
 		}
-		hp = filler_pick(h, (int)npages, ap, &start, &cold,
-				 &cold_start);
 		if (!hp && (h->pool_backed.head || h->pool_lazy.head)) {
 			hp = h->pool_backed.head ? h->pool_backed.head
 						 : h->pool_lazy.head;
