@@ -207,7 +207,10 @@ for i in $(seq 1 50); do
 	sleep 0.2
 done
 pressure_trim || fail "no pressure-caused shed with the stall growing: $(client_json)"
-[ "$(field trims)" -ge 2 ] || fail "the holder saw $(field trims) trims, want 2"
+# the holder writes its status every tick: the second TRIM's count may
+# land there after the daemon's shed line (a fresh-clone CI run read 1)
+two_trims() { [ "$(field trims)" -ge 2 ]; }
+wait_for 5 two_trims || fail "the holder saw $(field trims) trims, want 2"
 kill -0 $HPID 2>/dev/null || fail "the holder died"
 # memory.events cannot be polled on a fake tree: said once, not every round
 n=$(grep -c "epoll on memory.events, polling" "$T/daemon.log")
