@@ -1,4 +1,4 @@
 # file: lib/core/pageheap.c
 # tests: unit/check_pageheap
 # bug: a span with hugepages moved in still claims to be zeroed (calloc skips the memset and returns old data)
-s|^\(\t*\)\*zero = 0;$|\1;|
+/^\t\t\tif (mv->n)$/{n;s|^\(\t*\)\*zero = 0;$|\1;|}
