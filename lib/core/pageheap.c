@@ -263,6 +263,26 @@ filler_pick(struct mri_pageheap *h, int n, int align, int *start,
  */
 #define HEAP_SPAN_RUN_MIN 16
 
+/* Set bits of the 256-bit map x from its first bit up (tail 0) or from
+ * its last bit down (tail 1), up to the first clear one. */
+static unsigned
+warm_edge(const uint64_t x[4], int tail)
+{
+	unsigned i, n, total = 0;
+
+	for (i = 0; i < 4; i++) {
+		uint64_t w = ~x[tail ? 3 - i : i];
+
+		n = w == 0 ? 64
+			   : (unsigned)(tail ? __builtin_clzll(w)
+					     : __builtin_ctzll(w));
+		total += n;
+		if (n < 64)
+			break;
+	}
+	return total;
+}
+
 static struct mri_chunk *
 heap_find_warm_run(struct mri_pageheap *h, size_t npages, size_t *pg)
 {
@@ -291,7 +311,7 @@ heap_find_warm_run(struct mri_pageheap *h, size_t npages, size_t *pg)
 			const struct mri_hp *hp = &c->hp[i];
 			size_t base = i * MRI_HP_PAGES;
 			uint64_t x[4];
-			unsigned k, n, lead = 0, trail = 0;
+			unsigned k, lead;
 
 			if (hp->nfree == 0) {
 				RUN_END(base);
@@ -306,25 +326,10 @@ heap_find_warm_run(struct mri_pageheap *h, size_t npages, size_t *pg)
 			/* Runs inside one hugepage are the filler's (tried
 			 * first): only its warm head, ending the run before
 			 * it, and its warm tail, starting the next, count. */
-			for (k = 0; k < 4; k++) {
-				n = x[k] == ~(uint64_t)0
-					? 64
-					: (unsigned)__builtin_ctzll(~x[k]);
-				lead += n;
-				if (n < 64)
-					break;
-			}
+			lead = warm_edge(x, 0);
 			run += lead;
 			RUN_END(base + lead);
-			for (k = 4; k-- > 0;) {
-				n = x[k] == ~(uint64_t)0
-					? 64
-					: (unsigned)__builtin_clzll(~x[k]);
-				trail += n;
-				if (n < 64)
-					break;
-			}
-			run = trail;
+			run = warm_edge(x, 1);
 		}
 		RUN_END((size_t)c->nhp * MRI_HP_PAGES);
 	}
