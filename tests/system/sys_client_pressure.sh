@@ -106,9 +106,11 @@ stall1=$(some_total)
 shed_lines | grep -v '(pressure,' &&
 	fail "the daemon shed this cgroup for another reason than pressure"
 [ "$stall1" -gt "$stall0" ] || fail "the cgroup's stall did not rise: $stall0 -> $stall1 us"
-# the stall the daemon acted on is above its target (0.5 %)
+# the stall the daemon acted on is above its target (0.5 %); the log
+# rounds it to two decimals, so a stall of 0.503 % reads 0.50 (a CI run
+# failed on that); check_policy holds the rule itself (strictly above)
 stall_pct=$(shed_lines | sed -n '1s/.*(pressure, stall \([0-9.]*\)%.*/\1/p')
-awk -v s="$stall_pct" 'BEGIN { exit !(s > 0.5) }' ||
+awk -v s="$stall_pct" 'BEGIN { exit !(s >= 0.5) }' ||
 	fail "the daemon acted on a stall of '$stall_pct'%, not above its target"
 got=$("$CTL" -s "$SOCK" --json clients | jobjects | grep "\"pid\":$HPID," |
 	jfield last_trim_released_bytes)

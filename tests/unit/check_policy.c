@@ -77,6 +77,30 @@ START_TEST(test_policy_idle_when_no_limit_no_pressure)
 }
 END_TEST
 
+/* pressure_target is a bound to pass, not to reach: a stall of exactly
+ * 0.5 % asks nothing, 0.51 % asks a pressure trim (the daemon's log
+ * rounds both to "0.50"/"0.51"; sys_client_pressure reads that log). */
+START_TEST(test_policy_pressure_acts_only_above_target)
+{
+	struct policy_client c[1] = {cl(1, 0, 500 * MIB, GIB, 100 * MIB)};
+	struct policy_client_out co[1];
+	struct policy_in in;
+	struct policy_out out;
+
+	in_init(&in, CGFS_NO_LIMIT, 2 * GIB, 0, c, 1);
+	in.s.psi.some.avg10 = cfg.pressure_target;
+	ck_assert_int_eq(policy_eval(&in, 10 * SEC, &out, co), 0);
+	ck_assert_int_eq(out.reason, POLICY_IDLE);
+	ck_assert_uint_eq(co[0].trim_bytes, 0);
+
+	in_init(&in, CGFS_NO_LIMIT, 2 * GIB, 0, c, 1);
+	in.s.psi.some.avg10 = cfg.pressure_target + 0.01;
+	ck_assert_int_eq(policy_eval(&in, 10 * SEC, &out, co), 1); /* acted */
+	ck_assert_int_eq(out.reason, POLICY_PRESSURE);
+	ck_assert_uint_gt(co[0].trim_bytes, 0);
+}
+END_TEST
+
 /* A round whose PSI could not be read leaves no total behind: the next
  * round takes avg10, not the stall since boot as one interval's (which
  * was thousands of percent and a spurious pressure trim). */
@@ -611,6 +635,7 @@ test_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_policy_idle_when_no_limit_no_pressure);
+	tcase_add_test(tc, test_policy_pressure_acts_only_above_target);
 	tcase_add_test(tc, test_policy_headroom_rule);
 	tcase_add_test(tc, test_policy_worked_example);
 	tcase_add_test(tc, test_policy_psi_missing_round);
