@@ -1,10 +1,8 @@
 /*
  * pageheap.c: placement in the per-node page heaps (see pageheap.h for the
  * data structure).  It owns mapping chunks and switching them to huge pages,
- * finding room for a span (the fullest filler hugepage that fits, then
- * for a large span under a hugepage the smallest warm run across
- * hugepage boundaries; or a run of wholly free hugepages from the pool),
- * the span records, the cache of
+ * finding room for a span (the fullest filler hugepage that fits, or a run
+ * of wholly free hugepages from the pool), the span records, the cache of
  * recently freed large spans, moving idle backed hugepages under a new
  * large span, resizing and moving large spans, the per-node
  * heaps themselves and their counters.  The hugepage maps and lists are
@@ -245,98 +243,6 @@ filler_pick(struct mri_pageheap *h, int n, int align, int *start,
 	return NULL;
 }
 
-/*
- * A large span (HEAP_SPAN_RUN_MIN pages or more, under a hugepage) for
- * which the filler found no hugepage with a warm run: the smallest warm
- * run of npages across hugepage boundaries (the lowest address among
- * equals).  Big blocks freed in turn (realloc's copies, buffers of mixed
- * sizes) leave warm holes that straddle hugepages, each part too short
- * for the next block; without this the span goes to a whole free hugepage
- * or faults in released pages while the holes stay idle.  A span may
- * straddle hugepages anyway (a resize in place grows across them).
- * Such a run is the warm tail of one hugepage, wholly warm free ones, and
- * the warm head of the next, so each hugepage costs a few bit operations:
- * the scan runs under the heap lock.  Tried before the filler (best fit
- * over the whole heap), it saved more RSS but put the p99.9 of 64 KiB and
- * 1 MiB allocations beside the scavenger at 20-46 us (bench/README,
- * "Figures behind constants").  Returns the chunk and *pg, or NULL.
- */
-#define HEAP_SPAN_RUN_MIN 16
-
-/* Set bits of the 256-bit map x from its first bit up (tail 0) or from
- * its last bit down (tail 1), up to the first clear one. */
-static unsigned
-warm_edge(const uint64_t x[4], int tail)
-{
-	unsigned i, n, total = 0;
-
-	for (i = 0; i < 4; i++) {
-		uint64_t w = ~x[tail ? 3 - i : i];
-
-		n = w == 0 ? 64
-			   : (unsigned)(tail ? __builtin_clzll(w)
-					     : __builtin_ctzll(w));
-		total += n;
-		if (n < 64)
-			break;
-	}
-	return total;
-}
-
-static struct mri_chunk *
-heap_find_warm_run(struct mri_pageheap *h, size_t npages, size_t *pg)
-{
-	struct mri_chunk *c;
-	size_t best_len = SIZE_MAX;
-	struct mri_chunk *best = NULL;
-
-/* The run of warm pages ending before chunk page e is over: the best so
- * far?  An exact fit ends the search. */
-#define RUN_END(e)                                                             \
-	do {                                                                   \
-		if (run >= npages && run < best_len) {                         \
-			best = c;                                              \
-			best_len = run;                                        \
-			*pg = (e) - run;                                       \
-			if (run == npages)                                     \
-				return best;                                   \
-		}                                                              \
-		run = 0;                                                       \
-	} while (0)
-
-	for (c = h->chunks; c; c = c->next) {
-		size_t run = 0, i;
-
-		for (i = 0; i < c->nhp; i++) {
-			const struct mri_hp *hp = &c->hp[i];
-			size_t base = i * MRI_HP_PAGES;
-			uint64_t x[4];
-			unsigned k, lead;
-
-			if (hp->nfree == 0) {
-				RUN_END(base);
-				continue;
-			}
-			for (k = 0; k < 4; k++)
-				x[k] = hp->free[k] & (~hp->rel[k] | hp->lazy[k]);
-			if (hp->nfree == MRI_HP_PAGES && hp->nrel == hp->nlazy) {
-				run += MRI_HP_PAGES; /* wholly free and warm */
-				continue;
-			}
-			/* Runs inside one hugepage are the filler's (tried
-			 * first): only its warm head, ending the run before
-			 * it, and its warm tail, starting the next, count. */
-			lead = warm_edge(x, 0);
-			run += lead;
-			RUN_END(base + lead);
-			run = warm_edge(x, 1);
-		}
-		RUN_END((size_t)c->nhp * MRI_HP_PAGES);
-	}
-#undef RUN_END
-	return best;
-}
-
 /* Pages of hp a span placed there would not fault in: backed free pages
  * and lazily freed ones (unless the kernel took them). */
 static size_t
@@ -538,12 +444,6 @@ heap_take(struct mri_pageheap *h, size_t npages, size_t align, size_t *pg,
 
 		hp = filler_pick(h, (int)npages, ap, &start, &cold,
 				 &cold_start);
-		if (!hp && npages >= HEAP_SPAN_RUN_MIN && ap == 1 &&
-		    (c = heap_find_warm_run(h, npages, pg)) != NULL) {
-			*zero = 0;
-			mri_range_claim(h, c, *pg, npages);
-			return c;
-		}
 		if (!hp && (h->pool_backed.head || h->pool_lazy.head)) {
 			hp = h->pool_backed.head ? h->pool_backed.head
 						 : h->pool_lazy.head;

@@ -456,41 +456,6 @@ START_TEST(test_pageheap_small_span_takes_warm_pages_first)
 }
 END_TEST
 
-/*
- * A large span under a hugepage takes the smallest warm run that fits,
- * across a hugepage boundary too.  Pages [100, 300) of the first chunk are
- * freed after use and pinned on both sides: 156 warm pages at the end of
- * hugepage 0 and 44 at the start of hugepage 1, neither run enough for 200
- * pages alone.  Inside one hugepage the span would fault in 1.6 MiB of
- * fresh pages while those sit idle (realloc's copies leave such holes:
- * bench's realloc workload, bench/README).
- */
-START_TEST(test_pageheap_large_span_takes_a_warm_run_across_hugepages)
-{
-	struct mri_span *a, *pin, *b;
-	long before, after;
-
-	a = mri_pageheap_alloc(0, 300, MRI_PAGE_SIZE, 0);
-	ck_assert_ptr_nonnull(a);
-	touch(a->start, 300 * MRI_PAGE_SIZE, 1);
-	/* hugepage 1's tail, [300, 512), by a small-class span */
-	pin = mri_pageheap_alloc(0, 212, MRI_PAGE_SIZE, 1);
-	ck_assert_ptr_nonnull(pin);
-	ck_assert_uint_eq(pin->start, a->start + 300 * MRI_PAGE_SIZE);
-	ck_assert_int_eq(mri_pageheap_resize(a, 100), 0);
-	before = rss();
-	b = mri_pageheap_alloc(0, 200, MRI_PAGE_SIZE, 0);
-	ck_assert_ptr_nonnull(b);
-	touch(b->start, 200 * MRI_PAGE_SIZE, 2);
-	after = rss();
-	ck_assert_uint_eq(b->start, a->start + 100 * MRI_PAGE_SIZE);
-	ck_assert_uint_ne(hp_of(b->start),
-			  hp_of(b->start + 200 * MRI_PAGE_SIZE - 1));
-	/* the kernel's figure: no new resident pages (1.6 MiB otherwise) */
-	ck_assert_int_lt(after - before, (long)(200 << 10));
-}
-END_TEST
-
 /* A span that ends inside its last hugepage leaves the tail to the filler:
  * nothing may be moved under that hugepage (a span placed in the tail
  * would find the old data where it was promised zeros, or lose its own). */
@@ -613,8 +578,6 @@ test_suite(void)
 	tcase_add_checked_fixture(tc, setup_real, NULL);
 	tcase_add_test(tc, test_pageheap_large_span_takes_idle_hugepages);
 	tcase_add_test(tc, test_pageheap_small_span_takes_warm_pages_first);
-	tcase_add_test(tc,
-		       test_pageheap_large_span_takes_a_warm_run_across_hugepages);
 	tcase_add_test(tc, test_pageheap_moved_span_leaves_its_tail_alone);
 	tcase_add_test(tc, test_pageheap_auto_leaves_large_spans_on_small_pages);
 	if (!thp_available())
