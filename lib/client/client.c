@@ -295,6 +295,21 @@ mri_client_absent(const char *path, int err)
 	client_connect_failed(path, err);
 }
 
+/* The next frame the daemon sent, without waiting: its length, 0 on EOF,
+ * -EAGAIN when none is queued, or -errno. */
+static ssize_t
+client_recv(char *buf, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = recv(cl.fd, buf, len, MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return n;
+}
+
 /* The daemon said BYE: say why it closed the link, and close. */
 static void
 client_bye(uint64_t now_ns, uint32_t reason)
@@ -303,9 +318,7 @@ client_bye(uint64_t now_ns, uint32_t reason)
 	    [MR_BYE_NORMAL] = "memreclaimd closed the connection",
 	    [MR_BYE_VERSION] = "memreclaimd refused this library's protocol "
 			       "version",
-	    [MR_BYE_PROTOCOL] = "memreclaimd refused this client (not a "
-				"member of its client_group, or a frame it "
-				"did not accept)",
+	    [MR_BYE_PROTOCOL] = "memreclaimd refused a frame of this client",
 	    [MR_BYE_LIMIT] = "memreclaimd refused this client: too many "
 			     "clients or frames",
 	    [MR_BYE_SHUTDOWN] = "memreclaimd is shutting down",
@@ -342,13 +355,9 @@ client_lost(uint64_t now_ns)
 	int i;
 
 	for (i = 0; i < CLIENT_FRAMES_PER_TICK; i++) {
-		ssize_t n = recv(cl.fd, buf, sizeof(buf), MSG_DONTWAIT);
+		ssize_t n = client_recv(buf, sizeof(buf));
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (n == 0)
+		if (n == 0 || n == -EAGAIN)
 			break;
 		if (n > 0 && mrc_proto_decode(buf, (size_t)n, &m) ==
 				 MR_MSG_BYE) {
@@ -621,12 +630,9 @@ client_read(uint64_t now_ns)
 	int i, type;
 
 	for (i = 0; i < CLIENT_FRAMES_PER_TICK && cl.fd >= 0; i++) {
-		ssize_t n;
+		ssize_t n = client_recv(buf, sizeof(buf));
 
-		do
-			n = recv(cl.fd, buf, sizeof(buf), MSG_DONTWAIT);
-		while (n < 0 && errno == EINTR);
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (n == -EAGAIN)
 			return;
 		if (n <= 0) {
 			/* EOF (daemon gone) or a socket error. */

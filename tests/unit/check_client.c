@@ -600,6 +600,11 @@ START_TEST(test_client_names_every_bye_reason)
 	ck_assert_int_eq(st.daemon_error, -ECONNRESET);
 	ck_assert_msg(strstr(st.daemon_error_msg, "memreclaimd") != NULL,
 		      "reason %d: \"%s\"", _i, st.daemon_error_msg);
+	/* a reason of its own, not the fallback for one without a line */
+	if (_i != MR_BYE_NORMAL)
+		ck_assert_msg(strcmp(st.daemon_error_msg,
+				     "memreclaimd closed the connection") != 0,
+			      "reason %d has no line", _i);
 	if (_i == MR_BYE_DENIED)
 		ck_assert_ptr_nonnull(strstr(st.daemon_error_msg,
 					     "client_group"));
