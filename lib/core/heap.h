@@ -64,6 +64,9 @@ struct mri_heap_counters {
 	/* Lazily freed pages inside partly used hugepages (the rest of
 	 * lazy_bytes is in wholly free ones). */
 	uint64_t lazy_partial_bytes;
+	/* Pages faulted in while as many backed ones sat idle (cumulative;
+	 * see pageheap.c, "growth beside idle pages"). */
+	uint64_t frag_grown_bytes;
 	uint32_t nodes;
 };
 MRI_HIDDEN void mri_heap_counters(struct mri_heap_counters *c);

@@ -594,6 +594,42 @@ mri_pageheap_drain_cache(void)
 	}
 }
 
+struct heap_freed {
+	int worth;
+	uint64_t in_use, idle; /* bytes */
+};
+static void heap_wake(const struct heap_freed *f);
+
+/*
+ * Growth beside idle pages.  A small span that faults in fresh pages while
+ * the heap holds at least as many free backed ones, and a floor more, grew
+ * RSS because those are in the wrong places: runs too short, or in other
+ * hugepages.  They would sit resident until the heap went quiet for a
+ * whole release delay (a dense heap's hugepages are not split before).
+ * Counted, so that the release path gives back as much of them as was
+ * faulted in (Go's runtime scavenges likewise on heap growth), and past a
+ * batch's worth the release path is woken as after a free.  Lock held.
+ */
+#define HEAP_FRAG_FLOOR 128 /* pages (1 MiB) of idle memory left alone */
+#define HEAP_FRAG_WAKE 64   /* pages grown between wakes */
+
+static void
+heap_grew_locked(struct mri_pageheap *h, uint64_t cold, struct heap_freed *f)
+{
+	uint64_t idle = h->nfree - h->nrel;
+
+	if (!cold || idle < cold + HEAP_FRAG_FLOOR)
+		return;
+	h->frag_grown += cold;
+	h->frag_unseen += cold;
+	if (h->frag_unseen < HEAP_FRAG_WAKE)
+		return;
+	h->frag_unseen = 0;
+	f->worth = 1;
+	f->in_use = (h->mapped - h->nfree) * MRI_PAGE_SIZE;
+	f->idle = idle * MRI_PAGE_SIZE;
+}
+
 struct mri_span *
 mri_pageheap_alloc(int node, size_t npages, size_t align, unsigned cls)
 {
@@ -601,6 +637,8 @@ mri_pageheap_alloc(int node, size_t npages, size_t align, unsigned cls)
 	struct mri_chunk *c;
 	struct mri_span *s;
 	struct heap_moves mv;
+	struct heap_freed f = {0, 0, 0};
+	uint64_t rel0, lazy0, mapped0;
 	size_t pg;
 
 	if (!h) { /* the core failed to start */
@@ -647,7 +685,14 @@ mri_pageheap_alloc(int node, size_t npages, size_t align, unsigned cls)
 		return NULL;
 	}
 	mv.n = 0;
+	rel0 = h->nrel;
+	lazy0 = h->nlazy;
+	mapped0 = h->mapped;
 	c = heap_take(h, npages, align, &pg, &zero, &mv);
+	if (c && npages < MRI_HP_PAGES)
+		heap_grew_locked(h, rel0 + (h->mapped - mapped0) - h->nrel -
+					(lazy0 - h->nlazy),
+				 &f);
 	if (!c) {
 		s->next = h->span_free;
 		h->span_free = s;
@@ -658,6 +703,7 @@ mri_pageheap_alloc(int node, size_t npages, size_t align, unsigned cls)
 	if (!cls)
 		h->large += npages;
 	pthread_mutex_unlock(&h->lock);
+	heap_wake(&f);
 	if (mv.n)
 		moves_run(h, c, &mv);
 
@@ -693,11 +739,6 @@ mri_pageheap_alloc(int node, size_t npages, size_t align, unsigned cls)
  * already).  Lock held: counts, and fills *f with the heap's figures for
  * the hook; the caller calls heap_wake after dropping the lock.
  */
-struct heap_freed {
-	int worth;
-	uint64_t in_use, idle; /* bytes */
-};
-
 static void
 heap_freed_locked(struct mri_pageheap *h, uint64_t npages, uint64_t emptied,
 		  struct heap_freed *f)
@@ -825,6 +866,7 @@ mri_pageheap_resize(struct mri_span *s, size_t npages)
 	size_t pg = (s->start - c->base) / MRI_PAGE_SIZE;
 	size_t end = pg + s->npages;
 	int rc = 0, grown = 0;
+	struct heap_freed f = {0, 0, 0};
 
 	if (npages == s->npages)
 		return 0;
@@ -839,7 +881,10 @@ mri_pageheap_resize(struct mri_span *s, size_t npages)
 		s->npages = (uint32_t)npages;
 	} else if (pg + npages <= (size_t)c->nhp * MRI_HP_PAGES &&
 		   mri_range_is_free(c, end, npages - s->npages)) {
+		uint64_t rel0 = h->nrel, lazy0 = h->nlazy;
+
 		mri_range_claim(h, c, end, npages - s->npages);
+		heap_grew_locked(h, rel0 - h->nrel - (lazy0 - h->nlazy), &f);
 		h->large += npages - s->npages;
 		s->npages = (uint32_t)npages;
 		grown = 1;
@@ -847,6 +892,7 @@ mri_pageheap_resize(struct mri_span *s, size_t npages)
 		rc = -ENOMEM;
 	}
 	pthread_mutex_unlock(&h->lock);
+	heap_wake(&f);
 	if (grown)
 		large_advise(c, c->base + end * MRI_PAGE_SIZE,
 			     s->start + npages * MRI_PAGE_SIZE,
@@ -902,6 +948,7 @@ mri_pageheap_counters(struct mri_heap_counters *hc)
 		hc->lazy_partial_bytes +=
 		    (h->nlazy - h->nlazy_pool) * MRI_PAGE_SIZE;
 		hc->large_bytes += h->large * MRI_PAGE_SIZE;
+		hc->frag_grown_bytes += h->frag_grown * MRI_PAGE_SIZE;
 		if (h->pool_backed.tail &&
 		    (!hc->oldest_idle_ns ||
 		     h->pool_backed.tail->free_since_ns < hc->oldest_idle_ns))

@@ -100,6 +100,18 @@
  * long, with ten times the page faults, when its sparse free runs were
  * lazily freed at once).
  *
+ * Growth beside idle pages.  When the heap faults in fresh pages for a
+ * span while at least as many free backed pages (and 1 MiB more) sit idle
+ * in it (core/pageheap.c counts them: holes too short for the new
+ * blocks, as growing buffers and mixed block sizes leave them), that much
+ * idle memory goes at once with MADV_DONTNEED, splitting hugepages, down
+ * to the goal: RSS then grows by what the heap uses, not by its holes too.
+ * Go's runtime likewise scavenges as much as its heap grows past the
+ * goal.  Example: 100 MiB in use, 60 MiB idle in holes of 200 KiB, 8 MiB of
+ * 400 KiB blocks faulted in since the last cycle: 8 MiB of holes go (50
+ * MiB are above the goal).  bench's realloc workload peaked at 25 MiB
+ * without it, 18 MiB with it (bench/README).
+ *
  * CPU budget.  Time spent in budgeted steps is charged against a credit
  * that grows at cpu_percent of wall time, capped at MRI_REL_CREDIT_MAX_NS:
  * a quiet process may release a burst at once, steady churn is held to
@@ -196,6 +208,7 @@ plan_cycle(const struct mri_rel_in *in, struct mri_rel_state *st,
 	int second = o->lazy_first && !o->advice_free;
 	int adv2 = o->advice_free ? MRI_ADV_FREE : MRI_ADV_DONTNEED;
 	int urgent = lgoal && rem > lgoal;
+	uint64_t grown;
 
 	/* Earn CPU credit for the time since the last decision. */
 	if (now > st->credit_at_ns) {
@@ -225,11 +238,19 @@ plan_cycle(const struct mri_rel_in *in, struct mri_rel_state *st,
 	if (urgent)
 		add_step(p, rem - lgoal, MRI_ADV_DONTNEED,
 			 MRI_STEP_SPLIT | MRI_STEP_DRAIN, 0);
+	grown = in->frag_grown_bytes - st->frag_seen;
+	st->frag_seen = in->frag_grown_bytes;
 	if (st->credit_ns == 0)
 		return;
 	if (rem > goal) {
 		uint64_t b = rem - goal;
 		int sparse = !urgent && in->in_use_bytes < rem / 2;
+
+		/* Growth beside idle pages: give back as much of them as
+		 * was faulted in, splitting hugepages, at once. */
+		if (!urgent && grown)
+			add_step(p, grown < b ? grown : b, MRI_ADV_DONTNEED,
+				 MRI_STEP_BUDGET | MRI_STEP_SPLIT, 0);
 
 		/* A large excess goes at once (whole hugepages, no age). */
 		if (!urgent) {

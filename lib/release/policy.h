@@ -40,7 +40,7 @@ enum mri_rel_cause {
 				    * of a shortfall; skipped when none */
 #define MRI_STEP_HEAP_FLAGS 0xff
 
-#define MRI_REL_MAX_STEPS 5
+#define MRI_REL_MAX_STEPS 6
 
 /* Advice values, as the heap takes them (madvise's are the same). */
 #define MRI_ADV_DONTNEED 4 /* MADV_DONTNEED */
@@ -72,6 +72,9 @@ struct mri_rel_in {
 	uint64_t oldest_idle_ns;
 	uint64_t oldest_lazy_ns;
 	int woken;		/* a free asked for this cycle */
+	/* Pages faulted in while as many sat idle (cumulative, bytes; the
+	 * core's frag_grown_bytes) */
+	uint64_t frag_grown_bytes;
 	struct mri_rel_opts opt;
 };
 
@@ -85,6 +88,7 @@ struct mri_rel_state {
 	uint64_t in_use_seen;	     /* in use at the last cycle */
 	uint32_t fruitless;	     /* cycles short of the goal in a row */
 	uint64_t limit_backoff_until_ns; /* limit path: skip until then */
+	uint64_t frag_seen;	     /* frag_grown_bytes at the last cycle */
 };
 
 struct mri_rel_step {

@@ -76,6 +76,7 @@ mri_release_snapshot(struct mri_rel_in *in, enum mri_rel_cause cause,
 	in->lazy_partial_bytes = c.lazy_partial_bytes;
 	in->oldest_idle_ns = c.oldest_idle_ns;
 	in->oldest_lazy_ns = c.oldest_lazy_ns;
+	in->frag_grown_bytes = c.frag_grown_bytes;
 }
 
 uint64_t

@@ -236,6 +236,51 @@ START_TEST(test_pageheap_resize_in_place)
 }
 END_TEST
 
+static uint64_t
+frag_grown_pages(void)
+{
+	struct mri_heap_counters hc;
+
+	memset(&hc, 0, sizeof(hc));
+	mri_pageheap_counters(&hc);
+	return hc.frag_grown_bytes / MRI_PAGE_SIZE;
+}
+
+/* Growth beside idle pages is counted (the release path gives as much
+ * back): pages a span, new or grown in place, takes from released memory
+ * while at least as many free backed pages, and a floor of 128 more, sit
+ * idle in the heap.  Filling the heap counts nothing (nothing idle). */
+START_TEST(test_pageheap_counts_growth_beside_idle_pages)
+{
+	struct mri_span *x[16], *s, *t;
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		x[i] = mri_pageheap_alloc(0, 30, MRI_PAGE_SIZE, 1);
+		ck_assert_ptr_nonnull(x[i]);
+	}
+	ck_assert_uint_eq(frag_grown_pages(), 0);
+	/* 8 holes of 30 backed pages: 240 idle, none long enough below */
+	for (i = 0; i < 16; i += 2)
+		mri_pageheap_free(x[i]);
+	s = mri_pageheap_alloc(0, 40, MRI_PAGE_SIZE, 0);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_uint_eq(frag_grown_pages(), 40);
+	/* grown in place onto released pages: 40 more */
+	ck_assert_int_eq(mri_pageheap_resize(s, 80), 0);
+	ck_assert_uint_eq(frag_grown_pages(), 80);
+	/* a span that fits a hole faults nothing: not counted */
+	t = mri_pageheap_alloc(0, 30, MRI_PAGE_SIZE, 1);
+	ck_assert_ptr_nonnull(t);
+	ck_assert_uint_eq(frag_grown_pages(), 80);
+	/* 210 idle pages left: a span of 90 fresh ones leaves fewer than
+	 * 90 + 128 beside it, so it is not counted */
+	t = mri_pageheap_alloc(0, 90, MRI_PAGE_SIZE, 0);
+	ck_assert_ptr_nonnull(t);
+	ck_assert_uint_eq(frag_grown_pages(), 80);
+}
+END_TEST
+
 START_TEST(test_pageheap_large_realloc_grows_in_place)
 {
 	char *p = mr_malloc(100 * 1024), *q;
@@ -567,6 +612,7 @@ test_suite(void)
 	tcase_add_test(tc, test_pageheap_never_mode_never_advises);
 	tcase_add_test(tc, test_pageheap_failed_map_gives_enomem_then_recovers);
 	tcase_add_test(tc, test_pageheap_resize_in_place);
+	tcase_add_test(tc, test_pageheap_counts_growth_beside_idle_pages);
 	tcase_add_test(tc, test_pageheap_large_realloc_grows_in_place);
 	tcase_add_test(tc, test_pageheap_aligned_spans);
 	tcase_add_test(tc, test_pageheap_release_ends_when_a_range_keeps_failing);

@@ -475,6 +475,53 @@ END_TEST
 
 /* Lazily freed runs inside used hugepages are made honest by the second
  * stage too (a LAZY step that may split). */
+/* Growth beside idle pages: 100 MiB in use, 60 MiB idle (goal 110 MiB,
+ * 50 above; not sparse, not an excess).  The core reports 8 MiB faulted in
+ * while as many sat idle (cumulative 8): that much goes now, as
+ * MADV_DONTNEED, splitting hugepages, whatever the age.  The next cycle
+ * with the same cumulative figure asks nothing more; a cumulative 70 MiB
+ * (62 new) asks only what is above the goal (50). */
+START_TEST(test_relpolicy_growth_beside_idle_gives_back_as_much)
+{
+	struct mri_rel_in in = snap(100 * MIB, 60 * MIB, 0);
+	struct mri_rel_state st = fresh_state(in.now_ns);
+	struct mri_rel_plan p;
+	unsigned i, found;
+
+	in.frag_grown_bytes = 8 * MIB;
+	mri_relpol_plan(&in, &st, &p);
+	for (i = 0, found = 0; i < p.nsteps; i++)
+		if (p.step[i].flags & MRI_STEP_SPLIT) {
+			found++;
+			ck_assert_uint_eq(p.step[i].bytes, 8 * MIB);
+			ck_assert_int_eq(p.step[i].advice, MRI_ADV_DONTNEED);
+			ck_assert_uint_eq(p.step[i].min_age_ns, 0);
+			ck_assert(p.step[i].flags & MRI_STEP_BUDGET);
+		}
+	ck_assert_uint_eq(found, 1);
+	/* the same cumulative figure: nothing new grew */
+	in.now_ns += 10 * MS;
+	mri_relpol_plan(&in, &st, &p);
+	for (i = 0; i < p.nsteps; i++)
+		ck_assert(!(p.step[i].flags & MRI_STEP_SPLIT));
+	/* more grew than is above the goal: the goal bounds it */
+	in.now_ns += 10 * MS;
+	in.frag_grown_bytes = 70 * MIB;
+	mri_relpol_plan(&in, &st, &p);
+	for (i = 0, found = 0; i < p.nsteps; i++)
+		if (p.step[i].flags & MRI_STEP_SPLIT) {
+			found++;
+			ck_assert_uint_eq(p.step[i].bytes, 50 * MIB);
+		}
+	ck_assert_uint_eq(found, 1);
+	/* at the goal, nothing */
+	in = snap(100 * MIB, 10 * MIB, 0);
+	in.frag_grown_bytes = 90 * MIB;
+	mri_relpol_plan(&in, &st, &p);
+	ck_assert_uint_eq(p.nsteps, 0);
+}
+END_TEST
+
 START_TEST(test_relpolicy_second_stage_takes_partial_runs)
 {
 	struct mri_rel_in in = snap(10 * MIB, 0, 40 * MIB);
@@ -560,6 +607,7 @@ test_suite(void)
 	tcase_add_test(tc, test_relpolicy_scheduling);
 	tcase_add_test(tc, test_relpolicy_sparse_heap_splits);
 	tcase_add_test(tc, test_relpolicy_second_stage_takes_partial_runs);
+	tcase_add_test(tc, test_relpolicy_growth_beside_idle_gives_back_as_much);
 	tcase_add_test(tc, test_relpolicy_api_requests);
 	tcase_add_test(tc, test_relpolicy_saturates);
 	suite_add_tcase(s, tc);
