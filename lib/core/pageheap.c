@@ -524,12 +524,39 @@ lcache_evict_one(struct mri_pageheap *h)
 	h->span_free = s;
 }
 
+/* The cache's bound: an eighth of the pages in use outside it, at least
+ * MRI_LCACHE_MIN, at most MRI_LCACHE_PAGES.  A small heap then keeps
+ * little: its freed blocks rarely match the next ones in size (growing
+ * buffers never do), and until evicted their pages are neither reused by
+ * other spans nor released. */
+static uint64_t
+lcache_bound(const struct mri_pageheap *h)
+{
+	uint64_t used = h->mapped - h->nfree - h->lcache_pages, b = used / 8;
+
+	return b < MRI_LCACHE_MIN ? MRI_LCACHE_MIN
+	       : b > MRI_LCACHE_PAGES ? MRI_LCACHE_PAGES
+				      : b;
+}
+
+/* Keep s whole (lock held); a span over the bound goes back to the heap. */
 static void
 lcache_put(struct mri_pageheap *h, struct mri_span *s)
 {
-	while (h->lcache_n == MRI_LCACHE_SLOTS ||
-	       h->lcache_pages + s->npages > MRI_LCACHE_PAGES)
+	uint64_t bound = lcache_bound(h);
+
+	while (h->lcache_n &&
+	       (h->lcache_n == MRI_LCACHE_SLOTS ||
+		h->lcache_pages + s->npages > bound))
 		lcache_evict_one(h);
+	if (s->npages > bound) {
+		mri_range_unclaim(h, s->chunk,
+				  (s->start - s->chunk->base) / MRI_PAGE_SIZE,
+				  s->npages, 0, 0);
+		s->next = h->span_free;
+		h->span_free = s;
+		return;
+	}
 	h->lcache[(h->lcache_head + h->lcache_n) % MRI_LCACHE_SLOTS] = s;
 	h->lcache_n++;
 	h->lcache_pages += s->npages;

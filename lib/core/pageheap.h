@@ -82,7 +82,8 @@ struct mri_hplist {
 
 #define MRI_FILL_BUCKETS 16
 #define MRI_LCACHE_SLOTS 16
-#define MRI_LCACHE_PAGES 1024 /* 8 MiB */
+#define MRI_LCACHE_PAGES 1024 /* 8 MiB, at most */
+#define MRI_LCACHE_MIN 128    /* 1 MiB: the bound for a heap under 8 MiB */
 
 struct mri_pageheap {
 	pthread_mutex_t lock;
@@ -97,7 +98,8 @@ struct mri_pageheap {
 	uint64_t emptied;	    /* hugepages that became wholly free */
 	/* Recently freed large spans (< one hugepage), kept whole so an
 	 * alloc/free loop of big blocks skips the bitmaps.  FIFO ring of
-	 * MRI_LCACHE_SLOTS, at most MRI_LCACHE_PAGES pages; their pages stay
+	 * MRI_LCACHE_SLOTS, at most an eighth of the pages in use
+	 * (MRI_LCACHE_MIN..MRI_LCACHE_PAGES); their pages stay
 	 * claimed; the release path empties it (DRAIN). */
 	struct mri_span *lcache[16];
 	uint32_t lcache_head, lcache_n;

@@ -300,7 +300,7 @@ END_TEST
 
 START_TEST(test_pageheap_large_cache_reuses_and_is_bounded)
 {
-	struct mri_span *s[40];
+	struct mri_span *s[40], *big;
 	struct mri_heap_counters hc;
 	uintptr_t first;
 	int i;
@@ -316,16 +316,40 @@ START_TEST(test_pageheap_large_cache_reuses_and_is_bounded)
 	/* much smaller: not from the cache */
 	s[0] = mri_pageheap_alloc(0, 4, MRI_PAGE_SIZE, 0);
 	ck_assert_uint_ne(s[0]->start, first);
-	/* bounded: 40 spans of 64 pages freed, at most 1024 pages stay */
+	/* bounded by an eighth of the heap in use, at least 128 pages: 40
+	 * spans of 64 pages freed beside 4 pages in use, 128 pages stay
+	 * (two spans) */
 	for (i = 0; i < 40; i++)
 		s[i] = mri_pageheap_alloc(0, 64, MRI_PAGE_SIZE, 0);
 	for (i = 0; i < 40; i++)
 		mri_pageheap_free(s[i]);
 	mri_heap_counters(&hc);
-	ck_assert_uint_le(hc.in_use_bytes, (1024 + 4 + 10) * MRI_PAGE_SIZE);
+	ck_assert_uint_eq(hc.in_use_bytes,
+			  (MRI_LCACHE_MIN + 4) * MRI_PAGE_SIZE);
 	mri_pageheap_drain_cache();
 	mri_heap_counters(&hc);
 	ck_assert_uint_eq(hc.in_use_bytes, 4 * MRI_PAGE_SIZE);
+	/* beside 2048 pages in use the bound is 2052 / 8 = 256 pages (four
+	 * spans); beside 16384, at most MRI_LCACHE_PAGES (16 spans) */
+	big = mri_pageheap_alloc(0, 2048, MRI_PAGE_SIZE, 0);
+	ck_assert_ptr_nonnull(big);
+	for (i = 0; i < 40; i++)
+		s[i] = mri_pageheap_alloc(0, 64, MRI_PAGE_SIZE, 0);
+	for (i = 0; i < 40; i++)
+		mri_pageheap_free(s[i]);
+	mri_heap_counters(&hc);
+	ck_assert_uint_eq(hc.in_use_bytes, (2048 + 4 + 256) * MRI_PAGE_SIZE);
+	mri_pageheap_drain_cache();
+	mri_pageheap_free(big);
+	big = mri_pageheap_alloc(0, 16384, MRI_PAGE_SIZE, 0);
+	ck_assert_ptr_nonnull(big);
+	for (i = 0; i < 40; i++)
+		s[i] = mri_pageheap_alloc(0, 64, MRI_PAGE_SIZE, 0);
+	for (i = 0; i < 40; i++)
+		mri_pageheap_free(s[i]);
+	mri_heap_counters(&hc);
+	ck_assert_uint_eq(hc.in_use_bytes,
+			  (16384 + 4 + MRI_LCACHE_PAGES) * MRI_PAGE_SIZE);
 }
 END_TEST
 
