@@ -380,7 +380,8 @@ START_TEST(test_realloc_preserves_contents_across_classes)
 	size_t cur = 0, n, i, bad;
 	uintptr_t seed = 99;
 
-	/* Grow by about 1/8 each step: visits every size class. */
+	/* Grow by about 1/8 each step (a move asks for a quarter more, so
+	 * this skips classes: the loop after the shrink reaches each). */
 	for (n = 1; n < 9 * MiB; n += n / 8 + 1) {
 		q = mr_realloc(p, n);
 		ck_assert_msg(q != NULL, "realloc to %zu failed", n);
@@ -407,6 +408,21 @@ START_TEST(test_realloc_preserves_contents_across_classes)
 		cur = n;
 	}
 	mr_free(p);
+	/* Every class as the target of a growth by half (moved exactly). */
+	for (n = 2; n < 64 * 1024; n += n / 8 + 1) {
+		size_t from = n * 2 / 3;
+
+		p = mr_malloc(from);
+		ck_assert(p != NULL);
+		fill(p, from, n);
+		q = mr_realloc(p, n);
+		ck_assert(q != NULL);
+		ck_assert(mr_malloc_usable_size(q) >= n);
+		bad = verify(q, from, n);
+		ck_assert_msg(bad == from, "grow %zu -> %zu lost byte %zu",
+			      from, n, bad);
+		mr_free(q);
+	}
 
 	/* Big jumps: small <-> large. */
 	for (i = 0; i < NSIZES; i++) {
@@ -428,6 +444,84 @@ START_TEST(test_realloc_preserves_contents_across_classes)
 			      a, b, bad);
 		mr_free(q);
 	}
+}
+END_TEST
+
+/* A small block that must move to grow by less than a quarter gets a
+ * quarter more than its old size (tcmalloc's rule), so a buffer grown a
+ * few bytes at a time crosses a handful of classes, not every one; a
+ * growth by a quarter or more gets what it asked for. */
+START_TEST(test_realloc_growth_takes_a_quarter_more)
+{
+	unsigned char *p, *q;
+	size_t n, usable, moves = 0;
+
+	p = mr_malloc(1000);
+	ck_assert(p != NULL);
+	usable = mr_malloc_usable_size(p);
+	q = mr_realloc(p, usable + 1);
+	ck_assert(q != NULL && q != p);
+	ck_assert_uint_ge(mr_malloc_usable_size(q), usable + usable / 4);
+	/* 16 bytes at a time from 1 KiB to 32 KiB: the classes in between
+	 * are about 45; a quarter more each move crosses at most 16 */
+	p = q;
+	for (n = 1024; n <= 32768; n += 16) {
+		q = mr_realloc(p, n);
+		ck_assert(q != NULL);
+		if (q != p) {
+			moves++;
+			ck_assert_uint_ge(mr_malloc_usable_size(q),
+					  usable + usable / 4);
+		}
+		usable = mr_malloc_usable_size(q);
+		p = q;
+	}
+	ck_assert_uint_le(moves, 16);
+	mr_free(p);
+	/* by half: exactly the class of the request */
+	p = mr_malloc(1000);
+	q = mr_realloc(p, 2000);
+	ck_assert(q != NULL);
+	ck_assert_uint_lt(mr_malloc_usable_size(q), 2000 + 2000 / 4);
+	mr_free(q);
+	/* and back down: a large block asked for a class size over half of
+	 * it stays (no move back and forth); under half it moves */
+	p = mr_malloc(40000);
+	ck_assert(p != NULL);
+	memset(p, 7, 40000);
+	ck_assert_ptr_eq(mr_realloc(p, 30000), p);
+	q = mr_realloc(p, 10000);
+	ck_assert(q != NULL && q != p);
+	ck_assert_uint_lt(mr_malloc_usable_size(q), 16384);
+	ck_assert_int_eq(q[9999], 7);
+	mr_free(q);
+	/* a small block with a large alignment is a large one of a page:
+	 * grown past the page it must not stay (the next block is there) */
+	p = mr_memalign(32768, 156);
+	ck_assert(p != NULL);
+	memset(p, 9, 156);
+	q = mr_malloc(100000);
+	ck_assert(q != NULL);
+	memset(q, 3, 100000);
+	p = mr_realloc(p, 8572);
+	ck_assert(p != NULL);
+	ck_assert_uint_ge(mr_malloc_usable_size(p), 8572);
+	ck_assert_int_eq(p[155], 9);
+	memset(p, 9, 8572);
+	ck_assert_int_eq(q[0], 3);
+	ck_assert_int_eq(q[99999], 3);
+	mr_free(p);
+	mr_free(q);
+	/* a request past the largest gets ENOMEM and keeps the block */
+	q = mr_malloc(10000);
+	memset(q, 7, 10000);
+	p = mr_realloc(q, 40000);
+	ck_assert(p != NULL);
+	errno = 0;
+	ck_assert_ptr_null(mr_realloc(p, (size_t)1 << 50));
+	ck_assert_int_eq(errno, ENOMEM);
+	ck_assert_int_eq(p[9999], 7);
+	mr_free(p);
 }
 END_TEST
 
@@ -798,6 +892,7 @@ test_suite(void)
 	tcase_add_test(tc, test_reallocarray_overflow_keeps_block);
 	tcase_add_test(tc, test_realloc_null_and_zero_like_glibc);
 	tcase_add_test(tc, test_realloc_preserves_contents_across_classes);
+	tcase_add_test(tc, test_realloc_growth_takes_a_quarter_more);
 	tcase_add_test(tc, test_realloc_large_neighbours_intact);
 	tcase_add_test(tc, test_posix_memalign_rejects_bad_alignment);
 	tcase_add_test(tc, test_posix_memalign_alignments_to_1mib);
