@@ -24,7 +24,7 @@
  *
  * Batch (objects moved between a thread cache and the central list at a
  * time) is 16 KiB / size clamped to [2, 32].  tcmalloc and Go move 64 KiB;
- * a bin starts at two batches and a transfer cache holds two flushes, so
+ * a bin in use holds two batches and a transfer cache two flushes, so
  * a quarter of that keeps a quarter of the idle objects of the classes
  * above 512 bytes in each thread (bench/README, "Figures behind
  * constants").

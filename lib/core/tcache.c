@@ -101,9 +101,10 @@ mri_tcache_get(void)
 		tc_state = TC_NONE;
 		return NULL;
 	}
+	/* One batch until the thread allocates from the bin (a refill). */
 	for (cls = 1; cls < MRI_MAX_CLASSES; cls++) {
 		tc->bins[cls].slots = tc->storage + tc_startoff[cls];
-		tc->bins[cls].cap = 2u * mri_class_batch[cls];
+		tc->bins[cls].cap = mri_class_batch[cls];
 	}
 	memset(tc->low, 0, sizeof(tc->low));
 	memset(tc->used, 0, sizeof(tc->used));
@@ -199,9 +200,12 @@ mri_tcache_refill(struct mri_tcache *tc, unsigned cls)
 {
 	if (__atomic_load_n(&mri_nnodes, __ATOMIC_RELAXED) > 1)
 		tc->node = mri_current_node();
-	/* the bin ran empty: its low-water mark is 0, and it is in use */
+	/* the bin ran empty: its low-water mark is 0, and it is in use, so
+	 * it holds two batches at least */
 	tc->low[cls] = 0;
 	tc->used[cls] = 2;
+	if (tc->bins[cls].cap < 2u * mri_class_batch[cls])
+		tc->bins[cls].cap = 2u * mri_class_batch[cls];
 	tcache_event(tc, cls);
 	if (!tcache_fetch(tc, cls))
 		return NULL;
@@ -256,7 +260,8 @@ mri_tcache_free(struct mri_tcache *tc, struct mri_span *s, void *p)
 	}
 	/* Another cache's object into an empty bin: the next malloc would
 	 * return it.  Put it at the bottom, a batch of our own above it
-	 * (the bin has room for two batches).  Without memory for a batch,
+	 * (its slots have room for two batches whatever its capacity; one
+	 * over it, the next free flushes).  Without memory for a batch,
 	 * keep it anyway.  free() leaves errno alone. */
 	saved = errno;
 	mri_bin_push(b, p);
