@@ -327,7 +327,11 @@ mri_tcache_overflow(struct mri_tcache *tc, unsigned cls)
 		tc->cap_bytes += bytes;
 		return 1;
 	}
-	mri_tcache_flush(tc, cls, b->cap / 2);
+	/* Half stays for the thread's next mallocs; a bin the thread does
+	 * not allocate from (a consumer's) sends all but one on, so its
+	 * batches go whole, and the bin is never empty again (a free into
+	 * an empty bin may fetch, above). */
+	mri_tcache_flush(tc, cls, tc->used[cls] ? b->cap / 2 : 1);
 	return 0;
 }
 
