@@ -374,6 +374,25 @@ END_TEST
 
 /* Contents survive realloc up through every class into large sizes and
  * back down, in both directions and in small and big steps. */
+/* A block of a bytes, filled, realloc'd to b: room for b, and the first
+ * min(a, b) bytes kept. */
+static void
+realloc_once(size_t a, size_t b, uintptr_t seed)
+{
+	size_t keep = a < b ? a : b, bad;
+	unsigned char *p = mr_malloc(a), *q;
+
+	ck_assert(p != NULL);
+	fill(p, a, seed);
+	q = mr_realloc(p, b);
+	ck_assert(q != NULL);
+	ck_assert(mr_malloc_usable_size(q) >= b);
+	bad = verify(q, keep, seed);
+	ck_assert_msg(bad == keep, "realloc %zu -> %zu lost byte %zu", a, b,
+		      bad);
+	mr_free(q);
+}
+
 START_TEST(test_realloc_preserves_contents_across_classes)
 {
 	unsigned char *p = NULL, *q;
@@ -409,41 +428,14 @@ START_TEST(test_realloc_preserves_contents_across_classes)
 	}
 	mr_free(p);
 	/* Every class as the target of a growth by half (moved exactly). */
-	for (n = 2; n < 64 * 1024; n += n / 8 + 1) {
-		size_t from = n * 2 / 3;
-
-		p = mr_malloc(from);
-		ck_assert(p != NULL);
-		fill(p, from, n);
-		q = mr_realloc(p, n);
-		ck_assert(q != NULL);
-		ck_assert(mr_malloc_usable_size(q) >= n);
-		bad = verify(q, from, n);
-		ck_assert_msg(bad == from, "grow %zu -> %zu lost byte %zu",
-			      from, n, bad);
-		mr_free(q);
-	}
-
-	/* Big jumps: small <-> large. */
-	for (i = 0; i < NSIZES; i++) {
-		size_t a = api_sizes[i], b = api_sizes[NSIZES - 1 - i];
-		size_t keep;
-
-		if (b == 0)
-			b = 1;	/* realloc(p, 0) frees: tested above */
-		keep = a < b ? a : b;
-
-		p = mr_malloc(a);
-		ck_assert(p != NULL);
-		fill(p, a, i);
-		q = mr_realloc(p, b);
-		ck_assert(q != NULL);
-		ck_assert(mr_malloc_usable_size(q) >= b);
-		bad = verify(q, keep, i);
-		ck_assert_msg(bad == keep, "realloc %zu -> %zu lost byte %zu",
-			      a, b, bad);
-		mr_free(q);
-	}
+	for (n = 2; n < 64 * 1024; n += n / 8 + 1)
+		realloc_once(n * 2 / 3, n, n);
+	/* Big jumps: small <-> large (realloc(p, 0) frees: tested above). */
+	for (i = 0; i < NSIZES; i++)
+		realloc_once(api_sizes[i],
+			     api_sizes[NSIZES - 1 - i] ? api_sizes[NSIZES - 1 - i]
+						       : 1,
+			     i);
 }
 END_TEST
 

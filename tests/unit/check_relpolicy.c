@@ -481,39 +481,44 @@ END_TEST
  * MADV_DONTNEED, splitting hugepages, whatever the age.  The next cycle
  * with the same cumulative figure asks nothing more; a cumulative 70 MiB
  * (62 new) asks only what is above the goal (50). */
+/* The plan's steps that split hugepages: how many, and the last one. */
+static unsigned
+split_steps(const struct mri_rel_plan *p, struct mri_rel_step *last)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < p->nsteps; i++)
+		if (p->step[i].flags & MRI_STEP_SPLIT) {
+			n++;
+			*last = p->step[i];
+		}
+	return n;
+}
+
 START_TEST(test_relpolicy_growth_beside_idle_gives_back_as_much)
 {
 	struct mri_rel_in in = snap(100 * MIB, 60 * MIB, 0);
 	struct mri_rel_state st = fresh_state(in.now_ns);
 	struct mri_rel_plan p;
-	unsigned i, found;
+	struct mri_rel_step step = {0, 0, 0, 0};
 
 	in.frag_grown_bytes = 8 * MIB;
 	mri_relpol_plan(&in, &st, &p);
-	for (i = 0, found = 0; i < p.nsteps; i++)
-		if (p.step[i].flags & MRI_STEP_SPLIT) {
-			found++;
-			ck_assert_uint_eq(p.step[i].bytes, 8 * MIB);
-			ck_assert_int_eq(p.step[i].advice, MRI_ADV_DONTNEED);
-			ck_assert_uint_eq(p.step[i].min_age_ns, 0);
-			ck_assert(p.step[i].flags & MRI_STEP_BUDGET);
-		}
-	ck_assert_uint_eq(found, 1);
+	ck_assert_uint_eq(split_steps(&p, &step), 1);
+	ck_assert_uint_eq(step.bytes, 8 * MIB);
+	ck_assert_int_eq(step.advice, MRI_ADV_DONTNEED);
+	ck_assert_uint_eq(step.min_age_ns, 0);
+	ck_assert(step.flags & MRI_STEP_BUDGET);
 	/* the same cumulative figure: nothing new grew */
 	in.now_ns += 10 * MS;
 	mri_relpol_plan(&in, &st, &p);
-	for (i = 0; i < p.nsteps; i++)
-		ck_assert(!(p.step[i].flags & MRI_STEP_SPLIT));
+	ck_assert_uint_eq(split_steps(&p, &step), 0);
 	/* more grew than is above the goal: the goal bounds it */
 	in.now_ns += 10 * MS;
 	in.frag_grown_bytes = 70 * MIB;
 	mri_relpol_plan(&in, &st, &p);
-	for (i = 0, found = 0; i < p.nsteps; i++)
-		if (p.step[i].flags & MRI_STEP_SPLIT) {
-			found++;
-			ck_assert_uint_eq(p.step[i].bytes, 50 * MIB);
-		}
-	ck_assert_uint_eq(found, 1);
+	ck_assert_uint_eq(split_steps(&p, &step), 1);
+	ck_assert_uint_eq(step.bytes, 50 * MIB);
 	/* at the goal, nothing */
 	in = snap(100 * MIB, 10 * MIB, 0);
 	in.frag_grown_bytes = 90 * MIB;
