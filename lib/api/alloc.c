@@ -474,9 +474,6 @@ mr_pvalloc(size_t size)
 	return alloc_aligned(pg, size ? size : pg);
 }
 
-/* Not inlined, like the other paths of realloc that call out: mr_realloc
- * itself then makes only tail calls and builds no frame, so its common
- * cases (the object still fits) cost no frame-pointer set-up. */
 /*
  * A move.  Growing, it asks for a quarter more than the old block at
  * least (tcmalloc's rule: gperftools' and google/tcmalloc's realloc grow
@@ -485,6 +482,9 @@ mr_pvalloc(size_t size)
  * each: each class crossed leaves objects and a span behind in the caches
  * (bench's realloc workload touched all 60 classes above 256 bytes, 3 MiB
  * of them cached).  If the larger request fails, the exact one is tried.
+ * Not inlined, like the other paths of realloc that call out: mr_realloc
+ * itself then makes only tail calls and builds no frame, so its common
+ * cases (the object still fits) cost no frame-pointer set-up.
  */
 static __attribute__((noinline)) void *
 realloc_move(void *p, size_t old, size_t size)

@@ -103,11 +103,15 @@ extern uint64_t mri_heap_soft_limit MRI_HIDDEN;
  *     and free backed bytes.  Cheap unless the release path decides to
  *     give a large excess back at once, which it then does right there,
  *     as a free of a big block does under glibc.
- * Either may be NULL.
+ *   grew(): the heap faulted in fresh pages while idle ones sat in it
+ *     (frag_grown_bytes rose by a batch's worth since the last call): wake
+ *     the release path, nothing more.
+ * Any may be NULL.
  */
 struct mri_heap_hooks {
 	int (*limit_exceeded)(size_t n);
 	void (*freed)(uint64_t in_use_bytes, uint64_t idle_bytes);
+	void (*grew)(void);
 };
 /* Register hooks (static storage; NULL: none, the core runs alone).  Set
  * once at start-up, before other threads allocate; tests may reset it. */

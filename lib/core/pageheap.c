@@ -505,6 +505,18 @@ heap_take(struct mri_pageheap *h, size_t npages, size_t align, size_t *pg,
 	return c;
 }
 
+/* A span's pages back to the heap, its record to the recycled ones.  Lock
+ * held. */
+static void
+span_drop_locked(struct mri_pageheap *h, struct mri_span *s)
+{
+	mri_range_unclaim(h, s->chunk,
+			  (s->start - s->chunk->base) / MRI_PAGE_SIZE,
+			  s->npages, 0, 0);
+	s->next = h->span_free;
+	h->span_free = s;
+}
+
 /* ---- large span cache (heap lock held) ---- */
 
 static void
@@ -517,11 +529,7 @@ lcache_evict_one(struct mri_pageheap *h)
 	h->lcache_head = (i + 1) % MRI_LCACHE_SLOTS;
 	h->lcache_n--;
 	h->lcache_pages -= s->npages;
-	mri_range_unclaim(h, s->chunk,
-			  (s->start - s->chunk->base) / MRI_PAGE_SIZE,
-			  s->npages, 0, 0);
-	s->next = h->span_free;
-	h->span_free = s;
+	span_drop_locked(h, s);
 }
 
 /* The cache's bound: an eighth of the pages in use outside it, at least
@@ -539,27 +547,22 @@ lcache_bound(const struct mri_pageheap *h)
 				      : b;
 }
 
-/* Keep s whole (lock held); a span over the bound goes back to the heap. */
-static void
+/* Keep large span s whole, evicting the oldest to make room; 0 when s
+ * alone is over the bound (the cache is left as it was).  Lock held. */
+static int
 lcache_put(struct mri_pageheap *h, struct mri_span *s)
 {
 	uint64_t bound = lcache_bound(h);
 
-	while (h->lcache_n &&
-	       (h->lcache_n == MRI_LCACHE_SLOTS ||
-		h->lcache_pages + s->npages > bound))
+	if (s->npages > bound)
+		return 0;
+	while (h->lcache_n == MRI_LCACHE_SLOTS ||
+	       h->lcache_pages + s->npages > bound)
 		lcache_evict_one(h);
-	if (s->npages > bound) {
-		mri_range_unclaim(h, s->chunk,
-				  (s->start - s->chunk->base) / MRI_PAGE_SIZE,
-				  s->npages, 0, 0);
-		s->next = h->span_free;
-		h->span_free = s;
-		return;
-	}
 	h->lcache[(h->lcache_head + h->lcache_n) % MRI_LCACHE_SLOTS] = s;
 	h->lcache_n++;
 	h->lcache_pages += s->npages;
+	return 1;
 }
 
 /* The smallest cached span of npages .. npages * 1.25 pages: the extra
@@ -621,40 +624,64 @@ mri_pageheap_drain_cache(void)
 	}
 }
 
-struct heap_freed {
-	int worth;
-	uint64_t in_use, idle; /* bytes */
-};
-static void heap_wake(const struct heap_freed *f);
-
 /*
- * Growth beside idle pages.  A small span that faults in fresh pages while
- * the heap holds at least as many free backed ones, and a floor more, grew
- * RSS because those are in the wrong places: runs too short, or in other
- * hugepages.  They would sit resident until the heap went quiet for a
- * whole release delay (a dense heap's hugepages are not split before).
- * Counted, so that the release path gives back as much of them as was
- * faulted in (Go's runtime scavenges likewise on heap growth), and past a
- * batch's worth the release path is woken as after a free.  Lock held.
+ * Growth beside idle pages.  A span (new, or grown in place) that faults in
+ * fresh pages while the heap holds at least as many free backed ones, and
+ * a floor more, grew RSS because those are in the wrong places: runs too
+ * short, or in other hugepages.  They would sit resident until the heap
+ * went quiet for a whole release delay (a dense heap's hugepages are not
+ * split before).  Counted, so that the release path gives back as much of
+ * them as was faulted in (Go's runtime scavenges likewise on heap growth),
+ * and past a batch's worth the release path is woken (the grew hook: a
+ * wake, no work on the allocating thread).  Lock held throughout.
  */
 #define HEAP_FRAG_FLOOR 128 /* pages (1 MiB) of idle memory left alone */
-#define HEAP_FRAG_WAKE 64   /* pages grown between wakes */
+/* Pages grown between wakes: a hugepage's worth, as for frees, so growth
+ * brings the scavenger's cycles (each an unbudgeted snapshot and plan)
+ * forward no more often than frees do. */
+#define HEAP_FRAG_WAKE MRI_HP_PAGES
 
-static void
-heap_grew_locked(struct mri_pageheap *h, uint64_t cold, struct heap_freed *f)
+/* The counters a claim changes, taken before it. */
+struct heap_mark {
+	uint64_t rel, lazy, mapped;
+};
+
+static struct heap_mark
+heap_mark(const struct mri_pageheap *h)
 {
+	return (struct heap_mark){h->nrel, h->nlazy, h->mapped};
+}
+
+/* Count the fresh pages claimed since m (released ones, not lazily freed;
+ * a chunk mapped meanwhile came in released); 1 when the release path is
+ * to be woken. */
+static int
+heap_grew_locked(struct mri_pageheap *h, const struct heap_mark *m)
+{
+	uint64_t cold = m->rel + (h->mapped - m->mapped) - h->nrel -
+			(m->lazy - h->nlazy);
 	uint64_t idle = h->nfree - h->nrel;
 
 	if (!cold || idle < cold + HEAP_FRAG_FLOOR)
-		return;
+		return 0;
 	h->frag_grown += cold;
 	h->frag_unseen += cold;
 	if (h->frag_unseen < HEAP_FRAG_WAKE)
-		return;
+		return 0;
 	h->frag_unseen = 0;
-	f->worth = 1;
-	f->in_use = (h->mapped - h->nfree) * MRI_PAGE_SIZE;
-	f->idle = idle * MRI_PAGE_SIZE;
+	return 1;
+}
+
+static void
+heap_grew_wake(int wake)
+{
+	const struct mri_heap_hooks *hk;
+
+	if (!wake)
+		return;
+	hk = __atomic_load_n(&heap_hooks, __ATOMIC_ACQUIRE);
+	if (hk && hk->grew)
+		hk->grew();
 }
 
 struct mri_span *
@@ -664,8 +691,8 @@ mri_pageheap_alloc(int node, size_t npages, size_t align, unsigned cls)
 	struct mri_chunk *c;
 	struct mri_span *s;
 	struct heap_moves mv;
-	struct heap_freed f = {0, 0, 0};
-	uint64_t rel0, lazy0, mapped0;
+	struct heap_mark mark;
+	int wake = 0;
 	size_t pg;
 
 	if (!h) { /* the core failed to start */
@@ -712,14 +739,10 @@ mri_pageheap_alloc(int node, size_t npages, size_t align, unsigned cls)
 		return NULL;
 	}
 	mv.n = 0;
-	rel0 = h->nrel;
-	lazy0 = h->nlazy;
-	mapped0 = h->mapped;
+	mark = heap_mark(h);
 	c = heap_take(h, npages, align, &pg, &zero, &mv);
 	if (c && npages < MRI_HP_PAGES)
-		heap_grew_locked(h, rel0 + (h->mapped - mapped0) - h->nrel -
-					(lazy0 - h->nlazy),
-				 &f);
+		wake = heap_grew_locked(h, &mark);
 	if (!c) {
 		s->next = h->span_free;
 		h->span_free = s;
@@ -730,7 +753,7 @@ mri_pageheap_alloc(int node, size_t npages, size_t align, unsigned cls)
 	if (!cls)
 		h->large += npages;
 	pthread_mutex_unlock(&h->lock);
-	heap_wake(&f);
+	heap_grew_wake(wake);
 	if (mv.n)
 		moves_run(h, c, &mv);
 
@@ -766,6 +789,11 @@ mri_pageheap_alloc(int node, size_t npages, size_t align, unsigned cls)
  * already).  Lock held: counts, and fills *f with the heap's figures for
  * the hook; the caller calls heap_wake after dropping the lock.
  */
+struct heap_freed {
+	int worth;
+	uint64_t in_use, idle; /* bytes */
+};
+
 static void
 heap_freed_locked(struct mri_pageheap *h, uint64_t npages, uint64_t emptied,
 		  struct heap_freed *f)
@@ -796,10 +824,8 @@ mri_pageheap_free(struct mri_span *s)
 {
 	struct mri_pageheap *h = mri_heaps[s->node];
 	struct mri_chunk *c = s->chunk;
-	size_t pg = (s->start - c->base) / MRI_PAGE_SIZE;
 	size_t n = s->npages;
 	int large = s->cls == 0;
-
 	uint64_t emptied, nfree;
 	struct heap_freed f;
 
@@ -814,15 +840,11 @@ mri_pageheap_free(struct mri_span *s)
 	nfree = h->nfree;
 	if (large)
 		h->large -= n;
-	if (large && n < MRI_HP_PAGES && n <= MRI_LCACHE_PAGES / 4) {
-		/* Kept whole for reuse; the spans it evicts to make room
-		 * go back to the heap and may empty hugepages too. */
-		lcache_put(h, s);
-	} else {
-		mri_range_unclaim(h, c, pg, n, 0, 0);
-		s->next = h->span_free;
-		h->span_free = s;
-	}
+	/* Under a hugepage, kept whole for reuse if the cache's bound
+	 * allows; the spans it evicts to make room go back to the heap and
+	 * may empty hugepages too. */
+	if (!(large && n < MRI_HP_PAGES && lcache_put(h, s)))
+		span_drop_locked(h, s);
 	heap_freed_locked(h, h->nfree - nfree, h->emptied - emptied, &f);
 	pthread_mutex_unlock(&h->lock);
 	heap_wake(&f);
@@ -892,8 +914,7 @@ mri_pageheap_resize(struct mri_span *s, size_t npages)
 	struct mri_chunk *c = s->chunk;
 	size_t pg = (s->start - c->base) / MRI_PAGE_SIZE;
 	size_t end = pg + s->npages;
-	int rc = 0, grown = 0;
-	struct heap_freed f = {0, 0, 0};
+	int rc = 0, grown = 0, wake = 0;
 
 	if (npages == s->npages)
 		return 0;
@@ -908,10 +929,10 @@ mri_pageheap_resize(struct mri_span *s, size_t npages)
 		s->npages = (uint32_t)npages;
 	} else if (pg + npages <= (size_t)c->nhp * MRI_HP_PAGES &&
 		   mri_range_is_free(c, end, npages - s->npages)) {
-		uint64_t rel0 = h->nrel, lazy0 = h->nlazy;
+		struct heap_mark before = heap_mark(h);
 
 		mri_range_claim(h, c, end, npages - s->npages);
-		heap_grew_locked(h, rel0 - h->nrel - (lazy0 - h->nlazy), &f);
+		wake = heap_grew_locked(h, &before);
 		h->large += npages - s->npages;
 		s->npages = (uint32_t)npages;
 		grown = 1;
@@ -919,7 +940,7 @@ mri_pageheap_resize(struct mri_span *s, size_t npages)
 		rc = -ENOMEM;
 	}
 	pthread_mutex_unlock(&h->lock);
-	heap_wake(&f);
+	heap_grew_wake(wake);
 	if (grown)
 		large_advise(c, c->base + end * MRI_PAGE_SIZE,
 			     s->start + npages * MRI_PAGE_SIZE,

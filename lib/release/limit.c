@@ -160,6 +160,7 @@ mri_limit_read_cgroup(void)
 static const struct mri_heap_hooks limit_heap_hooks = {
 	.limit_exceeded = mri_limit_exceeded,
 	.freed = mri_release_on_free,
+	.grew = mri_scavenger_wake,
 };
 /* clang-format on */
 

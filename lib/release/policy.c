@@ -238,10 +238,12 @@ plan_cycle(const struct mri_rel_in *in, struct mri_rel_state *st,
 	if (urgent)
 		add_step(p, rem - lgoal, MRI_ADV_DONTNEED,
 			 MRI_STEP_SPLIT | MRI_STEP_DRAIN, 0);
-	grown = in->frag_grown_bytes - st->frag_seen;
-	st->frag_seen = in->frag_grown_bytes;
+	/* Out of CPU budget, growth beside idle pages stays pending: the
+	 * memory is still there for the next cycle with credit. */
 	if (st->credit_ns == 0)
 		return;
+	grown = in->frag_grown_bytes - st->frag_seen;
+	st->frag_seen = in->frag_grown_bytes;
 	if (rem > goal) {
 		uint64_t b = rem - goal;
 		int sparse = !urgent && in->in_use_bytes < rem / 2;

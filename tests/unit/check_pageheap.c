@@ -250,11 +250,23 @@ frag_grown_pages(void)
  * back): pages a span, new or grown in place, takes from released memory
  * while at least as many free backed pages, and a floor of 128 more, sit
  * idle in the heap.  Filling the heap counts nothing (nothing idle). */
+static unsigned grew_calls;
+
+static void
+count_grew(void)
+{
+	grew_calls++;
+}
+
 START_TEST(test_pageheap_counts_growth_beside_idle_pages)
 {
+	static const struct mri_heap_hooks hooks = {.grew = count_grew};
 	struct mri_span *x[16], *s, *t;
 	int i;
 
+	/* the release path is woken once per hugepage's worth of pages
+	 * counted (256), no more */
+	mri_heap_set_hooks(&hooks);
 	for (i = 0; i < 16; i++) {
 		x[i] = mri_pageheap_alloc(0, 30, MRI_PAGE_SIZE, 1);
 		ck_assert_ptr_nonnull(x[i]);
@@ -269,15 +281,26 @@ START_TEST(test_pageheap_counts_growth_beside_idle_pages)
 	/* grown in place onto released pages: 40 more */
 	ck_assert_int_eq(mri_pageheap_resize(s, 80), 0);
 	ck_assert_uint_eq(frag_grown_pages(), 80);
+	/* four more such spans: 240 pages, no wake yet; the fifth passes
+	 * 256: one */
+	for (i = 0; i < 5; i++) {
+		ck_assert_uint_eq(grew_calls, 0);
+		ck_assert_ptr_nonnull(mri_pageheap_alloc(0, 40, MRI_PAGE_SIZE,
+							 0));
+	}
+	ck_assert_uint_eq(frag_grown_pages(), 280);
+	ck_assert_uint_eq(grew_calls, 1);
 	/* a span that fits a hole faults nothing: not counted */
 	t = mri_pageheap_alloc(0, 30, MRI_PAGE_SIZE, 1);
 	ck_assert_ptr_nonnull(t);
-	ck_assert_uint_eq(frag_grown_pages(), 80);
+	ck_assert_uint_eq(frag_grown_pages(), 280);
 	/* 210 idle pages left: a span of 90 fresh ones leaves fewer than
 	 * 90 + 128 beside it, so it is not counted */
 	t = mri_pageheap_alloc(0, 90, MRI_PAGE_SIZE, 0);
 	ck_assert_ptr_nonnull(t);
-	ck_assert_uint_eq(frag_grown_pages(), 80);
+	ck_assert_uint_eq(frag_grown_pages(), 280);
+	ck_assert_uint_eq(grew_calls, 1);
+	mri_heap_set_hooks(NULL);
 }
 END_TEST
 
@@ -338,6 +361,13 @@ START_TEST(test_pageheap_large_cache_reuses_and_is_bounded)
 	 * spans of 64 pages freed beside 4 pages in use, 128 pages stay
 	 * (two spans) */
 	ck_assert_uint_eq(in_use_after_40_frees(), MRI_LCACHE_MIN + 4);
+	/* a span over the bound alone is not cached, and evicts nothing */
+	big = mri_pageheap_alloc(0, 200, MRI_PAGE_SIZE, 0);
+	ck_assert_ptr_nonnull(big);
+	mri_pageheap_free(big);
+	mri_heap_counters(&hc);
+	ck_assert_uint_eq(hc.in_use_bytes,
+			  (MRI_LCACHE_MIN + 4) * MRI_PAGE_SIZE);
 	mri_pageheap_drain_cache();
 	mri_heap_counters(&hc);
 	ck_assert_uint_eq(hc.in_use_bytes, 4 * MRI_PAGE_SIZE);

@@ -80,24 +80,35 @@ END_TEST
 /* pressure_target is a bound to pass, not to reach: a stall of exactly
  * 0.5 % asks nothing, 0.51 % asks a pressure trim (the daemon's log
  * rounds both to "0.50"/"0.51"; sys_client_pressure reads that log). */
-START_TEST(test_policy_pressure_acts_only_above_target)
+/* One client of 500 MiB, no limit, a stall of avg10 %: the decision,
+ * its reason and the client's trim. */
+static int
+eval_at_stall(double avg10, struct policy_out *out, uint64_t *trim)
 {
 	struct policy_client c[1] = {cl(1, 0, 500 * MIB, GIB, 100 * MIB)};
 	struct policy_client_out co[1];
 	struct policy_in in;
+	int acted;
+
+	in_init(&in, CGFS_NO_LIMIT, 2 * GIB, 0, c, 1);
+	in.s.psi.some.avg10 = avg10;
+	acted = policy_eval(&in, 10 * SEC, out, co);
+	*trim = co[0].trim_bytes;
+	return acted;
+}
+
+START_TEST(test_policy_pressure_acts_only_above_target)
+{
 	struct policy_out out;
+	uint64_t trim;
 
-	in_init(&in, CGFS_NO_LIMIT, 2 * GIB, 0, c, 1);
-	in.s.psi.some.avg10 = cfg.pressure_target;
-	ck_assert_int_eq(policy_eval(&in, 10 * SEC, &out, co), 0);
+	ck_assert_int_eq(eval_at_stall(cfg.pressure_target, &out, &trim), 0);
 	ck_assert_int_eq(out.reason, POLICY_IDLE);
-	ck_assert_uint_eq(co[0].trim_bytes, 0);
-
-	in_init(&in, CGFS_NO_LIMIT, 2 * GIB, 0, c, 1);
-	in.s.psi.some.avg10 = cfg.pressure_target + 0.01;
-	ck_assert_int_eq(policy_eval(&in, 10 * SEC, &out, co), 1); /* acted */
+	ck_assert_uint_eq(trim, 0);
+	ck_assert_int_eq(
+	    eval_at_stall(cfg.pressure_target + 0.01, &out, &trim), 1);
 	ck_assert_int_eq(out.reason, POLICY_PRESSURE);
-	ck_assert_uint_gt(co[0].trim_bytes, 0);
+	ck_assert_uint_gt(trim, 0);
 }
 END_TEST
 

@@ -519,6 +519,20 @@ START_TEST(test_relpolicy_growth_beside_idle_gives_back_as_much)
 	mri_relpol_plan(&in, &st, &p);
 	ck_assert_uint_eq(split_steps(&p, &step), 1);
 	ck_assert_uint_eq(step.bytes, 50 * MIB);
+	/* out of CPU budget nothing is asked, and the growth is kept for
+	 * the next cycle with credit */
+	in.now_ns += 10 * MS;
+	in.frag_grown_bytes = 78 * MIB;
+	st.credit_ns = 0;
+	st.credit_at_ns = in.now_ns;
+	mri_relpol_plan(&in, &st, &p);
+	ck_assert_uint_eq(split_steps(&p, &step), 0);
+	in.now_ns += 10 * MS;
+	st.credit_ns = MRI_REL_CREDIT_MAX_NS;
+	st.credit_at_ns = in.now_ns;
+	mri_relpol_plan(&in, &st, &p);
+	ck_assert_uint_eq(split_steps(&p, &step), 1);
+	ck_assert_uint_eq(step.bytes, 8 * MIB);
 	/* at the goal, nothing */
 	in = snap(100 * MIB, 10 * MIB, 0);
 	in.frag_grown_bytes = 90 * MIB;
