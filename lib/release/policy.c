@@ -124,7 +124,8 @@
  * oldest of them is a delay old.  When pages were too young, the next
  * cycle comes a quarter of a delay later; after more than a whole delay of
  * fruitless cycles with no activity what is left cannot go without
- * splitting a dense heap, and the slow tick resumes.
+ * splitting a dense heap, and the slow tick resumes.  Out of CPU budget
+ * the next cycle is when the credit is back, whatever else is due.
  */
 #include "policy.h"
 
@@ -408,10 +409,14 @@ mri_relpol_done(const struct mri_rel_in *in, struct mri_rel_state *st,
 		st->fruitless = 0;
 		next = now_ns + MRI_REL_IDLE_TICK_NS;
 	} else if (st->credit_ns == 0) {
-		/* Out of budget: come back when it is earned again. */
+		/* Out of budget: come back when it is earned again, not
+		 * sooner for young hugepages: every step they would take is
+		 * budgeted, so such a cycle would spend its snapshot and plan
+		 * on nothing (under churn a cycle a millisecond, several
+		 * times the budget itself). */
 		st->fruitless = 0;
-		next = now_ns + (debt ? debt : MRI_REL_MIN_SLEEP_NS) /
-					cpu_pct(o) * 100;
+		return now_ns + (debt ? debt : MRI_REL_MIN_SLEEP_NS) /
+				    cpu_pct(o) * 100;
 	} else {
 		st->fruitless = released ? 0 : st->fruitless + 1;
 		if (st->fruitless > REL_SHORT_STEPS &&
@@ -432,12 +437,15 @@ mri_relpol_done(const struct mri_rel_in *in, struct mri_rel_state *st,
 }
 
 uint64_t
-mri_relpol_lazy_due(const struct mri_rel_opts *o, uint64_t oldest_lazy_ns,
+mri_relpol_lazy_due(const struct mri_rel_opts *o,
+		    const struct mri_rel_state *st, uint64_t oldest_lazy_ns,
 		    uint64_t lazy_partial_bytes, uint64_t now_ns)
 {
 	uint64_t due = UINT64_MAX;
 
-	if (!o->lazy_first || o->advice_free)
+	/* The second stage is budgeted: out of credit, it waits for the
+	 * cycle mri_relpol_done scheduled when the credit is back. */
+	if (!o->lazy_first || o->advice_free || st->credit_ns == 0)
 		return UINT64_MAX;
 	if (oldest_lazy_ns)
 		due = sat_add(oldest_lazy_ns, o->delay_ns);

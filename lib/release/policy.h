@@ -156,9 +156,10 @@ uint64_t mri_relpol_done(const struct mri_rel_in *in, struct mri_rel_state *st,
 /* When the lazily freed pages are due for the second stage: a delay after
  * the oldest wholly free one became free, and every quarter delay while
  * runs inside used hugepages are lazily freed (not before now +
- * MRI_REL_MIN_SLEEP_NS); UINT64_MAX when there is no second stage or
- * nothing lazily freed. */
+ * MRI_REL_MIN_SLEEP_NS); UINT64_MAX when there is no second stage, nothing
+ * lazily freed, or no CPU credit in *st (the stage is budgeted). */
 uint64_t mri_relpol_lazy_due(const struct mri_rel_opts *o,
+			     const struct mri_rel_state *st,
 			     uint64_t oldest_lazy_ns,
 			     uint64_t lazy_partial_bytes, uint64_t now_ns);
 

@@ -175,7 +175,7 @@ scav_cycle(void)
 	now = mri_os->now_ns();
 	next = mri_relpol_done(&in, &scav.st, &p, got, spent, now);
 	mri_heap_page_counters(&after);
-	due = mri_relpol_lazy_due(&in.opt, after.oldest_lazy_ns,
+	due = mri_relpol_lazy_due(&in.opt, &scav.st, after.oldest_lazy_ns,
 				  after.lazy_partial_bytes, now);
 	if (due < next)
 		next = due;

@@ -17,7 +17,8 @@
  *   churn W S M  W + S seconds of M MiB allocated in 64 KiB objects,
  *            touched and freed, about 10 times a second: prints the wall
  *            time of the last S seconds and the mr-scavenger thread's run
- *            time (schedstat) in them, in ms (the first W seconds use up
+ *            time (schedstat) in them, in ms, and how many times it was
+ *            scheduled in; the same for the first W seconds (which use up
  *            the burst credit).
  *
  * Output: "name value" lines on stdout; exits 1 with a message on a failed
@@ -101,9 +102,10 @@ drop(char **v, size_t from, size_t to)
 	}
 }
 
-/* run time in ms of the thread named mr-scavenger, -1 when none */
+/* The thread named mr-scavenger's run time in ms and how many times it
+ * was scheduled in (schedstat's first and third fields); -1 when none. */
 static long
-scavenger_ms(void)
+scavenger_stat(long *runs)
 {
 	char path[320], comm[64], line[128];
 	struct dirent *e;
@@ -129,8 +131,13 @@ scavenger_ms(void)
 		snprintf(path, sizeof(path), "/proc/self/task/%s/schedstat",
 			 e->d_name);
 		f = fopen(path, "r");
-		if (f != NULL && fgets(line, sizeof(line), f))
-			ms = (long)(strtoull(line, NULL, 10) / 1000000);
+		if (f != NULL && fgets(line, sizeof(line), f)) {
+			char *end;
+
+			ms = (long)(strtoull(line, &end, 10) / 1000000);
+			(void)strtoull(end, &end, 10);
+			*runs = (long)strtoull(end, NULL, 10);
+		}
 		if (f != NULL)
 			fclose(f);
 	}
@@ -220,7 +227,7 @@ do_churn(long warm_s, long seconds, long mib)
 	uint64_t t0 = now_ms(), t1 = 0;
 	uint64_t mark = t0 + (uint64_t)warm_s * 1000;
 	uint64_t end = mark + (uint64_t)seconds * 1000;
-	long s0, s1 = 0, s2;
+	long s0, s1 = 0, s2, r0 = 0, r1 = 0, r2 = 0;
 	char **v0;
 
 	/* The scavenger starts once the heap first needs it (a small
@@ -228,7 +235,7 @@ do_churn(long warm_s, long seconds, long mib)
 	v0 = fill(n, 64 * 1024);
 	drop(v0, 0, n);
 	free(v0);
-	s0 = scavenger_ms();
+	s0 = scavenger_stat(&r0);
 	if (s0 < 0) {
 		fprintf(stderr, "prog_release: no mr-scavenger thread\n");
 		return 1;
@@ -241,12 +248,14 @@ do_churn(long warm_s, long seconds, long mib)
 		nap_ms(100);
 		if (t1 == 0 && now_ms() >= mark) {
 			t1 = now_ms();
-			s1 = scavenger_ms();
+			s1 = scavenger_stat(&r1);
 		}
 	}
-	s2 = scavenger_ms();
-	printf("warm_scavenger_ms %ld\nwall_ms %llu\nscavenger_ms %ld\n",
-	       s1 - s0, (unsigned long long)(now_ms() - t1), s2 - s1);
+	s2 = scavenger_stat(&r2);
+	printf("warm_scavenger_ms %ld\nwall_ms %llu\nscavenger_ms %ld\n"
+	       "warm_scavenger_runs %ld\nscavenger_runs %ld\n",
+	       s1 - s0, (unsigned long long)(now_ms() - t1), s2 - s1, r1 - r0,
+	       r2 - r1);
 	return 0;
 }
 

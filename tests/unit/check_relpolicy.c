@@ -175,14 +175,20 @@ START_TEST(test_relpolicy_second_stage_after_the_delay)
 	mri_relpol_plan(&in, &st, &p);
 	for (unsigned i = 0; i < p.nsteps; i++)
 		ck_assert(!(p.step[i].flags & MRI_STEP_LAZY));
-	ck_assert_uint_eq(mri_relpol_lazy_due(&in.opt, in.oldest_lazy_ns, 0,
+	ck_assert_uint_eq(mri_relpol_lazy_due(&in.opt, &st, in.oldest_lazy_ns, 0,
 					      in.now_ns),
 			  in.now_ns + 1 * MS);
 	/* runs inside used hugepages: looked at every quarter delay */
-	ck_assert_uint_eq(mri_relpol_lazy_due(&in.opt, 0, 8 * MIB, in.now_ns),
+	ck_assert_uint_eq(mri_relpol_lazy_due(&in.opt, &st, 0, 8 * MIB, in.now_ns),
 			  in.now_ns + 250 * MS);
-	ck_assert_uint_eq(mri_relpol_lazy_due(&in.opt, 0, 0, in.now_ns),
+	ck_assert_uint_eq(mri_relpol_lazy_due(&in.opt, &st, 0, 0, in.now_ns),
 			  UINT64_MAX);
+	/* the stage is budgeted: out of credit it is not due at all */
+	st.credit_ns = 0;
+	ck_assert_uint_eq(mri_relpol_lazy_due(&in.opt, &st, in.oldest_lazy_ns,
+					      8 * MIB, in.now_ns),
+			  UINT64_MAX);
+	st.credit_ns = MRI_REL_CREDIT_MAX_NS;
 
 	in.oldest_lazy_ns = in.now_ns - 1 * SEC;
 	mri_relpol_plan(&in, &st, &p);
@@ -199,7 +205,7 @@ START_TEST(test_relpolicy_second_stage_after_the_delay)
 	mri_relpol_plan(&in, &st, &p);
 	for (unsigned i = 0; i < p.nsteps; i++)
 		ck_assert(!(p.step[i].flags & MRI_STEP_LAZY));
-	ck_assert_uint_eq(mri_relpol_lazy_due(&in.opt, in.oldest_lazy_ns, 0,
+	ck_assert_uint_eq(mri_relpol_lazy_due(&in.opt, &st, in.oldest_lazy_ns, 0,
 					      in.now_ns),
 			  UINT64_MAX);
 }
@@ -328,6 +334,17 @@ START_TEST(test_relpolicy_cpu_budget)
 	next = mri_relpol_done(&in, &st, &p, got, 20 * MS, in.now_ns);
 	ck_assert_uint_eq(st.credit_ns, 0);
 	ck_assert_uint_eq(next, in.now_ns + 1 * SEC);
+	/* nor sooner for hugepages about to be old enough: each step they
+	 * would take is budgeted (a cycle a millisecond under churn, all
+	 * snapshot and plan, ran the scavenger at several times 1%) */
+	st.credit_ns = 10 * MS;
+	st.debt_ns = 0;
+	in.oldest_idle_ns = in.now_ns - MRI_REL_LAZY_AGE_NS + 1 * MS;
+	mri_relpol_plan(&in, &st, &p);
+	next = mri_relpol_done(&in, &st, &p, got, 20 * MS, in.now_ns);
+	ck_assert_uint_eq(next, in.now_ns + 1 * SEC);
+	in.oldest_idle_ns = 0;
+	st.debt_ns = 10 * MS;
 	/* no credit earned yet: no budgeted step */
 	mri_relpol_plan(&in, &st, &p);
 	ck_assert_uint_eq(p.nsteps, 0);
