@@ -23,11 +23,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-extern void *__libc_malloc(size_t);
-extern void __libc_free(void *);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-extern void *__libc_memalign(size_t, size_t);
+#include "common/libc_malloc.h"
 
 /* Open addressing, linear probing, deletions by backward shift: 2^24
  * slots (256 MiB of address space, touched as used) hold far more live
