@@ -172,6 +172,9 @@ remote_mark(const struct mri_span *s, uint64_t *mask, void *obj)
 	uint32_t idx = mri_class_index(s->cls, (uintptr_t)obj - s->start);
 	uint64_t bit = 1ULL << (idx & 63);
 
+	/* (remote_push looks at the words objects can be in, no further) */
+	if (idx >= s->nobj)
+		mri_fatal("free(): invalid pointer", obj);
 	if (mask[idx >> 6] & bit)
 		mri_fatal("free(): double free", obj);
 	mask[idx >> 6] |= bit;
@@ -208,11 +211,11 @@ remote_push(struct mri_central *c, struct mri_span *s, const uint64_t *mask,
 {
 	struct mri_span *top;
 	uint32_t old;
-	unsigned w;
+	unsigned w, nw = (s->nobj + 63) / 64; /* words of the span's bitmaps */
 
 	/* Checked before the objects are visible: once the last bit is
 	 * set, a collector may give the span back. */
-	for (w = 0; w < 8; w++) {
+	for (w = 0; w < nw; w++) {
 		uint64_t out = __atomic_load_n(&s->allocbits[w],
 					       __ATOMIC_RELAXED);
 		if ((out & mask[w]) != mask[w])
@@ -225,7 +228,7 @@ remote_push(struct mri_central *c, struct mri_span *s, const uint64_t *mask,
 	 * there has read remote_next (it releases with its subtraction),
 	 * which this thread writes as it stacks the span. */
 	old = __atomic_fetch_add(&s->rcount, k, __ATOMIC_ACQUIRE);
-	for (w = 0; w < 8; w++) {
+	for (w = 0; w < nw; w++) {
 		uint64_t prev;
 
 		if (!mask[w])
