@@ -17,14 +17,14 @@
 #    the thread's run time (schedstat) over 5 s after an 8 s warm-up is at
 #    most 3% of the time with scavenger_cpu=1, and at most 70% of what it
 #    is with scavenger_cpu=100 (when that run was busy enough, 2.5% of the
-#    time, for the budget to matter); and out of credit it sleeps until
-#    the credit is back: it is scheduled in (schedstat's third field) less
-#    often than the unbudgeted one, which runs about twice a round (a
-#    scavenger woken every millisecond for cycles that could do nothing
-#    ran 700-1500 times in the 5 s, and up to 3.4% of the time, under
-#    load).  128 MiB, so that the warm-up uses up the 200 ms burst credit
-#    at 1% (with 60 MiB a round it lasted into the measured window on a
-#    quiet machine).
+#    time, for the budget to matter); and then out of credit it sleeps
+#    until the credit is back: it is scheduled in (schedstat's third
+#    field) less often than the unbudgeted one, which runs about twice a
+#    round (a scavenger woken every millisecond for cycles that could do
+#    nothing ran 700-1500 times in the 5 s, and up to 3.4% of the time,
+#    under load).  128 MiB, so that the warm-up uses up the 200 ms burst
+#    credit at 1% (with 60 MiB a round it lasted into the measured window
+#    on a quiet machine).
 # Without transparent hugepages, or on a machine too loaded for the
 # comparison, that part is skipped and the test reports a skip (77) with
 # its reason once everything else has passed.
@@ -105,13 +105,15 @@ n100=$(value scavenger_runs cpu100)
 if [ -z "$s1" ] || [ -z "$s100" ] || [ -z "$w1" ] || [ -z "$w100" ] ||
 	[ -z "$n1" ] || [ -z "$n100" ]; then
 	prog_fail "churn: no figures"
-elif [ "$n1" -ge "$n100" ]; then
-	prog_fail "scavenger_cpu=1: the scavenger was scheduled $n1 times in $w1 ms, not fewer than the $n100 times at 100"
 elif [ "$s1" -gt $((w1 * 3 / 100)) ]; then
 	prog_fail "scavenger_cpu=1: the scavenger ran $s1 ms in $w1 ms (> 3%)"
 elif [ "$s100" -lt $((w100 / 40)) ]; then
-	# a loaded machine runs the churn too slowly for the budget to matter
+	# a loaded machine runs the churn too slowly for the budget to
+	# matter (and the unbudgeted scavenger, woken by each round, runs
+	# less often then too)
 	partial="${partial:+$partial; }the churn left the unbudgeted scavenger only $s100 ms in $w100 ms (< 2.5%): budget comparison not made"
+elif [ "$n1" -ge "$n100" ]; then
+	prog_fail "scavenger_cpu=1: the scavenger was scheduled $n1 times in $w1 ms, not fewer than the $n100 times at 100"
 elif [ $((s1 * 10)) -gt $((s100 * 7)) ]; then
 	prog_fail "scavenger_cpu=1: $s1 ms, not under 70% of the $s100 ms at 100"
 else
