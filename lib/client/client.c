@@ -36,6 +36,7 @@
 #include "common/protocol.h"
 #include "client/client.h"
 #include "os/diag.h"
+#include "os/layout.h"
 #include "os/options.h"
 #include "os/os.h"
 
@@ -215,7 +216,7 @@ client_send_stats(void)
  * group gets EACCES: the line names the socket's group and mode and the
  * caller's uid, which is all it takes to fix.
  */
-static void
+MRI_STARTUP static void
 client_failed(int err, const char *msg)
 {
 	int same;
@@ -244,7 +245,7 @@ client_failed(int err, const char *msg)
 
 /* "connect PATH: permission denied (...)" for a connect that failed
  * with err. */
-static void
+MRI_STARTUP static void
 client_connect_failed(const char *path, int err)
 {
 	char m[sizeof(cl.err_msg)];
@@ -288,7 +289,7 @@ client_connect_failed(const char *path, int err)
 	client_failed(-err, m);
 }
 
-void
+MRI_STARTUP void
 mri_client_absent(const char *path, int err)
 {
 	/* not a connect: connect_failures counts real attempts */

@@ -4,6 +4,7 @@
 #include "config.h"
 #include <errno.h>
 #include <string.h>
+#include "core/bits.h"
 #include "core/central.h"
 #include "core/asan.h"
 #include "core/meta.h"
@@ -147,7 +148,7 @@ span_check(const struct mri_span *s)
 	unsigned w, n = 0;
 
 	for (w = 0; w < 8; w++)
-		n += (unsigned)__builtin_popcountll(s->allocbits[w]);
+		n += (unsigned)mri_popcount64(s->allocbits[w]);
 	mri_assert(n == s->nalloc);
 	mri_assert(s->nalloc <= s->nobj);
 #else
@@ -318,7 +319,7 @@ remote_collect(struct mri_central *c)
 			}
 			__atomic_store_n(&s->allocbits[w], out & ~bits,
 					 __ATOMIC_RELAXED);
-			k += (uint32_t)__builtin_popcountll(bits);
+			k += (uint32_t)mri_popcount64(bits);
 		}
 		s->nalloc -= k;
 		c->out -= k;

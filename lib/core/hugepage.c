@@ -10,6 +10,7 @@
  * give back.  Every function here runs with the heap lock held.
  */
 #include "config.h"
+#include "core/bits.h"
 #include "core/pageheap.h"
 #include "core/pageheap_internal.h"
 #include "os/os.h"
@@ -90,9 +91,9 @@ hp_check(const struct mri_hp *hp)
 	for (w = 0; w < 4; w++) {
 		mri_assert((hp->rel[w] & ~hp->free[w]) == 0);
 		mri_assert((hp->lazy[w] & ~hp->rel[w]) == 0);
-		nf += __builtin_popcountll(hp->free[w]);
-		nr += __builtin_popcountll(hp->rel[w]);
-		nl += __builtin_popcountll(hp->lazy[w]);
+		nf += mri_popcount64(hp->free[w]);
+		nr += mri_popcount64(hp->rel[w]);
+		nl += mri_popcount64(hp->lazy[w]);
 	}
 	mri_assert(nf == hp->nfree && nr == hp->nrel && nl == hp->nlazy);
 	mri_assert(hp->longest == hp_longest(hp));
@@ -196,8 +197,8 @@ mri_hp_claim(struct mri_pageheap *h, struct mri_hp *hp, int i, int n)
 			continue;
 		mri_assert((hp->free[w] & m) == m); /* claiming free pages */
 		if (hp->rel[w] & m) {
-			crel += __builtin_popcountll(hp->rel[w] & m);
-			clazy += __builtin_popcountll(hp->lazy[w] & m);
+			crel += mri_popcount64(hp->rel[w] & m);
+			clazy += mri_popcount64(hp->lazy[w] & m);
 		}
 		hp->free[w] &= ~m;
 		hp->rel[w] &= ~m;
@@ -234,11 +235,11 @@ mri_hp_unclaim(struct mri_pageheap *h, struct mri_hp *hp, int i, int n, int rel,
 			   0); /* no double free of pages */
 		hp->free[w] |= m;
 		if (rel) {
-			crel += __builtin_popcountll(m & ~hp->rel[w]);
+			crel += mri_popcount64(m & ~hp->rel[w]);
 			hp->rel[w] |= m;
 		}
 		if (lazy) {
-			clazy += __builtin_popcountll(m & ~hp->lazy[w]);
+			clazy += mri_popcount64(m & ~hp->lazy[w]);
 			hp->lazy[w] |= m;
 		}
 	}

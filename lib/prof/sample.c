@@ -9,6 +9,7 @@
 #include "core/meta.h"
 #include "core/pagemap.h"
 #include "core/span.h"
+#include "os/layout.h"
 #include "os/options.h"
 #include "prof/prof.h"
 
@@ -139,7 +140,7 @@ prof_draw(void)
 	return (int64_t)v;
 }
 
-int
+MRI_STARTUP int
 mri_prof_tick(size_t size)
 {
 	if (prof_busy) {

@@ -32,6 +32,7 @@
 #include <unistd.h>
 #include "memreclaim.h"
 #include "common/pprof.h"
+#include "os/layout.h"
 #include "os/options.h"
 #include "prof/prof.h"
 
@@ -573,7 +574,7 @@ prof_option_set(int id)
 	}
 }
 
-void
+MRI_STARTUP void
 mri_prof_init(void)
 {
 	const char *path = mri_opt_env("prof_file");

@@ -52,6 +52,7 @@
 #include "core/heap.h"
 #include "release/limit.h"
 #include "os/diag.h"
+#include "os/layout.h"
 #include "os/options.h"
 #include "os/os.h"
 #include "os/purge.h"
@@ -356,7 +357,7 @@ mri_scavenger_start(void)
 	pthread_mutex_unlock(&scav.start_lock);
 }
 
-void
+MRI_STARTUP void
 mri_scavenger_defer(void)
 {
 	mri_options_init();
@@ -372,7 +373,7 @@ mri_scavenger_deferred(void)
 	return __atomic_load_n(&scav_deferred, __ATOMIC_ACQUIRE);
 }
 
-int
+MRI_STARTUP int
 mri_scavenger_due(void)
 {
 	return __atomic_load_n(&scav_deferred, __ATOMIC_ACQUIRE) &&
@@ -380,7 +381,7 @@ mri_scavenger_due(void)
 		mri_heap_retained() >= MRI_SCAV_LAZY_BYTES);
 }
 
-void
+MRI_STARTUP void
 mri_scavenger_set_prestart(void (*fn)(void))
 {
 	scav_prestart = fn;
@@ -473,7 +474,7 @@ mri_scavenger_atfork_child(void)
 		mri_scavenger_start();
 }
 
-int
+MRI_STARTUP int
 mri_scavenger_add_client(const struct mri_scavenger_client *client)
 {
 	int i;

@@ -9,7 +9,9 @@
  *   wake       4 MiB (two hugepages) allocated and touched, then freed
  * Each prints "VmHWM <kB>" and "AnonHugePages <kB>"; trivial also the
  * read(2) calls made by the time main's first malloc returned
- * ("startup_reads", from /proc/self/io, -1 without task I/O accounting);
+ * ("startup_reads", from /proc/self/io, -1 without task I/O accounting)
+ * and the Rss of libmemreclaim's text mapping ("text_rss", kB; -1 when
+ * not loaded);
  * grow and wake also whether the background scavenger thread (started
  * only once the heap needs it) exists before and after the free
  * ("scavenger_before_free 1").
@@ -63,6 +65,44 @@ put(const char *key, long v)
 		line[i++] = d[--k];
 	line[i++] = '\n';
 	(void)!write(1, line, (size_t)i);
+}
+
+/* Rss in kB of the executable mapping of the file whose path contains
+ * name (its text), from /proc/self/smaps read a chunk at a time; -1 when
+ * there is none. */
+static long
+text_rss_kb(const char *name)
+{
+	char line[512];
+	size_t len = 0;
+	ssize_t n;
+	int in = 0, fd = open("/proc/self/smaps", O_RDONLY);
+	long v = -1;
+
+	if (fd < 0)
+		return -1;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		ssize_t i;
+
+		for (i = 0; i < n; i++) {
+			if (buf[i] != '\n') {
+				if (len < sizeof(line) - 1)
+					line[len++] = buf[i];
+				continue;
+			}
+			line[len] = '\0';
+			len = 0;
+			/* a mapping's first line, "start-end perms ...",
+			 * starts with a hex digit; its fields with a capital */
+			if ((line[0] >= '0' && line[0] <= '9') ||
+			    (line[0] >= 'a' && line[0] <= 'f'))
+				in = strstr(line, " r-xp ") && strstr(line, name);
+			else if (in && !strncmp(line, "Rss:", 4) && v < 0)
+				v = strtol(line + 4, NULL, 10);
+		}
+	}
+	close(fd);
+	return v;
 }
 
 /* Is there a thread named mr-scavenger in this process? */
@@ -157,6 +197,7 @@ main(int argc, char **argv)
 	} else if (!strcmp(mode, "trivial")) {
 		put("scavenger", scavenger_thread());
 		put("startup_reads", reads);
+		put("text_rss", text_rss_kb("libmemreclaim"));
 	} else {
 		return 2;
 	}

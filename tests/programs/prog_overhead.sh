@@ -8,6 +8,9 @@
 #    run (its mappings land at random offsets); medians of 9 runs each;
 #  - it has no transparent huge page and no scavenger thread (both start
 #    only once the heap is big enough to need them);
+#  - it holds at most one 64 KiB window of the library's text (smaps),
+#    and the loader's calls at start and exit land in one window
+#    (readelf -d: DT_INIT, DT_FINI);
 #  - it loads no shared object but libc when liburing's static archive is
 #    installed (then linked in);
 #  - its start-up reads no more than the dynamic loader must (each shared
@@ -89,6 +92,34 @@ echo "trivial: VmHWM median $ov_mr kB preloaded, $ov_glibc kB glibc" \
 [ "$ov_scav" = 0 ] ||
 	prog_fail "trivial: a scavenger thread runs in a program that barely" \
 		"allocates"
+
+# Our text: the kernel maps a library's file pages 64 KiB around each
+# fault, so a program holds every 64 KiB window of our text it runs
+# anything in.  A trivial program runs only what is in the first (the
+# core, and the start-up functions marked MRI_STARTUP, os/layout.h), and
+# the loader's calls at start and exit (DT_INIT, DT_FINI) land there too:
+# crtn's empty _fini sits after all of the text, and its call at exit
+# faulted the last window in after main had measured (bench's tiny peaked
+# at 1.92 MiB with 96 KiB of our text resident, now 64).
+ov_text=$(ov_get last text_rss)
+echo "trivial: our text resident: $ov_text kB"
+[ -n "$ov_text" ] && [ "$ov_text" -ge 0 ] && [ "$ov_text" -le 64 ] ||
+	prog_fail "trivial: ${ov_text:-?} kB of libmemreclaim's text resident" \
+		"(more than one 64 KiB window: start-up code outside the core's" \
+		"window? see lib/os/layout.h)"
+if command -v readelf >/dev/null; then
+	ov_dyn=$(readelf -dW "$MR_LIB")
+	ov_init=$(echo "$ov_dyn" | awk '$2 == "(INIT)" { print $3 }')
+	ov_fini=$(echo "$ov_dyn" | awk '$2 == "(FINI)" { print $3 }')
+	echo "DT_INIT $ov_init, DT_FINI $ov_fini"
+	if [ -z "$ov_init" ] || [ -z "$ov_fini" ] ||
+		[ $((ov_init / 65536)) -ne $((ov_fini / 65536)) ]; then
+		prog_fail "DT_INIT ${ov_init:-?} and DT_FINI ${ov_fini:-?} are" \
+			"not in one 64 KiB window (lib/Makefile.am's -fini)"
+	fi
+else
+	echo "no readelf: DT_FINI's place not checked"
+fi
 
 # Where liburing's static archive is installed (Debian's liburing-dev has
 # it), the library carries liburing inside and loads no shared object but
