@@ -90,7 +90,15 @@ static int init_forkh_done; /* handlers registered (atomic) */
 static pthread_mutex_t init_forkh_mu = PTHREAD_MUTEX_INITIALIZER;
 static __thread int init_forkh_busy __attribute__((tls_model("initial-exec")));
 
-/* Register the fork handlers once.  pthread_atfork may allocate (its list
+/* pthread_atfork is not in libc.so: libc_nonshared.a links a two-line
+ * stub of it into the library, after all of our text, which cost a
+ * threaded program that window of text (see os/layout.h).  Its body is
+ * this call to glibc's exported __register_atfork with our DSO handle. */
+extern void *__dso_handle;
+extern int __register_atfork(void (*prepare)(void), void (*parent)(void),
+			     void (*child)(void), void *dso);
+
+/* Register the fork handlers once.  Registering may allocate (the list
  * grows): that nested malloc's poll finds this thread busy and goes on,
  * and another thread waits on the mutex until they are in place. */
 static void
@@ -102,7 +110,8 @@ init_fork_handlers(void)
 	init_forkh_busy = 1;
 	pthread_mutex_lock(&init_forkh_mu);
 	if (!init_forkh_done) {
-		pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+		__register_atfork(atfork_prepare, atfork_parent, atfork_child,
+				  &__dso_handle);
 		__atomic_store_n(&init_forkh_done, 1, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&init_forkh_mu);

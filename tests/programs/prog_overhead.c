@@ -4,6 +4,8 @@
  * library and compares).  Modes:
  *   trivial    one small malloc, as a program that barely allocates
  *              (also says whether a scavenger thread exists)
+ *   thread     the same and a thread that mallocs and frees (prints
+ *              only text_rss, below)
  *   smallheap  a 3 MiB heap of small objects, half freed and refilled
  *   grow       32 MiB allocated and touched, then freed
  *   wake       4 MiB (two hugepages) allocated and touched, then freed
@@ -19,6 +21,7 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -103,6 +106,18 @@ text_rss_kb(const char *name)
 	}
 	close(fd);
 	return v;
+}
+
+static void *
+thread_malloc(void *arg)
+{
+	volatile char *p = malloc(32);
+
+	(void)arg;
+	if (p)
+		p[0] = 1;
+	free((void *)p);
+	return NULL;
 }
 
 /* Is there a thread named mr-scavenger in this process? */
@@ -197,6 +212,13 @@ main(int argc, char **argv)
 	} else if (!strcmp(mode, "trivial")) {
 		put("scavenger", scavenger_thread());
 		put("startup_reads", reads);
+		put("text_rss", text_rss_kb("libmemreclaim"));
+	} else if (!strcmp(mode, "thread")) {
+		/* a second thread that allocates (fork handlers, its cache) */
+		pthread_t t;
+		if (pthread_create(&t, NULL, thread_malloc, NULL) ||
+		    pthread_join(t, NULL))
+			return 2;
 		put("text_rss", text_rss_kb("libmemreclaim"));
 	} else {
 		return 2;
