@@ -109,9 +109,9 @@ struct mri_pageheap {
 	uint64_t nlazy_pool; /* of nlazy, pages in lazy pool hugepages */
 	uint64_t freed_unseen; /* pages freed since the last wake */
 	/* Pages new spans under a hugepage, and spans grown in place,
-	 * faulted in (released, not lazily freed) while at least as many free backed
-	 * pages sat idle in the heap: growth that fragmentation caused
-	 * (cumulative), and since the last wake. */
+	 * faulted in (released, not lazily freed) while at least as many
+	 * free backed pages sat idle in the heap: growth that fragmentation
+	 * caused (cumulative), and since the last wake. */
 	uint64_t frag_grown, frag_unseen;
 } __attribute__((aligned(64)));
 

@@ -125,7 +125,8 @@
  * cycle comes a quarter of a delay later; after more than a whole delay of
  * fruitless cycles with no activity what is left cannot go without
  * splitting a dense heap, and the slow tick resumes.  Out of CPU budget
- * the next cycle is when the credit is back, whatever else is due.
+ * the next cycle is when the credit is back, whatever else is due, unless
+ * the heap is still over the soft limit's goal.
  */
 #include "policy.h"
 
@@ -376,7 +377,7 @@ mri_relpol_done(const struct mri_rel_in *in, struct mri_rel_state *st,
 	const struct mri_rel_opts *o = &in->opt;
 	uint64_t released = 0, debt = 0, next, quarter;
 	unsigned i;
-	int budgeted = 0;
+	int budgeted = 0, over_lgoal;
 
 	for (i = 0; i < p->nsteps; i++) {
 		if (!(p->step[i].flags & MRI_STEP_LAZY))
@@ -405,15 +406,20 @@ mri_relpol_done(const struct mri_rel_in *in, struct mri_rel_state *st,
 	quarter = o->delay_ns / REL_SHORT_STEPS;
 	if (quarter < MRI_REL_MIN_SLEEP_NS)
 		quarter = MRI_REL_MIN_SLEEP_NS;
+	over_lgoal = p->limit_goal_bytes &&
+		     in->retained_bytes > sat_add(p->limit_goal_bytes, released);
 	if (in->retained_bytes <= sat_add(p->goal_bytes, released)) {
 		st->fruitless = 0;
 		next = now_ns + MRI_REL_IDLE_TICK_NS;
-	} else if (st->credit_ns == 0) {
+	} else if (st->credit_ns == 0 && !over_lgoal) {
 		/* Out of budget: come back when it is earned again, not
 		 * sooner for young hugepages: every step they would take is
 		 * budgeted, so such a cycle would spend its snapshot and plan
 		 * on nothing (under churn a cycle a millisecond, several
-		 * times the budget itself). */
+		 * times the budget itself).  Still over the soft limit's
+		 * goal, the budget does not apply (the step that releases
+		 * down to it is not budgeted): the schedule below, as with
+		 * credit. */
 		st->fruitless = 0;
 		return now_ns + (debt ? debt : MRI_REL_MIN_SLEEP_NS) /
 				    cpu_pct(o) * 100;

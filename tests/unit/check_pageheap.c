@@ -342,21 +342,21 @@ in_use_after_40_frees(void)
 
 START_TEST(test_pageheap_large_cache_reuses_and_is_bounded)
 {
-	struct mri_span *s[1], *big;
+	struct mri_span *s, *big;
 	struct mri_heap_counters hc;
 	uintptr_t first;
 
-	s[0] = mri_pageheap_alloc(0, 10, MRI_PAGE_SIZE, 0);
-	first = s[0]->start;
-	mri_pageheap_free(s[0]);
+	s = mri_pageheap_alloc(0, 10, MRI_PAGE_SIZE, 0);
+	first = s->start;
+	mri_pageheap_free(s);
 	/* same size, or up to a quarter smaller: the cached span whole */
-	s[0] = mri_pageheap_alloc(0, 9, MRI_PAGE_SIZE, 0);
-	ck_assert_uint_eq(s[0]->start, first);
-	ck_assert_uint_eq(s[0]->npages, 10);
-	mri_pageheap_free(s[0]);
+	s = mri_pageheap_alloc(0, 9, MRI_PAGE_SIZE, 0);
+	ck_assert_uint_eq(s->start, first);
+	ck_assert_uint_eq(s->npages, 10);
+	mri_pageheap_free(s);
 	/* much smaller: not from the cache */
-	s[0] = mri_pageheap_alloc(0, 4, MRI_PAGE_SIZE, 0);
-	ck_assert_uint_ne(s[0]->start, first);
+	s = mri_pageheap_alloc(0, 4, MRI_PAGE_SIZE, 0);
+	ck_assert_uint_ne(s->start, first);
 	/* bounded by an eighth of the heap in use, at least 128 pages: 40
 	 * spans of 64 pages freed beside 4 pages in use, 128 pages stay
 	 * (two spans) */

@@ -317,6 +317,24 @@ START_TEST(test_relpolicy_limit_release_is_bounded_by_the_request)
 }
 END_TEST
 
+/* A cycle with 10 ms of credit that spends 20 ms (10 ms of debt) and
+ * releases `released` bytes with its first step; returns when the next
+ * cycle is due. */
+static uint64_t
+overspend(const struct mri_rel_in *in, struct mri_rel_state *st,
+	  uint64_t released)
+{
+	struct mri_rel_plan p;
+	uint64_t got[MRI_REL_MAX_STEPS] = { 0 };
+
+	st->credit_ns = 10 * MS;
+	st->debt_ns = 0;
+	mri_relpol_plan(in, st, &p);
+	ck_assert_uint_ge(p.nsteps, 1);
+	got[0] = released;
+	return mri_relpol_done(in, st, &p, got, 20 * MS, in->now_ns);
+}
+
 /* 1% of a CPU: 20 ms spent with 10 ms of credit leaves 10 ms of debt, paid
  * back in 1 s; with no credit only the limit may release. */
 START_TEST(test_relpolicy_cpu_budget)
@@ -324,27 +342,17 @@ START_TEST(test_relpolicy_cpu_budget)
 	struct mri_rel_in in = snap(100 * MIB, 200 * MIB, 0);
 	struct mri_rel_state st = fresh_state(in.now_ns);
 	struct mri_rel_plan p;
-	uint64_t got[MRI_REL_MAX_STEPS] = { 0 };
-	uint64_t next;
 
-	st.credit_ns = 10 * MS;
-	mri_relpol_plan(&in, &st, &p);
-	ck_assert_uint_ge(p.nsteps, 1);
-	got[0] = 50 * MIB;	/* short of the goal */
-	next = mri_relpol_done(&in, &st, &p, got, 20 * MS, in.now_ns);
+	/* short of the goal */
+	ck_assert_uint_eq(overspend(&in, &st, 50 * MIB), in.now_ns + 1 * SEC);
 	ck_assert_uint_eq(st.credit_ns, 0);
-	ck_assert_uint_eq(next, in.now_ns + 1 * SEC);
 	/* nor sooner for hugepages about to be old enough: each step they
 	 * would take is budgeted (a cycle a millisecond under churn, all
 	 * snapshot and plan, ran the scavenger at several times 1%) */
-	st.credit_ns = 10 * MS;
-	st.debt_ns = 0;
 	in.oldest_idle_ns = in.now_ns - MRI_REL_LAZY_AGE_NS + 1 * MS;
-	mri_relpol_plan(&in, &st, &p);
-	next = mri_relpol_done(&in, &st, &p, got, 20 * MS, in.now_ns);
-	ck_assert_uint_eq(next, in.now_ns + 1 * SEC);
+	ck_assert_uint_eq(overspend(&in, &st, 50 * MIB), in.now_ns + 1 * SEC);
 	in.oldest_idle_ns = 0;
-	st.debt_ns = 10 * MS;
+	ck_assert_uint_eq(st.debt_ns, 10 * MS);
 	/* no credit earned yet: no budgeted step */
 	mri_relpol_plan(&in, &st, &p);
 	ck_assert_uint_eq(p.nsteps, 0);
@@ -357,6 +365,27 @@ START_TEST(test_relpolicy_cpu_budget)
 	in.now_ns += 1000 * SEC;
 	mri_relpol_plan(&in, &st, &p);
 	ck_assert_uint_eq(st.credit_ns, MRI_REL_CREDIT_MAX_NS);
+}
+END_TEST
+
+/* Out of budget but still over the soft limit's goal (300 MiB retained,
+ * limit 200 MiB, goal 190): the budget does not hold the next cycle back
+ * (the step down to the goal is not budgeted); it comes a quarter delay
+ * later, as with credit, not when the 10 ms of debt are repaid (1 s). */
+START_TEST(test_relpolicy_over_limit_goal_not_held_by_budget)
+{
+	struct mri_rel_in in = snap(100 * MIB, 200 * MIB, 0);
+	struct mri_rel_state st = fresh_state(in.now_ns);
+
+	in.limit_bytes = 200 * MIB;
+	ck_assert_uint_eq(mri_relpol_limit_goal(in.limit_bytes, &in.opt),
+			  190 * MIB);
+	/* 250 MiB left: still over the goal */
+	ck_assert_uint_eq(overspend(&in, &st, 50 * MIB),
+			  in.now_ns + 250 * MS);
+	ck_assert_uint_eq(st.credit_ns, 0);
+	/* down to the goal, the budget holds again: 1 s */
+	ck_assert_uint_eq(overspend(&in, &st, 110 * MIB), in.now_ns + 1 * SEC);
 }
 END_TEST
 
@@ -639,6 +668,7 @@ test_suite(void)
 	tcase_add_test(tc, test_relpolicy_over_limit_goal_is_urgent);
 	tcase_add_test(tc, test_relpolicy_limit_path_worked_example);
 	tcase_add_test(tc, test_relpolicy_cpu_budget);
+	tcase_add_test(tc, test_relpolicy_over_limit_goal_not_held_by_budget);
 	tcase_add_test(tc, test_relpolicy_cpu_debt);
 	tcase_add_test(tc, test_relpolicy_scheduling);
 	tcase_add_test(tc, test_relpolicy_sparse_heap_splits);
